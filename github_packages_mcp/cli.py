@@ -1,0 +1,189 @@
+"""The `github-packages-mcp` command: serve MCP over stdio, list or call tools, or run the sandbox alone.
+
+github-packages-mcp [--sandbox] [--config PATH] [--read-only]          serve MCP over stdio
+github-packages-mcp tools [--sandbox] ...                              print the tool list
+github-packages-mcp call TOOL key=value ... [--sandbox] [--yes]        call one tool, print its result
+github-packages-mcp sandbox [--port N]                                 serve the sandbox API on 127.0.0.1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+from mcp import Client
+from mcp.client.session import ClientRequestContext
+from mcp_types import ElicitRequestParams, ElicitResult, ErrorData
+
+from github_packages_mcp import __version__
+from github_packages_mcp.config import ConfigError, Settings, load_settings
+from github_packages_mcp.server import build_server
+from github_packages_mcp.tools.catalogue import scopes_for
+
+__all__ = ["main", "missing_token_message"]
+
+log = logging.getLogger("github_packages_mcp")
+
+
+def missing_token_message() -> str:
+    """The start-up error for a missing token: how to create one, and which scopes each tool needs."""
+    read, delete, restore = (", ".join(scopes_for(kind)) for kind in ("read", "delete", "restore"))
+    return (
+        "No GitHub token. Set GITHUB_TOKEN (or GITHUB_PERSONAL_ACCESS_TOKEN), or `token` in the config file,\n"
+        "to a classic personal access token: https://github.com/settings/tokens/new?scopes="
+        "read:packages,write:packages,delete:packages&description=github-packages-mcp\n"
+        f"Scopes: list_*/get_* tools need {read}; delete_* tools need {delete}; restore_* tools need {restore}.\n"
+        "Packages in repository-scoped registries also need `repo`. The Packages API does not accept\n"
+        "fine-grained tokens. To try every tool without a token: github-packages-mcp --sandbox"
+    )
+
+
+def _common_options(suppress: bool) -> argparse.ArgumentParser:
+    # Subcommands repeat the options; SUPPRESS keeps their defaults from hiding values given before the subcommand.
+    default: Any = argparse.SUPPRESS if suppress else None
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        default=default or False,
+        help="use the built-in sandbox with demo data (no token needed)",
+    )
+    parser.add_argument("--config", type=Path, default=default, help="TOML configuration file")
+    parser.add_argument(
+        "--read-only", action="store_true", default=default or False, help="expose only tools that read"
+    )
+    return parser
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="github-packages-mcp",
+        description="MCP server for GitHub Packages. With no command, serves MCP over stdio.",
+        parents=[_common_options(suppress=False)],
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("tools", help="print the tool list", parents=[_common_options(suppress=True)])
+    call = commands.add_parser("call", help="call one tool and print its result", parents=[_common_options(True)])
+    call.add_argument("tool")
+    call.add_argument("arguments", nargs="*", metavar="key=value")
+    call.add_argument("--yes", action="store_true", help="confirm a delete without asking")
+    sandbox = commands.add_parser("sandbox", help="serve the sandbox GitHub Packages API on 127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8787)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # httpx logs full URLs at INFO; query strings may carry a restore token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        if args.command == "sandbox":
+            return _serve_sandbox(args.port)
+        with _settings(args) as settings:
+            if args.command is None:
+                settings.require_token()
+                build_server(settings).run()
+                return 0
+            if args.command == "tools":
+                return anyio.run(_print_tools, settings)
+            settings.require_token()
+            return anyio.run(_call, settings, args.tool, args.arguments, args.yes)
+    except ConfigError as exc:
+        print(missing_token_message() if str(exc) == "no GitHub token" else f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+@contextmanager
+def _settings(args: argparse.Namespace) -> Iterator[Settings]:
+    """Load the settings; with --sandbox, start the sandbox and point them at it for the block's duration."""
+    overrides: dict[str, Any] = {"read_only": True if args.read_only else None}
+    if not args.sandbox:
+        yield load_settings(args.config, **overrides)
+        return
+    from github_packages_mcp.sandbox import DEMO_TOKEN, SandboxServer
+
+    with SandboxServer() as sandbox:
+        log.warning("sandbox GitHub Packages API with demo data at %s", sandbox.url)
+        yield load_settings(args.config, env={}, api_url=sandbox.url, token=DEMO_TOKEN, **overrides)
+
+
+def _serve_sandbox(port: int) -> int:
+    import uvicorn
+
+    from github_packages_mcp.sandbox import DEMO_LOGIN, DEMO_TOKEN, SandboxState, create_app
+
+    print(
+        f"Sandbox GitHub Packages API on http://127.0.0.1:{port} (demo user {DEMO_LOGIN}).\n"
+        f"  GITHUB_API_URL=http://127.0.0.1:{port} GITHUB_TOKEN={DEMO_TOKEN} github-packages-mcp",
+        file=sys.stderr,
+    )
+    uvicorn.run(create_app(SandboxState.demo()), host="127.0.0.1", port=port, log_level="warning")
+    return 0
+
+
+async def _print_tools(settings: Settings) -> int:
+    async with Client(build_server(settings)) as client:
+        for tool in (await client.list_tools()).tools:
+            hints = tool.annotations
+            kind = (
+                "destructive"
+                if hints and hints.destructive_hint
+                else "read-only"
+                if hints and hints.read_only_hint
+                else "write"
+            )
+            print(f"{tool.name:32} {kind:11} {tool.description}")
+    return 0
+
+
+async def _call(settings: Settings, tool_name: str, pairs: Sequence[str], assume_yes: bool) -> int:
+    server = build_server(settings)
+
+    async def confirm_on_terminal(
+        context: ClientRequestContext, params: ElicitRequestParams
+    ) -> ElicitResult | ErrorData:
+        if assume_yes:
+            return ElicitResult(action="accept", content={"confirm": arguments.get("package_name", "")})
+        print(params.message, file=sys.stderr)
+        try:
+            typed = await anyio.to_thread.run_sync(input, "> ")
+        except EOFError:
+            return ElicitResult(action="cancel")
+        return ElicitResult(action="accept", content={"confirm": typed})
+
+    async with Client(server, elicitation_callback=confirm_on_terminal) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        if tool_name not in tools:
+            print(f"error: unknown tool {tool_name!r}; see `github-packages-mcp tools`", file=sys.stderr)
+            return 2
+        arguments = _parse_arguments(pairs, tools[tool_name].input_schema)
+        result = await client.call_tool(tool_name, arguments)
+    if result.is_error:
+        print("\n".join(getattr(block, "text", "") for block in result.content), file=sys.stderr)
+        return 1
+    print(json.dumps(result.structured_content, indent=2))
+    return 0
+
+
+def _parse_arguments(pairs: Sequence[str], schema: dict[str, Any]) -> dict[str, Any]:
+    """`key=value` pairs, typed by the tool's input schema (integers stay integers, the rest are strings)."""
+    arguments: dict[str, Any] = {}
+    properties = schema.get("properties", {})
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"error: expected key=value, got {pair!r}")
+        kind = properties.get(key, {}).get("type")
+        arguments[key] = int(value) if kind == "integer" and value.lstrip("-").isdigit() else value
+    return arguments

@@ -1,0 +1,115 @@
+"""Settings, read once at start-up: defaults < TOML file < environment < command-line flags.
+
+Usage::
+
+    settings = load_settings(config_path=Path("config.toml"), read_only=True)
+
+Every key of the TOML file is documented in `config.example.toml`; unknown keys are an error, so a typo
+never silently turns a safety setting off.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+__all__ = ["CONFIG_ENV", "ConfigError", "ConfirmationMode", "Settings", "load_settings"]
+
+ConfirmationMode = Literal["auto", "elicitation", "token"]
+
+CONFIG_ENV = "GITHUB_PACKAGES_MCP_CONFIG"
+# Environment variable -> settings key. The first token variable that is set wins.
+_ENV_KEYS: tuple[tuple[str, str], ...] = (
+    ("GITHUB_TOKEN", "token"),
+    ("GITHUB_PERSONAL_ACCESS_TOKEN", "token"),
+    ("GITHUB_API_URL", "api_url"),
+)
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says what to change."""
+
+
+class Settings(BaseModel):
+    """Everything the server needs to know, validated and frozen."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    token: SecretStr | None = None
+    api_url: str = "https://api.github.com"
+    api_version: str = "2022-11-28"
+    read_only: bool = False
+    confirmation: ConfirmationMode = "auto"
+    confirmation_ttl_seconds: int = Field(default=300, ge=10, le=3600)
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    connect_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+
+    @field_validator("api_url")
+    @classmethod
+    def _https_unless_loopback(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL such as https://api.github.com or https://HOST/api/v3")
+        # The token travels in a header: plain http would expose it on the wire, except to this machine.
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            raise ValueError("must use https (plain http is only accepted for 127.0.0.1 or localhost)")
+        return value.rstrip("/")
+
+    def with_changes(self, **changes: Any) -> Settings:
+        """A validated copy with some values changed (unlike `model_copy`, which skips validation)."""
+        return Settings.model_validate({**self.model_dump(), **changes})
+
+    def require_token(self) -> str:
+        """The token's value.
+
+        Raises:
+            ConfigError: If no token is configured.
+        """
+        if self.token is None or not self.token.get_secret_value():
+            raise ConfigError("no GitHub token")
+        return self.token.get_secret_value()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_settings(
+    config_path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Merge the TOML file, the environment and explicit overrides (None values are ignored).
+
+    Raises:
+        ConfigError: If the file cannot be read or a value is invalid.
+    """
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    path = config_path or (Path(env[CONFIG_ENV]) if env.get(CONFIG_ENV) else None)
+    if path is not None:
+        try:
+            values.update(tomllib.loads(path.read_text(encoding="utf-8")))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    for variable, key in reversed(_ENV_KEYS):  # reversed: the first variable listed wins
+        if env.get(variable):
+            values[key] = env[variable]
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid configuration: {problems}") from None

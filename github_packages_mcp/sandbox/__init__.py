@@ -1,0 +1,21 @@
+"""A local stand-in for GitHub's REST Packages API (the 27 operations), with demo data."""
+
+from github_packages_mcp.sandbox.app import SandboxApp, create_app
+from github_packages_mcp.sandbox.demo import DEMO_LOGIN, DEMO_ORG, DEMO_OTHER_USER, DEMO_READ_TOKEN, DEMO_TOKEN
+from github_packages_mcp.sandbox.server import SandboxServer
+from github_packages_mcp.sandbox.state import Clock, RecordedRequest, SandboxError, SandboxState
+
+__all__ = [
+    "DEMO_LOGIN",
+    "DEMO_ORG",
+    "DEMO_OTHER_USER",
+    "DEMO_READ_TOKEN",
+    "DEMO_TOKEN",
+    "Clock",
+    "RecordedRequest",
+    "SandboxApp",
+    "SandboxError",
+    "SandboxServer",
+    "SandboxState",
+    "create_app",
+]

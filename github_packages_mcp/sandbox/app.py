@@ -1,0 +1,600 @@
+"""The sandbox's ASGI app: GitHub-style routing, auth, paging and JSON over a SandboxState."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import logging
+import math
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+from urllib.parse import parse_qsl, quote, unquote, urlencode
+
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from github_packages_mcp.sandbox.state import (
+    PACKAGE_TYPES,
+    Owner,
+    OwnerKind,
+    OwnerRef,
+    Package,
+    RecordedRequest,
+    SandboxError,
+    SandboxState,
+    Version,
+)
+
+logger = logging.getLogger(__name__)
+
+API_VERSIONS: Final = ("2022-11-28", "2026-03-10")
+DOCS: Final = "https://docs.github.com/rest"
+PACKAGES_DOCS: Final = "https://docs.github.com/rest/packages/packages#"
+DEFAULT_PER_PAGE: Final = 30
+MAX_PER_PAGE: Final = 100
+MAX_LIST_WINDOW: Final = 10_000  # list-packages refuses page * per_page beyond this
+READ: Final = ("read:packages",)
+DELETE: Final = ("delete:packages", "read:packages")
+RESTORE: Final = ("read:packages", "write:packages")
+
+Json = dict[str, Any]
+
+
+# --- JSON shapes --------------------------------------------------------------------------------------------------
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _node_id(kind: str, number: int) -> str:
+    # GitHub's legacy global ids: base64 of "<len(kind)>:<kind><id>", e.g. "04:User1".
+    return base64.b64encode(f"0{len(kind)}:{kind}{number}".encode()).decode()
+
+
+def user_json(owner: Owner, base: str) -> Json:
+    """A full simple-user object."""
+    api = f"{base}/users/{owner.login}"
+    return {
+        "login": owner.login,
+        "id": owner.id,
+        "node_id": _node_id(owner.type, owner.id),
+        "avatar_url": f"https://avatars.githubusercontent.com/u/{owner.id}?v=4",
+        "gravatar_id": "",
+        "url": api,
+        "html_url": f"https://github.com/{owner.login}",
+        "followers_url": f"{api}/followers",
+        "following_url": f"{api}/following{{/other_user}}",
+        "gists_url": f"{api}/gists{{/gist_id}}",
+        "starred_url": f"{api}/starred{{/owner}}{{/repo}}",
+        "subscriptions_url": f"{api}/subscriptions",
+        "organizations_url": f"{api}/orgs",
+        "repos_url": f"{api}/repos",
+        "events_url": f"{api}/events{{/privacy}}",
+        "received_events_url": f"{api}/received_events",
+        "type": owner.type,
+        "site_admin": False,
+    }
+
+
+_REPO_LINKS: Final = {
+    "archive_url": "/{archive_format}{/ref}",
+    "assignees_url": "/assignees{/user}",
+    "blobs_url": "/git/blobs{/sha}",
+    "branches_url": "/branches{/branch}",
+    "collaborators_url": "/collaborators{/collaborator}",
+    "comments_url": "/comments{/number}",
+    "commits_url": "/commits{/sha}",
+    "compare_url": "/compare/{base}...{head}",
+    "contents_url": "/contents/{+path}",
+    "contributors_url": "/contributors",
+    "deployments_url": "/deployments",
+    "downloads_url": "/downloads",
+    "events_url": "/events",
+    "forks_url": "/forks",
+    "git_commits_url": "/git/commits{/sha}",
+    "git_refs_url": "/git/refs{/sha}",
+    "git_tags_url": "/git/tags{/sha}",
+    "hooks_url": "/hooks",
+    "issue_comment_url": "/issues/comments{/number}",
+    "issue_events_url": "/issues/events{/number}",
+    "issues_url": "/issues{/number}",
+    "keys_url": "/keys{/key_id}",
+    "labels_url": "/labels{/name}",
+    "languages_url": "/languages",
+    "merges_url": "/merges",
+    "milestones_url": "/milestones{/number}",
+    "notifications_url": "/notifications{?since,all,participating}",
+    "pulls_url": "/pulls{/number}",
+    "releases_url": "/releases{/id}",
+    "stargazers_url": "/stargazers",
+    "statuses_url": "/statuses/{sha}",
+    "subscribers_url": "/subscribers",
+    "subscription_url": "/subscription",
+    "tags_url": "/tags",
+    "teams_url": "/teams",
+    "trees_url": "/git/trees{/sha}",
+}
+
+
+def repository_json(owner: Owner, name: str, *, private: bool, base: str) -> Json:
+    """A minimal-repository object for `owner/name` (ids are derived from the name, so stable)."""
+    full_name = f"{owner.login}/{name}"
+    repo_id = 100_000_000 + zlib.crc32(full_name.encode()) % 800_000_000
+    api = f"{base}/repos/{full_name}"
+    return {
+        "id": repo_id,
+        "node_id": _node_id("Repository", repo_id),
+        "name": name,
+        "full_name": full_name,
+        "private": private,
+        "owner": user_json(owner, base),
+        "html_url": f"https://github.com/{full_name}",
+        "description": None,
+        "fork": False,
+        "url": api,
+        **{key: api + suffix for key, suffix in _REPO_LINKS.items()},
+    }
+
+
+def _namespace(owner: Owner) -> str:
+    return f"orgs/{owner.login}" if owner.type == "Organization" else f"users/{owner.login}"
+
+
+def _is_image(package: Package) -> bool:
+    return package.package_type in ("container", "docker")
+
+
+def _package_url(package: Package, base: str) -> str:
+    return f"{base}/{_namespace(package.owner)}/packages/{package.package_type}/{quote(package.name, safe='')}"
+
+
+def _package_html_url(package: Package) -> str:
+    # GitHub links images under the owner, other packages under their repository when they have one.
+    if package.repository is not None and not _is_image(package):
+        return f"https://github.com/{package.owner.login}/{package.repository}/packages/{package.id}"
+    name = quote(package.name, safe="")
+    return f"https://github.com/{_namespace(package.owner)}/packages/{package.package_type}/package/{name}"
+
+
+def package_json(package: Package, base: str) -> Json:
+    body: Json = {
+        "id": package.id,
+        "name": package.name,
+        "package_type": package.package_type,
+        "owner": user_json(package.owner, base),
+        "version_count": len(package.active_versions()),
+        "visibility": package.visibility,
+        "url": _package_url(package, base),
+        "created_at": _timestamp(package.created_at),
+        "updated_at": _timestamp(package.updated_at),
+        "html_url": _package_html_url(package),
+    }
+    if package.repository is not None:
+        private = package.visibility == "private"
+        body["repository"] = repository_json(package.owner, package.repository, private=private, base=base)
+    return body
+
+
+def version_json(package: Package, version: Version, base: str) -> Json:
+    package_html_url = _package_html_url(package)
+    metadata: Json = {"package_type": package.package_type}
+    if _is_image(package):
+        metadata[package.package_type] = {"tags": list(version.tags)}
+        name = quote(package.name, safe="")
+        html_url = f"https://github.com/{_namespace(package.owner)}/packages/{package.package_type}/{name}/{version.id}"
+    else:
+        html_url = f"{package_html_url}?version={quote(version.name, safe='')}"
+    body: Json = {
+        "id": version.id,
+        "name": version.name,
+        "url": f"{_package_url(package, base)}/versions/{version.id}",
+        "package_html_url": package_html_url,
+        "created_at": _timestamp(version.created_at),
+        "updated_at": _timestamp(version.updated_at),
+        "html_url": html_url,
+        "metadata": metadata,
+    }
+    optional = {"license": version.license, "description": version.description}
+    if version.deleted_at is not None:
+        optional["deleted_at"] = _timestamp(version.deleted_at)
+    body.update({key: value for key, value in optional.items() if value is not None})
+    return body
+
+
+# --- responses ----------------------------------------------------------------------------------------------------
+
+
+def json_response(body: object, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status, dict(headers or {}), media_type="application/json; charset=utf-8")
+
+
+def error_response(status: int, message: str, documentation_url: str = DOCS) -> Response:
+    return json_response({"message": message, "documentation_url": documentation_url, "status": str(status)}, status)
+
+
+# --- routing ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    """Everything a handler needs about one authenticated request."""
+
+    state: SandboxState
+    viewer: str
+    owner: OwnerRef
+    params: Mapping[str, str]
+    query: QueryParams
+    base: str
+    raw_path: str
+    raw_query: str
+
+    @property
+    def package(self) -> tuple[OwnerRef, str, str]:
+        return self.owner, self.params["package_type"], self.params["package_name"]
+
+    @property
+    def version_id(self) -> int:
+        return int(self.params["package_version_id"])
+
+
+Handler = Callable[[Call], Response]
+
+
+@dataclass(frozen=True)
+class Operation:
+    handler: Handler
+    scopes: tuple[str, ...]
+    action: str  # completes "You need at least <scope> scope to <action>."
+    anchors: tuple[str, str, str]  # docs anchors for the /user, /orgs and /users variants
+
+    def anchor(self, kind: OwnerKind) -> str:
+        return self.anchors[("user", "org", "users").index(kind)]
+
+
+def _paging(query: QueryParams) -> tuple[int, int]:
+    def number(name: str, default: int) -> int:
+        try:
+            value = int(query.get(name, ""))
+        except ValueError:
+            return default
+        return value if value >= 1 else default
+
+    return number("page", 1), min(number("per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
+
+
+def _paged(call: Call, items: Sequence[Json], page: int, per_page: int) -> Response:
+    last = max(1, math.ceil(len(items) / per_page))
+    pairs = parse_qsl(call.raw_query, keep_blank_values=True)
+
+    def link(number: int, rel: str) -> str:
+        query = [(k, v) for k, v in pairs if k != "page"] + [("page", str(number))]
+        return f'<{call.base}{call.raw_path}?{urlencode(query)}>; rel="{rel}"'
+
+    links = []
+    if page > 1:
+        links.append(link(min(page - 1, last), "prev"))
+    if page < last:
+        links += [link(page + 1, "next"), link(last, "last")]
+    if page > 1:
+        links.append(link(1, "first"))
+    headers = {"Link": ", ".join(links)} if links else {}
+    return json_response(list(items[(page - 1) * per_page : page * per_page]), headers=headers)
+
+
+def _list_packages(call: Call) -> Response:
+    page, per_page = _paging(call.query)
+    if page * per_page > MAX_LIST_WINDOW:
+        raise SandboxError(400, "The value of per_page multiplied by page cannot be greater than 10000.")
+    packages = call.state.list_packages(
+        call.viewer, call.owner, call.query.get("package_type"), call.query.get("visibility")
+    )
+    return _paged(call, [package_json(p, call.base) for p in packages], page, per_page)
+
+
+def _docker_conflicts(call: Call) -> Response:
+    return json_response([package_json(p, call.base) for p in call.state.docker_conflicts(call.viewer, call.owner)])
+
+
+def _get_package(call: Call) -> Response:
+    return json_response(package_json(call.state.get_package(call.viewer, *call.package), call.base))
+
+
+def _delete_package(call: Call) -> Response:
+    call.state.delete_package(call.viewer, *call.package)
+    return Response(status_code=204)
+
+
+def _restore_package(call: Call) -> Response:
+    call.state.restore_package(call.viewer, *call.package)  # the `token` query parameter is accepted and ignored
+    return Response(status_code=204)
+
+
+def _list_versions(call: Call) -> Response:
+    page, per_page = _paging(call.query)
+    package, versions = call.state.list_versions(call.viewer, *call.package, call.query.get("state"))
+    return _paged(call, [version_json(package, v, call.base) for v in versions], page, per_page)
+
+
+def _get_version(call: Call) -> Response:
+    package, version = call.state.get_version(call.viewer, *call.package, call.version_id)
+    return json_response(version_json(package, version, call.base))
+
+
+def _delete_version(call: Call) -> Response:
+    call.state.delete_version(call.viewer, *call.package, call.version_id)
+    return Response(status_code=204)
+
+
+def _restore_version(call: Call) -> Response:
+    call.state.restore_version(call.viewer, *call.package, call.version_id)
+    return Response(status_code=204)
+
+
+_PACKAGE = "packages/{package_type}/{package_name}"
+_VERSION = _PACKAGE + "/versions/{package_version_id}"
+
+# The 7 path shapes below each owner prefix (/user, /orgs/{owner}, /users/{owner}): 21 templates, 27 operations.
+ROUTES: Final[dict[str, dict[str, Operation]]] = {
+    "docker/conflicts": {
+        "GET": Operation(
+            _docker_conflicts,
+            READ,
+            "list packages",
+            (
+                "get-list-of-conflicting-packages-during-docker-migration-for-authenticated-user",
+                "get-list-of-conflicting-packages-during-docker-migration-for-organization",
+                "get-list-of-conflicting-packages-during-docker-migration-for-user",
+            ),
+        )
+    },
+    "packages": {
+        "GET": Operation(
+            _list_packages,
+            READ,
+            "list packages",
+            (
+                "list-packages-for-the-authenticated-users-namespace",
+                "list-packages-for-an-organization",
+                "list-packages-for-a-user",
+            ),
+        )
+    },
+    _PACKAGE: {
+        "GET": Operation(
+            _get_package,
+            READ,
+            "view packages",
+            (
+                "get-a-package-for-the-authenticated-user",
+                "get-a-package-for-an-organization",
+                "get-a-package-for-a-user",
+            ),
+        ),
+        "DELETE": Operation(
+            _delete_package,
+            DELETE,
+            "delete packages",
+            (
+                "delete-a-package-for-the-authenticated-user",
+                "delete-a-package-for-an-organization",
+                "delete-a-package-for-a-user",
+            ),
+        ),
+    },
+    _PACKAGE + "/restore": {
+        "POST": Operation(
+            _restore_package,
+            RESTORE,
+            "restore packages",
+            (
+                "restore-a-package-for-the-authenticated-user",
+                "restore-a-package-for-an-organization",
+                "restore-a-package-for-a-user",
+            ),
+        )
+    },
+    _PACKAGE + "/versions": {
+        "GET": Operation(
+            _list_versions,
+            READ,
+            "list package versions",
+            (
+                "list-package-versions-for-a-package-owned-by-the-authenticated-user",
+                "list-package-versions-for-a-package-owned-by-an-organization",
+                "list-package-versions-for-a-package-owned-by-a-user",
+            ),
+        )
+    },
+    _VERSION: {
+        "GET": Operation(
+            _get_version,
+            READ,
+            "view package versions",
+            (
+                "get-a-package-version-for-the-authenticated-user",
+                "get-a-package-version-for-an-organization",
+                "get-a-package-version-for-a-user",
+            ),
+        ),
+        "DELETE": Operation(
+            _delete_version,
+            DELETE,
+            "delete package versions",
+            (
+                "delete-a-package-version-for-the-authenticated-user",
+                "delete-package-version-for-an-organization",
+                "delete-package-version-for-a-user",
+            ),
+        ),
+    },
+    _VERSION + "/restore": {
+        "POST": Operation(
+            _restore_version,
+            RESTORE,
+            "restore package versions",
+            (
+                "restore-a-package-version-for-the-authenticated-user",
+                "restore-package-version-for-an-organization",
+                "restore-package-version-for-a-user",
+            ),
+        )
+    },
+}
+
+_PREFIXES: Final[tuple[tuple[OwnerKind, tuple[str, ...]], ...]] = (
+    ("user", ("user",)),
+    ("org", ("orgs", "{owner}")),
+    ("users", ("users", "{owner}")),
+)
+TEMPLATES: Final = tuple(
+    (kind, (*prefix, *suffix.split("/")), methods) for kind, prefix in _PREFIXES for suffix, methods in ROUTES.items()
+)
+
+
+def match(method: str, raw_path: str) -> tuple[Operation, OwnerRef, dict[str, str]] | None:
+    """Match a still-encoded path segment by segment, so `%2F` stays inside one segment (as on GitHub)."""
+    segments = raw_path.split("/")[1:]
+    for kind, template, methods in TEMPLATES:
+        if len(template) != len(segments):
+            continue
+        params: dict[str, str] = {}
+        for expected, segment in zip(template, segments, strict=True):
+            if expected.startswith("{") and segment:
+                params[expected[1:-1]] = unquote(segment)
+            elif expected != segment:
+                break
+        else:
+            operation = methods.get(method)
+            if operation is None or not _valid(params):
+                return None
+            return operation, OwnerRef(kind, params.get("owner")), params
+    return None
+
+
+def _valid(params: Mapping[str, str]) -> bool:
+    # GitHub answers 404, not 400, for an unknown package type or a non-numeric version id in the path.
+    version_id = params.get("package_version_id", "0")
+    return params.get("package_type", "npm") in PACKAGE_TYPES and version_id.isascii() and version_id.isdigit()
+
+
+# --- the app ------------------------------------------------------------------------------------------------------
+
+
+def _bearer(request: Request) -> str | None:
+    value = request.headers.get("authorization")
+    if value is None:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    # An unusable header counts as bad credentials, not as a missing one.
+    return token.strip() if scheme.lower() in ("bearer", "token") and token.strip() else ""
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+class SandboxApp:
+    """ASGI3 app answering the 27 Packages operations plus the /_sandbox control endpoints."""
+
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+        self._request_ids = itertools.count(1)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        raw = scope.get("raw_path")
+        raw_path = raw.decode("latin-1") if isinstance(raw, bytes) else quote(scope["path"])
+        raw_query = scope["query_string"].decode("latin-1")
+        try:
+            response = await self._respond(request, raw_path, raw_query)
+        except Exception:
+            logger.exception("sandbox failed on %s %s", request.method, raw_path)
+            response = error_response(500, "Internal Server Error")
+        headers: dict[str, str] = {}
+        for name, value in request.headers.items():
+            headers[name] = value if name not in headers else f"{headers[name]}, {value}"
+        if "authorization" in headers:
+            headers["authorization"] = "<redacted>"
+        self.state.record(RecordedRequest(request.method, raw_path, raw_query, headers, response.status_code))
+        await response(scope, receive, send)
+
+    async def _respond(self, request: Request, raw_path: str, raw_query: str) -> Response:
+        if raw_path.startswith("/_sandbox/"):
+            return await self._control(request, raw_path)
+        request_id = f"5A9D:{next(self._request_ids):08X}"
+        found = match(request.method, raw_path)
+        if found is None:
+            response = error_response(404, "Not Found")
+            response.headers["X-GitHub-Request-Id"] = request_id
+            return response
+        operation, owner, params = found
+        version = request.headers.get("x-github-api-version", API_VERSIONS[0])
+        headers = {
+            "X-GitHub-Api-Version-Selected": version if version in API_VERSIONS else API_VERSIONS[0],
+            "X-GitHub-Media-Type": "github.v3; format=json",
+            "X-GitHub-Request-Id": request_id,
+        }
+        try:
+            if version not in API_VERSIONS:
+                raise SandboxError(400, f"Invalid API version: {version}")
+            token_value = _bearer(request)
+            token = self.state.authenticate(token_value)
+            rate = self.state.consume_rate_limit(token_value or "")
+            headers |= {
+                "X-OAuth-Scopes": ", ".join(token.scopes),
+                "X-Accepted-OAuth-Scopes": ", ".join(operation.scopes),
+                "X-RateLimit-Limit": str(rate.limit),
+                "X-RateLimit-Remaining": str(rate.remaining),
+                "X-RateLimit-Reset": str(rate.reset),
+                "X-RateLimit-Used": str(rate.used),
+                "X-RateLimit-Resource": "core",
+            }
+            self.state.require_scopes(token, operation.scopes, operation.action)
+            call = Call(
+                self.state,
+                token.login,
+                owner,
+                params,
+                request.query_params,
+                _base_url(request),
+                raw_path,
+                raw_query,
+            )
+            with self.state.lock:  # serialize under the lock so the body is one consistent snapshot
+                response = operation.handler(call)
+        except SandboxError as error:
+            response = error_response(
+                error.status, error.message, PACKAGES_DOCS + (error.anchor or operation.anchor(owner.kind))
+            )
+        response.headers.update(headers)
+        return response
+
+    async def _control(self, request: Request, raw_path: str) -> Response:
+        if raw_path == "/_sandbox/reset" and request.method == "POST":
+            self.state.reset()
+            return Response(status_code=204)
+        if raw_path == "/_sandbox/clock" and request.method == "POST":
+            try:
+                seconds = (await request.json())["advance_seconds"]
+                if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+                    raise TypeError(seconds)
+            except (ValueError, KeyError, TypeError):
+                return error_response(400, 'Send a JSON body like {"advance_seconds": 3600}.')
+            self.state.clock.advance(timedelta(seconds=seconds))
+        if raw_path == "/_sandbox/clock" and request.method in ("GET", "POST"):
+            return json_response({"now": _timestamp(self.state.clock.now())})
+        return error_response(404, "Not Found")
+
+
+def create_app(state: SandboxState) -> SandboxApp:
+    """The sandbox ASGI3 app serving `state`."""
+    return SandboxApp(state)

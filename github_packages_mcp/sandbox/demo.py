@@ -1,0 +1,357 @@
+"""The demo world: deterministic packages whose timestamps are relative to the clock's "now"."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Literal
+
+from github_packages_mcp.sandbox.state import Owner, Package, Token, Version, World
+
+# Public, documented demo credentials: they only ever open the local sandbox.
+DEMO_TOKEN = "ghp_sandboxDemoToken0000000000000000000"  # noqa: S105
+DEMO_READ_TOKEN = "ghp_sandboxReadOnly000000000000000000000"  # noqa: S105
+DEMO_LOGIN = "octo-demo"
+DEMO_ORG = "acme-labs"
+DEMO_OTHER_USER = "mona-demo"
+
+ALL_SCOPES = ("read:packages", "write:packages", "delete:packages")
+
+
+def _digest(seed: str) -> str:
+    return "sha256:" + hashlib.sha256(seed.encode()).hexdigest()
+
+
+def _releases(
+    now: datetime,
+    first_id: int,
+    names: Sequence[str],
+    *,
+    newest_days_ago: float,
+    days_apart: float,
+    license: str | None = None,
+    description: str | None = None,
+    downloads: int = 0,
+) -> list[Version]:
+    """Named versions (npm, maven, ...), given oldest first."""
+    versions = []
+    for i, name in enumerate(names):
+        created = now - timedelta(days=newest_days_ago + days_apart * (len(names) - 1 - i))
+        versions.append(
+            Version(
+                first_id + i * 1_117, name, created, created + timedelta(seconds=1), (), license, description, downloads
+            )
+        )
+    return versions
+
+
+def _images(
+    now: datetime,
+    first_id: int,
+    seed: str,
+    tags: Sequence[tuple[str, ...]],
+    *,
+    hours_apart: float,
+    id_step: int = 1_117,
+    downloads: int = 0,
+) -> list[Version]:
+    """Container/docker versions named by digest; `tags` is given newest first."""
+    versions = []
+    for age, version_tags in enumerate(tags):
+        index = len(tags) - 1 - age  # ids grow with time
+        created = now - timedelta(hours=1 + hours_apart * age)
+        versions.append(
+            Version(
+                first_id + index * id_step,
+                _digest(f"{seed}:{index}"),
+                created,
+                created,
+                version_tags,
+                download_count=downloads,
+            )
+        )
+    return versions
+
+
+def _package(
+    package_id: int,
+    owner: Owner,
+    package_type: str,
+    name: str,
+    visibility: Literal["public", "private"],
+    versions: list[Version],
+    *,
+    internal: bool = False,
+    repository: str | None = None,
+    download_count: int = 0,
+    migration_conflict: bool = False,
+    deleted_at: datetime | None = None,
+) -> Package:
+    return Package(
+        package_id,
+        name,
+        package_type,
+        owner,
+        visibility,
+        created_at=min(v.created_at for v in versions),
+        updated_at=max(v.updated_at for v in versions),
+        versions=versions,
+        internal=internal,
+        repository=repository,
+        download_count=download_count,
+        migration_conflict=migration_conflict,
+        deleted_at=deleted_at,
+    )
+
+
+def _web_api_tags() -> list[tuple[str, ...]]:
+    """350 tag lists, newest first: 40 recent tagged builds, then mostly untagged history."""
+    releases = ["v3.4.1", "v3.4.0"] + [
+        f"v3.{minor}.{patch}" for minor in range(3, -1, -1) for patch in range(3, -1, -1)
+    ]
+    tags: list[tuple[str, ...]] = []
+    for age in range(350):
+        if age < 40:
+            latest = ("latest",) if age == 0 else ()
+            release = (releases[age // 2],) if age % 2 == 0 and age // 2 < len(releases) else ()
+            commit = hashlib.sha256(f"acme-labs/web:{age}".encode()).hexdigest()[:7]
+            tags.append((*latest, *release, f"sha-{commit}"))
+        else:
+            tags.append((f"v2.{(350 - age) // 50}.0",) if age % 50 == 0 else ())
+    return tags
+
+
+def build_demo_world(now: datetime) -> World:
+    """Build the demo world around `now` (see the package docs for the inventory)."""
+    octo = Owner(DEMO_LOGIN, 58_391_207, "User")
+    acme = Owner(DEMO_ORG, 91_204_335, "Organization", admins=frozenset({DEMO_LOGIN}))
+    mona = Owner(DEMO_OTHER_USER, 7_301_442, "User")
+    day = timedelta(days=1)
+
+    hello = _images(
+        now,
+        1_012_004_501,
+        "hello-world",
+        [("latest", "v1.2.0"), (), ("v1.1.1",), ("v1.1.0",), (), (), ("v1.0.1",), ("v1.0.0",), (), ("v0.9.0",), (), ()],
+        hours_apart=70,
+        downloads=310,
+    )
+    hello[1].deleted_at = now - day  # so /user/... state=deleted has something to restore
+
+    web_api = _images(now, 3_000_000_000, "web/api", _web_api_tags(), hours_apart=5, id_step=7_919)
+    for age in (61, 91, 121, 151, 181):  # untagged builds cleaned up two days ago
+        web_api[age].deleted_at = now - 2 * day
+
+    design = _releases(
+        now,
+        955_210_001,
+        ["1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0", "1.4.1", "2.0.0", "2.1.0"],
+        newest_days_ago=2,
+        days_apart=9,
+        license="MIT",
+        description="Acme's design tokens and React components",
+    )
+    # 1.3.0 was unpublished 5 days ago and republished 4 days ago: restoring the old one is blocked.
+    design.append(
+        Version(955_199_999, "1.3.0", now - 40 * day, now - 40 * day, license="MIT", deleted_at=now - 5 * day)
+    )
+    republished = next(v for v in design if v.name == "1.3.0" and v.deleted_at is None)
+    republished.id, republished.created_at, republished.updated_at = 955_230_001, now - 4 * day, now - 4 * day
+
+    packages = [
+        # octo-demo
+        _package(
+            41_200_101, octo, "container", "hello-world", "public", hello, repository="hello-world", download_count=310
+        ),
+        _package(
+            41_200_102,
+            octo,
+            "npm",
+            "octo-utils",
+            "private",
+            _releases(
+                now,
+                921_000_011,
+                ["1.0.0", "1.1.0", "1.2.0", "1.2.1", "2.0.0-rc.1"],
+                newest_days_ago=3,
+                days_apart=12,
+                license="MIT",
+                description="Small utilities used across octo-demo projects",
+            ),
+        ),
+        _package(
+            41_200_103,
+            octo,
+            "rubygems",
+            "octo_gem",
+            "public",
+            _releases(
+                now,
+                930_400_021,
+                ["0.1.0", "0.2.0", "0.3.0"],
+                newest_days_ago=20,
+                days_apart=30,
+                license="MIT",
+                description="Octo gem for Ruby",
+                downloads=42,
+            ),
+            download_count=42,
+        ),
+        _package(
+            41_200_104,
+            octo,
+            "nuget",
+            "Octo.Core",
+            "private",
+            _releases(now, 940_700_031, ["1.0.0", "1.0.1"], newest_days_ago=8, days_apart=15),
+        ),
+        _package(
+            41_200_105,
+            octo,
+            "maven",
+            "com.octodemo.app",
+            "private",
+            _releases(now, 950_100_041, ["1.0.0", "1.1.0", "1.2.0", "1.3.0"], newest_days_ago=6, days_apart=21),
+        ),
+        _package(
+            41_200_106,
+            octo,
+            "docker",
+            "legacy-image",
+            "private",
+            _images(now, 905_000_051, "legacy-image", [("latest",), ("1.0",)], hours_apart=24 * 200),
+            migration_conflict=True,
+        ),
+        _package(
+            41_200_107,
+            octo,
+            "npm",
+            "old-cli",
+            "private",
+            _releases(now, 912_300_061, ["0.1.0", "0.2.0"], newest_days_ago=60, days_apart=30),
+            deleted_at=now - 3 * day,
+        ),
+        _package(
+            41_200_108,
+            octo,
+            "npm",
+            "ancient-tool",
+            "private",
+            _releases(now, 901_800_071, ["0.0.1", "0.0.2"], newest_days_ago=300, days_apart=30),
+            deleted_at=now - 45 * day,
+        ),
+        # acme-labs
+        _package(52_700_201, acme, "container", "web/api", "private", web_api, internal=True, repository="web"),
+        _package(
+            52_700_202,
+            acme,
+            "container",
+            "base-image",
+            "public",
+            _images(
+                now,
+                1_105_000_201,
+                "base-image",
+                [("latest", "2024.06"), ("2024.05",), ("2024.04",)],
+                hours_apart=24 * 30,
+                downloads=12_000,
+            ),
+            download_count=12_000,
+            repository="base-image",
+        ),
+        _package(
+            52_700_203, acme, "npm", "design-system", "private", design, internal=True, repository="design-system"
+        ),
+        _package(
+            52_700_204,
+            acme,
+            "maven",
+            "com.acme.billing",
+            "private",
+            _releases(now, 960_500_211, ["2.0.0", "2.1.0", "2.1.1"], newest_days_ago=5, days_apart=14),
+            repository="billing",
+        ),
+        _package(
+            52_700_205,
+            acme,
+            "rubygems",
+            "acme-ruby",
+            "private",
+            _releases(now, 970_200_221, ["0.1.0"], newest_days_ago=11, days_apart=1, license="Apache-2.0"),
+        ),
+        _package(
+            52_700_206,
+            acme,
+            "nuget",
+            "Acme.Sdk",
+            "public",
+            _releases(now, 980_900_231, ["1.0.0", "1.1.0"], newest_days_ago=9, days_apart=25, downloads=40),
+            download_count=40,
+        ),
+        _package(
+            52_700_207,
+            acme,
+            "npm",
+            "shared-config",
+            "private",
+            _releases(now, 1_150_000_241, ["1.0.0"], newest_days_ago=1, days_apart=1),
+        ),
+        _package(
+            52_700_208,
+            acme,
+            "npm",
+            "shared-config",
+            "private",
+            _releases(now, 990_000_251, ["0.9.0", "0.9.1"], newest_days_ago=40, days_apart=10),
+            deleted_at=now - 10 * day,
+        ),
+        _package(
+            52_700_209,
+            acme,
+            "docker",
+            "old-registry-image",
+            "private",
+            _images(now, 907_000_261, "old-registry-image", [("1.0",)], hours_apart=1),
+            migration_conflict=True,
+        ),
+        # mona-demo
+        _package(
+            63_100_301,
+            mona,
+            "container",
+            "tools/cli",
+            "public",
+            _images(
+                now,
+                1_080_000_301,
+                "tools/cli",
+                [("latest", "v0.6.0"), ("v0.5.0",), (), ("v0.4.0",), (), ("v0.1.0",)],
+                hours_apart=24 * 7,
+            ),
+            repository="tools",
+        ),
+        _package(
+            63_100_302,
+            mona,
+            "npm",
+            "mona-private",
+            "private",
+            _releases(now, 1_090_000_311, ["0.1.0", "0.2.0"], newest_days_ago=4, days_apart=4),
+        ),
+        _package(
+            63_100_303,
+            mona,
+            "docker",
+            "mona-legacy",
+            "public",
+            _images(now, 908_000_321, "mona-legacy", [("latest",)], hours_apart=1),
+            migration_conflict=True,
+        ),
+    ]
+    tokens = {
+        DEMO_TOKEN: Token(DEMO_LOGIN, ALL_SCOPES),
+        DEMO_READ_TOKEN: Token(DEMO_LOGIN, ("read:packages",)),
+    }
+    owners = {o.login.lower(): o for o in (octo, acme, mona)}
+    return World(owners, packages, tokens)

@@ -1,0 +1,411 @@
+"""The sandbox's in-memory world and GitHub's Packages rules (no HTTP here)."""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Final, Literal
+
+PACKAGE_TYPES: Final = ("npm", "maven", "rubygems", "docker", "nuget", "container")
+# Ecosystems with granular permissions: only there "internal" differs from "private".
+GRANULAR_TYPES: Final = frozenset({"container", "npm", "nuget", "rubygems"})
+VISIBILITY_FILTERS: Final = ("public", "private", "internal")
+VERSION_STATES: Final = ("active", "deleted")
+RESTORE_WINDOW: Final = timedelta(days=30)
+DOWNLOAD_LIMIT: Final = 5000
+RATE_LIMIT: Final = 5000
+RATE_WINDOW: Final = timedelta(hours=1)
+
+OwnerKind = Literal["user", "org", "users"]
+
+
+class SandboxError(Exception):
+    """A GitHub-style error; the app turns it into a JSON error response."""
+
+    def __init__(self, status: int, message: str, anchor: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.anchor = anchor  # docs anchor; None means "the current operation's"
+
+
+class Clock:
+    """Real UTC time plus an adjustable offset, so tests can jump ahead."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta()
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+    def advance(self, delta: timedelta) -> None:
+        with self._lock:
+            self._offset += delta
+
+    def reset(self) -> None:
+        with self._lock:
+            self._offset = timedelta()
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One HTTP request as the sandbox received it (the credential is never kept)."""
+
+    method: str
+    raw_path: str
+    query: str
+    headers: dict[str, str]
+    status: int
+
+
+@dataclass(frozen=True)
+class Owner:
+    login: str
+    id: int
+    type: Literal["User", "Organization"]
+    admins: frozenset[str] = frozenset()  # lower-case logins administering an organization
+
+    def administered_by(self, login: str) -> bool:
+        return login.lower() == self.login.lower() or login.lower() in self.admins
+
+
+@dataclass
+class Version:
+    id: int
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    tags: tuple[str, ...] = ()  # container/docker only
+    license: str | None = None
+    description: str | None = None
+    download_count: int = 0  # internal: the API never exposes it
+    deleted_at: datetime | None = None
+
+
+@dataclass
+class Package:
+    id: int
+    name: str
+    package_type: str
+    owner: Owner
+    visibility: Literal["public", "private"]
+    created_at: datetime
+    updated_at: datetime
+    versions: list[Version] = field(default_factory=list)
+    internal: bool = False  # only meaningful for private packages
+    repository: str | None = None  # repository name under the same owner
+    download_count: int = 0
+    migration_conflict: bool = False
+    deleted_at: datetime | None = None
+
+    def active_versions(self) -> list[Version]:
+        return [v for v in self.versions if v.deleted_at is None]
+
+
+@dataclass(frozen=True)
+class Token:
+    login: str
+    scopes: tuple[str, ...]
+
+
+@dataclass
+class World:
+    owners: dict[str, Owner]  # by lower-case login
+    packages: list[Package]
+    tokens: dict[str, Token]
+
+
+@dataclass(frozen=True)
+class OwnerRef:
+    """Whose namespace a route addresses: /user, /orgs/{name} or /users/{name}."""
+
+    kind: OwnerKind
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    limit: int
+    used: int
+    reset: int  # epoch seconds
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+
+WorldFactory = Callable[[datetime], World]
+
+
+def _newest_first(versions: Iterable[Version]) -> list[Version]:
+    return sorted(versions, key=lambda v: (v.created_at, v.id), reverse=True)
+
+
+def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise SandboxError(400, f"The {name} parameter must be one of: {', '.join(allowed)}.")
+
+
+class SandboxState:
+    """The whole sandbox world. Public methods take `lock`, so other threads may use them too."""
+
+    def __init__(self, world_factory: WorldFactory, clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
+        # Re-entrant so the app can hold it around a handler and its serialization.
+        self.lock = threading.RLock()
+        self._factory = world_factory
+        self._world = world_factory(self.clock.now())
+        self._rate: dict[str, tuple[datetime, int]] = {}
+        self.requests: list[RecordedRequest] = []
+
+    @classmethod
+    def demo(cls) -> SandboxState:
+        """A fresh demo world (see demo.py)."""
+        from github_packages_mcp.sandbox.demo import build_demo_world  # demo.py builds on this module
+
+        return cls(build_demo_world)
+
+    def reset(self) -> None:
+        """Back to a fresh world: clock, packages, tokens, rate limits and recorded requests."""
+        with self.lock:
+            self.clock.reset()
+            self._world = self._factory(self.clock.now())
+            self._rate.clear()
+            self.requests.clear()
+
+    def add_token(self, token: str, login: str, scopes: Iterable[str]) -> None:
+        """Register a token; an unknown login becomes a user without packages."""
+        with self.lock:
+            key = login.lower()
+            if key not in self._world.owners:
+                self._world.owners[key] = Owner(login, 10_000_000 + zlib.crc32(key.encode()) % 80_000_000, "User")
+            self._world.tokens[token] = Token(self._world.owners[key].login, tuple(dict.fromkeys(scopes)))
+
+    def record(self, request: RecordedRequest) -> None:
+        with self.lock:
+            self.requests.append(request)
+
+    def package(self, owner: str, package_type: str, name: str, *, deleted: bool = False) -> Package:
+        """Look a package up directly (for tests): the active one, or the latest deleted one."""
+        with self.lock:
+            found = [
+                p
+                for p in self._world.packages
+                if p.owner.login.lower() == owner.lower()
+                and p.package_type == package_type
+                and p.name == name
+                and (p.deleted_at is not None) == deleted
+            ]
+            if not found:
+                raise KeyError((owner, package_type, name))
+            return max(found, key=lambda p: p.deleted_at or p.created_at)
+
+    # --- authentication -------------------------------------------------------------------------------------------
+
+    def authenticate(self, token: str | None) -> Token:
+        if token is None:
+            raise SandboxError(401, "Requires authentication")
+        with self.lock:
+            found = self._world.tokens.get(token)
+        if found is None:
+            raise SandboxError(401, "Bad credentials")
+        return found
+
+    @staticmethod
+    def require_scopes(token: Token, needed: Iterable[str], action: str) -> None:
+        for scope in needed:
+            if scope not in token.scopes:
+                raise SandboxError(403, f"You need at least {scope} scope to {action}.")
+
+    def consume_rate_limit(self, token: str) -> RateLimit:
+        """Count one request against the token's hourly window."""
+        with self.lock:
+            now = self.clock.now()
+            start, used = self._rate.get(token, (now, 0))
+            if now >= start + RATE_WINDOW:
+                start, used = now, 0
+            self._rate[token] = (start, used + 1)
+            return RateLimit(RATE_LIMIT, used + 1, int((start + RATE_WINDOW).timestamp()))
+
+    # --- packages -------------------------------------------------------------------------------------------------
+
+    def list_packages(
+        self, viewer: str, ref: OwnerRef, package_type: str | None, visibility: str | None
+    ) -> list[Package]:
+        _choice("package_type", package_type, PACKAGE_TYPES)
+        if visibility is not None:
+            _choice("visibility", visibility, VISIBILITY_FILTERS)
+        with self.lock:
+            owner = self._owner(viewer, ref)
+            found = [
+                p
+                for p in self._world.packages
+                if p.owner is owner
+                and p.package_type == package_type
+                and p.deleted_at is None
+                and self._visible(viewer, p)
+                and (visibility is None or _matches_visibility(p, visibility))
+            ]
+            return sorted(found, key=lambda p: p.name)
+
+    def docker_conflicts(self, viewer: str, ref: OwnerRef) -> list[Package]:
+        with self.lock:
+            owner = self._owner(viewer, ref)
+            found = [
+                p
+                for p in self._world.packages
+                if p.owner is owner
+                and p.package_type == "docker"
+                and p.migration_conflict
+                and p.deleted_at is None
+                and self._visible(viewer, p)
+            ]
+            return sorted(found, key=lambda p: p.name)
+
+    def get_package(self, viewer: str, ref: OwnerRef, package_type: str, name: str) -> Package:
+        with self.lock:
+            return self._active_package(viewer, ref, package_type, name)
+
+    def delete_package(self, viewer: str, ref: OwnerRef, package_type: str, name: str) -> None:
+        with self.lock:
+            package = self._active_package(viewer, ref, package_type, name)
+            _require_admin(viewer, package)
+            if package.visibility == "public" and package.download_count > DOWNLOAD_LIMIT:
+                raise SandboxError(400, _too_popular("packages"))
+            package.deleted_at = self.clock.now()
+
+    def restore_package(self, viewer: str, ref: OwnerRef, package_type: str, name: str) -> None:
+        with self.lock:
+            owner = self._owner(viewer, ref)
+            now = self.clock.now()
+            same_name = [
+                p
+                for p in self._world.packages
+                if p.owner is owner and p.package_type == package_type and p.name == name
+            ]
+            restorable = [
+                p
+                for p in same_name
+                if p.deleted_at is not None and now - p.deleted_at < RESTORE_WINDOW and self._visible(viewer, p)
+            ]
+            if not restorable:
+                raise SandboxError(404, "Package not found.")
+            package = max(restorable, key=lambda p: p.deleted_at or now)
+            _require_admin(viewer, package)
+            # Our best model of GitHub's undocumented behaviour (restore documents only 204/401/403/404).
+            if any(p.deleted_at is None for p in same_name):
+                raise SandboxError(
+                    403, "The package namespace has been reused by a new package; it cannot be restored."
+                )
+            package.deleted_at = None
+
+    # --- versions -------------------------------------------------------------------------------------------------
+
+    def list_versions(
+        self, viewer: str, ref: OwnerRef, package_type: str, name: str, state: str | None
+    ) -> tuple[Package, list[Version]]:
+        state = state or "active"
+        _choice("state", state, VERSION_STATES)
+        with self.lock:
+            package = self._active_package(viewer, ref, package_type, name)
+            if state == "active":
+                return package, _newest_first(package.active_versions())
+            now = self.clock.now()
+            deleted = [v for v in package.versions if v.deleted_at is not None and now - v.deleted_at < RESTORE_WINDOW]
+            return package, _newest_first(deleted)
+
+    def get_version(
+        self, viewer: str, ref: OwnerRef, package_type: str, name: str, version_id: int
+    ) -> tuple[Package, Version]:
+        with self.lock:
+            package = self._active_package(viewer, ref, package_type, name)
+            return package, _active_version(package, version_id)
+
+    def delete_version(self, viewer: str, ref: OwnerRef, package_type: str, name: str, version_id: int) -> None:
+        with self.lock:
+            package = self._active_package(viewer, ref, package_type, name)
+            _require_admin(viewer, package)
+            version = _active_version(package, version_id)
+            if package.visibility == "public" and version.download_count > DOWNLOAD_LIMIT:
+                raise SandboxError(400, _too_popular("package versions"))
+            if len(package.active_versions()) == 1:
+                raise SandboxError(
+                    400, "You cannot delete the last tagged version of a package. You must delete the package instead."
+                )
+            version.deleted_at = self.clock.now()
+
+    def restore_version(self, viewer: str, ref: OwnerRef, package_type: str, name: str, version_id: int) -> None:
+        with self.lock:
+            package = self._active_package(viewer, ref, package_type, name)
+            _require_admin(viewer, package)
+            now = self.clock.now()
+            version = next((v for v in package.versions if v.id == version_id and v.deleted_at is not None), None)
+            if version is None or version.deleted_at is None or now - version.deleted_at >= RESTORE_WINDOW:
+                raise SandboxError(404, "Package version not found.")
+            # Our best model of GitHub's undocumented behaviour: a republished version name blocks the restore
+            # (container versions are content digests, so they cannot clash).
+            if package.package_type != "container" and any(v.name == version.name for v in package.active_versions()):
+                raise SandboxError(
+                    403, "A version with this name was published after the deletion; it cannot be restored."
+                )
+            version.deleted_at = None
+
+    # --- helpers (the caller holds the lock) ----------------------------------------------------------------------
+
+    def _owner(self, viewer: str, ref: OwnerRef) -> Owner:
+        login = viewer if ref.kind == "user" else (ref.name or "")
+        owner = self._world.owners.get(login.lower())
+        wanted = "Organization" if ref.kind == "org" else "User"
+        if owner is None or owner.type != wanted:
+            raise SandboxError(404, "Not Found")
+        return owner
+
+    @staticmethod
+    def _visible(viewer: str, package: Package) -> bool:
+        # GitHub answers 404, not 403, for private packages the viewer may not see.
+        return package.visibility == "public" or package.owner.administered_by(viewer)
+
+    def _active_package(self, viewer: str, ref: OwnerRef, package_type: str, name: str) -> Package:
+        owner = self._owner(viewer, ref)
+        for p in self._world.packages:
+            if (
+                p.owner is owner
+                and p.package_type == package_type
+                and p.name == name
+                and p.deleted_at is None
+                and self._visible(viewer, p)
+            ):
+                return p
+        raise SandboxError(404, "Package not found.")
+
+
+def _matches_visibility(package: Package, wanted: str) -> bool:
+    if wanted == "public":
+        return package.visibility == "public"
+    if package.visibility != "private":
+        return False
+    # "internal" only exists for granular ecosystems; elsewhere it is a synonym of "private".
+    return wanted == "private" or package.internal or package.package_type not in GRANULAR_TYPES
+
+
+def _active_version(package: Package, version_id: int) -> Version:
+    for v in package.active_versions():
+        if v.id == version_id:
+            return v
+    raise SandboxError(404, "Package version not found.")
+
+
+def _require_admin(viewer: str, package: Package) -> None:
+    if not package.owner.administered_by(viewer):
+        raise SandboxError(403, "You do not have admin access to this package.")
+
+
+def _too_popular(what: str) -> str:
+    return (
+        f"Publicly visible {what} with more than {DOWNLOAD_LIMIT} downloads cannot be deleted. "
+        "Contact GitHub support for further assistance."
+    )

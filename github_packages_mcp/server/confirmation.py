@@ -1,0 +1,106 @@
+"""Confirmation of destructive tools: a form the person fills in, or a single-use token.
+
+A client that can show forms (MCP form elicitation, on both the 2025-11-25 and 2026-07-28 protocols)
+asks the person to type the package name. A client that cannot gets `confirmation_required` with a
+summary and a token instead; the same call plus that token then executes. Annotations are hints for
+clients; this module is the guard.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from mcp.server.mcpserver import Context
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import BaseModel, Field
+
+__all__ = ["ConfirmationTokens", "DeletionConfirmation", "TokenRejected", "can_elicit"]
+
+
+class DeletionConfirmation(BaseModel):
+    """The form shown to the person: one required text field."""
+
+    confirm: str = Field(description="Type the package name to confirm the deletion")
+
+
+def can_elicit(ctx: Context[Any, Any]) -> bool:
+    """Whether this client can show a form to the person now, on this protocol version."""
+    capabilities = ctx.client_capabilities
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    # A bare `elicitation: {}` (the shape before modes existed) means form support; url-only does not.
+    if elicitation is None or (elicitation.form is None and elicitation.url is not None):
+        return False
+    return ctx.protocol_version in MODERN_PROTOCOL_VERSIONS or ctx.session.can_send_request
+
+
+class TokenRejected(Exception):
+    """A confirmation token that does not authorise this call; the message says why."""
+
+
+class ConfirmationTokens:
+    """Issues and redeems single-use tokens bound to one tool and its exact arguments.
+
+    A token is `<expiry>.<nonce>.<mac>`: the HMAC-SHA256, under a secret that never leaves the process,
+    of the tool name, the canonical JSON of the arguments, the expiry and the nonce. It cannot be forged,
+    moved to other arguments, used twice, or used late.
+
+    Usage::
+
+        tokens = ConfirmationTokens(ttl_seconds=300)
+        token, expires = tokens.issue("delete_org_package", {"org": "acme", ...})
+        tokens.redeem(token, "delete_org_package", {"org": "acme", ...})   # raises TokenRejected on misuse
+    """
+
+    def __init__(
+        self, ttl_seconds: float, *, secret: bytes | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._ttl = ttl_seconds
+        self._secret = secret or secrets.token_bytes(32)
+        self._clock = clock
+        self._spent: dict[str, float] = {}  # nonce -> expiry, forgotten once expired
+        self._lock = threading.Lock()
+
+    def issue(self, tool: str, arguments: Mapping[str, Any]) -> tuple[str, datetime]:
+        expires = int(self._clock() + self._ttl)
+        nonce = secrets.token_hex(8)
+        token = f"{expires}.{nonce}.{self._mac(tool, arguments, expires, nonce)}"
+        return token, datetime.fromtimestamp(expires, UTC)
+
+    def redeem(self, token: str, tool: str, arguments: Mapping[str, Any]) -> None:
+        """Accept the token once for exactly this tool and these arguments.
+
+        Raises:
+            TokenRejected: If the token is malformed, forged, for another call, expired or already used.
+        """
+        expires_text, _, rest = token.partition(".")
+        nonce, _, mac = rest.partition(".")
+        if not (expires_text.isdigit() and nonce and mac):
+            raise TokenRejected("the confirmation_token is malformed")
+        expires = int(expires_text)
+        if not hmac.compare_digest(mac, self._mac(tool, arguments, expires, nonce)):
+            raise TokenRejected(
+                f"the confirmation_token was not issued for {tool} with exactly these arguments; "
+                "call without it to get a new one"
+            )
+        now = self._clock()
+        if now >= expires:
+            raise TokenRejected("the confirmation_token has expired; call without it to get a new one")
+        with self._lock:
+            self._spent = {n: e for n, e in self._spent.items() if e > now}
+            if nonce in self._spent:
+                raise TokenRejected("the confirmation_token was already used; each token works once")
+            self._spent[nonce] = expires
+
+    def _mac(self, tool: str, arguments: Mapping[str, Any], expires: int, nonce: str) -> str:
+        canonical = json.dumps([tool, dict(arguments), expires, nonce], sort_keys=True, separators=(",", ":"))
+        digest = hmac.new(self._secret, canonical.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")

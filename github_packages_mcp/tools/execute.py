@@ -1,0 +1,93 @@
+"""The one generic path from a catalogue row and validated arguments to GitHub and back to a typed result."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from github_packages_mcp.client import GitHubClient, expand_path
+from github_packages_mcp.tools.catalogue import Operation, operation
+from github_packages_mcp.tools.models import (
+    DeletionResult,
+    DockerConflicts,
+    Package,
+    PackageList,
+    PackageVersion,
+    PackageVersionList,
+    RestoreResult,
+)
+
+__all__ = ["InvalidArguments", "describe_deletion", "execute"]
+
+
+class InvalidArguments(ValueError):
+    """Arguments that pass the schema but that GitHub would refuse; nothing was sent."""
+
+
+async def execute(op: Operation, github: GitHubClient, arguments: Mapping[str, Any]) -> BaseModel:
+    """Send the operation's request and shape GitHub's answer as the operation's result model.
+
+    Raises:
+        InvalidArguments: If GitHub would refuse the arguments (checked before sending).
+        GitHubError: If the request fails.
+    """
+    path = expand_path(op.path, op.path_values(arguments))
+    query = op.query_values(arguments)
+    window = op.result_window
+    if window is not None and int(query["page"]) * int(query["per_page"]) > window:
+        raise InvalidArguments(
+            f"page x per_page must be at most {window} for this listing (GitHub's limit); "
+            f"got page={query['page']}, per_page={query['per_page']}"
+        )
+    if op.result is PackageList:
+        page = await github.get_page(path, query)
+        return PackageList(items=[Package.from_github(data) for data in page.items], **page.paging)
+    if op.result is PackageVersionList:
+        page = await github.get_page(path, query)
+        return PackageVersionList(items=[PackageVersion.from_github(data) for data in page.items], **page.paging)
+    if op.result is DockerConflicts:
+        return DockerConflicts(items=[Package.from_github(data) for data in await github.get_json(path, query)])
+    if op.result is Package:
+        return Package.from_github(await github.get_json(path, query))
+    if op.result is PackageVersion:
+        return PackageVersion.from_github(await github.get_json(path, query))
+    await github.request(op.method, path, query)
+    target = _target_name(arguments)
+    if op.result is DeletionResult:
+        return DeletionResult(deleted=True, status="deleted", message=f"Deleted {target}.")
+    return RestoreResult(restored=True, message=f"Restored {target}.")
+
+
+async def describe_deletion(op: Operation, github: GitHubClient, arguments: Mapping[str, Any]) -> str:
+    """Look the target of a delete up on GitHub and say exactly what would go, for a human to confirm."""
+    target = await execute(operation(op.name.replace("delete_", "get_", 1)), github, arguments)
+    owner = _owner_phrase(arguments)
+    if isinstance(target, Package):
+        repository = f", linked to repository {target.repository.full_name}" if target.repository else ""
+        return (
+            f"the {target.visibility} {target.package_type} package '{target.name}' {owner}, "
+            f"with all {target.version_count} of its versions{repository}"
+        )
+    assert isinstance(target, PackageVersion)
+    tags = "" if target.tags is None else f", tags: {', '.join(target.tags)}" if target.tags else ", untagged"
+    return (
+        f"version {target.id} ({target.name}{tags}, created {target.created_at}) "
+        f"of the {arguments['package_type']} package '{arguments['package_name']}' {owner}"
+    )
+
+
+def _owner_phrase(arguments: Mapping[str, Any]) -> str:
+    if "org" in arguments:
+        return f"owned by the organization {arguments['org']}"
+    if "username" in arguments:
+        return f"owned by the user {arguments['username']}"
+    return "owned by you (the token's user)"
+
+
+def _target_name(arguments: Mapping[str, Any]) -> str:
+    package = f"{arguments['package_type']} package '{arguments['package_name']}' {_owner_phrase(arguments)}"
+    if "package_version_id" in arguments:
+        return f"version {arguments['package_version_id']} of the {package}"
+    return f"the {package}"

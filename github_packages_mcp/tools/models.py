@@ -1,0 +1,141 @@
+"""Tool results: GitHub's `package` and `package-version` objects, trimmed to what an assistant needs.
+
+GitHub nests a ~20-field owner and a ~100-field repository in every package; here they become
+`OwnerSummary` and `RepositorySummary`. Container tags move from `metadata.container.tags` to `tags`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "PACKAGE_TYPES",
+    "DeletionResult",
+    "DockerConflicts",
+    "OwnerSummary",
+    "Package",
+    "PackageList",
+    "PackageType",
+    "PackageVersion",
+    "PackageVersionList",
+    "RepositorySummary",
+    "RestoreResult",
+]
+
+PackageType = Literal["npm", "maven", "rubygems", "docker", "nuget", "container"]
+PACKAGE_TYPES: tuple[PackageType, ...] = ("npm", "maven", "rubygems", "docker", "nuget", "container")
+
+
+class OwnerSummary(BaseModel):
+    login: str
+    type: str = Field(description="User or Organization")
+
+    @classmethod
+    def from_github(cls, data: dict[str, Any] | None) -> OwnerSummary | None:
+        return cls(login=data["login"], type=data.get("type", "User")) if data else None
+
+
+class RepositorySummary(BaseModel):
+    full_name: str
+    html_url: str
+    private: bool
+
+    @classmethod
+    def from_github(cls, data: dict[str, Any] | None) -> RepositorySummary | None:
+        return cls(full_name=data["full_name"], html_url=data["html_url"], private=data["private"]) if data else None
+
+
+class Package(BaseModel):
+    id: int
+    name: str
+    package_type: PackageType
+    visibility: str = Field(description="public or private")
+    version_count: int = Field(description="Active versions")
+    owner: OwnerSummary | None = None
+    repository: RepositorySummary | None = None
+    html_url: str
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def from_github(cls, data: dict[str, Any]) -> Package:
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            package_type=data["package_type"],
+            visibility=data["visibility"],
+            version_count=data["version_count"],
+            owner=OwnerSummary.from_github(data.get("owner")),
+            repository=RepositorySummary.from_github(data.get("repository")),
+            html_url=data["html_url"],
+            created_at=data["created_at"],
+            updated_at=data["updated_at"],
+        )
+
+
+class PackageVersion(BaseModel):
+    id: int
+    name: str = Field(description="Version name; for containers the manifest digest")
+    tags: list[str] | None = Field(default=None, description="Container and docker tags; [] means untagged")
+    html_url: str | None = None
+    created_at: str
+    updated_at: str
+    deleted_at: str | None = None
+    license: str | None = None
+    description: str | None = None
+
+    @classmethod
+    def from_github(cls, data: dict[str, Any]) -> PackageVersion:
+        metadata = data.get("metadata") or {}
+        # GitHub's spec names the docker field `tag` but requires `tags`; accept both.
+        image = metadata.get("container") or metadata.get("docker")
+        tags = image.get("tags", image.get("tag")) if isinstance(image, dict) else None
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            tags=list(tags) if tags is not None else None,
+            html_url=data.get("html_url"),
+            created_at=data["created_at"],
+            updated_at=data["updated_at"],
+            deleted_at=data.get("deleted_at"),
+            license=data.get("license"),
+            description=data.get("description"),
+        )
+
+
+class _Paging(BaseModel):
+    page: int
+    per_page: int
+    next_page: int | None = Field(description="Page to ask for next; null on the last page")
+    last_page: int | None = Field(description="Number of the last page, when GitHub says")
+
+
+class PackageList(_Paging):
+    items: list[Package]
+
+
+class PackageVersionList(_Paging):
+    items: list[PackageVersion]
+
+
+class DockerConflicts(BaseModel):
+    items: list[Package] = Field(description="Packages whose Docker-to-Container migration hit a conflict")
+
+
+class DeletionResult(BaseModel):
+    deleted: bool
+    status: Literal["deleted", "confirmation_required", "declined", "cancelled", "not_confirmed"]
+    message: str
+    confirmation_required: bool = False
+    summary: str | None = Field(default=None, description="What would be deleted; show it to the person")
+    confirmation_token: str | None = Field(
+        default=None, description="After the person agrees, call the same tool with the same arguments plus this"
+    )
+    expires_at: str | None = None
+
+
+class RestoreResult(BaseModel):
+    restored: bool
+    message: str

@@ -1,0 +1,59 @@
+"""Shared fixtures: one sandbox HTTP server on 127.0.0.1 for the session, reset before every test."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp.client.session import ClientRequestContext
+from mcp_types import ElicitRequestParams, ElicitResult
+
+from github_packages_mcp.config import Settings
+from github_packages_mcp.sandbox import DEMO_TOKEN, SandboxServer
+
+SPEC_PATH = Path(__file__).parent / "data" / "github-packages.openapi.json"
+
+
+@pytest.fixture(scope="session")
+def spec() -> dict[str, Any]:
+    return json.loads(SPEC_PATH.read_text())
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
+    sandbox_server.state.reset()
+    return sandbox_server
+
+
+@pytest.fixture
+def settings(sandbox: SandboxServer) -> Settings:
+    return Settings(token=DEMO_TOKEN, api_url=sandbox.url)
+
+
+class Person:
+    """Answers confirmation forms like a person would, and remembers what they were shown."""
+
+    def __init__(self, action: str = "accept", typed: str | None = None) -> None:
+        self.action = action
+        self.typed = typed
+        self.messages: list[str] = []
+
+    async def __call__(self, _context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
+        self.messages.append(params.message)
+        if self.action != "accept":
+            return ElicitResult(action=self.action)  # type: ignore[arg-type]
+        return ElicitResult(action="accept", content={"confirm": self.typed or ""})
