@@ -29,8 +29,6 @@ from github_packages_mcp.tools.catalogue import scopes_for
 
 __all__ = ["main", "missing_token_message"]
 
-log = logging.getLogger("github_packages_mcp")
-
 
 def missing_token_message() -> str:
     """The start-up error for a missing token: how to create one, and which scopes each tool needs."""
@@ -114,7 +112,7 @@ def _settings(args: argparse.Namespace) -> Iterator[Settings]:
     from github_packages_mcp.sandbox import DEMO_TOKEN, SandboxServer
 
     with SandboxServer() as sandbox:
-        log.warning("sandbox GitHub Packages API with demo data at %s", sandbox.url)
+        print(f"sandbox: GitHub Packages API with demo data at {sandbox.url}", file=sys.stderr)
         yield load_settings(args.config, env={}, api_url=sandbox.url, token=DEMO_TOKEN, **overrides)
 
 

@@ -1,0 +1,7 @@
+"""`python -m github_packages_mcp`: the same as the `github-packages-mcp` command."""
+
+import sys
+
+from github_packages_mcp.cli import main
+
+sys.exit(main())

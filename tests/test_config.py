@@ -1,0 +1,68 @@
+"""Settings: file < environment < flags, strict keys, https unless loopback, the token kept secret."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from github_packages_mcp.config import ConfigError, Settings, load_settings
+
+EXAMPLE = Path(__file__).parent.parent / "config.example.toml"
+
+
+def test_the_example_file_documents_every_setting_with_its_default() -> None:
+    documented = tomllib.loads(EXAMPLE.read_text())
+    assert set(documented) | {"token"} == set(Settings.model_fields)
+    assert "# token = " in EXAMPLE.read_text()
+    defaults = Settings()
+    assert all(getattr(defaults, key) == value for key, value in documented.items())
+    assert load_settings(EXAMPLE, env={}) == defaults
+
+
+def test_environment_beats_file_and_flags_beat_both(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('token = "from-file"\napi_url = "https://ghe.example/api/v3"\nread_only = false\n')
+    env = {"GITHUB_TOKEN": "from-env", "GITHUB_PERSONAL_ACCESS_TOKEN": "second"}
+    settings = load_settings(config, env=env, read_only=True)
+    assert settings.require_token() == "from-env"
+    assert settings.api_url == "https://ghe.example/api/v3"
+    assert settings.read_only is True
+    assert load_settings(config, env={"GITHUB_PERSONAL_ACCESS_TOKEN": "pat"}).require_token() == "pat"
+    assert load_settings(env={"GITHUB_PACKAGES_MCP_CONFIG": str(config)}).require_token() == "from-file"
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("read_onyl = true", "read_onyl"),
+        ('confirmation = "never"', "confirmation"),
+        ('api_url = "http://api.github.com"', "must use https"),
+        ('api_url = "ftp://x"', "http(s) URL"),
+        ("confirmation_ttl_seconds = 1", "confirmation_ttl_seconds"),
+        ("not toml", "cannot read config file"),
+    ],
+)
+def test_bad_configuration_is_an_error_naming_the_key(tmp_path: Path, text: str, says: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(text + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, env={})
+    assert says in str(caught.value)
+
+
+def test_plain_http_is_accepted_for_loopback_only() -> None:
+    for url in ("http://127.0.0.1:8787", "http://localhost:1", "http://[::1]:2"):
+        assert Settings(api_url=url).api_url == url
+    assert Settings(api_url="https://ghe.example/api/v3/").api_url == "https://ghe.example/api/v3"
+
+
+def test_the_token_is_never_shown() -> None:
+    settings = Settings(token="ghp_secret_value")
+    assert "ghp_secret_value" not in repr(settings) + str(settings) + settings.model_dump_json()
+    with pytest.raises(ConfigError, match="no GitHub token"):
+        Settings().require_token()
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={"GITHUB_TOKEN": "ghp_secret_value"}, confirmation="bad")
+    assert "ghp_secret_value" not in str(caught.value)
