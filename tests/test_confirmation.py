@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from mcp import Client
 
 from github_packages_mcp.config import Settings
-from github_packages_mcp.sandbox import DEMO_ORG, SandboxServer
+from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
 from github_packages_mcp.server import build_server
 from github_packages_mcp.server.confirmation import ConfirmationTokens, TokenRejected
 from tests.conftest import Person
@@ -151,12 +152,30 @@ async def test_read_only_mode_cannot_delete_or_restore(settings: Settings, sandb
 
 
 def test_tokens_reject_other_tools_malformed_tokens_and_other_processes() -> None:
-    tokens = ConfirmationTokens(300)
-    token, _ = tokens.issue("delete_my_package", {"package_type": "npm", "package_name": "x"})
+    tokens, arguments = ConfirmationTokens(300), {"package_type": "npm", "package_name": "x"}
+    token, _ = tokens.issue("delete_my_package", arguments, "the npm package 'x'")
     with pytest.raises(TokenRejected, match="not issued"):
-        tokens.redeem(token, "delete_org_package", {"package_type": "npm", "package_name": "x"})
+        tokens.redeem(token, "delete_org_package", arguments, "the npm package 'x'")
     with pytest.raises(TokenRejected, match="malformed"):
-        tokens.redeem("not-a-token", "delete_my_package", {"package_type": "npm", "package_name": "x"})
+        tokens.redeem("not-a-token", "delete_my_package", arguments, "the npm package 'x'")
     with pytest.raises(TokenRejected, match="not issued"):  # another process has another secret
-        ConfirmationTokens(300).redeem(token, "delete_my_package", {"package_type": "npm", "package_name": "x"})
-    tokens.redeem(token, "delete_my_package", {"package_type": "npm", "package_name": "x"})
+        ConfirmationTokens(300).redeem(token, "delete_my_package", arguments, "the npm package 'x'")
+    tokens.redeem(token, "delete_my_package", arguments, "the npm package 'x'")
+
+
+async def test_a_token_stops_working_when_the_target_changes_after_it_was_shown(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    other = await a_version(settings, tagged=False)
+    async with Client(build_server(settings)) as client:
+        first = ok(await client.call_tool("delete_org_package", PACKAGE))
+        assert "345 of its versions" in first["summary"]
+        # Meanwhile someone else deletes a version: the package the person approved is not the same any more.
+        url = f"{sandbox.url}/orgs/{DEMO_ORG}/packages/container/web%2Fapi/versions/{other['id']}"
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as someone_else:
+            (await someone_else.delete(url)).raise_for_status()
+        token = first["confirmation_token"]
+        changed = await client.call_tool("delete_org_package", {**PACKAGE, "confirmation_token": token})
+    assert "the target changed since it was shown (it is now: " in error_text(changed)
+    assert "344 of its versions" in error_text(changed)
+    assert len(deletes(sandbox)) == 1

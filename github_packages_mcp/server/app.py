@@ -172,7 +172,7 @@ def _delete_body(op: Operation, mode: ConfirmationMode) -> Callable[..., Any]:
                 if mode == "elicitation":
                     raise ToolError("Nothing was deleted: this server confirms deletions with a form, not tokens.")
                 try:
-                    app.tokens.redeem(confirmation_token, op.name, arguments)
+                    app.tokens.redeem(confirmation_token, op.name, arguments, summary)
                 except TokenRejected as exc:
                     raise ToolError(f"Nothing was deleted: {exc}.") from None
                 return await _delete(op, app, arguments)
@@ -197,7 +197,7 @@ def _delete_body(op: Operation, mode: ConfirmationMode) -> Callable[..., Any]:
                     "and this client cannot show one. Use a client that supports elicitation, or set "
                     'confirmation = "auto" in the configuration.'
                 )
-            token, expires = app.tokens.issue(op.name, arguments)
+            token, expires = app.tokens.issue(op.name, arguments, summary)
             return DeletionResult(
                 deleted=False,
                 status="confirmation_required",

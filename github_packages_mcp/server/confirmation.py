@@ -47,17 +47,18 @@ class TokenRejected(Exception):
 
 
 class ConfirmationTokens:
-    """Issues and redeems single-use tokens bound to one tool and its exact arguments.
+    """Issues and redeems single-use tokens bound to one tool, its exact arguments and what they point at.
 
     A token is `<expiry>.<nonce>.<mac>`: the HMAC-SHA256, under a secret that never leaves the process,
-    of the tool name, the canonical JSON of the arguments, the expiry and the nonce. It cannot be forged,
-    moved to other arguments, used twice, or used late.
+    of the tool name, the canonical JSON of the arguments, the summary the person approved, the expiry and
+    the nonce. It cannot be forged, moved to other arguments, used twice or used late, and it stops working
+    if the target changes after the person saw it (a new tag, another version count).
 
     Usage::
 
         tokens = ConfirmationTokens(ttl_seconds=300)
-        token, expires = tokens.issue("delete_org_package", {"org": "acme", ...})
-        tokens.redeem(token, "delete_org_package", {"org": "acme", ...})   # raises TokenRejected on misuse
+        token, expires = tokens.issue("delete_org_package", {"org": "acme", ...}, summary)
+        tokens.redeem(token, "delete_org_package", {"org": "acme", ...}, summary)   # raises TokenRejected
     """
 
     def __init__(
@@ -69,27 +70,28 @@ class ConfirmationTokens:
         self._spent: dict[str, float] = {}  # nonce -> expiry, forgotten once expired
         self._lock = threading.Lock()
 
-    def issue(self, tool: str, arguments: Mapping[str, Any]) -> tuple[str, datetime]:
+    def issue(self, tool: str, arguments: Mapping[str, Any], summary: str) -> tuple[str, datetime]:
         expires = int(self._clock() + self._ttl)
         nonce = secrets.token_hex(8)
-        token = f"{expires}.{nonce}.{self._mac(tool, arguments, expires, nonce)}"
+        token = f"{expires}.{nonce}.{self._mac(tool, arguments, summary, expires, nonce)}"
         return token, datetime.fromtimestamp(expires, UTC)
 
-    def redeem(self, token: str, tool: str, arguments: Mapping[str, Any]) -> None:
-        """Accept the token once for exactly this tool and these arguments.
+    def redeem(self, token: str, tool: str, arguments: Mapping[str, Any], summary: str) -> None:
+        """Accept the token once for exactly this tool, these arguments and this (re-read) target summary.
 
         Raises:
-            TokenRejected: If the token is malformed, forged, for another call, expired or already used.
+            TokenRejected: If the token is malformed, forged, for another call or a changed target, expired
+                or already used.
         """
         expires_text, _, rest = token.partition(".")
         nonce, _, mac = rest.partition(".")
         if not (expires_text.isdigit() and nonce and mac):
             raise TokenRejected("the confirmation_token is malformed")
         expires = int(expires_text)
-        if not hmac.compare_digest(mac, self._mac(tool, arguments, expires, nonce)):
+        if not hmac.compare_digest(mac, self._mac(tool, arguments, summary, expires, nonce)):
             raise TokenRejected(
-                f"the confirmation_token was not issued for {tool} with exactly these arguments; "
-                "call without it to get a new one"
+                f"the confirmation_token was not issued for {tool} with exactly these arguments, or the target "
+                f"changed since it was shown (it is now: {summary}); call without it to get a new one"
             )
         now = self._clock()
         if now >= expires:
@@ -100,7 +102,7 @@ class ConfirmationTokens:
                 raise TokenRejected("the confirmation_token was already used; each token works once")
             self._spent[nonce] = expires
 
-    def _mac(self, tool: str, arguments: Mapping[str, Any], expires: int, nonce: str) -> str:
-        canonical = json.dumps([tool, dict(arguments), expires, nonce], sort_keys=True, separators=(",", ":"))
+    def _mac(self, tool: str, arguments: Mapping[str, Any], summary: str, expires: int, nonce: str) -> str:
+        canonical = json.dumps([tool, dict(arguments), summary, expires, nonce], sort_keys=True, separators=(",", ":"))
         digest = hmac.new(self._secret, canonical.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
