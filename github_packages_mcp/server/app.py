@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import httpx
 from mcp.server.mcpserver import (
@@ -178,18 +178,14 @@ def _delete_body(op: Operation, mode: ConfirmationMode) -> Callable[..., Any]:
                 return await _delete(op, app, arguments)
             match answer:
                 case AcceptedElicitation(data=DeletionConfirmation(confirm=typed)):
-                    if typed.strip() != arguments["package_name"]:
-                        return DeletionResult(
-                            deleted=False,
-                            status="not_confirmed",
-                            message=f"Nothing was deleted: the answer did not match the package name "
-                            f"'{arguments['package_name']}'.",
-                        )
-                    return await _delete(op, app, arguments)
+                    if typed.strip() == arguments["package_name"]:
+                        return await _delete(op, app, arguments)
+                    expected = arguments["package_name"]
+                    return _not_deleted("not_confirmed", f"the answer '{typed}' was not the package name '{expected}'")
                 case DeclinedElicitation():
-                    return DeletionResult(deleted=False, status="declined", message="Nothing was deleted: declined.")
+                    return _not_deleted("declined", "the person declined")
                 case CancelledElicitation():
-                    return DeletionResult(deleted=False, status="cancelled", message="Nothing was deleted: cancelled.")
+                    return _not_deleted("cancelled", "the person cancelled")
             # No form was shown: this client cannot show one, or the server is configured for tokens.
             if mode == "elicitation":
                 raise ToolError(
@@ -197,19 +193,7 @@ def _delete_body(op: Operation, mode: ConfirmationMode) -> Callable[..., Any]:
                     "and this client cannot show one. Use a client that supports elicitation, or set "
                     'confirmation = "auto" in the configuration.'
                 )
-            token, expires = app.tokens.issue(op.name, arguments, summary)
-            return DeletionResult(
-                deleted=False,
-                status="confirmation_required",
-                confirmation_required=True,
-                summary=f"This will permanently delete {summary}.",
-                confirmation_token=token,
-                expires_at=expires.isoformat().replace("+00:00", "Z"),
-                message=(
-                    "Nothing was deleted yet. Show the summary to the person; only if they agree, call "
-                    f"{op.name} again with the same arguments plus confirmation_token."
-                ),
-            )
+            return _confirmation_required(op, app, arguments, summary)
 
     return body
 
@@ -218,6 +202,28 @@ async def _delete(op: Operation, app: AppContext, arguments: Mapping[str, Any]) 
     result = await execute(op, app.github, arguments)
     assert isinstance(result, DeletionResult)
     return result
+
+
+def _not_deleted(status: Literal["declined", "cancelled", "not_confirmed"], reason: str) -> DeletionResult:
+    return DeletionResult(deleted=False, status=status, message=f"Nothing was deleted: {reason}.")
+
+
+def _confirmation_required(
+    op: Operation, app: AppContext, arguments: Mapping[str, Any], summary: str
+) -> DeletionResult:
+    token, expires = app.tokens.issue(op.name, arguments, summary)
+    return DeletionResult(
+        deleted=False,
+        status="confirmation_required",
+        confirmation_required=True,
+        summary=f"This will permanently delete {summary}.",
+        confirmation_token=token,
+        expires_at=expires.isoformat().replace("+00:00", "Z"),
+        message=(
+            "Nothing was deleted yet. Show the summary to the person; only if they agree, call "
+            f"{op.name} again with the same arguments plus confirmation_token."
+        ),
+    )
 
 
 @contextmanager
