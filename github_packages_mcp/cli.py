@@ -57,6 +57,13 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
     parser.add_argument(
         "--read-only", action="store_true", default=default or False, help="expose only tools that read"
     )
+    parser.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        type=str.upper,
+        default=default,
+        help="log to stderr at this level; INFO logs one line per GitHub request (default WARNING)",
+    )
     return parser
 
 
@@ -80,9 +87,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    # httpx logs full URLs at INFO; query strings may carry a restore token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         if args.command == "sandbox":
             return _serve_sandbox(args.port)
@@ -105,15 +109,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 @contextmanager
 def _settings(args: argparse.Namespace) -> Iterator[Settings]:
     """Load the settings; with --sandbox, start the sandbox and point them at it for the block's duration."""
-    overrides: dict[str, Any] = {"read_only": True if args.read_only else None}
+    overrides: dict[str, Any] = {"read_only": True if args.read_only else None, "log_level": args.log_level}
     if not args.sandbox:
-        yield load_settings(args.config, **overrides)
+        yield _with_logging(load_settings(args.config, **overrides))
         return
     from github_packages_mcp.sandbox import DEMO_TOKEN, SandboxServer
 
     with SandboxServer() as sandbox:
         print(f"sandbox: GitHub Packages API with demo data at {sandbox.url}", file=sys.stderr)
-        yield load_settings(args.config, env={}, api_url=sandbox.url, token=DEMO_TOKEN, **overrides)
+        yield _with_logging(load_settings(args.config, env={}, api_url=sandbox.url, token=DEMO_TOKEN, **overrides))
+
+
+def _with_logging(settings: Settings) -> Settings:
+    """Log to stderr (stdout is the MCP wire on stdio), one `key=value` line per event."""
+    logging.basicConfig(
+        stream=sys.stderr, level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    # httpx logs full URLs at INFO, and a restore's query string may carry a package token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return settings
 
 
 def _serve_sandbox(port: int) -> int:

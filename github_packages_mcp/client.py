@@ -1,4 +1,8 @@
-"""The one HTTP client every tool shares: GitHub's headers, safe paths, and errors mapped to `errors.py`.
+"""The one HTTP client every tool shares: GitHub's headers, safe paths, and GitHub's limits respected.
+
+Every request goes through one loop: the process-wide `Pacer` (concurrency, mutation spacing, shared
+pause), conditional GETs against the `ETagCache`, retries where they are safe, rate-limit waits up to a
+bound, and one log line per attempt. What cannot be fixed by waiting becomes an error from `errors.py`.
 
 Usage::
 
@@ -8,27 +12,57 @@ Usage::
 
 from __future__ import annotations
 
+import logging
+import random
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 from urllib.parse import parse_qs, quote, urlsplit
 
+import anyio
 import httpx
 
 from github_packages_mcp import __version__
+from github_packages_mcp.cache import ETagCache, identity_of
 from github_packages_mcp.config import Settings
-from github_packages_mcp.errors import APIError, Forbidden, NotFound, RateLimited, TransportError, Unauthorized
+from github_packages_mcp.errors import (
+    APIError,
+    Forbidden,
+    GitHubError,
+    NotFound,
+    RateLimited,
+    TransportError,
+    Unauthorized,
+)
+from github_packages_mcp.pacing import Pacer
 
-__all__ = ["USER_AGENT", "GitHubClient", "Page", "QueryValue", "encode_segment", "expand_path"]
+__all__ = [
+    "USER_AGENT",
+    "GitHubClient",
+    "Page",
+    "ProgressCallback",
+    "QueryValue",
+    "Quota",
+    "RetryPolicy",
+    "encode_segment",
+    "expand_path",
+]
 
 USER_AGENT = f"github-packages-mcp/{__version__}"
 QueryValue = str | int
+ProgressCallback = Callable[[int, int | None], Awaitable[None]]
+
+log = logging.getLogger("github_packages_mcp.http")
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _STATUS_ERRORS: dict[int, type[APIError]] = {401: Unauthorized, 403: Forbidden, 404: NotFound}
+# Failures after which the request surely never reached GitHub, so even a restore may be sent again.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def encode_segment(value: str) -> str:
@@ -47,6 +81,46 @@ def expand_path(template: str, values: Mapping[str, QueryValue]) -> str:
 
 
 @dataclass(frozen=True)
+class RetryPolicy:
+    """When to try again, and how long a rate limit may be waited out before giving up.
+
+    Usage: `RetryPolicy(max_retries=3, backoff=0.5)`: waits about 0.5 s, 1 s, 2 s between attempts.
+    """
+
+    max_retries: int = 3
+    backoff: float = 0.5
+    max_backoff: float = 8.0
+    max_wait: float = 60.0
+    # GitHub: after a secondary limit that names no wait, wait at least a minute, then back off.
+    secondary_wait: float = 60.0
+
+    def backoff_for(self, retry: int) -> float:
+        """Exponential backoff with up to 25 % jitter, so parallel retries do not arrive together."""
+        return float(min(self.max_backoff, self.backoff * 2**retry)) * (1 + random.random() / 4)  # noqa: S311
+
+
+@dataclass
+class Quota:
+    """The primary rate limit as GitHub last reported it (`x-ratelimit-*` headers)."""
+
+    limit: int | None = None
+    remaining: int | None = None
+    used: int | None = None
+    reset_at: datetime | None = None
+    resource: str | None = None
+
+    def update(self, headers: httpx.Headers) -> None:
+        if (remaining := headers.get("x-ratelimit-remaining")) is None:
+            return
+        self.remaining = int(remaining)
+        self.limit = _int_or_none(headers.get("x-ratelimit-limit"))
+        self.used = _int_or_none(headers.get("x-ratelimit-used"))
+        reset = _int_or_none(headers.get("x-ratelimit-reset"))
+        self.reset_at = datetime.fromtimestamp(reset, UTC) if reset is not None else None
+        self.resource = headers.get("x-ratelimit-resource")
+
+
+@dataclass(frozen=True)
 class Page:
     """One page of a GitHub listing, with what its `Link` header says about the others."""
 
@@ -62,6 +136,13 @@ class Page:
         return {"page": self.page, "per_page": self.per_page, "next_page": self.next_page, "last_page": self.last_page}
 
 
+@dataclass(frozen=True)
+class _Limit:
+    kind: Literal["primary", "secondary"]
+    wait: float
+    reset_at: datetime
+
+
 class GitHubClient:
     """An `httpx.AsyncClient` configured for GitHub's REST API, opened once and shared by every tool."""
 
@@ -72,6 +153,9 @@ class GitHubClient:
         token: str | None,
         api_version: str,
         timeout: httpx.Timeout,
+        pacer: Pacer | None = None,
+        retry: RetryPolicy | None = None,
+        cache: ETagCache | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         headers = {
@@ -82,12 +166,13 @@ class GitHubClient:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.AsyncClient(
-            base_url=base_url,
-            headers=headers,
-            timeout=timeout,
-            transport=transport,
-            follow_redirects=False,
+            base_url=base_url, headers=headers, timeout=timeout, transport=transport, follow_redirects=False
         )
+        self._identity = identity_of(token)
+        self.pacer = pacer or Pacer(max_concurrency=4, mutation_interval=1.0)
+        self.retry = retry or RetryPolicy()
+        self.cache = cache
+        self.quota = Quota()
 
     @classmethod
     def from_settings(cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> GitHubClient:
@@ -97,6 +182,13 @@ class GitHubClient:
             token=settings.token.get_secret_value() if settings.token else None,
             api_version=settings.api_version,
             timeout=httpx.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds),
+            pacer=Pacer(settings.max_concurrency, settings.mutation_interval_seconds),
+            retry=RetryPolicy(
+                max_retries=settings.max_retries,
+                backoff=settings.retry_backoff_seconds,
+                max_wait=settings.max_rate_limit_wait_seconds,
+            ),
+            cache=ETagCache(settings.cache_max_entries) if settings.cache_max_entries else None,
             transport=transport,
         )
 
@@ -114,25 +206,66 @@ class GitHubClient:
         return self._http.is_closed
 
     async def request(self, method: str, path: str, query: Mapping[str, QueryValue] | None = None) -> httpx.Response:
-        """Send one request; return the response when its status is below 400.
+        """Send one request, retrying and waiting where that is safe; return a response below 400.
+
+        GETs are retried after 5xx answers, timeouts and broken connections; DELETEs too, and a DELETE that
+        answers 404 after a failed attempt counts as done (the failed attempt went through). A restore is
+        sent again only when the earlier attempt surely never reached GitHub. Rate limits are waited out
+        when the wait is at most `RetryPolicy.max_wait`.
 
         Raises:
             TransportError: If the request did not complete.
+            RateLimited: If a rate limit would take longer than `max_wait` to lift.
             APIError: If GitHub answered with an error status (a subclass where one fits).
         """
-        try:
-            response = await self._http.request(method, path, params=dict(query or {}))
-        except httpx.TimeoutException as exc:
-            raise TransportError(
-                f"GitHub did not answer in time ({type(exc).__name__})", method=method, path=path
-            ) from exc
-        except httpx.TransportError as exc:
-            raise TransportError(
-                f"could not reach GitHub: {exc or type(exc).__name__}", method=method, path=path
-            ) from exc
-        if response.status_code >= 400:
-            raise _api_error(response, method, path)
-        return response
+        params = dict(query or {})
+        retries, maybe_done = 0, False
+        while True:
+            self._check_known_quota(method, path)
+            url = self._http.build_request(method, path, params=params).url
+            cached = self.cache.get(self._identity, str(url)) if self.cache is not None and method == "GET" else None
+            headers = {"If-None-Match": cached.etag} if cached else {}
+            started = time.monotonic()
+            try:
+                async with self.pacer.slot(mutating=method != "GET"):
+                    response = await self._http.request(method, url, headers=headers)
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                arrived = not isinstance(exc, _NOT_SENT)
+                self._log(method, path, f"error={type(exc).__name__}", started, retries)
+                if retries < self.retry.max_retries and (method != "POST" or not arrived):
+                    maybe_done = maybe_done or arrived
+                    await anyio.sleep(self.retry.backoff_for(retries))
+                    retries += 1
+                    continue
+                raise _transport_error(exc, method, path, arrived) from exc
+
+            self.quota.update(response.headers)
+            status = response.status_code
+            self._log(method, path, f"status={status}", started, retries)
+            if status == 304 and cached is not None:
+                return httpx.Response(
+                    200, headers=cached.headers, content=cached.content, request=response.request,
+                    extensions={"from_cache": True},
+                )  # fmt: skip
+            if limit := self._rate_limit(response, retries):
+                if limit.wait > self.retry.max_wait or retries >= self.retry.max_retries:
+                    raise _rate_limited(response, method, path, limit)
+                self.pacer.pause_until(time.monotonic() + limit.wait)
+                retries += 1
+                continue
+            if status >= 500 and method != "POST" and retries < self.retry.max_retries:
+                maybe_done = True
+                await anyio.sleep(self.retry.backoff_for(retries))
+                retries += 1
+                continue
+            if status == 404 and method == "DELETE" and maybe_done:
+                log.info("%s %s answered 404 after a failed attempt: the earlier attempt deleted it", method, path)
+                return response
+            if status >= 400:
+                raise _api_error(response, method, path)
+            if self.cache is not None and method == "GET":
+                self.cache.put(self._identity, response)
+            return response
 
     async def get_json(self, path: str, query: Mapping[str, QueryValue] | None = None) -> Any:
         """GET a path and decode its JSON body."""
@@ -149,6 +282,134 @@ class GitHubClient:
             last_page=_linked_page(response, "last"),
         )
 
+    async def get_all_pages(
+        self,
+        path: str,
+        query: Mapping[str, QueryValue],
+        *,
+        per_page: int = 100,
+        progress: ProgressCallback | None = None,
+    ) -> Page:
+        """Every page of a listing, in order, as one page.
+
+        Page 1 tells the last page (`Link: rel="last"`); the rest are then fetched concurrently within the
+        pacer's limit. Without `last`, `next` links are followed one by one. An item that moved between
+        pages while they were read (GitHub pages by offset) appears once.
+
+        Raises:
+            GitHubError: If any page fails; no partial listing is returned.
+        """
+        query = {**query, "per_page": per_page}
+        first = await self.get_page(path, {**query, "page": 1})
+        pages: list[list[Any]] = [first.items]
+        done = 1
+        if progress:
+            await progress(done, first.last_page or None)
+        if first.last_page:
+            rest: list[list[Any]] = [[] for _ in range(first.last_page - 1)]
+
+            async def fetch(number: int) -> None:
+                nonlocal done
+                rest[number - 2] = (await self.get_page(path, {**query, "page": number})).items
+                done += 1
+                if progress:
+                    await progress(done, first.last_page)
+
+            await _run_all([partial(fetch, number) for number in range(2, first.last_page + 1)])
+            pages += rest
+        else:
+            page = first
+            while page.next_page:
+                page = await self.get_page(path, {**query, "page": page.next_page})
+                pages.append(page.items)
+                done += 1
+                if progress:
+                    await progress(done, None)
+        items = _unique([item for page_items in pages for item in page_items])
+        return Page(items=items, page=1, per_page=per_page, next_page=None, last_page=done)
+
+    def _check_known_quota(self, method: str, path: str) -> None:
+        """Fail fast, without sending, while the primary quota is known to be spent for longer than max_wait.
+
+        GitHub may ban integrations that keep calling while rate limited.
+        """
+        reset_at, now = self.quota.reset_at, datetime.now(UTC)
+        if self.quota.remaining != 0 or reset_at is None or reset_at <= now:
+            return
+        wait = (reset_at - now).total_seconds()
+        if wait > self.retry.max_wait:
+            raise RateLimited(
+                "the primary rate limit is spent", method=method, path=path, status=403, limit="primary",
+                reset_at=reset_at,
+            )  # fmt: skip
+        self.pacer.pause_until(time.monotonic() + wait)
+
+    def _rate_limit(self, response: httpx.Response, retries: int) -> _Limit | None:
+        """Which limit a 403/429 comes from and how long to wait, or None when it is not a rate limit."""
+        if response.status_code not in (403, 429):
+            return None
+        headers, now = response.headers, datetime.now(UTC)
+        retry_after = _int_or_none(headers.get("retry-after"))
+        if headers.get("x-ratelimit-remaining") == "0" and retry_after is None:
+            reset = _int_or_none(headers.get("x-ratelimit-reset"))
+            reset_at = datetime.fromtimestamp(reset, UTC) if reset is not None else now + timedelta(hours=1)
+            return _Limit("primary", max(0.0, (reset_at - now).total_seconds()) + 1, reset_at)
+        if retry_after is not None:
+            wait = float(retry_after)
+        elif response.status_code == 429 or "rate limit" in _message(response).lower():
+            wait = self.retry.secondary_wait * 2**retries * (1 + random.random() / 10)  # noqa: S311
+        else:
+            return None
+        return _Limit("secondary", wait, now + timedelta(seconds=wait))
+
+    def _log(self, method: str, path: str, outcome: str, started: float, retries: int) -> None:
+        # The path only: a query string may carry a package token.
+        remaining = self.quota.remaining if self.quota.remaining is not None else "-"
+        log.info(
+            "method=%s path=%s %s duration_ms=%d retries=%d remaining=%s",
+            method, path, outcome, (time.monotonic() - started) * 1000, retries, remaining,
+        )  # fmt: skip
+
+
+async def _run_all(jobs: list[Callable[[], Coroutine[Any, Any, None]]]) -> None:
+    """Run jobs concurrently; if one fails, cancel the rest and raise its error (not an exception group)."""
+    try:
+        async with anyio.create_task_group() as group:
+            for job in jobs:
+                group.start_soon(job)
+    except BaseExceptionGroup as group_error:
+        errors = group_error.subgroup(GitHubError)
+        if errors is None:
+            raise
+        first = errors.exceptions[0]
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    seen: set[Any] = set()
+    unique = []
+    for item in items:
+        key = item.get("id") if isinstance(item, dict) else None
+        if key is None or key not in seen:
+            seen.add(key)
+            unique.append(item)
+    return unique
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value is not None and value.strip().isdigit() else None
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase or "error"
+    message = body.get("message") if isinstance(body, dict) else None
+    return str(message or response.reason_phrase or "error")
+
 
 def _linked_page(response: httpx.Response, rel: str) -> int | None:
     link = response.links.get(rel)
@@ -158,32 +419,32 @@ def _linked_page(response: httpx.Response, rel: str) -> int | None:
     return int(pages[0]) if pages and pages[0].isdigit() else None
 
 
+def _transport_error(exc: Exception, method: str, path: str, arrived: bool) -> TransportError:
+    if isinstance(exc, httpx.TimeoutException):
+        message = f"GitHub did not answer in time ({type(exc).__name__})"
+    else:
+        message = f"could not reach GitHub: {exc or type(exc).__name__}"
+    return TransportError(message, method=method, path=path, may_have_arrived=arrived)
+
+
+def _rate_limited(response: httpx.Response, method: str, path: str, limit: _Limit) -> RateLimited:
+    return RateLimited(
+        _message(response), method=method, path=path, status=response.status_code, limit=limit.kind,
+        reset_at=limit.reset_at,
+    )  # fmt: skip
+
+
 def _api_error(response: httpx.Response, method: str, path: str) -> APIError:
     try:
         body = response.json()
     except ValueError:
         body = None
-    message = body.get("message") if isinstance(body, dict) else None
-    message = str(message or response.reason_phrase or "error")
-    headers = response.headers
-    status = response.status_code
-    retry_after = headers.get("retry-after")
-    if status in (403, 429) and (retry_after is not None or headers.get("x-ratelimit-remaining") == "0"):
-        reset = headers.get("x-ratelimit-reset")
-        return RateLimited(
-            message,
-            method=method,
-            path=path,
-            status=status,
-            retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
-            reset_at=datetime.fromtimestamp(int(reset), UTC) if reset and reset.isdigit() else None,
-        )
-    return _STATUS_ERRORS.get(status, APIError)(
-        message,
+    return _STATUS_ERRORS.get(response.status_code, APIError)(
+        _message(response),
         method=method,
         path=path,
-        status=status,
+        status=response.status_code,
         documentation_url=body.get("documentation_url") if isinstance(body, dict) else None,
-        accepted_scopes=headers.get("x-accepted-oauth-scopes"),
-        token_scopes=headers.get("x-oauth-scopes"),
+        accepted_scopes=response.headers.get("x-accepted-oauth-scopes"),
+        token_scopes=response.headers.get("x-oauth-scopes"),
     )

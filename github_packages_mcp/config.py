@@ -50,6 +50,15 @@ class Settings(BaseModel):
     confirmation_ttl_seconds: int = Field(default=300, ge=10, le=3600)
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     connect_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    # GitHub's secondary limits allow 100 concurrent requests; a small number keeps bursts gentle.
+    max_concurrency: int = Field(default=4, ge=1, le=100)
+    # GitHub asks for about one second between mutating requests; enterprise limits may allow less.
+    mutation_interval_seconds: float = Field(default=1.0, ge=0, le=60)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    retry_backoff_seconds: float = Field(default=0.5, ge=0, le=60)
+    max_rate_limit_wait_seconds: float = Field(default=60.0, ge=0, le=3600)
+    cache_max_entries: int = Field(default=1000, ge=0, le=100_000)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     @field_validator("api_url")
     @classmethod

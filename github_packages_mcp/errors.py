@@ -6,15 +6,17 @@
           ├── Unauthorized   401: missing, expired or revoked token
           ├── Forbidden      403: missing scope or permission, or a rule GitHub enforces
           ├── NotFound       404: absent, or hidden from this token
-          └── RateLimited    403/429 with rate-limit headers
+          └── RateLimited    403/429 from a rate limit too long to wait out (which limit, when it resets)
 
-`client.py` maps httpx's errors and GitHub's answers in; `server/` maps this tree out to tool errors.
+`client.py` maps httpx's errors and GitHub's answers in (after its retries and waits);
+`server/` maps this tree out to tool errors.
 No message here ever contains the token: requests are described by method and path only.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal
 
 __all__ = ["APIError", "Forbidden", "GitHubError", "NotFound", "RateLimited", "TransportError", "Unauthorized"]
 
@@ -30,7 +32,14 @@ class GitHubError(Exception):
 
 
 class TransportError(GitHubError):
-    """The request did not complete (connection refused or reset, DNS, timeout)."""
+    """The request did not complete (connection refused or reset, DNS, timeout).
+
+    `may_have_arrived` is False when the request surely never reached GitHub (no connection was made).
+    """
+
+    def __init__(self, message: str, *, method: str, path: str, may_have_arrived: bool) -> None:
+        super().__init__(message, method=method, path=path)
+        self.may_have_arrived = may_have_arrived
 
 
 class APIError(GitHubError):
@@ -67,7 +76,7 @@ class NotFound(APIError):
 
 
 class RateLimited(APIError):
-    """403/429 from a primary or secondary rate limit."""
+    """403/429 from GitHub's primary (hourly quota) or secondary (burst) rate limit, not waited out."""
 
     def __init__(
         self,
@@ -76,18 +85,13 @@ class RateLimited(APIError):
         method: str,
         path: str,
         status: int,
-        retry_after: float | None = None,
-        reset_at: datetime | None = None,
+        limit: Literal["primary", "secondary"],
+        reset_at: datetime,
     ) -> None:
         super().__init__(message, method=method, path=path, status=status)
-        self.retry_after = retry_after
+        self.limit = limit
         self.reset_at = reset_at
 
     @property
-    def resets_in_seconds(self) -> float | None:
-        """Seconds until the limit lifts, when GitHub said."""
-        if self.retry_after is not None:
-            return self.retry_after
-        if self.reset_at is not None:
-            return max(0.0, (self.reset_at - datetime.now(UTC)).total_seconds())
-        return None
+    def resets_in_seconds(self) -> float:
+        return max(0.0, (self.reset_at - datetime.now(UTC)).total_seconds())

@@ -41,7 +41,8 @@ def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
 
 @pytest.fixture
 def settings(sandbox: SandboxServer) -> Settings:
-    return Settings(token=DEMO_TOKEN, api_url=sandbox.url)
+    # No pause between mutations and short backoffs keep the suite fast; tests of pacing set their own.
+    return Settings(token=DEMO_TOKEN, api_url=sandbox.url, mutation_interval_seconds=0, retry_backoff_seconds=0.01)
 
 
 class Person:

@@ -43,8 +43,9 @@ def test_operation_matches_github_spec(spec: dict[str, Any], op: Operation) -> N
     assert github["operationId"] == op.operation_id
     expected = _spec_params(spec, op)
     ours = {p.name: p for p in op.params}
-    extra = set(ours) - set(expected)
+    extra = {name for name, param in ours.items() if param.location != "tool"} - set(expected)
     assert extra == ({"page", "per_page"} if op.name in PAGING_ADDED else set())
+    assert {name for name, param in ours.items() if param.location == "tool"} <= {"all_pages"}
     assert set(expected) <= set(ours)
     for name, spec_param in expected.items():
         param, spec_schema = ours[name], spec_param["schema"]

@@ -104,10 +104,11 @@ async def test_an_unreachable_api_is_a_clear_error() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again when the block ends: nothing listens there
-    settings = Settings(token=DEMO_TOKEN, api_url=f"http://127.0.0.1:{port}", connect_timeout_seconds=2)
+    settings = Settings(token=DEMO_TOKEN, api_url=f"http://127.0.0.1:{port}", retry_backoff_seconds=0.01)
     async with Client(build_server(settings)) as client:
         result = await client.call_tool("list_my_packages", {"package_type": "npm"})
-    assert "Could not complete GET /user/packages" in error_text(result)
+    assert "Could not complete GET /user/packages: could not reach GitHub" in error_text(result)
+    assert "Nothing was changed; try again later" in error_text(result)
 
 
 def test_every_error_class_maps_to_its_own_advice() -> None:
@@ -115,11 +116,11 @@ def test_every_error_class_maps_to_its_own_advice() -> None:
     where = {"method": "DELETE", "path": "/orgs/a/packages/npm/x"}
     soon = datetime.now(UTC) + timedelta(minutes=30)
     messages = {
-        TransportError: tool_error_message(TransportError("connection reset", **where), op),
+        TransportError: tool_error_message(TransportError("connection reset", may_have_arrived=False, **where), op),
         Unauthorized: tool_error_message(Unauthorized("Bad credentials", status=401, **where), op),
         Forbidden: tool_error_message(Forbidden("no", status=403, token_scopes="", **where), op),
         NotFound: tool_error_message(NotFound("Not Found", status=404, **where), op),
-        RateLimited: tool_error_message(RateLimited("limit", status=403, reset_at=soon, **where), op),
+        RateLimited: tool_error_message(RateLimited("limit", status=403, limit="primary", reset_at=soon, **where), op),
         APIError: tool_error_message(APIError("Server Error", status=502, **where), op),
     }
     assert set(messages) == {GitHubError, *_subclasses(GitHubError)} - {GitHubError}
@@ -127,8 +128,11 @@ def test_every_error_class_maps_to_its_own_advice() -> None:
     assert "classic personal access token" in messages[Unauthorized]
     assert "lacks the scope delete:packages, read:packages" in messages[Forbidden]
     assert "hidden from this token" in messages[NotFound]
-    assert "in 30 minute(s)" in messages[RateLimited]
+    assert "primary rate limit" in messages[RateLimited]
+    assert f"{soon:%H:%M:%S} UTC, in 30 minute(s)" in messages[RateLimited]
     assert "GitHub's side" in messages[APIError]
+    lost = tool_error_message(TransportError("reset", may_have_arrived=True, **where), op)
+    assert "may have reached GitHub: check with get_org_package before trying again" in lost
 
 
 def _subclasses(cls: type) -> set[type]:

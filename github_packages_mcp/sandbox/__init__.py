@@ -1,7 +1,8 @@
-"""A local stand-in for GitHub's REST Packages API (the 27 operations), with demo data."""
+"""A local stand-in for GitHub's REST Packages API (the 27 operations), with demo data and scripted faults."""
 
 from github_packages_mcp.sandbox.app import SandboxApp, create_app
 from github_packages_mcp.sandbox.demo import DEMO_LOGIN, DEMO_ORG, DEMO_OTHER_USER, DEMO_READ_TOKEN, DEMO_TOKEN
+from github_packages_mcp.sandbox.faults import Fault, Faults
 from github_packages_mcp.sandbox.server import SandboxServer
 from github_packages_mcp.sandbox.state import Clock, RecordedRequest, SandboxError, SandboxState
 
@@ -12,6 +13,8 @@ __all__ = [
     "DEMO_READ_TOKEN",
     "DEMO_TOKEN",
     "Clock",
+    "Fault",
+    "Faults",
     "RecordedRequest",
     "SandboxApp",
     "SandboxError",

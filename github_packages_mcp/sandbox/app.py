@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import itertools
 import json
 import logging
 import math
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Final
+from http import HTTPStatus
+from typing import Any, Final, NoReturn, TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
+import anyio
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from github_packages_mcp.sandbox.faults import RATE_LIMIT_DOCS, Fault
 from github_packages_mcp.sandbox.state import (
     PACKAGE_TYPES,
     Owner,
@@ -28,6 +32,7 @@ from github_packages_mcp.sandbox.state import (
     RecordedRequest,
     SandboxError,
     SandboxState,
+    Token,
     Version,
 )
 
@@ -44,6 +49,7 @@ DELETE: Final = ("delete:packages", "read:packages")
 RESTORE: Final = ("read:packages", "write:packages")
 
 Json = dict[str, Any]
+T = TypeVar("T")
 
 
 # --- JSON shapes --------------------------------------------------------------------------------------------------
@@ -269,7 +275,8 @@ def _paging(query: QueryParams) -> tuple[int, int]:
     return number("page", 1), min(number("per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
 
 
-def _paged(call: Call, items: Sequence[Json], page: int, per_page: int) -> Response:
+def _paged(call: Call, items: Sequence[T], page: int, per_page: int, build: Callable[[T], Json]) -> Response:
+    """One page of `items` with GitHub's Link header; only that page is turned into JSON."""
     last = max(1, math.ceil(len(items) / per_page))
     pairs = parse_qsl(call.raw_query, keep_blank_values=True)
 
@@ -285,7 +292,7 @@ def _paged(call: Call, items: Sequence[Json], page: int, per_page: int) -> Respo
     if page > 1:
         links.append(link(1, "first"))
     headers = {"Link": ", ".join(links)} if links else {}
-    return json_response(list(items[(page - 1) * per_page : page * per_page]), headers=headers)
+    return json_response([build(item) for item in items[(page - 1) * per_page : page * per_page]], headers=headers)
 
 
 def _list_packages(call: Call) -> Response:
@@ -295,7 +302,7 @@ def _list_packages(call: Call) -> Response:
     packages = call.state.list_packages(
         call.viewer, call.owner, call.query.get("package_type"), call.query.get("visibility")
     )
-    return _paged(call, [package_json(p, call.base) for p in packages], page, per_page)
+    return _paged(call, packages, page, per_page, lambda p: package_json(p, call.base))
 
 
 def _docker_conflicts(call: Call) -> Response:
@@ -319,7 +326,7 @@ def _restore_package(call: Call) -> Response:
 def _list_versions(call: Call) -> Response:
     page, per_page = _paging(call.query)
     package, versions = call.state.list_versions(call.viewer, *call.package, call.query.get("state"))
-    return _paged(call, [version_json(package, v, call.base) for v in versions], page, per_page)
+    return _paged(call, versions, page, per_page, lambda v: version_json(package, v, call.base))
 
 
 def _get_version(call: Call) -> Response:
@@ -484,6 +491,69 @@ def _valid(params: Mapping[str, str]) -> bool:
     return params.get("package_type", "npm") in PACKAGE_TYPES and version_id.isascii() and version_id.isdigit()
 
 
+# --- conditional requests, rate limits and faults -----------------------------------------------------------------
+
+
+def _conditional(request: Request, response: Response) -> Response:
+    """GitHub's weak ETag on a 200 JSON GET, and 304 Not Modified when If-None-Match already holds it."""
+    if (
+        request.method != "GET"
+        or response.status_code != HTTPStatus.OK
+        or not response.headers.get("content-type", "").startswith("application/json")
+    ):
+        return response
+    etag = f'W/"{hashlib.sha256(response.body).hexdigest()}"'  # over the exact bytes sent
+    if _etag_matches(request.headers.getlist("if-none-match"), etag):
+        kept = {k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")}
+        return Response(status_code=HTTPStatus.NOT_MODIFIED, headers=kept | {"ETag": etag})
+    response.headers["ETag"] = etag
+    return response
+
+
+def _etag_matches(header_values: Sequence[str], etag: str) -> bool:
+    # If-None-Match uses the weak comparison: W/"x" and "x" are the same entity tag.
+    tags = [tag.strip().removeprefix("W/") for value in header_values for tag in value.split(",")]
+    return "*" in tags or etag.removeprefix("W/") in tags
+
+
+def _rate_limited(user_id: int, request_id: str) -> Response:
+    message = (
+        f"API rate limit exceeded for user ID {user_id}. "
+        f"If you reach out to GitHub Support for help, please include the request ID {request_id}."
+    )
+    return error_response(403, message, RATE_LIMIT_DOCS)
+
+
+class ConnectionBroken(Exception):
+    """Raised on purpose mid-response so the server drops the connection: a scripted reset."""
+
+
+class _QuietBreaks(logging.Filter):
+    """Drops uvicorn's "Exception in ASGI application" traceback for a deliberate ConnectionBroken."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ConnectionBroken))
+
+
+_QUIET_BREAKS: Final = _QuietBreaks()
+_PARTIAL_BODY: Final = b'{"message": "'
+
+
+async def _break_connection(send: Send) -> NoReturn:
+    """Promise a body, send part of it, then fail: uvicorn closes the transport, the client sees a short body.
+
+    ASGI offers no socket to reset; a failing app after `http.response.start` is uvicorn's cue to close it.
+    """
+    headers = [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", b"1024")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": _PARTIAL_BODY, "more_body": True})
+    raise ConnectionBroken
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 # --- the app ------------------------------------------------------------------------------------------------------
 
 
@@ -500,12 +570,23 @@ def _base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
+def _github_headers(request: Request, request_id: str) -> dict[str, str]:
+    version = request.headers.get("x-github-api-version", API_VERSIONS[0])
+    return {
+        "X-GitHub-Api-Version-Selected": version if version in API_VERSIONS else API_VERSIONS[0],
+        "X-GitHub-Media-Type": "github.v3; format=json",
+        "X-GitHub-Request-Id": request_id,
+    }
+
+
 class SandboxApp:
     """ASGI3 app answering the 27 Packages operations plus the /_sandbox control endpoints."""
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
         self._request_ids = itertools.count(1)
+        # Scripted resets make uvicorn log an error with a traceback; they are intended, so keep them quiet.
+        logging.getLogger("uvicorn.error").addFilter(_QUIET_BREAKS)  # adding the same filter twice is a no-op
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -514,51 +595,70 @@ class SandboxApp:
         raw = scope.get("raw_path")
         raw_path = raw.decode("latin-1") if isinstance(raw, bytes) else quote(scope["path"])
         raw_query = scope["query_string"].decode("latin-1")
-        try:
-            response = await self._respond(request, raw_path, raw_query)
-        except Exception:
-            logger.exception("sandbox failed on %s %s", request.method, raw_path)
-            response = error_response(500, "Internal Server Error")
+        if raw_path.startswith("/_sandbox/"):
+            response = await self._answer(request, raw_path, raw_query, None)
+            self._record(request, raw_path, raw_query, response.status_code)
+            await response(scope, receive, send)
+            return
+        request_id = f"5A9D:{next(self._request_ids):08X}"
+        # Recorded on arrival (status 0 until answered), so a request the client gave up on still shows.
+        arrived = self._record(request, raw_path, raw_query, 0)
+        fault = self.state.faults.take(request.method, raw_path)
+        delay = self.state.faults.latency + (fault.latency if fault is not None else 0.0)
+        with self.state.track_request():
+            if delay > 0:
+                await anyio.sleep(delay)  # never under the lock, so concurrent requests overlap
+            if fault is not None and fault.reset and not fault.after:
+                self.state.update_record(arrived, replace(arrived, broken=True))
+                await _break_connection(send)
+            if fault is not None and fault.status is not None:
+                response = self._fault_response(request, fault, request_id)
+            else:
+                response = await self._answer(request, raw_path, raw_query, request_id)
+            broken = fault is not None and fault.reset  # the request was handled, its response gets lost
+            self.state.update_record(arrived, replace(arrived, status=response.status_code, broken=broken))
+            if broken:
+                await _break_connection(send)
+            await response(scope, receive, send)
+
+    def _record(self, request: Request, raw_path: str, raw_query: str, status: int) -> RecordedRequest:
         headers: dict[str, str] = {}
         for name, value in request.headers.items():
             headers[name] = value if name not in headers else f"{headers[name]}, {value}"
         if "authorization" in headers:
             headers["authorization"] = "<redacted>"
-        self.state.record(RecordedRequest(request.method, raw_path, raw_query, headers, response.status_code))
-        await response(scope, receive, send)
+        recorded = RecordedRequest(request.method, raw_path, raw_query, headers, status)
+        self.state.record(recorded)
+        return recorded
 
-    async def _respond(self, request: Request, raw_path: str, raw_query: str) -> Response:
-        if raw_path.startswith("/_sandbox/"):
-            return await self._control(request, raw_path)
-        request_id = f"5A9D:{next(self._request_ids):08X}"
+    async def _answer(self, request: Request, raw_path: str, raw_query: str, request_id: str | None) -> Response:
+        try:
+            if request_id is None:
+                return await self._control(request, raw_path)
+            return self._respond(request, raw_path, raw_query, request_id)
+        except Exception:
+            logger.exception("sandbox failed on %s %s", request.method, raw_path)
+            return error_response(500, "Internal Server Error")
+
+    def _respond(self, request: Request, raw_path: str, raw_query: str, request_id: str) -> Response:
         found = match(request.method, raw_path)
         if found is None:
             response = error_response(404, "Not Found")
             response.headers["X-GitHub-Request-Id"] = request_id
             return response
         operation, owner, params = found
-        version = request.headers.get("x-github-api-version", API_VERSIONS[0])
-        headers = {
-            "X-GitHub-Api-Version-Selected": version if version in API_VERSIONS else API_VERSIONS[0],
-            "X-GitHub-Media-Type": "github.v3; format=json",
-            "X-GitHub-Request-Id": request_id,
-        }
+        headers = _github_headers(request, request_id)
         try:
+            version = request.headers.get("x-github-api-version", API_VERSIONS[0])
             if version not in API_VERSIONS:
                 raise SandboxError(400, f"Invalid API version: {version}")
             token_value = _bearer(request)
             token = self.state.authenticate(token_value)
-            rate = self.state.consume_rate_limit(token_value or "")
+            key = token_value or ""
             headers |= {
                 "X-OAuth-Scopes": ", ".join(token.scopes),
                 "X-Accepted-OAuth-Scopes": ", ".join(operation.scopes),
-                "X-RateLimit-Limit": str(rate.limit),
-                "X-RateLimit-Remaining": str(rate.remaining),
-                "X-RateLimit-Reset": str(rate.reset),
-                "X-RateLimit-Used": str(rate.used),
-                "X-RateLimit-Resource": "core",
             }
-            self.state.require_scopes(token, operation.scopes, operation.action)
             call = Call(
                 self.state,
                 token.login,
@@ -569,8 +669,16 @@ class SandboxApp:
                 raw_path,
                 raw_query,
             )
-            with self.state.lock:  # serialize under the lock so the body is one consistent snapshot
-                response = operation.handler(call)
+            # One step under the lock: check the quota, answer from one consistent snapshot, count the request.
+            with self.state.lock:
+                rate = self.state.rate_limit(key)
+                if rate.remaining == 0:
+                    response = _rate_limited(self.state.user_id(token.login), request_id)  # does not count
+                else:
+                    response = _conditional(request, self._handle(operation, call, token))
+                    if response.status_code != HTTPStatus.NOT_MODIFIED:  # GitHub does not count an authorised 304
+                        rate = self.state.consume_rate_limit(key)
+            headers |= rate.headers()
         except SandboxError as error:
             response = error_response(
                 error.status, error.message, PACKAGES_DOCS + (error.anchor or operation.anchor(owner.kind))
@@ -578,11 +686,34 @@ class SandboxApp:
         response.headers.update(headers)
         return response
 
+    @staticmethod
+    def _handle(operation: Operation, call: Call, token: Token) -> Response:
+        """Scopes and the operation itself; their errors count against the quota like any answer."""
+        try:
+            call.state.require_scopes(token, operation.scopes, operation.action)
+            return operation.handler(call)
+        except SandboxError as error:
+            anchor = error.anchor or operation.anchor(call.owner.kind)
+            return error_response(error.status, error.message, PACKAGES_DOCS + anchor)
+
+    def _fault_response(self, request: Request, fault: Fault, request_id: str) -> Response:
+        """A scripted answer in place of handling the request; it does not count against the quota."""
+        assert fault.status is not None
+        body = fault.response_body(request_id)
+        response = Response(status_code=fault.status) if body is None else json_response(body, fault.status)
+        response.headers.update(_github_headers(request, request_id))
+        token = _bearer(request)
+        if token and self.state.has_token(token):
+            response.headers.update(self.state.rate_limit(token).headers())
+        response.headers.update(fault.headers)
+        return response
+
     async def _control(self, request: Request, raw_path: str) -> Response:
-        if raw_path == "/_sandbox/reset" and request.method == "POST":
+        method = request.method
+        if raw_path == "/_sandbox/reset" and method == "POST":
             self.state.reset()
             return Response(status_code=204)
-        if raw_path == "/_sandbox/clock" and request.method == "POST":
+        if raw_path == "/_sandbox/clock" and method == "POST":
             try:
                 seconds = (await request.json())["advance_seconds"]
                 if isinstance(seconds, bool) or not isinstance(seconds, int | float):
@@ -590,9 +721,45 @@ class SandboxApp:
             except (ValueError, KeyError, TypeError):
                 return error_response(400, 'Send a JSON body like {"advance_seconds": 3600}.')
             self.state.clock.advance(timedelta(seconds=seconds))
-        if raw_path == "/_sandbox/clock" and request.method in ("GET", "POST"):
+        if raw_path == "/_sandbox/clock" and method in ("GET", "POST"):
             return json_response({"now": _timestamp(self.state.clock.now())})
+        if raw_path == "/_sandbox/faults" and method == "POST":
+            try:
+                self.state.faults.load_json(await request.json())
+            except (ValueError, TypeError) as error:
+                return error_response(400, f"Bad fault configuration: {error}.")
+        if raw_path == "/_sandbox/faults" and method in ("GET", "POST"):
+            return json_response(self.state.faults.to_json())
+        if raw_path == "/_sandbox/faults" and method == "DELETE":
+            self.state.faults.clear()
+            return Response(status_code=204)
+        if raw_path == "/_sandbox/rate-limit" and method == "POST":
+            return await self._set_rate_limit(request)
+        if raw_path == "/_sandbox/stats" and method == "GET":
+            with self.state.lock:
+                stats = {
+                    "requests": len(self.state.requests),
+                    "in_flight": self.state.in_flight,
+                    "max_in_flight": self.state.max_in_flight,
+                }
+            return json_response(stats)
         return error_response(404, "Not Found")
+
+    async def _set_rate_limit(self, request: Request) -> Response:
+        try:
+            data = await request.json()
+            token, remaining, reset_in = data["token"], data["remaining"], data["reset_in"]
+            if not isinstance(token, str) or not _is_int(remaining) or not isinstance(reset_in, int | float):
+                raise TypeError(data)
+            if isinstance(reset_in, bool):
+                raise TypeError(reset_in)
+            self.state.set_rate_limit(token, remaining=remaining, reset_in=reset_in)
+        except (ValueError, KeyError, TypeError):
+            return error_response(
+                400, 'Send a JSON body like {"token": "ghp_...", "remaining": 0, "reset_in": 3600} (0-5000 remaining).'
+            )
+        rate = self.state.rate_limit(token)
+        return json_response({"limit": rate.limit, "remaining": rate.remaining, "used": rate.used, "reset": rate.reset})
 
 
 def create_app(state: SandboxState) -> SandboxApp:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Final, Literal
+
+from github_packages_mcp.sandbox.faults import Faults
 
 PACKAGE_TYPES: Final = ("npm", "maven", "rubygems", "docker", "nuget", "container")
 # Ecosystems with granular permissions: only there "internal" differs from "private".
@@ -59,7 +64,8 @@ class RecordedRequest:
     raw_path: str
     query: str
     headers: dict[str, str]
-    status: int
+    status: int  # what the sandbox answered; 0 while in flight, or when the connection broke before handling
+    broken: bool = False  # the connection broke before the response was complete
 
 
 @dataclass(frozen=True)
@@ -137,12 +143,22 @@ class RateLimit:
     def remaining(self) -> int:
         return max(self.limit - self.used, 0)
 
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+            "X-RateLimit-Used": str(self.used),
+            "X-RateLimit-Resource": "core",
+        }
+
 
 WorldFactory = Callable[[datetime], World]
 
 
 def _newest_first(versions: Iterable[Version]) -> list[Version]:
-    return sorted(versions, key=lambda v: (v.created_at, v.id), reverse=True)
+    # attrgetter rather than a lambda: this sorts thousands of versions for every page of a big package.
+    return sorted(versions, key=attrgetter("created_at", "id"), reverse=True)
 
 
 def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> None:
@@ -159,8 +175,11 @@ class SandboxState:
         self.lock = threading.RLock()
         self._factory = world_factory
         self._world = world_factory(self.clock.now())
-        self._rate: dict[str, tuple[datetime, int]] = {}
+        self._rate: dict[str, tuple[datetime, int]] = {}  # token -> (end of its window, requests used)
         self.requests: list[RecordedRequest] = []
+        self.faults = Faults(self.lock)
+        self._in_flight = 0
+        self._max_in_flight = 0
 
     @classmethod
     def demo(cls) -> SandboxState:
@@ -170,24 +189,58 @@ class SandboxState:
         return cls(build_demo_world)
 
     def reset(self) -> None:
-        """Back to a fresh world: clock, packages, tokens, rate limits and recorded requests."""
+        """Back to a fresh world: clock, packages, tokens, rate limits, faults and recorded requests."""
         with self.lock:
             self.clock.reset()
             self._world = self._factory(self.clock.now())
             self._rate.clear()
             self.requests.clear()
+            self.faults.clear()
+            self._max_in_flight = self._in_flight  # requests still running keep counting
+
+    # --- load -----------------------------------------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        """API requests being handled right now (latency included)."""
+        with self.lock:
+            return self._in_flight
+
+    @property
+    def max_in_flight(self) -> int:
+        """The largest `in_flight` seen since the last reset."""
+        with self.lock:
+            return self._max_in_flight
+
+    @contextmanager
+    def track_request(self) -> Iterator[None]:
+        """Count one API request as in flight for the block's duration."""
+        with self.lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+        try:
+            yield
+        finally:
+            with self.lock:
+                self._in_flight -= 1
 
     def add_token(self, token: str, login: str, scopes: Iterable[str]) -> None:
         """Register a token; an unknown login becomes a user without packages."""
         with self.lock:
-            key = login.lower()
-            if key not in self._world.owners:
-                self._world.owners[key] = Owner(login, 10_000_000 + zlib.crc32(key.encode()) % 80_000_000, "User")
-            self._world.tokens[token] = Token(self._world.owners[key].login, tuple(dict.fromkeys(scopes)))
+            owner = self._owner_or_new_user(login)
+            self._world.tokens[token] = Token(owner.login, tuple(dict.fromkeys(scopes)))
 
     def record(self, request: RecordedRequest) -> None:
         with self.lock:
             self.requests.append(request)
+
+    def update_record(self, old: RecordedRequest, new: RecordedRequest) -> None:
+        """Replace a request recorded on arrival once it is answered (gone after a reset: then nothing happens)."""
+        with self.lock:
+            for index in range(len(self.requests) - 1, -1, -1):  # recent requests sit at the end
+                if self.requests[index] is old:
+                    self.requests[index] = new
+                    return
 
     def package(self, owner: str, package_type: str, name: str, *, deleted: bool = False) -> Package:
         """Look a package up directly (for tests): the active one, or the latest deleted one."""
@@ -204,6 +257,55 @@ class SandboxState:
                 raise KeyError((owner, package_type, name))
             return max(found, key=lambda p: p.deleted_at or p.created_at)
 
+    def add_package(
+        self, owner: str, package_type: str, name: str, *, versions: int, visibility: str = "private"
+    ) -> Package:
+        """Add an active package with `versions` generated versions, the newest published now (for load tests).
+
+        Images get digest names, a tag on every 10th version and ids above 2**31; other types get "1.0.N" names.
+        The package lasts until the next reset, like everything else in the world.
+        """
+        if package_type not in PACKAGE_TYPES:
+            raise ValueError(f"package_type must be one of: {', '.join(PACKAGE_TYPES)}")
+        if visibility not in ("public", "private"):
+            raise ValueError("visibility must be public or private")
+        if versions < 1:
+            raise ValueError("a package has at least one version")
+        image = package_type in ("container", "docker")
+        with self.lock:
+            found = self._owner_or_new_user(owner)
+            if any(
+                p.owner is found and p.package_type == package_type and p.name == name and p.deleted_at is None
+                for p in self._world.packages
+            ):
+                raise ValueError(f"{found.login} already has an active {package_type} package {name!r}")
+            now = self.clock.now()
+            # Ids above every existing one keep them unique; images' ids exceed 2**31 like GitHub's today.
+            first_id = max((v.id for p in self._world.packages for v in p.versions), default=0) + 1
+            first_id = max(first_id, 2**31 + 1) if image else first_id
+            created: list[Version] = []
+            for i in range(versions):  # oldest first, one hour apart
+                moment = now - timedelta(hours=versions - 1 - i)
+                if image:
+                    label = hashlib.sha256(f"{found.login}/{name}:{i}".encode()).hexdigest()
+                    tags = (f"v1.{i // 10}",) if i % 10 == 0 else ()
+                    version = Version(first_id + i, f"sha256:{label}", moment, moment, tags)
+                else:
+                    version = Version(first_id + i, f"1.0.{i}", moment, moment)
+                created.append(version)
+            package = Package(
+                max((p.id for p in self._world.packages), default=0) + 1,
+                name,
+                package_type,
+                found,
+                "public" if visibility == "public" else "private",
+                created_at=created[0].created_at,
+                updated_at=now,
+                versions=created,
+            )
+            self._world.packages.append(package)
+            return package
+
     # --- authentication -------------------------------------------------------------------------------------------
 
     def authenticate(self, token: str | None) -> Token:
@@ -215,21 +317,48 @@ class SandboxState:
             raise SandboxError(401, "Bad credentials")
         return found
 
+    def has_token(self, token: str) -> bool:
+        with self.lock:
+            return token in self._world.tokens
+
     @staticmethod
     def require_scopes(token: Token, needed: Iterable[str], action: str) -> None:
         for scope in needed:
             if scope not in token.scopes:
                 raise SandboxError(403, f"You need at least {scope} scope to {action}.")
 
+    def rate_limit(self, token: str) -> RateLimit:
+        """The token's primary quota right now, without counting a request."""
+        with self.lock:
+            end, used = self._window(token)
+            return RateLimit(RATE_LIMIT, used, int(end.timestamp()))
+
     def consume_rate_limit(self, token: str) -> RateLimit:
         """Count one request against the token's hourly window."""
         with self.lock:
-            now = self.clock.now()
-            start, used = self._rate.get(token, (now, 0))
-            if now >= start + RATE_WINDOW:
-                start, used = now, 0
-            self._rate[token] = (start, used + 1)
-            return RateLimit(RATE_LIMIT, used + 1, int((start + RATE_WINDOW).timestamp()))
+            end, used = self._window(token)
+            self._rate[token] = (end, used + 1)
+            return RateLimit(RATE_LIMIT, used + 1, int(end.timestamp()))
+
+    def set_rate_limit(self, token: str, *, remaining: int, reset_in: float) -> None:
+        """Set the token's primary quota: `remaining` requests until the window ends in `reset_in` seconds."""
+        if not 0 <= remaining <= RATE_LIMIT:
+            raise ValueError(f"remaining must be between 0 and {RATE_LIMIT}")
+        if reset_in < 0:
+            raise ValueError("reset_in cannot be negative")
+        with self.lock:
+            self._rate[token] = (self.clock.now() + timedelta(seconds=reset_in), RATE_LIMIT - remaining)
+
+    def _window(self, token: str) -> tuple[datetime, int]:
+        # A window starts with the first request after the previous one ended; the caller holds the lock.
+        now = self.clock.now()
+        end, used = self._rate.get(token, (now, 0))
+        return (now + RATE_WINDOW, 0) if now >= end else (end, used)
+
+    def user_id(self, login: str) -> int:
+        """The numeric id of an owner (every token's login has one)."""
+        with self.lock:
+            return self._world.owners[login.lower()].id
 
     # --- packages -------------------------------------------------------------------------------------------------
 
@@ -355,6 +484,12 @@ class SandboxState:
             version.deleted_at = None
 
     # --- helpers (the caller holds the lock) ----------------------------------------------------------------------
+
+    def _owner_or_new_user(self, login: str) -> Owner:
+        key = login.lower()
+        if key not in self._world.owners:
+            self._world.owners[key] = Owner(login, 10_000_000 + zlib.crc32(key.encode()) % 80_000_000, "User")
+        return self._world.owners[key]
 
     def _owner(self, viewer: str, ref: OwnerRef) -> Owner:
         login = viewer if ref.kind == "user" else (ref.name or "")

@@ -82,9 +82,8 @@ def build_server(
         async with GitHubClient.from_settings(settings, transport) as github:
             yield AppContext(settings=settings, github=github, tokens=tokens)
 
-    # WARNING: at INFO, httpx would log every URL, and a restore's query may carry a package token.
     server: MCPServer[AppContext] = MCPServer(
-        SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan, log_level="WARNING"
+        SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan, log_level=settings.log_level
     )
     for op in selected_operations(settings):
         _register(server, op, settings.confirmation)
@@ -114,8 +113,11 @@ def _register(server: MCPServer[AppContext], op: Operation, mode: ConfirmationMo
 
 def _plain_body(op: Operation) -> Callable[..., Any]:
     async def body(ctx: Context[AppContext, Any], **arguments: Any) -> BaseModel:
+        async def progress(done: int, total: int | None) -> None:
+            await ctx.report_progress(done, total, f"read {done} of {total or '?'} pages")
+
         with _tool_errors(op):
-            return await execute(op, ctx.request_context.lifespan_context.github, arguments)
+            return await execute(op, ctx.request_context.lifespan_context.github, arguments, progress)
 
     return body
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import math
 
-from github_packages_mcp.errors import APIError, Forbidden, GitHubError, NotFound, RateLimited, Unauthorized
+from github_packages_mcp.errors import (
+    APIError,
+    Forbidden,
+    GitHubError,
+    NotFound,
+    RateLimited,
+    TransportError,
+    Unauthorized,
+)
 from github_packages_mcp.tools.catalogue import Operation
 
 __all__ = ["tool_error_message"]
@@ -13,8 +21,14 @@ __all__ = ["tool_error_message"]
 def tool_error_message(exc: GitHubError, op: Operation) -> str:
     """One or two sentences for the assistant: the status, GitHub's own message, and the next step."""
     request = f"{exc.method} {exc.path}"
-    if not isinstance(exc, APIError):
+    if isinstance(exc, TransportError):
+        if exc.method != "GET" and exc.may_have_arrived:
+            return (
+                f"Could not complete {request}: {exc.message}. The request may have reached GitHub: "
+                f"check with {op.name.replace(op.kind, 'get', 1)} before trying again."
+            )
         return f"Could not complete {request}: {exc.message}. Nothing was changed; try again later."
+    assert isinstance(exc, APIError)
     said = f"GitHub answered {exc.status} to {request}: {exc.message}."
     needed = ", ".join(op.scopes)
     if isinstance(exc, RateLimited):
@@ -52,8 +66,10 @@ def _scope_set(header: str | None) -> set[str]:
 
 
 def _rate_limit_advice(exc: RateLimited) -> str:
-    seconds = exc.resets_in_seconds
-    if seconds is None:
-        return "A secondary rate limit was hit; wait at least a minute before retrying."
-    at = exc.reset_at or datetime.fromtimestamp(datetime.now(UTC).timestamp() + seconds, UTC)
-    return f"The rate limit resets at {at:%H:%M:%S} UTC, in {max(1, round(seconds / 60))} minute(s); retry then."
+    minutes = max(1, math.ceil(exc.resets_in_seconds / 60))
+    which = (
+        "GitHub's primary rate limit (the hourly request quota of this token) is spent"
+        if exc.limit == "primary"
+        else "GitHub's secondary rate limit (too many requests in a short time) was hit"
+    )
+    return f"{which}. It resets at {exc.reset_at:%Y-%m-%d %H:%M:%S} UTC, in {minutes} minute(s); retry then."

@@ -55,7 +55,7 @@ class Param:
     """One endpoint parameter: GitHub's name, where it travels, and its schema as a pydantic annotation."""
 
     name: str
-    location: Literal["path", "query"]
+    location: Literal["path", "query", "tool"]  # "tool": read by the tool itself, never sent to GitHub
     annotation: Any
     default: Any = _REQUIRED
 
@@ -107,9 +107,15 @@ RESTORE_TOKEN = Param(
     Annotated[str | None, optional_field("Package token, if GitHub gave one")],
     default=None,
 )
+ALL_PAGES = Param(
+    "all_pages",
+    "tool",
+    Annotated[bool, Field(strict=True, description="Fetch every page (100 at a time, concurrently) into one list")],
+    default=False,
+)
 PACKAGE = (PACKAGE_TYPE, PACKAGE_NAME)
 VERSION = (PACKAGE_TYPE, PACKAGE_NAME, PACKAGE_VERSION_ID)
-PAGING = (PAGE, PER_PAGE)
+PAGING = (PAGE, PER_PAGE, ALL_PAGES)
 
 
 @dataclass(frozen=True)

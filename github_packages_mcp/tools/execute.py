@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from github_packages_mcp.client import GitHubClient, expand_path
+from github_packages_mcp.client import GitHubClient, Page, ProgressCallback, QueryValue, expand_path
 from github_packages_mcp.tools.catalogue import Operation, operation
 from github_packages_mcp.tools.models import (
     DeletionResult,
@@ -26,8 +26,12 @@ class InvalidArguments(ValueError):
     """Arguments that pass the schema but that GitHub would refuse; nothing was sent."""
 
 
-async def execute(op: Operation, github: GitHubClient, arguments: Mapping[str, Any]) -> BaseModel:
+async def execute(
+    op: Operation, github: GitHubClient, arguments: Mapping[str, Any], progress: ProgressCallback | None = None
+) -> BaseModel:
     """Send the operation's request and shape GitHub's answer as the operation's result model.
+
+    A listing with `all_pages` reads every page (reporting progress per page) and returns them as one.
 
     Raises:
         InvalidArguments: If GitHub would refuse the arguments (checked before sending).
@@ -35,17 +39,10 @@ async def execute(op: Operation, github: GitHubClient, arguments: Mapping[str, A
     """
     path = expand_path(op.path, op.path_values(arguments))
     query = op.query_values(arguments)
-    window = op.result_window
-    if window is not None and int(query["page"]) * int(query["per_page"]) > window:
-        raise InvalidArguments(
-            f"page x per_page must be at most {window} for this listing (GitHub's limit); "
-            f"got page={query['page']}, per_page={query['per_page']}"
-        )
-    if op.result is PackageList:
-        page = await github.get_page(path, query)
-        return PackageList(items=[Package.from_github(data) for data in page.items], **page.paging)
-    if op.result is PackageVersionList:
-        page = await github.get_page(path, query)
+    if op.result is PackageList or op.result is PackageVersionList:
+        page = await _list(op, github, path, query, bool(arguments.get("all_pages")), progress)
+        if op.result is PackageList:
+            return PackageList(items=[Package.from_github(data) for data in page.items], **page.paging)
         return PackageVersionList(items=[PackageVersion.from_github(data) for data in page.items], **page.paging)
     if op.result is DockerConflicts:
         return DockerConflicts(items=[Package.from_github(data) for data in await github.get_json(path, query)])
@@ -58,6 +55,26 @@ async def execute(op: Operation, github: GitHubClient, arguments: Mapping[str, A
     if op.result is DeletionResult:
         return DeletionResult(deleted=True, status="deleted", message=f"Deleted {target}.")
     return RestoreResult(restored=True, message=f"Restored {target}.")
+
+
+async def _list(
+    op: Operation,
+    github: GitHubClient,
+    path: str,
+    query: dict[str, QueryValue],
+    all_pages: bool,
+    progress: ProgressCallback | None,
+) -> Page:
+    if all_pages:
+        rest = {key: value for key, value in query.items() if key not in ("page", "per_page")}
+        return await github.get_all_pages(path, rest, progress=progress)
+    window = op.result_window
+    if window is not None and int(query["page"]) * int(query["per_page"]) > window:
+        raise InvalidArguments(
+            f"page x per_page must be at most {window} for this listing (GitHub's limit); "
+            f"got page={query['page']}, per_page={query['per_page']}"
+        )
+    return await github.get_page(path, query)
 
 
 async def describe_deletion(op: Operation, github: GitHubClient, arguments: Mapping[str, Any]) -> str:

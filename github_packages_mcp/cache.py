@@ -1,0 +1,68 @@
+"""Conditional requests: GET responses kept with their ETag and revalidated on every use.
+
+Every GET whose answer is cached is sent again with `If-None-Match`; GitHub answers 304 when nothing
+changed, and a 304 does not spend the primary rate limit. A cached body is never served without asking
+GitHub first: a tool that deletes must not read a listing from before the deletion. Entries are keyed by
+a fingerprint of the token (never the token) and the URL, so two identities never share an answer.
+Memory is bounded by entry count and total bytes, least recently used first out.
+
+Why not hishel: see the README ("Conditional requests").
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import httpx
+
+__all__ = ["CachedResponse", "ETagCache", "identity_of"]
+
+
+def identity_of(token: str | None) -> str:
+    """A short, one-way fingerprint of a token, safe to keep in memory and logs."""
+    return hashlib.sha256((token or "").encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    etag: str
+    headers: httpx.Headers
+    content: bytes
+
+
+class ETagCache:
+    """A bounded LRU map from (identity, URL) to the last 200 answer that carried an ETag."""
+
+    def __init__(self, max_entries: int = 1000, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self._entries: OrderedDict[tuple[str, str], CachedResponse] = OrderedDict()
+        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, identity: str, url: str) -> CachedResponse | None:
+        entry = self._entries.get((identity, url))
+        if entry is not None:
+            self._entries.move_to_end((identity, url))
+        return entry
+
+    def put(self, identity: str, response: httpx.Response) -> None:
+        """Keep a 200 answer that has an ETag; anything else is not worth revalidating."""
+        etag = response.headers.get("etag")
+        key = (identity, str(response.request.url))
+        self._drop(key)
+        if response.status_code != 200 or not etag or len(response.content) > self._max_bytes:
+            return
+        self._entries[key] = CachedResponse(etag, response.headers, response.content)
+        self._bytes += len(response.content)
+        while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
+            self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: tuple[str, str]) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= len(entry.content)
