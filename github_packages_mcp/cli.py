@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -131,16 +132,15 @@ def _with_logging(settings: Settings) -> Settings:
 
 
 def _serve_sandbox(port: int) -> int:
-    import uvicorn
+    from github_packages_mcp.sandbox import DEMO_LOGIN, DEMO_TOKEN, SandboxServer
 
-    from github_packages_mcp.sandbox import DEMO_LOGIN, DEMO_TOKEN, SandboxState, create_app
-
-    print(
-        f"Sandbox GitHub Packages API on http://127.0.0.1:{port} (demo user {DEMO_LOGIN}).\n"
-        f"  GITHUB_API_URL=http://127.0.0.1:{port} GITHUB_TOKEN={DEMO_TOKEN} github-packages-mcp",
-        file=sys.stderr,
-    )
-    uvicorn.run(create_app(SandboxState.demo()), host="127.0.0.1", port=port, log_level="warning")
+    with SandboxServer(port=port) as sandbox:
+        print(
+            f"Sandbox GitHub Packages API on {sandbox.url} (demo user {DEMO_LOGIN}); Ctrl-C stops it.\n"
+            f"  GITHUB_API_URL={sandbox.url} GITHUB_TOKEN={DEMO_TOKEN} github-packages-mcp",
+            file=sys.stderr,
+        )
+        threading.Event().wait()
     return 0
 
 
@@ -189,7 +189,7 @@ async def _call(settings: Settings, tool_name: str, pairs: Sequence[str], assume
 
 
 def _parse_arguments(pairs: Sequence[str], schema: dict[str, Any]) -> dict[str, Any]:
-    """`key=value` pairs, typed by the tool's input schema (integers stay integers, the rest are strings)."""
+    """`key=value` pairs, typed by the tool's input schema (integers and true/false keep their types)."""
     arguments: dict[str, Any] = {}
     properties = schema.get("properties", {})
     for pair in pairs:
@@ -197,5 +197,10 @@ def _parse_arguments(pairs: Sequence[str], schema: dict[str, Any]) -> dict[str, 
         if not sep:
             raise SystemExit(f"error: expected key=value, got {pair!r}")
         kind = properties.get(key, {}).get("type")
-        arguments[key] = int(value) if kind == "integer" and value.lstrip("-").isdigit() else value
+        if kind == "integer" and value.lstrip("-").isdigit():
+            arguments[key] = int(value)
+        elif kind == "boolean" and value.lower() in ("true", "false"):
+            arguments[key] = value.lower() == "true"
+        else:
+            arguments[key] = value  # anything else is checked by the tool's schema, with a clear error
     return arguments

@@ -231,7 +231,7 @@ class GitHubClient:
                     response = await self._http.request(method, url, headers=headers)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 arrived = not isinstance(exc, _NOT_SENT)
-                self._log(method, path, f"error={type(exc).__name__}", started, retries)
+                self._log(method, path, params, f"error={type(exc).__name__}", started, retries)
                 if retries < self.retry.max_retries and (method != "POST" or not arrived):
                     maybe_done = maybe_done or arrived
                     await anyio.sleep(self.retry.backoff_for(retries))
@@ -241,7 +241,7 @@ class GitHubClient:
 
             self.quota.update(response.headers)
             status = response.status_code
-            self._log(method, path, f"status={status}", started, retries)
+            self._log(method, path, params, f"status={status}", started, retries)
             if status == 304 and cached is not None:
                 return httpx.Response(
                     200, headers=cached.headers, content=cached.content, request=response.request,
@@ -362,12 +362,17 @@ class GitHubClient:
             return None
         return _Limit("secondary", wait, now + timedelta(seconds=wait))
 
-    def _log(self, method: str, path: str, outcome: str, started: float, retries: int) -> None:
-        # The path only: a query string may carry a package token.
+    def _log(
+        self, method: str, path: str, params: Mapping[str, QueryValue], outcome: str, started: float, retries: int
+    ) -> None:
+        if not log.isEnabledFor(logging.INFO):
+            return
+        # Never the package token a restore may carry in its query string.
+        query = "&".join(f"{key}={value}" for key, value in params.items() if key != "token")
         remaining = self.quota.remaining if self.quota.remaining is not None else "-"
         log.info(
-            "method=%s path=%s %s duration_ms=%d retries=%d remaining=%s",
-            method, path, outcome, (time.monotonic() - started) * 1000, retries, remaining,
+            "method=%s path=%s query=%s %s duration_ms=%d retries=%d remaining=%s",
+            method, path, query or "-", outcome, (time.monotonic() - started) * 1000, retries, remaining,
         )  # fmt: skip
 
 

@@ -261,12 +261,13 @@ async def test_each_request_logs_one_line_without_secrets(
         await client.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "container"})
         await client.call_tool("restore_my_package", {"package_type": "npm", "package_name": "old-cli", "token": "pkg"})
     lines = [r.getMessage() for r in caplog.records if r.name == "github_packages_mcp.http"]
-    assert lines[0].startswith(f"method=GET path={PACKAGES} status=502 duration_ms=")
+    query = "query=package_type=container&page=1&per_page=30"
+    assert lines[0].startswith(f"method=GET path={PACKAGES} {query} status=502 duration_ms=")
     assert "retries=0" in lines[0]
     assert "retries=1" in lines[1]
     assert "remaining=" in lines[1]
-    assert "method=POST path=/user/packages/npm/old-cli/restore status=204" in lines[2]
-    assert all(DEMO_TOKEN not in line and "pkg" not in line.split("path=")[1].split()[0] for line in lines)
+    assert "method=POST path=/user/packages/npm/old-cli/restore query=- status=204" in lines[2]
+    assert all(DEMO_TOKEN not in line and "pkg" not in line for line in lines)
 
 
 def test_retry_backoff_grows_and_is_bounded() -> None:

@@ -121,17 +121,22 @@ def test_tools_command_lists_every_tool_with_its_kind() -> None:
 
 
 def test_call_command_prints_the_structured_result() -> None:
-    result = run_cli(
+    arguments = [
         "call",
         "list_org_package_versions",
         f"org={DEMO_ORG}",
         "package_type=container",
         "package_name=web/api",
-        "per_page=2",
-        "--sandbox",
+    ]
+    page = run_cli(*arguments, "per_page=2", "--sandbox")
+    everything = run_cli(*arguments, "all_pages=true", "--sandbox", "--log-level", "info")
+    assert page.returncode == 0, page.stderr
+    assert '"next_page": 2' in page.stdout
+    assert everything.returncode == 0, everything.stderr
+    assert everything.stdout.count('"id": ') == 345
+    assert "github_packages_mcp.http method=GET path=/orgs/acme-labs/packages/container/web%2Fapi/versions" in (
+        everything.stderr
     )
-    assert result.returncode == 0, result.stderr
-    assert '"next_page": 2' in result.stdout
 
 
 def test_call_command_asks_on_the_terminal_before_deleting() -> None:

@@ -189,29 +189,42 @@ def package_json(package: Package, base: str) -> Json:
 
 
 def version_json(package: Package, version: Version, base: str) -> Json:
-    package_html_url = _package_html_url(package)
-    metadata: Json = {"package_type": package.package_type}
-    if _is_image(package):
-        metadata[package.package_type] = {"tags": list(version.tags)}
+    return _VersionRenderer(package, base)(version)
+
+
+class _VersionRenderer:
+    """Renders versions of one package; what depends only on the package is computed once per page."""
+
+    def __init__(self, package: Package, base: str) -> None:
+        self.package_type = package.package_type
+        self.image = _is_image(package)
+        self.package_html_url = _package_html_url(package)
+        self.versions_url = f"{_package_url(package, base)}/versions/"
         name = quote(package.name, safe="")
-        html_url = f"https://github.com/{_namespace(package.owner)}/packages/{package.package_type}/{name}/{version.id}"
-    else:
-        html_url = f"{package_html_url}?version={quote(version.name, safe='')}"
-    body: Json = {
-        "id": version.id,
-        "name": version.name,
-        "url": f"{_package_url(package, base)}/versions/{version.id}",
-        "package_html_url": package_html_url,
-        "created_at": _timestamp(version.created_at),
-        "updated_at": _timestamp(version.updated_at),
-        "html_url": html_url,
-        "metadata": metadata,
-    }
-    optional = {"license": version.license, "description": version.description}
-    if version.deleted_at is not None:
-        optional["deleted_at"] = _timestamp(version.deleted_at)
-    body.update({key: value for key, value in optional.items() if value is not None})
-    return body
+        self.image_html_url = f"https://github.com/{_namespace(package.owner)}/packages/{package.package_type}/{name}/"
+
+    def __call__(self, version: Version) -> Json:
+        metadata: Json = {"package_type": self.package_type}
+        if self.image:
+            metadata[self.package_type] = {"tags": list(version.tags)}
+            html_url = f"{self.image_html_url}{version.id}"
+        else:
+            html_url = f"{self.package_html_url}?version={quote(version.name, safe='')}"
+        body: Json = {
+            "id": version.id,
+            "name": version.name,
+            "url": f"{self.versions_url}{version.id}",
+            "package_html_url": self.package_html_url,
+            "created_at": _timestamp(version.created_at),
+            "updated_at": _timestamp(version.updated_at),
+            "html_url": html_url,
+            "metadata": metadata,
+        }
+        optional = {"license": version.license, "description": version.description}
+        if version.deleted_at is not None:
+            optional["deleted_at"] = _timestamp(version.deleted_at)
+        body.update({key: value for key, value in optional.items() if value is not None})
+        return body
 
 
 # --- responses ----------------------------------------------------------------------------------------------------
@@ -326,7 +339,7 @@ def _restore_package(call: Call) -> Response:
 def _list_versions(call: Call) -> Response:
     page, per_page = _paging(call.query)
     package, versions = call.state.list_versions(call.viewer, *call.package, call.query.get("state"))
-    return _paged(call, versions, page, per_page, lambda v: version_json(package, v, call.base))
+    return _paged(call, versions, page, per_page, _VersionRenderer(package, call.base))
 
 
 def _get_version(call: Call) -> Response:

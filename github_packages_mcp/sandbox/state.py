@@ -180,6 +180,9 @@ class SandboxState:
         self.faults = Faults(self.lock)
         self._in_flight = 0
         self._max_in_flight = 0
+        # Bumped by every change to the world; keys the sorted-versions cache that big packages page through.
+        self._revision = 0
+        self._sorted: dict[tuple[int, int], list[Version]] = {}
 
     @classmethod
     def demo(cls) -> SandboxState:
@@ -193,6 +196,7 @@ class SandboxState:
         with self.lock:
             self.clock.reset()
             self._world = self._factory(self.clock.now())
+            self._revision += 1
             self._rate.clear()
             self.requests.clear()
             self.faults.clear()
@@ -304,6 +308,7 @@ class SandboxState:
                 versions=created,
             )
             self._world.packages.append(package)
+            self._revision += 1
             return package
 
     # --- authentication -------------------------------------------------------------------------------------------
@@ -406,6 +411,7 @@ class SandboxState:
             if package.visibility == "public" and package.download_count > DOWNLOAD_LIMIT:
                 raise SandboxError(400, _too_popular("packages"))
             package.deleted_at = self.clock.now()
+            self._revision += 1
 
     def restore_package(self, viewer: str, ref: OwnerRef, package_type: str, name: str) -> None:
         with self.lock:
@@ -431,6 +437,7 @@ class SandboxState:
                     403, "The package namespace has been reused by a new package; it cannot be restored."
                 )
             package.deleted_at = None
+            self._revision += 1
 
     # --- versions -------------------------------------------------------------------------------------------------
 
@@ -442,7 +449,10 @@ class SandboxState:
         with self.lock:
             package = self._active_package(viewer, ref, package_type, name)
             if state == "active":
-                return package, _newest_first(package.active_versions())
+                key = (id(package), self._revision)
+                if key not in self._sorted:
+                    self._sorted = {key: _newest_first(package.active_versions())}  # the latest listing only
+                return package, self._sorted[key]
             now = self.clock.now()
             deleted = [v for v in package.versions if v.deleted_at is not None and now - v.deleted_at < RESTORE_WINDOW]
             return package, _newest_first(deleted)
@@ -466,6 +476,7 @@ class SandboxState:
                     400, "You cannot delete the last tagged version of a package. You must delete the package instead."
                 )
             version.deleted_at = self.clock.now()
+            self._revision += 1
 
     def restore_version(self, viewer: str, ref: OwnerRef, package_type: str, name: str, version_id: int) -> None:
         with self.lock:
@@ -482,6 +493,7 @@ class SandboxState:
                     403, "A version with this name was published after the deletion; it cannot be restored."
                 )
             version.deleted_at = None
+            self._revision += 1
 
     # --- helpers (the caller holds the lock) ----------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "PACKAGE_TYPES",
@@ -28,7 +28,30 @@ PackageType = Literal["npm", "maven", "rubygems", "docker", "nuget", "container"
 PACKAGE_TYPES: tuple[PackageType, ...] = ("npm", "maven", "rubygems", "docker", "nuget", "container")
 
 
-class OwnerSummary(BaseModel):
+_PLAIN = {"type", "items", "format"}
+
+
+def _compact_schema(schema: dict[str, Any]) -> None:
+    """Publish `{"type": ["string", "null"]}` rather than pydantic's `anyOf` for a nullable field, and no titles.
+
+    The output schema is checked by clients against every item of a result: a plain type is several times
+    cheaper to validate than an `anyOf`, and smaller in the tool list.
+    """
+    schema.pop("title", None)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+        arms = [arm for arm in prop.get("anyOf", []) if arm != {"type": "null"}]
+        # Only plain arms merge: an enum would need null among its values, a $ref cannot carry a type list.
+        if len(arms) == 1 < len(prop["anyOf"]) and isinstance(arms[0].get("type"), str) and set(arms[0]) <= _PLAIN:
+            del prop["anyOf"]
+            prop.update(arms[0], type=[arms[0]["type"], "null"])
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_compact_schema)
+
+
+class OwnerSummary(_Result):
     login: str
     type: str = Field(description="User or Organization")
 
@@ -37,7 +60,7 @@ class OwnerSummary(BaseModel):
         return cls(login=data["login"], type=data.get("type", "User")) if data else None
 
 
-class RepositorySummary(BaseModel):
+class RepositorySummary(_Result):
     full_name: str
     html_url: str
     private: bool
@@ -47,7 +70,7 @@ class RepositorySummary(BaseModel):
         return cls(full_name=data["full_name"], html_url=data["html_url"], private=data["private"]) if data else None
 
 
-class Package(BaseModel):
+class Package(_Result):
     id: int
     name: str
     package_type: PackageType
@@ -75,7 +98,7 @@ class Package(BaseModel):
         )
 
 
-class PackageVersion(BaseModel):
+class PackageVersion(_Result):
     id: int
     name: str = Field(description="Version name; for containers the manifest digest")
     tags: list[str] | None = Field(default=None, description="Container and docker tags; [] means untagged")
@@ -105,7 +128,7 @@ class PackageVersion(BaseModel):
         )
 
 
-class _Paging(BaseModel):
+class _Paging(_Result):
     page: int
     per_page: int
     next_page: int | None = Field(description="Page to ask for next; null on the last page")
@@ -120,11 +143,11 @@ class PackageVersionList(_Paging):
     items: list[PackageVersion]
 
 
-class DockerConflicts(BaseModel):
+class DockerConflicts(_Result):
     items: list[Package] = Field(description="Packages whose Docker-to-Container migration hit a conflict")
 
 
-class DeletionResult(BaseModel):
+class DeletionResult(_Result):
     deleted: bool
     status: Literal["deleted", "confirmation_required", "declined", "cancelled", "not_confirmed"]
     message: str
@@ -136,6 +159,6 @@ class DeletionResult(BaseModel):
     expires_at: str | None = None
 
 
-class RestoreResult(BaseModel):
+class RestoreResult(_Result):
     restored: bool
     message: str
