@@ -357,7 +357,8 @@ class GitHubClient:
         if retry_after is not None:
             wait = float(retry_after)
         elif response.status_code == 429 or "rate limit" in _message(response).lower():
-            wait = self.retry.secondary_wait * 2**retries * (1 + random.random() / 10)  # noqa: S311
+            # At least a minute, as GitHub asks; later waits double, with jitter so they spread out.
+            wait = self.retry.secondary_wait * 2**retries * (1 + random.random() / 10 if retries else 1)  # noqa: S311
         else:
             return None
         return _Limit("secondary", wait, now + timedelta(seconds=wait))
