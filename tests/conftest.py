@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from mcp.client.session import ClientRequestContext
 from mcp_types import ElicitRequestParams, ElicitResult
 
 from github_packages_mcp.config import Settings
-from github_packages_mcp.sandbox import DEMO_TOKEN, SandboxServer
+from github_packages_mcp.sandbox import DEMO_TOKEN, SandboxServer, SandboxState
 
 SPEC_PATH = Path(__file__).parent / "data" / "github-packages.openapi.json"
 
@@ -37,6 +38,24 @@ def sandbox_server() -> Iterator[SandboxServer]:
 def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
     sandbox_server.state.reset()
     return sandbox_server
+
+
+@pytest.fixture
+def state(sandbox: SandboxServer) -> SandboxState:
+    """The freshly reset sandbox's world, for tests that arrange it directly."""
+    return sandbox.state
+
+
+@pytest.fixture(scope="session")
+def sandbox_http(sandbox_server: SandboxServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=sandbox_server.url, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as http:
+        yield http
+
+
+@pytest.fixture
+def client(sandbox: SandboxServer, sandbox_http: httpx.Client) -> httpx.Client:
+    """Plain HTTP to a freshly reset sandbox with the demo token, for tests of the sandbox itself."""
+    return sandbox_http
 
 
 @pytest.fixture

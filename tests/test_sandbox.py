@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -55,28 +54,6 @@ def assert_error(response: httpx.Response, status: int, message: str | None = No
     assert body["documentation_url"].startswith("https://docs.github.com/rest")
     if message is not None:
         assert body["message"] == message
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def client(sandbox: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.url, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as http:
-        yield http
-
-
-@pytest.fixture(autouse=True)
-def fresh_world(sandbox: SandboxServer) -> None:
-    sandbox.state.reset()
-
-
-@pytest.fixture
-def state(sandbox: SandboxServer) -> SandboxState:
-    return sandbox.state
 
 
 @pytest.fixture

@@ -31,27 +31,9 @@ SECONDARY = (
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def client(sandbox: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.url, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as http:
+def control(sandbox_server: SandboxServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=sandbox_server.url) as http:
         yield http
-
-
-@pytest.fixture(scope="module")
-def control(sandbox: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.url) as http:
-        yield http
-
-
-@pytest.fixture
-def state(sandbox: SandboxServer) -> SandboxState:
-    sandbox.state.reset()
-    return sandbox.state
 
 
 def oldest(state: SandboxState, owner: str, package_type: str, name: str) -> int:
