@@ -222,13 +222,16 @@ class GitHubClient:
         retries, maybe_done = 0, False
         while True:
             self._check_known_quota(method, path)
-            url = self._http.build_request(method, path, params=params).url
-            cached = self.cache.get(self._identity, str(url)) if self.cache is not None and method == "GET" else None
-            headers = {"If-None-Match": cached.etag} if cached else {}
+            request = self._http.build_request(method, path, params=params)
+            cached = (
+                self.cache.get(self._identity, str(request.url)) if self.cache is not None and method == "GET" else None
+            )
+            if cached is not None:
+                request.headers["If-None-Match"] = cached.etag
             started = time.monotonic()
             try:
                 async with self.pacer.slot(mutating=method != "GET"):
-                    response = await self._http.request(method, url, headers=headers)
+                    response = await self._http.send(request)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 arrived = not isinstance(exc, _NOT_SENT)
                 self._log(method, path, params, f"error={type(exc).__name__}", started, retries)
