@@ -24,7 +24,7 @@ from mcp.client.session import ClientRequestContext
 from mcp_types import ElicitRequestParams, ElicitResult, ErrorData
 
 from github_packages_mcp import __version__
-from github_packages_mcp.config import ConfigError, Settings, load_settings
+from github_packages_mcp.config import TOOLSETS, ConfigError, Settings, load_settings
 from github_packages_mcp.server import build_server
 from github_packages_mcp.tools.catalogue import scopes_for
 
@@ -59,6 +59,13 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
         "--read-only", action="store_true", default=default or False, help="expose only tools that read"
     )
     parser.add_argument(
+        "--toolsets",
+        type=_names,
+        default=default,
+        help=f"comma-separated toolsets to expose (default all: {','.join(TOOLSETS)})",
+    )
+    parser.add_argument("--tools", type=_names, default=default, help="comma-separated tool names to expose, only")
+    parser.add_argument(
         "--log-level",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         type=str.upper,
@@ -66,6 +73,10 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
         help="log to stderr at this level; INFO logs one line per GitHub request (default WARNING)",
     )
     return parser
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -110,7 +121,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 @contextmanager
 def _settings(args: argparse.Namespace) -> Iterator[Settings]:
     """Load the settings; with --sandbox, start the sandbox and point them at it for the block's duration."""
-    overrides: dict[str, Any] = {"read_only": True if args.read_only else None, "log_level": args.log_level}
+    overrides: dict[str, Any] = {
+        "read_only": True if args.read_only else None,
+        "log_level": args.log_level,
+        "toolsets": args.toolsets,
+        "tools": args.tools,
+    }
     if not args.sandbox:
         yield _with_logging(load_settings(args.config, **overrides))
         return

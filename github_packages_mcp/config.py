@@ -20,9 +20,11 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-__all__ = ["CONFIG_ENV", "ConfigError", "ConfirmationMode", "Settings", "load_settings"]
+__all__ = ["CONFIG_ENV", "TOOLSETS", "ConfigError", "ConfirmationMode", "Settings", "Toolset", "load_settings"]
 
 ConfirmationMode = Literal["auto", "elicitation", "token"]
+Toolset = Literal["read", "delete", "restore", "cleanup", "audit"]
+TOOLSETS: tuple[Toolset, ...] = ("read", "delete", "restore", "cleanup", "audit")
 
 CONFIG_ENV = "GITHUB_PACKAGES_MCP_CONFIG"
 # Environment variable -> settings key. The first token variable that is set wins.
@@ -46,6 +48,9 @@ class Settings(BaseModel):
     api_url: str = "https://api.github.com"
     api_version: str = "2022-11-28"
     read_only: bool = False
+    toolsets: tuple[Toolset, ...] = TOOLSETS
+    tools: tuple[str, ...] | None = None
+    full_results: bool = False
     confirmation: ConfirmationMode = "auto"
     confirmation_ttl_seconds: int = Field(default=300, ge=10, le=3600)
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)

@@ -7,10 +7,12 @@ catalogue -> tools registered here. Deletes go through `confirmation.py` before 
 from __future__ import annotations
 
 import inspect
+import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -25,12 +27,13 @@ from mcp.server.mcpserver import (
     Resolve,
 )
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import ToolAnnotations
+from mcp.server.mcpserver.tools import Tool
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
 from github_packages_mcp import __version__
 from github_packages_mcp.client import GitHubClient
-from github_packages_mcp.config import ConfirmationMode, Settings
+from github_packages_mcp.config import ConfigError, ConfirmationMode, Settings, Toolset
 from github_packages_mcp.errors import GitHubError
 from github_packages_mcp.server.confirmation import (
     ConfirmationTokens,
@@ -39,11 +42,11 @@ from github_packages_mcp.server.confirmation import (
     can_elicit,
 )
 from github_packages_mcp.server.errors import tool_error_message
-from github_packages_mcp.tools.catalogue import OPERATIONS, Operation, optional_field
+from github_packages_mcp.tools.catalogue import OPERATIONS, Operation, arg
 from github_packages_mcp.tools.execute import InvalidArguments, describe_deletion, execute
 from github_packages_mcp.tools.models import DeletionResult
 
-__all__ = ["AppContext", "build_server", "selected_operations"]
+__all__ = ["AppContext", "ToolEntry", "build_server", "select_tools", "tool_entries"]
 
 SERVER_NAME = "github-packages-mcp"
 INSTRUCTIONS = (
@@ -63,9 +66,39 @@ class AppContext:
     tokens: ConfirmationTokens
 
 
-def selected_operations(settings: Settings) -> tuple[Operation, ...]:
-    """The operations to expose: read-only mode drops every delete and restore."""
-    return tuple(op for op in OPERATIONS if not settings.read_only or op.kind == "read")
+@dataclass(frozen=True)
+class ToolEntry:
+    """A tool before it is built: what filtering needs to know, and how to build it."""
+
+    name: str
+    toolset: Toolset
+    read_only: bool
+    scopes: tuple[str, ...]
+    build: Callable[[Settings], Tool]
+
+
+def tool_entries() -> tuple[ToolEntry, ...]:
+    """Every tool this server can offer, in the order clients list them."""
+    return tuple(
+        ToolEntry(op.name, op.kind, op.kind == "read", op.scopes, partial(_operation_tool, op)) for op in OPERATIONS
+    )
+
+
+def select_tools(settings: Settings) -> tuple[ToolEntry, ...]:
+    """The tools to expose, filtered in this order: toolsets, then explicit tool names, then read-only mode.
+
+    Raises:
+        ConfigError: If `tools` names a tool that does not exist.
+    """
+    entries = tool_entries()
+    if settings.tools is not None:
+        unknown = sorted(set(settings.tools) - {entry.name for entry in entries})
+        if unknown:
+            raise ConfigError(f"unknown tools: {', '.join(unknown)}; see `github-packages-mcp tools`")
+        entries = tuple(entry for entry in entries if entry.name in settings.tools)
+    else:
+        entries = tuple(entry for entry in entries if entry.toolset in settings.toolsets)
+    return tuple(entry for entry in entries if entry.read_only or not settings.read_only)
 
 
 def build_server(
@@ -74,7 +107,11 @@ def build_server(
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
 ) -> MCPServer[AppContext]:
-    """Build the MCP server; the GitHub client opens when the server starts and closes when it stops."""
+    """Build the MCP server; the GitHub client opens when the server starts and closes when it stops.
+
+    Raises:
+        ConfigError: If the settings select tools that do not exist.
+    """
     tokens = ConfirmationTokens(settings.confirmation_ttl_seconds, clock=clock)
 
     @asynccontextmanager
@@ -82,42 +119,78 @@ def build_server(
         async with GitHubClient.from_settings(settings, transport) as github:
             yield AppContext(settings=settings, github=github, tokens=tokens)
 
-    server: MCPServer[AppContext] = MCPServer(
-        SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan, log_level=settings.log_level
+    return MCPServer(
+        SERVER_NAME,
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        log_level=settings.log_level,
+        tools=[entry.build(settings) for entry in select_tools(settings)],
     )
-    for op in selected_operations(settings):
-        _register(server, op, settings.confirmation)
-    return server
 
 
-def _register(server: MCPServer[AppContext], op: Operation, mode: ConfirmationMode) -> None:
+def _operation_tool(op: Operation, settings: Settings) -> Tool:
     params = [_keyword(p.name, p.annotation, p.default) for p in op.params]
     if op.kind == "delete":
-        params += _confirmation_params(op, params, mode)
-        body: Callable[..., Any] = _delete_body(op, mode)
+        params += _confirmation_params(op, params, settings.confirmation)
+        body: Callable[..., Any] = _delete_body(op, settings.confirmation)
     else:
         body = _plain_body(op)
-    server.add_tool(
-        _signed(body, op.name, [*params, _keyword("ctx", Context)], op.result),
+    return _tool(
+        _signed(body, op.name, [*params, _keyword("ctx", Context)], Annotated[CallToolResult, op.result]),
         name=op.name,
         description=op.description,
+        # Explicit read-only and destructive hints; the others keep their defaults (open world, not idempotent).
         annotations=ToolAnnotations(
-            read_only_hint=op.kind == "read",
-            destructive_hint=op.kind == "delete",
-            idempotent_hint=op.kind == "read",
-            open_world_hint=True,
+            read_only_hint=op.kind == "read", destructive_hint=None if op.kind == "read" else op.kind == "delete"
         ),
         meta={"github/operationId": op.operation_id},
     )
 
 
+def _tool(fn: Callable[..., Any], **kwargs: Any) -> Tool:
+    """An SDK tool with compact schemas, since tool lists eat the client's context window.
+
+    The input schema loses only titles (property names say it); every type, enum, bound, default and
+    required field stays. The output schema describes results rather than constrains calls, so it keeps
+    their shape and types only, inlined (results are still checked against the full model before sending).
+    """
+    tool = Tool.from_function(fn, **kwargs)
+    tool.parameters.pop("title", None)
+    for prop in tool.parameters.get("properties", {}).values():
+        prop.pop("title", None)
+    if tool.fn_metadata.output_schema is not None:
+        schema = tool.fn_metadata.output_schema
+        tool.fn_metadata.output_schema = _compact_output(schema, schema.get("$defs", {}))
+    return tool
+
+
+def _compact_output(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in schema:
+        return _compact_output(defs[schema["$ref"].rsplit("/", 1)[1]], defs)
+    arms = [arm for arm in schema.get("anyOf", []) if arm != {"type": "null"}]
+    if len(arms) == 1 < len(schema["anyOf"]):  # nullable: the one real type, or null
+        real = _compact_output(arms[0], defs)
+        return real | {"type": [real["type"], "null"]}
+    compact: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "properties":
+            compact[key] = {name: _compact_output(prop, defs) for name, prop in value.items()}
+        elif key == "items":
+            compact[key] = _compact_output(value, defs)
+        elif key in ("type", "format"):
+            compact[key] = value
+    return compact
+
+
 def _plain_body(op: Operation) -> Callable[..., Any]:
-    async def body(ctx: Context[AppContext, Any], **arguments: Any) -> BaseModel:
+    async def body(ctx: Context[AppContext, Any], **arguments: Any) -> CallToolResult:
         async def progress(done: int, total: int | None) -> None:
             await ctx.report_progress(done, total, f"read {done} of {total or '?'} pages")
 
+        app = ctx.request_context.lifespan_context
         with _tool_errors(op):
-            return await execute(op, ctx.request_context.lifespan_context.github, arguments, progress)
+            return concise(await execute(op, app.github, arguments, progress, full=app.settings.full_results))
 
     return body
 
@@ -142,7 +215,7 @@ def _confirmation_params(op: Operation, tool_params: list[inspect.Parameter], mo
 
     token = _keyword(
         "confirmation_token",
-        Annotated[str | None, optional_field("From a confirmation_required result, once the person agreed")],
+        Annotated[str | None, arg("From a confirmation_required result, once the person agreed")],
         None,
     )
     summarise = _signed(summarise, f"{op.name}_summary", [*tool_params, _keyword("ctx", Context)], str)
@@ -167,6 +240,15 @@ def _delete_body(op: Operation, mode: ConfirmationMode) -> Callable[..., Any]:
         answer: ElicitationResult[DeletionConfirmation],
         confirmation_token: str | None,
         **arguments: Any,
+    ) -> CallToolResult:
+        return concise(await decide(ctx, summary, answer, confirmation_token, arguments))
+
+    async def decide(
+        ctx: Context[AppContext, Any],
+        summary: str,
+        answer: ElicitationResult[DeletionConfirmation],
+        confirmation_token: str | None,
+        arguments: dict[str, Any],
     ) -> DeletionResult:
         app = ctx.request_context.lifespan_context
         with _tool_errors(op):
@@ -226,6 +308,16 @@ def _confirmation_required(
             f"{op.name} again with the same arguments plus confirmation_token."
         ),
     )
+
+
+def concise(result: BaseModel) -> CallToolResult:
+    """The result as structured content and as compact JSON text, both without null fields.
+
+    The text is what many clients put in the model's context: no indentation, no nulls.
+    """
+    data = result.model_dump(mode="json", exclude_none=True)
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 
 
 @contextmanager

@@ -28,7 +28,7 @@ from github_packages_mcp.tools.models import (
     RestoreResult,
 )
 
-__all__ = ["OPERATIONS", "Kind", "Operation", "OwnerKind", "Param", "operation", "optional_field", "scopes_for"]
+__all__ = ["OPERATIONS", "Kind", "Operation", "OwnerKind", "Param", "arg", "operation", "scopes_for"]
 
 OwnerKind = Literal["my", "org", "user"]
 Kind = Literal["read", "delete", "restore"]
@@ -36,18 +36,21 @@ Kind = Literal["read", "delete", "restore"]
 _REQUIRED = inspect.Parameter.empty
 
 
-def _absent_not_null(schema: dict[str, Any]) -> None:
-    # An optional argument is left out rather than sent as null: publish only its real type, so that no
-    # `anyOf` reaches clients and model providers that handle it badly.
+def _tidy(schema: dict[str, Any]) -> None:
+    # Tool lists eat context: no per-field titles (the name says it). An optional argument is left out rather
+    # than sent as null, so it publishes only its real type: no `anyOf` for clients and model providers that
+    # handle it badly.
+    schema.pop("title", None)
     arms = [arm for arm in schema.pop("anyOf", []) if arm.get("type") != "null"]
     if len(arms) == 1:
         schema.update(arms[0])
-    schema.pop("default", None)
+    if schema.get("default", 0) is None:
+        del schema["default"]
 
 
-def optional_field(description: str) -> Any:
-    """A `Field` for an argument that may be left out (its Python default is None)."""
-    return Field(description=description, json_schema_extra=_absent_not_null)
+def arg(description: str | None = None, **constraints: Any) -> Any:
+    """A `Field` for a tool argument: its constraints, an optional description, and a tidy schema."""
+    return Field(description=description, json_schema_extra=_tidy, **constraints)
 
 
 @dataclass(frozen=True)
@@ -65,52 +68,48 @@ class Param:
 
 
 # Shared parameter definitions, written once.
-ORG = Param("org", "path", Annotated[str, Field(min_length=1, description="Organization login")])
-USERNAME = Param("username", "path", Annotated[str, Field(min_length=1, description="User login")])
+ORG = Param("org", "path", Annotated[str, arg(min_length=1)])
+USERNAME = Param("username", "path", Annotated[str, arg(min_length=1)])
 PACKAGE_TYPE = Param(
     "package_type",
     "path",
-    Annotated[PackageType, Field(description="Registry: container is ghcr.io, maven includes Gradle")],
+    Annotated[PackageType, arg("ghcr.io images: container")],
 )
 # list-packages takes the type as a required query parameter; everywhere else it is a path segment.
 PACKAGE_TYPE_QUERY = Param("package_type", "query", PACKAGE_TYPE.annotation)
-PACKAGE_NAME = Param(
-    "package_name", "path", Annotated[str, Field(min_length=1, description="Package name, may contain '/'")]
-)
+PACKAGE_NAME = Param("package_name", "path", Annotated[str, arg("May contain '/'", min_length=1)])
 # GitHub's spec types ids as plain `integer`; real version ids already pass 2^31, so they are 64-bit here.
 # Strict: the schema says integer, so "123" as a string is refused rather than guessed at.
 PACKAGE_VERSION_ID = Param(
     "package_version_id",
     "path",
-    Annotated[int, Field(strict=True, ge=1, le=2**63 - 1, description="Package version id")],
+    Annotated[int, arg(strict=True, ge=1, le=2**63 - 1)],
 )
 VISIBILITY = Param(
     "visibility",
     "query",
-    Annotated[Literal["public", "private", "internal"] | None, optional_field("Only packages with this visibility")],
+    Annotated[Literal["public", "private", "internal"] | None, arg()],
     default=None,
 )
-PAGE = Param("page", "query", Annotated[int, Field(strict=True, ge=1, description="Page number")], default=1)
+PAGE = Param("page", "query", Annotated[int, arg(strict=True, ge=1)], default=1)
 # GitHub documents the cap of 100 only in prose; it is a schema bound here.
-PER_PAGE = Param(
-    "per_page", "query", Annotated[int, Field(strict=True, ge=1, le=100, description="Results per page")], default=30
-)
+PER_PAGE = Param("per_page", "query", Annotated[int, arg(strict=True, ge=1, le=100)], default=30)
 STATE = Param(
     "state",
     "query",
-    Annotated[Literal["active", "deleted"], Field(description="deleted: versions that can still be restored")],
+    Annotated[Literal["active", "deleted"], arg("deleted: the ones still restorable")],
     default="active",
 )
 RESTORE_TOKEN = Param(
     "token",
     "query",
-    Annotated[str | None, optional_field("Package token, if GitHub gave one")],
+    Annotated[str | None, arg("Package token, if GitHub gave one")],
     default=None,
 )
 ALL_PAGES = Param(
     "all_pages",
     "tool",
-    Annotated[bool, Field(strict=True, description="Fetch every page (100 at a time, concurrently) into one list")],
+    Annotated[bool, arg("Every page in one result", strict=True)],
     default=False,
 )
 PACKAGE = (PACKAGE_TYPE, PACKAGE_NAME)
@@ -144,8 +143,8 @@ class _Shape:
     description: str
 
 
-_DELETE_NOTE = "Asks the person to confirm first. Needs delete:packages."
-_RESTORE_NOTE = "Only within 30 days of deletion and if the name was not reused. Needs write:packages."
+_DELETE_NOTE = "The person confirms first. Needs delete:packages."
+_RESTORE_NOTE = "Within 30 days of deletion, unless the name was reused. Needs write:packages."
 _SHAPES = (
     _Shape(
         "list_{o}_packages",
@@ -169,9 +168,9 @@ _SHAPES = (
         "/packages/{package_type}/{package_name}",
         PACKAGE,
         DeletionResult,
-        "Delete one of {owner} packages with all its versions. "
+        "Delete one of {owner} packages and all its versions. "
         + _DELETE_NOTE
-        + " GitHub refuses public packages with a version over 5,000 downloads.",
+        + " Refused for public packages over 5,000 downloads.",
     ),
     _Shape(
         "restore_{o}_package",
@@ -179,7 +178,7 @@ _SHAPES = (
         "/packages/{package_type}/{package_name}/restore",
         (*PACKAGE, RESTORE_TOKEN),
         RestoreResult,
-        "Restore a deleted package of {owner} with its versions. " + _RESTORE_NOTE,
+        "Restore a deleted package of {owner}. " + _RESTORE_NOTE,
     ),
     _Shape(
         "list_{o}_package_versions",
@@ -196,7 +195,7 @@ _SHAPES = (
         "/packages/{package_type}/{package_name}/versions/{package_version_id}",
         VERSION,
         PackageVersion,
-        "Get one version of one of {owner} packages. Needs read:packages.",
+        "Get a version of one of {owner} packages. Needs read:packages.",
     ),
     _Shape(
         "delete_{o}_package_version",
@@ -204,9 +203,9 @@ _SHAPES = (
         "/packages/{package_type}/{package_name}/versions/{package_version_id}",
         VERSION,
         DeletionResult,
-        "Delete one version of one of {owner} packages. "
+        "Delete a version of one of {owner} packages. "
         + _DELETE_NOTE
-        + " GitHub refuses the last version (delete the package instead) and public versions over 5,000 downloads.",
+        + " Refused for the last version and public ones over 5,000 downloads.",
     ),
     _Shape(
         "restore_{o}_package_version",
@@ -222,8 +221,7 @@ _SHAPES = (
         "/docker/conflicts",
         (),
         DockerConflicts,
-        "List {owner} packages whose migration from the Docker registry to ghcr.io hit a conflict."
-        " Needs read:packages.",
+        "List {owner} packages whose Docker-to-ghcr.io migration hit a conflict. Needs read:packages.",
     ),
 )
 

@@ -27,11 +27,17 @@ class InvalidArguments(ValueError):
 
 
 async def execute(
-    op: Operation, github: GitHubClient, arguments: Mapping[str, Any], progress: ProgressCallback | None = None
+    op: Operation,
+    github: GitHubClient,
+    arguments: Mapping[str, Any],
+    progress: ProgressCallback | None = None,
+    *,
+    full: bool = False,
 ) -> BaseModel:
     """Send the operation's request and shape GitHub's answer as the operation's result model.
 
     A listing with `all_pages` reads every page (reporting progress per page) and returns them as one.
+    Packages and versions are concise summaries, or with `full` GitHub's complete objects.
 
     Raises:
         InvalidArguments: If GitHub would refuse the arguments (checked before sending).
@@ -42,14 +48,16 @@ async def execute(
     if op.result is PackageList or op.result is PackageVersionList:
         page = await _list(op, github, path, query, bool(arguments.get("all_pages")), progress)
         if op.result is PackageList:
-            return PackageList(items=[Package.from_github(data) for data in page.items], **page.paging)
-        return PackageVersionList(items=[PackageVersion.from_github(data) for data in page.items], **page.paging)
+            return PackageList(items=[Package.from_github(data, full=full) for data in page.items], **page.paging)
+        versions = [PackageVersion.from_github(data, full=full) for data in page.items]
+        return PackageVersionList(items=versions, **page.paging)
     if op.result is DockerConflicts:
-        return DockerConflicts(items=[Package.from_github(data) for data in await github.get_json(path, query)])
+        conflicts = await github.get_json(path, query)
+        return DockerConflicts(items=[Package.from_github(data, full=full) for data in conflicts])
     if op.result is Package:
-        return Package.from_github(await github.get_json(path, query))
+        return Package.from_github(await github.get_json(path, query), full=full)
     if op.result is PackageVersion:
-        return PackageVersion.from_github(await github.get_json(path, query))
+        return PackageVersion.from_github(await github.get_json(path, query), full=full)
     await github.request(op.method, path, query)
     target = _target_name(arguments)
     if op.result is DeletionResult:

@@ -48,7 +48,8 @@ def _compact_schema(schema: dict[str, Any]) -> None:
 
 
 class _Result(BaseModel):
-    model_config = ConfigDict(json_schema_extra=_compact_schema)
+    # extra="allow": with `full_results`, GitHub's complete objects pass through these models unchanged.
+    model_config = ConfigDict(json_schema_extra=_compact_schema, extra="allow")
 
 
 class OwnerSummary(_Result):
@@ -83,7 +84,10 @@ class Package(_Result):
     updated_at: str
 
     @classmethod
-    def from_github(cls, data: dict[str, Any]) -> Package:
+    def from_github(cls, data: dict[str, Any], *, full: bool = False) -> Package:
+        """The concise summary of GitHub's package object, or with `full` the whole object."""
+        if full:
+            return cls.model_validate(data)
         return cls(
             id=data["id"],
             name=data["name"],
@@ -106,33 +110,34 @@ class PackageVersion(_Result):
     created_at: str
     updated_at: str
     deleted_at: str | None = None
-    license: str | None = None
-    description: str | None = None
 
     @classmethod
-    def from_github(cls, data: dict[str, Any]) -> PackageVersion:
+    def from_github(cls, data: dict[str, Any], *, full: bool = False) -> PackageVersion:
+        """The concise summary of GitHub's package-version object (tags lifted out of `metadata`), or with
+        `full` the whole object plus `tags`."""
         metadata = data.get("metadata") or {}
         # GitHub's spec names the docker field `tag` but requires `tags`; accept both.
         image = metadata.get("container") or metadata.get("docker")
         tags = image.get("tags", image.get("tag")) if isinstance(image, dict) else None
+        tags = list(tags) if tags is not None else None
+        if full:
+            return cls.model_validate({**data, "tags": tags})
         return cls(
             id=data["id"],
             name=data["name"],
-            tags=list(tags) if tags is not None else None,
+            tags=tags,
             html_url=data.get("html_url"),
             created_at=data["created_at"],
             updated_at=data["updated_at"],
             deleted_at=data.get("deleted_at"),
-            license=data.get("license"),
-            description=data.get("description"),
         )
 
 
 class _Paging(_Result):
     page: int
     per_page: int
-    next_page: int | None = Field(description="Page to ask for next; null on the last page")
-    last_page: int | None = Field(description="Number of the last page, when GitHub says")
+    next_page: int | None = Field(default=None, description="Page to ask for next; absent on the last page")
+    last_page: int | None = Field(default=None, description="Number of the last page, when GitHub says")
 
 
 class PackageList(_Paging):

@@ -1,0 +1,66 @@
+"""A tool surface that fits small context windows: toolsets, exact tool lists, concise or full results."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from mcp import Client
+
+from github_packages_mcp.config import ConfigError, Settings, load_settings
+from github_packages_mcp.sandbox import DEMO_ORG
+from github_packages_mcp.server import build_server
+from tests.test_tools import ok
+
+pytestmark = pytest.mark.anyio
+
+VERSIONS = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
+
+
+async def tool_names(settings: Settings) -> list[str]:
+    async with Client(build_server(settings)) as client:
+        return [tool.name for tool in (await client.list_tools()).tools]
+
+
+async def test_toolsets_select_groups_of_tools() -> None:
+    reads = await tool_names(Settings(toolsets=("read",)))
+    changes = await tool_names(Settings(toolsets=("delete", "restore")))
+    assert len(reads) == 15
+    assert all(name.startswith(("list_", "get_")) for name in reads)
+    assert sorted(name.split("_")[0] for name in changes) == ["delete"] * 6 + ["restore"] * 6
+
+
+async def test_exact_tools_then_read_only_narrow_further() -> None:
+    chosen = ("list_org_packages", "delete_org_package", "get_org_package")
+    assert await tool_names(Settings(tools=chosen)) == ["list_org_packages", "get_org_package", "delete_org_package"]
+    assert await tool_names(Settings(tools=chosen, read_only=True)) == ["list_org_packages", "get_org_package"]
+
+
+def test_an_unknown_tool_name_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigError, match="unknown tools: list_everything"):
+        build_server(Settings(tools=("list_everything", "get_org_package")))
+    with pytest.raises(ConfigError, match="toolsets"):
+        load_settings(env={}, toolsets=("read", "everything"))
+
+
+async def test_results_are_compact_json_without_nulls(settings: Settings) -> None:
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool("list_org_package_versions", {**VERSIONS, "per_page": 100})
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert json.loads(text) == result.structured_content
+    assert "\n" not in text
+    assert "null" not in text
+    # Every list result at per_page=100 fits well within the 25k-token cap of some clients (4 bytes a token).
+    assert len(text) / 4 < 25_000 / 2
+
+
+async def test_full_results_return_githubs_objects(settings: Settings) -> None:
+    async with Client(build_server(settings.with_changes(full_results=True))) as client:
+        package = ok(await client.call_tool("get_org_package", VERSIONS))
+        versions = ok(await client.call_tool("list_org_package_versions", {**VERSIONS, "per_page": 2}))
+    assert {"avatar_url", "node_id"} <= set(package["owner"])
+    assert {"full_name", "archive_url", "owner"} <= set(package["repository"])
+    assert package["url"].endswith("/orgs/acme-labs/packages/container/web%2Fapi")
+    version = versions["items"][0]
+    assert version["metadata"]["container"]["tags"] == version["tags"]
+    assert {"url", "package_html_url"} <= set(version)
