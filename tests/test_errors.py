@@ -112,16 +112,22 @@ async def test_an_unreachable_api_is_a_clear_error() -> None:
 
 
 def test_every_error_class_maps_to_its_own_advice() -> None:
-    op = operation("delete_org_package")
+    scopes = operation("delete_org_package").scopes
     where = {"method": "DELETE", "path": "/orgs/a/packages/npm/x"}
     soon = datetime.now(UTC) + timedelta(minutes=30)
     messages = {
-        TransportError: tool_error_message(TransportError("connection reset", may_have_arrived=False, **where), op),
-        Unauthorized: tool_error_message(Unauthorized("Bad credentials", status=401, **where), op),
-        Forbidden: tool_error_message(Forbidden("no", status=403, token_scopes="", **where), op),
-        NotFound: tool_error_message(NotFound("Not Found", status=404, **where), op),
-        RateLimited: tool_error_message(RateLimited("limit", status=403, limit="primary", reset_at=soon, **where), op),
-        APIError: tool_error_message(APIError("Server Error", status=502, **where), op),
+        TransportError: tool_error_message(
+            TransportError("connection reset", may_have_arrived=False, **where), scopes, "get_org_package"
+        ),
+        Unauthorized: tool_error_message(
+            Unauthorized("Bad credentials", status=401, **where), scopes, "get_org_package"
+        ),
+        Forbidden: tool_error_message(Forbidden("no", status=403, token_scopes="", **where), scopes, "get_org_package"),
+        NotFound: tool_error_message(NotFound("Not Found", status=404, **where), scopes, "get_org_package"),
+        RateLimited: tool_error_message(
+            RateLimited("limit", status=403, limit="primary", reset_at=soon, **where), scopes, "get_org_package"
+        ),
+        APIError: tool_error_message(APIError("Server Error", status=502, **where), scopes, "get_org_package"),
     }
     assert set(messages) == {GitHubError, *_subclasses(GitHubError)} - {GitHubError}
     assert "try again later" in messages[TransportError]
@@ -131,7 +137,7 @@ def test_every_error_class_maps_to_its_own_advice() -> None:
     assert "primary rate limit" in messages[RateLimited]
     assert f"{soon:%H:%M:%S} UTC, in 30 minute(s)" in messages[RateLimited]
     assert "GitHub's side" in messages[APIError]
-    lost = tool_error_message(TransportError("reset", may_have_arrived=True, **where), op)
+    lost = tool_error_message(TransportError("reset", may_have_arrived=True, **where), scopes, "get_org_package")
     assert "may have reached GitHub: check with get_org_package before trying again" in lost
 
 

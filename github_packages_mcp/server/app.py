@@ -9,11 +9,11 @@ from __future__ import annotations
 import inspect
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import httpx
 from mcp.server.mcpserver import (
@@ -44,7 +44,8 @@ from github_packages_mcp.server.confirmation import (
 from github_packages_mcp.server.errors import tool_error_message
 from github_packages_mcp.tools.catalogue import OPERATIONS, Operation, arg
 from github_packages_mcp.tools.execute import InvalidArguments, describe_deletion, execute
-from github_packages_mcp.tools.models import DeletionResult
+from github_packages_mcp.tools.models import ConfirmationOutcome, DeletionResult
+from github_packages_mcp.tools.retention import RulesError
 
 __all__ = ["AppContext", "ToolEntry", "build_server", "select_tools", "tool_entries"]
 
@@ -132,12 +133,16 @@ def build_server(
 def _operation_tool(op: Operation, settings: Settings) -> Tool:
     params = [_keyword(p.name, p.annotation, p.default) for p in op.params]
     if op.kind == "delete":
-        params += _confirmation_params(op, params, settings.confirmation)
-        body: Callable[..., Any] = _delete_body(op, settings.confirmation)
+        errors = partial(_tool_errors, op.scopes, op.name.replace("delete_", "get_", 1))
+        fn = _confirmed(
+            op.name, params, _delete_target(op), _delete_action(op), DeletionResult, errors, settings.confirmation
+        )
     else:
-        body = _plain_body(op)
+        fn = _signed(
+            _plain_body(op), op.name, [*params, _keyword("ctx", Context)], Annotated[CallToolResult, op.result]
+        )
     return _tool(
-        _signed(body, op.name, [*params, _keyword("ctx", Context)], Annotated[CallToolResult, op.result]),
+        fn,
         name=op.name,
         description=op.description,
         # Explicit read-only and destructive hints; the others keep their defaults (open world, not idempotent).
@@ -189,87 +194,95 @@ def _plain_body(op: Operation) -> Callable[..., Any]:
             await ctx.report_progress(done, total, f"read {done} of {total or '?'} pages")
 
         app = ctx.request_context.lifespan_context
-        with _tool_errors(op):
+        with _tool_errors(op.scopes, op.name.replace(op.kind, "get", 1)):
             return concise(await execute(op, app.github, arguments, progress, full=app.settings.full_results))
 
     return body
 
 
-def _confirmation_params(op: Operation, tool_params: list[inspect.Parameter], mode: ConfirmationMode) -> list[Any]:
-    """The token argument, plus two resolvers filled before the body runs and hidden from the schema:
-    `summary` looks the target up on GitHub, `answer` asks the person when the client can show a form."""
+@dataclass(frozen=True)
+class Target:
+    """What a destructive call would destroy, read just before asking: the words for the person, and the answer
+    they must type to agree."""
 
-    async def summarise(ctx: Context[AppContext, Any], **arguments: Any) -> str:
-        with _tool_errors(op):
-            return await describe_deletion(op, ctx.request_context.lifespan_context.github, arguments)
+    summary: str
+    answer: str
+    answer_hint: str  # e.g. "the package name 'web/api'"
+
+
+Summarise = Callable[[AppContext, dict[str, Any]], Awaitable[Target]]
+Act = Callable[[Context[AppContext, Any], dict[str, Any]], Awaitable[ConfirmationOutcome]]
+
+
+def _confirmed(
+    name: str,
+    params: list[inspect.Parameter],
+    summarise: Summarise,
+    act: Act,
+    outcome: type[ConfirmationOutcome],
+    errors: Callable[[], AbstractContextManager[None]],
+    mode: ConfirmationMode,
+) -> Callable[..., Any]:
+    """A tool function that acts only after explicit confirmation, by form or by single-use token.
+
+    Two resolvers run before the body and stay out of the input schema: `target` reads what would be destroyed,
+    `answer` asks the person when the client can show a form. Without a form the first call returns
+    `confirmation_required` with a token bound to this tool, these arguments and the summary shown.
+    """
+
+    async def read_target(ctx: Context[AppContext, Any], **arguments: Any) -> Target:
+        with errors():
+            return await summarise(ctx.request_context.lifespan_context, arguments)
 
     async def ask(
-        ctx: Context[AppContext, Any], summary: str, confirmation_token: str | None, package_name: str
+        ctx: Context[AppContext, Any], target: Target, confirmation_token: str | None
     ) -> Elicit[DeletionConfirmation] | None:
         if mode == "token" or confirmation_token or not can_elicit(ctx):
             return None
         return Elicit(
-            f"Permanently delete {summary}?\nType the package name '{package_name}' to confirm.",
-            DeletionConfirmation,
+            f"Permanently delete {target.summary}?\nType {target.answer_hint} to confirm.", DeletionConfirmation
         )
 
+    context = _keyword("ctx", Context)
     token = _keyword(
         "confirmation_token",
         Annotated[str | None, arg("From a confirmation_required result, once the person agreed")],
         None,
     )
-    summarise = _signed(summarise, f"{op.name}_summary", [*tool_params, _keyword("ctx", Context)], str)
-    summary_param = _keyword("summary", Annotated[str, Resolve(summarise)])
-    ask_params = [
-        _keyword("ctx", Context),
-        summary_param,
-        _keyword("confirmation_token", str | None),
-        _keyword("package_name", str),
-    ]
-    answer = Annotated[
-        ElicitationResult[DeletionConfirmation],
-        Resolve(_signed(ask, f"{op.name}_ask", ask_params, Elicit[DeletionConfirmation] | None)),
-    ]
-    return [token, summary_param, _keyword("answer", answer)]
+    target = _keyword(
+        "target", Annotated[Target, Resolve(_signed(read_target, f"{name}_target", [*params, context], Target))]
+    )
+    ask = _signed(ask, f"{name}_ask", [context, target, _keyword("confirmation_token", str | None)], Any)
+    answer = _keyword("answer", Annotated[ElicitationResult[DeletionConfirmation], Resolve(ask)])
 
-
-def _delete_body(op: Operation, mode: ConfirmationMode) -> Callable[..., Any]:
     async def body(
         ctx: Context[AppContext, Any],
-        summary: str,
+        target: Target,
         answer: ElicitationResult[DeletionConfirmation],
         confirmation_token: str | None,
         **arguments: Any,
     ) -> CallToolResult:
-        return concise(await decide(ctx, summary, answer, confirmation_token, arguments))
-
-    async def decide(
-        ctx: Context[AppContext, Any],
-        summary: str,
-        answer: ElicitationResult[DeletionConfirmation],
-        confirmation_token: str | None,
-        arguments: dict[str, Any],
-    ) -> DeletionResult:
         app = ctx.request_context.lifespan_context
-        with _tool_errors(op):
+        with errors():
             if confirmation_token:
                 if mode == "elicitation":
                     raise ToolError("Nothing was deleted: this server confirms deletions with a form, not tokens.")
                 try:
-                    app.tokens.redeem(confirmation_token, op.name, arguments, summary)
+                    app.tokens.redeem(confirmation_token, name, arguments, target.summary)
                 except TokenRejected as exc:
                     raise ToolError(f"Nothing was deleted: {exc}.") from None
-                return await _delete(op, app, arguments)
+                return concise(await act(ctx, arguments))
             match answer:
                 case AcceptedElicitation(data=DeletionConfirmation(confirm=typed)):
-                    if typed.strip() == arguments["package_name"]:
-                        return await _delete(op, app, arguments)
-                    expected = arguments["package_name"]
-                    return _not_deleted("not_confirmed", f"the answer '{typed}' was not the package name '{expected}'")
+                    if typed.strip() == target.answer:
+                        return concise(await act(ctx, arguments))
+                    return concise(
+                        outcome.refused("not_confirmed", f"the answer '{typed}' was not {target.answer_hint}")
+                    )
                 case DeclinedElicitation():
-                    return _not_deleted("declined", "the person declined")
+                    return concise(outcome.refused("declined", "the person declined"))
                 case CancelledElicitation():
-                    return _not_deleted("cancelled", "the person cancelled")
+                    return concise(outcome.refused("cancelled", "the person cancelled"))
             # No form was shown: this client cannot show one, or the server is configured for tokens.
             if mode == "elicitation":
                 raise ToolError(
@@ -277,37 +290,27 @@ def _delete_body(op: Operation, mode: ConfirmationMode) -> Callable[..., Any]:
                     "and this client cannot show one. Use a client that supports elicitation, or set "
                     'confirmation = "auto" in the configuration.'
                 )
-            return _confirmation_required(op, app, arguments, summary)
+            issued, expires = app.tokens.issue(name, arguments, target.summary)
+            return concise(outcome.needs_confirmation(name, target.summary, issued, expires))
 
-    return body
-
-
-async def _delete(op: Operation, app: AppContext, arguments: Mapping[str, Any]) -> DeletionResult:
-    result = await execute(op, app.github, arguments)
-    assert isinstance(result, DeletionResult)
-    return result
+    return _signed(body, name, [*params, token, target, answer, context], Annotated[CallToolResult, outcome])
 
 
-def _not_deleted(status: Literal["declined", "cancelled", "not_confirmed"], reason: str) -> DeletionResult:
-    return DeletionResult(deleted=False, status=status, message=f"Nothing was deleted: {reason}.")
+def _delete_target(op: Operation) -> Summarise:
+    async def summarise(app: AppContext, arguments: dict[str, Any]) -> Target:
+        name = arguments["package_name"]
+        return Target(await describe_deletion(op, app.github, arguments), name, f"the package name '{name}'")
+
+    return summarise
 
 
-def _confirmation_required(
-    op: Operation, app: AppContext, arguments: Mapping[str, Any], summary: str
-) -> DeletionResult:
-    token, expires = app.tokens.issue(op.name, arguments, summary)
-    return DeletionResult(
-        deleted=False,
-        status="confirmation_required",
-        confirmation_required=True,
-        summary=f"This will permanently delete {summary}.",
-        confirmation_token=token,
-        expires_at=expires.isoformat().replace("+00:00", "Z"),
-        message=(
-            "Nothing was deleted yet. Show the summary to the person; only if they agree, call "
-            f"{op.name} again with the same arguments plus confirmation_token."
-        ),
-    )
+def _delete_action(op: Operation) -> Act:
+    async def act(ctx: Context[AppContext, Any], arguments: dict[str, Any]) -> ConfirmationOutcome:
+        result = await execute(op, ctx.request_context.lifespan_context.github, arguments)
+        assert isinstance(result, DeletionResult)
+        return result
+
+    return act
 
 
 def concise(result: BaseModel) -> CallToolResult:
@@ -321,13 +324,13 @@ def concise(result: BaseModel) -> CallToolResult:
 
 
 @contextmanager
-def _tool_errors(op: Operation) -> Iterator[None]:
+def _tool_errors(scopes: tuple[str, ...], check_with: str) -> Iterator[None]:
     """Turn what the user or GitHub can fix into a readable tool error."""
     try:
         yield
     except GitHubError as exc:
-        raise ToolError(tool_error_message(exc, op)) from None
-    except InvalidArguments as exc:
+        raise ToolError(tool_error_message(exc, scopes, check_with)) from None
+    except (InvalidArguments, RulesError) as exc:
         raise ToolError(f"Invalid arguments, nothing was sent: {exc}") from None
 
 

@@ -13,24 +13,27 @@ from github_packages_mcp.errors import (
     TransportError,
     Unauthorized,
 )
-from github_packages_mcp.tools.catalogue import Operation
 
 __all__ = ["tool_error_message"]
 
 
-def tool_error_message(exc: GitHubError, op: Operation) -> str:
-    """One or two sentences for the assistant: the status, GitHub's own message, and the next step."""
+def tool_error_message(exc: GitHubError, scopes: tuple[str, ...], check_with: str) -> str:
+    """One or two sentences for the assistant: the status, GitHub's own message, and the next step.
+
+    `scopes` are what the failed tool needs; `check_with` names the read tool that shows whether a request
+    that may have reached GitHub took effect.
+    """
     request = f"{exc.method} {exc.path}"
     if isinstance(exc, TransportError):
         if exc.method != "GET" and exc.may_have_arrived:
             return (
                 f"Could not complete {request}: {exc.message}. The request may have reached GitHub: "
-                f"check with {op.name.replace(op.kind, 'get', 1)} before trying again."
+                f"check with {check_with} before trying again."
             )
         return f"Could not complete {request}: {exc.message}. Nothing was changed; try again later."
     assert isinstance(exc, APIError)
     said = f"GitHub answered {exc.status} to {request}: {exc.message}."
-    needed = ", ".join(op.scopes)
+    needed = ", ".join(scopes)
     if isinstance(exc, RateLimited):
         return f"{said} {_rate_limit_advice(exc)}"
     if isinstance(exc, Unauthorized):

@@ -6,12 +6,14 @@ GitHub nests a ~20-field owner and a ~100-field repository in every package; her
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "PACKAGE_TYPES",
+    "ConfirmationOutcome",
     "DeletionResult",
     "DockerConflicts",
     "OwnerSummary",
@@ -152,7 +154,9 @@ class DockerConflicts(_Result):
     items: list[Package] = Field(description="Packages whose Docker-to-Container migration hit a conflict")
 
 
-class DeletionResult(_Result):
+class ConfirmationOutcome(_Result):
+    """What a destructive tool answers: done, refused by the person, or waiting for their confirmation."""
+
     deleted: bool
     status: Literal["deleted", "confirmation_required", "declined", "cancelled", "not_confirmed"]
     message: str
@@ -162,6 +166,29 @@ class DeletionResult(_Result):
         default=None, description="After the person agrees, call the same tool with the same arguments plus this"
     )
     expires_at: str | None = None
+
+    @classmethod
+    def refused(cls, status: Literal["declined", "cancelled", "not_confirmed"], reason: str) -> Self:
+        return cls(deleted=False, status=status, message=f"Nothing was deleted: {reason}.")
+
+    @classmethod
+    def needs_confirmation(cls, tool: str, summary: str, token: str, expires: datetime) -> Self:
+        return cls(
+            deleted=False,
+            status="confirmation_required",
+            confirmation_required=True,
+            summary=f"This will permanently delete {summary}.",
+            confirmation_token=token,
+            expires_at=expires.isoformat().replace("+00:00", "Z"),
+            message=(
+                "Nothing was deleted yet. Show the summary to the person; only if they agree, call "
+                f"{tool} again with the same arguments plus confirmation_token."
+            ),
+        )
+
+
+class DeletionResult(ConfirmationOutcome):
+    """The outcome of deleting one package or version."""
 
 
 class RestoreResult(_Result):
