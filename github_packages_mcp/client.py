@@ -12,16 +12,17 @@ Usage::
 
 from __future__ import annotations
 
+import base64
 import logging
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
 
 import anyio
@@ -51,6 +52,7 @@ __all__ = [
     "RetryPolicy",
     "encode_segment",
     "expand_path",
+    "gather",
 ]
 
 USER_AGENT = f"github-packages-mcp/{__version__}"
@@ -58,6 +60,7 @@ QueryValue = str | int
 ProgressCallback = Callable[[int, int | None], Awaitable[None]]
 
 log = logging.getLogger("github_packages_mcp.http")
+T = TypeVar("T")
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _STATUS_ERRORS: dict[int, type[APIError]] = {401: Unauthorized, 403: Forbidden, 404: NotFound}
@@ -169,6 +172,7 @@ class GitHubClient:
             base_url=base_url, headers=headers, timeout=timeout, transport=transport, follow_redirects=False
         )
         self._identity = identity_of(token)
+        self._registry_auth = f"Bearer {base64.b64encode((token or '').encode()).decode()}"
         self.pacer = pacer or Pacer(max_concurrency=4, mutation_interval=1.0)
         self.retry = retry or RetryPolicy()
         self.cache = cache
@@ -205,7 +209,13 @@ class GitHubClient:
     def is_closed(self) -> bool:
         return self._http.is_closed
 
-    async def request(self, method: str, path: str, query: Mapping[str, QueryValue] | None = None) -> httpx.Response:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, QueryValue] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         """Send one request, retrying and waiting where that is safe; return a response below 400.
 
         GETs are retried after 5xx answers, timeouts and broken connections; DELETEs too, and a DELETE that
@@ -222,7 +232,7 @@ class GitHubClient:
         retries, maybe_done = 0, False
         while True:
             self._check_known_quota(method, path)
-            request = self._http.build_request(method, path, params=params)
+            request = self._http.build_request(method, path, params=params, headers=headers)
             cached = (
                 self.cache.get(self._identity, str(request.url)) if self.cache is not None and method == "GET" else None
             )
@@ -269,6 +279,13 @@ class GitHubClient:
             if self.cache is not None and method == "GET":
                 self.cache.put(self._identity, response)
             return response
+
+    async def registry_get(self, url: str, accept: str) -> httpx.Response:
+        """GET from the container registry (an absolute URL) with the same token, paced and retried like the API.
+
+        ghcr.io takes the token as a bearer credential in base64, as `docker login` would send it.
+        """
+        return await self.request("GET", url, headers={"Accept": accept, "Authorization": self._registry_auth})
 
     async def get_json(self, path: str, query: Mapping[str, QueryValue] | None = None) -> Any:
         """GET a path and decode its JSON body."""
@@ -378,6 +395,20 @@ class GitHubClient:
             "method=%s path=%s query=%s %s duration_ms=%d retries=%d remaining=%s",
             method, path, query or "-", outcome, (time.monotonic() - started) * 1000, retries, remaining,
         )  # fmt: skip
+
+
+async def gather(jobs: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
+    """Run jobs concurrently (the pacer bounds the requests) and return their results in order.
+
+    If one fails, the rest are cancelled and its `GitHubError` is raised as is, not inside an exception group.
+    """
+    results: list[T | None] = [None] * len(jobs)
+
+    async def run(index: int) -> None:
+        results[index] = await jobs[index]()
+
+    await _run_all([partial(run, index) for index in range(len(jobs))])
+    return results  # type: ignore[return-value]  # every slot is filled once the group has finished
 
 
 async def _run_all(jobs: list[Callable[[], Coroutine[Any, Any, None]]]) -> None:

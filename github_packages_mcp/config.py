@@ -46,6 +46,8 @@ class Settings(BaseModel):
 
     token: SecretStr | None = None
     api_url: str = "https://api.github.com"
+    # The container registry, read by cleanups to keep what multi-arch images need (GHES: https://containers.HOST).
+    registry_url: str = "https://ghcr.io"
     api_version: str = "2022-11-28"
     read_only: bool = False
     toolsets: tuple[Toolset, ...] = TOOLSETS
@@ -64,8 +66,10 @@ class Settings(BaseModel):
     max_rate_limit_wait_seconds: float = Field(default=60.0, ge=0, le=3600)
     cache_max_entries: int = Field(default=1000, ge=0, le=100_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    # Cleanup plans and the journal of every version a cleanup deleted or restored (JSON lines).
+    journal_dir: Path = Field(default_factory=lambda: _state_home() / "github-packages-mcp")
 
-    @field_validator("api_url")
+    @field_validator("api_url", "registry_url")
     @classmethod
     def _https_unless_loopback(cls, value: str) -> str:
         parts = urlsplit(value)
@@ -89,6 +93,10 @@ class Settings(BaseModel):
         if self.token is None or not self.token.get_secret_value():
             raise ConfigError("no GitHub token")
         return self.token.get_secret_value()
+
+
+def _state_home() -> Path:
+    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
 
 
 def _is_loopback(host: str) -> bool:

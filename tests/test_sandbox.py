@@ -295,8 +295,8 @@ def test_list_packages_parameters(client: httpx.Client) -> None:
         ("package_type=npm&visibility=internal", ["design-system"]),
         ("package_type=npm&visibility=public", []),
         ("package_type=maven&visibility=internal", ["com.acme.billing"]),  # internal means private for maven
-        ("package_type=container", ["base-image", "web/api"]),
-        ("package_type=container&visibility=public", ["base-image"]),
+        ("package_type=container", ["base-image", "multi/app", "web/api"]),
+        ("package_type=container&visibility=public", ["base-image", "multi/app"]),
     ],
 )
 def test_visibility_filter(client: httpx.Client, query: str, names: list[str]) -> None:

@@ -15,7 +15,7 @@ import pytest
 from mcp import Client
 
 from github_packages_mcp.config import Settings
-from github_packages_mcp.server import build_server
+from github_packages_mcp.server import build_server, tool_entries
 from github_packages_mcp.tools.catalogue import OPERATIONS
 
 pytestmark = pytest.mark.anyio
@@ -30,7 +30,7 @@ async def _published_tools() -> dict[str, dict[str, Any]]:
 
 async def test_tool_definitions_match_their_snapshots() -> None:
     tools = await _published_tools()
-    assert sorted(tools) == sorted(op.name for op in OPERATIONS)
+    assert sorted(tools) == sorted(entry.name for entry in tool_entries())
     changed = []
     for name, definition in tools.items():
         path = SNAPSHOTS / f"{name}.snap"
@@ -51,17 +51,18 @@ async def test_no_input_schema_has_a_top_level_combinator() -> None:
 
 
 async def test_annotations_are_explicit_on_every_tool() -> None:
+    operations = {op.name: op for op in OPERATIONS}
+    entries = {entry.name: entry for entry in tool_entries()}
     for name, definition in (await _published_tools()).items():
         hints = definition["annotations"]
-        verb = name.split("_")[0]
-        assert hints["readOnlyHint"] is (verb in ("list", "get")), name
+        assert hints["readOnlyHint"] is entries[name].read_only, name
         if not hints["readOnlyHint"]:  # meaningful only for tools that change something
-            assert hints["destructiveHint"] is (verb == "delete"), name
-        assert definition["_meta"]["github/operationId"].startswith("packages/"), name
+            assert hints["destructiveHint"] is ("delete:packages" in entries[name].scopes), name
+        if name in operations:
+            assert definition["_meta"]["github/operationId"] == operations[name].operation_id
 
 
-async def test_read_only_mode_registers_no_delete_or_restore() -> None:
+async def test_read_only_mode_registers_only_tools_that_change_nothing() -> None:
     async with Client(build_server(Settings(read_only=True))) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
-    assert names == {op.name for op in OPERATIONS if op.method == "GET"}
-    assert len(names) == 15
+    assert names == {op.name for op in OPERATIONS if op.method == "GET"} | {"plan_version_cleanup"}

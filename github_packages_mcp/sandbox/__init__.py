@@ -1,12 +1,23 @@
-"""A local stand-in for GitHub's REST Packages API (the 27 operations), with demo data and scripted faults."""
+"""A local stand-in for GitHub's REST Packages API (the 27 operations, /user and /rate_limit) and for the
+ghcr.io container registry's read API, with demo data and scripted faults."""
 
 from github_packages_mcp.sandbox.app import SandboxApp, create_app
-from github_packages_mcp.sandbox.demo import DEMO_LOGIN, DEMO_ORG, DEMO_OTHER_USER, DEMO_READ_TOKEN, DEMO_TOKEN
+from github_packages_mcp.sandbox.demo import (
+    DEMO_ACTIONS_TOKEN,
+    DEMO_FINE_GRAINED_TOKEN,
+    DEMO_LOGIN,
+    DEMO_ORG,
+    DEMO_OTHER_USER,
+    DEMO_READ_TOKEN,
+    DEMO_TOKEN,
+)
 from github_packages_mcp.sandbox.faults import Fault, Faults
 from github_packages_mcp.sandbox.server import SandboxServer
 from github_packages_mcp.sandbox.state import Clock, RecordedRequest, SandboxError, SandboxState
 
 __all__ = [
+    "DEMO_ACTIONS_TOKEN",
+    "DEMO_FINE_GRAINED_TOKEN",
     "DEMO_LOGIN",
     "DEMO_ORG",
     "DEMO_OTHER_USER",

@@ -22,13 +22,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from github_packages_mcp.sandbox import registry
 from github_packages_mcp.sandbox.faults import RATE_LIMIT_DOCS, Fault
 from github_packages_mcp.sandbox.state import (
     PACKAGE_TYPES,
+    Api,
     Owner,
     OwnerKind,
     OwnerRef,
     Package,
+    RateLimit,
     RecordedRequest,
     SandboxError,
     SandboxState,
@@ -41,6 +44,8 @@ logger = logging.getLogger(__name__)
 API_VERSIONS: Final = ("2022-11-28", "2026-03-10")
 DOCS: Final = "https://docs.github.com/rest"
 PACKAGES_DOCS: Final = "https://docs.github.com/rest/packages/packages#"
+USERS_DOCS: Final = "https://docs.github.com/rest/users/users#"
+RATE_LIMIT_STATUS_DOCS: Final = "https://docs.github.com/rest/rate-limit/rate-limit#"
 DEFAULT_PER_PAGE: Final = 30
 MAX_PER_PAGE: Final = 100
 MAX_LIST_WINDOW: Final = 10_000  # list-packages refuses page * per_page beyond this
@@ -87,6 +92,43 @@ def user_json(owner: Owner, base: str) -> Json:
         "type": owner.type,
         "site_admin": False,
     }
+
+
+def private_user_json(owner: Owner, base: str) -> Json:
+    """The authenticated user as GET /user shows it: the simple user plus the profile."""
+    return user_json(owner, base) | {
+        "name": owner.name,
+        "company": None,
+        "blog": "",
+        "location": None,
+        "email": None,
+        "hireable": None,
+        "bio": None,
+        "twitter_username": None,
+        "public_repos": 0,
+        "public_gists": 0,
+        "followers": 0,
+        "following": 0,
+        "created_at": _timestamp(owner.created_at),
+        "updated_at": _timestamp(owner.created_at),
+    }
+
+
+def rate_limit_json(core: RateLimit, now: datetime) -> Json:
+    """GET /rate_limit: the token's core quota, and untouched quotas for the resources the sandbox never meters."""
+
+    def fresh(resource: str, limit: int, window: timedelta) -> Json:
+        return RateLimit(limit, 0, int((now + window).timestamp()), resource).to_json()
+
+    minute, hour = timedelta(minutes=1), timedelta(hours=1)
+    resources = {
+        "core": core.to_json(),
+        "search": fresh("search", 30, minute),
+        "code_search": fresh("code_search", 10, minute),
+        "graphql": fresh("graphql", 5000, hour),
+        "integration_manifest": fresh("integration_manifest", 5000, hour),
+    }
+    return {"resources": resources, "rate": core.to_json()}
 
 
 _REPO_LINKS: Final = {
@@ -246,13 +288,14 @@ class Call:
     """Everything a handler needs about one authenticated request."""
 
     state: SandboxState
-    viewer: str
+    viewer: Token
     owner: OwnerRef
     params: Mapping[str, str]
     query: QueryParams
     base: str
     raw_path: str
     raw_query: str
+    credential: str  # the token as sent: it keys the rate limit
 
     @property
     def package(self) -> tuple[OwnerRef, str, str]:
@@ -269,12 +312,18 @@ Handler = Callable[[Call], Response]
 @dataclass(frozen=True)
 class Operation:
     handler: Handler
-    scopes: tuple[str, ...]
+    scopes: tuple[str, ...]  # what a classic token needs (X-Accepted-OAuth-Scopes)
     action: str  # completes "You need at least <scope> scope to <action>."
-    anchors: tuple[str, str, str]  # docs anchors for the /user, /orgs and /users variants
+    anchors: tuple[str, ...]  # docs anchors for the /user, /orgs and /users variants, or the only one
+    api: Api = "packages"
+    page: str = PACKAGES_DOCS  # the docs page of the anchors
+    metered: bool = True  # counts against the quota and is refused once it is spent
 
-    def anchor(self, kind: OwnerKind) -> str:
-        return self.anchors[("user", "org", "users").index(kind)]
+    def documentation_url(self, kind: OwnerKind, anchor: str | None = None) -> str:
+        """The docs link of an error: `anchor`, by default the variant's, on the operation's page."""
+        if anchor is None:
+            anchor = self.anchors[("user", "org", "users").index(kind) % len(self.anchors)]
+        return self.page + anchor
 
 
 def _paging(query: QueryParams) -> tuple[int, int]:
@@ -306,6 +355,14 @@ def _paged(call: Call, items: Sequence[T], page: int, per_page: int, build: Call
         links.append(link(1, "first"))
     headers = {"Link": ", ".join(links)} if links else {}
     return json_response([build(item) for item in items[(page - 1) * per_page : page * per_page]], headers=headers)
+
+
+def _get_user(call: Call) -> Response:
+    return json_response(private_user_json(call.state.account(call.viewer), call.base))
+
+
+def _get_rate_limit(call: Call) -> Response:
+    return json_response(rate_limit_json(call.state.rate_limit(call.credential), call.state.clock.now()))
 
 
 def _list_packages(call: Call) -> Response:
@@ -468,6 +525,26 @@ ROUTES: Final[dict[str, dict[str, Operation]]] = {
     },
 }
 
+# Routes outside the owner namespaces, by exact path.
+ACCOUNT_ROUTES: Final[dict[str, dict[str, Operation]]] = {
+    "/user": {
+        "GET": Operation(
+            _get_user, (), "view the authenticated user", ("get-the-authenticated-user",), "user", USERS_DOCS
+        )
+    },
+    "/rate_limit": {
+        "GET": Operation(
+            _get_rate_limit,
+            (),
+            "view rate limits",
+            ("get-rate-limit-status-for-the-authenticated-user",),
+            "rate_limit",
+            RATE_LIMIT_STATUS_DOCS,
+            metered=False,  # GitHub does not count it, and answers it with the quota spent
+        )
+    },
+}
+
 _PREFIXES: Final[tuple[tuple[OwnerKind, tuple[str, ...]], ...]] = (
     ("user", ("user",)),
     ("org", ("orgs", "{owner}")),
@@ -480,6 +557,9 @@ TEMPLATES: Final = tuple(
 
 def match(method: str, raw_path: str) -> tuple[Operation, OwnerRef, dict[str, str]] | None:
     """Match a still-encoded path segment by segment, so `%2F` stays inside one segment (as on GitHub)."""
+    if raw_path in ACCOUNT_ROUTES:
+        operation = ACCOUNT_ROUTES[raw_path].get(method)
+        return None if operation is None else (operation, OwnerRef("user"), {})
     segments = raw_path.split("/")[1:]
     for kind, template, methods in TEMPLATES:
         if len(template) != len(segments):
@@ -593,7 +673,7 @@ def _github_headers(request: Request, request_id: str) -> dict[str, str]:
 
 
 class SandboxApp:
-    """ASGI3 app answering the 27 Packages operations plus the /_sandbox control endpoints."""
+    """ASGI3 app answering the 27 Packages operations, /user, /rate_limit, the registry under /v2/ and /_sandbox/*."""
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
@@ -648,6 +728,8 @@ class SandboxApp:
         try:
             if request_id is None:
                 return await self._control(request, raw_path)
+            if registry.handles(raw_path):
+                return registry.respond(self.state, request, raw_path, _base_url(request))
             return self._respond(request, raw_path, raw_query, request_id)
         except Exception:
             logger.exception("sandbox failed on %s %s", request.method, raw_path)
@@ -668,46 +750,50 @@ class SandboxApp:
             token_value = _bearer(request)
             token = self.state.authenticate(token_value)
             key = token_value or ""
-            headers |= {
-                "X-OAuth-Scopes": ", ".join(token.scopes),
-                "X-Accepted-OAuth-Scopes": ", ".join(operation.scopes),
-            }
+            if token.rules.scoped:  # fine-grained and Actions tokens have permissions, not OAuth scopes
+                headers |= {
+                    "X-OAuth-Scopes": ", ".join(token.scopes),
+                    "X-Accepted-OAuth-Scopes": ", ".join(operation.scopes),
+                }
             call = Call(
                 self.state,
-                token.login,
+                token,
                 owner,
                 params,
                 request.query_params,
                 _base_url(request),
                 raw_path,
                 raw_query,
+                key,
             )
             # One step under the lock: check the quota, answer from one consistent snapshot, count the request.
             with self.state.lock:
                 rate = self.state.rate_limit(key)
-                if rate.remaining == 0:
+                if operation.metered and rate.remaining == 0:
                     response = _rate_limited(self.state.user_id(token.login), request_id)  # does not count
                 else:
                     response = _conditional(request, self._handle(operation, call, token))
-                    if response.status_code != HTTPStatus.NOT_MODIFIED:  # GitHub does not count an authorised 304
+                    # GitHub does not count an authorised 304.
+                    if operation.metered and response.status_code != HTTPStatus.NOT_MODIFIED:
                         rate = self.state.consume_rate_limit(key)
             headers |= rate.headers()
         except SandboxError as error:
             response = error_response(
-                error.status, error.message, PACKAGES_DOCS + (error.anchor or operation.anchor(owner.kind))
+                error.status, error.message, operation.documentation_url(owner.kind, error.anchor)
             )
         response.headers.update(headers)
         return response
 
     @staticmethod
     def _handle(operation: Operation, call: Call, token: Token) -> Response:
-        """Scopes and the operation itself; their errors count against the quota like any answer."""
+        """Token kind, scopes and the operation itself; their errors count against the quota like any answer."""
         try:
-            call.state.require_scopes(token, operation.scopes, operation.action)
+            token.require(operation.api, operation.scopes, operation.action)
             return operation.handler(call)
         except SandboxError as error:
-            anchor = error.anchor or operation.anchor(call.owner.kind)
-            return error_response(error.status, error.message, PACKAGES_DOCS + anchor)
+            return error_response(
+                error.status, error.message, operation.documentation_url(call.owner.kind, error.anchor)
+            )
 
     def _fault_response(self, request: Request, fault: Fault, request_id: str) -> Response:
         """A scripted answer in place of handling the request; it does not count against the quota."""
@@ -746,6 +832,16 @@ class SandboxApp:
         if raw_path == "/_sandbox/faults" and method == "DELETE":
             self.state.faults.clear()
             return Response(status_code=204)
+        if raw_path == "/_sandbox/registry" and method == "POST":
+            try:
+                available = (await request.json())["available"]
+                if not isinstance(available, bool):
+                    raise TypeError(available)
+            except (ValueError, KeyError, TypeError):
+                return error_response(400, 'Send a JSON body like {"available": false}.')
+            self.state.set_registry_available(available)
+        if raw_path == "/_sandbox/registry" and method in ("GET", "POST"):
+            return json_response({"available": self.state.registry_available})
         if raw_path == "/_sandbox/rate-limit" and method == "POST":
             return await self._set_rate_limit(request)
         if raw_path == "/_sandbox/stats" and method == "GET":

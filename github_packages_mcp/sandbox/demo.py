@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from github_packages_mcp.sandbox.state import Owner, Package, Token, Version, World
+from github_packages_mcp.sandbox import oci
+from github_packages_mcp.sandbox.state import Owner, Package, Token, Version, World, image_version
 
 # Public, documented demo credentials: they only ever open the local sandbox.
 DEMO_TOKEN = "ghp_sandboxDemoToken0000000000000000000"  # noqa: S105
 DEMO_READ_TOKEN = "ghp_sandboxReadOnly000000000000000000000"  # noqa: S105
+DEMO_FINE_GRAINED_TOKEN = "github_pat_11SANDBOX0demo_fineGrainedToken0000000000000000000000000000000"  # noqa: S105
+DEMO_ACTIONS_TOKEN = "ghs_sandboxActionsToken00000000000000000"  # noqa: S105  # a workflow's GITHUB_TOKEN in acme-labs
 DEMO_LOGIN = "octo-demo"
 DEMO_ORG = "acme-labs"
 DEMO_OTHER_USER = "mona-demo"
+ACTIONS_BOT = "github-actions[bot]"
 
 ALL_SCOPES = ("read:packages", "write:packages", "delete:packages")
-
-
-def _digest(seed: str) -> str:
-    return "sha256:" + hashlib.sha256(seed.encode()).hexdigest()
 
 
 def _releases(
@@ -56,21 +56,46 @@ def _images(
     id_step: int = 1_117,
     downloads: int = 0,
 ) -> list[Version]:
-    """Container/docker versions named by digest; `tags` is given newest first."""
+    """Single-platform container/docker images named by their manifests' digests; `tags` is given newest first."""
     versions = []
     for age, version_tags in enumerate(tags):
         index = len(tags) - 1 - age  # ids grow with time
         created = now - timedelta(hours=1 + hours_apart * age)
+        manifest = oci.image(f"{seed}:{index}")
         versions.append(
-            Version(
-                first_id + index * id_step,
-                _digest(f"{seed}:{index}"),
-                created,
-                created,
-                version_tags,
-                download_count=downloads,
-            )
+            image_version(first_id + index * id_step, manifest, created, version_tags, download_count=downloads)
         )
+    return versions
+
+
+def _multi_arch(now: datetime) -> list[Version]:
+    """multi/app as `docker buildx` and cosign leave it: indexes, their untagged children, signatures, orphans."""
+    seconds, days = timedelta(seconds=1), timedelta(days=1)
+    versions: list[Version] = []
+
+    def push(version_id: int, manifest: oci.Manifest, created: datetime, tags: tuple[str, ...] = ()) -> None:
+        versions.append(image_version(version_id, manifest, created, tags))
+
+    def build(first_id: int, release: str, pushed: datetime, tags: tuple[str, ...], attest: bool) -> oci.Manifest:
+        """Push the platform images (and their attestations) a few seconds before the index naming them."""
+        platforms = [(oci.image(f"multi/app:{release}:{p}"), p) for p in ("linux/amd64", "linux/arm64")]
+        attestations = [(oci.attestation(f"multi/app:{release}:{p}"), m) for m, p in platforms] if attest else []
+        children = [m for m, _ in platforms] + [a for a, _ in attestations]
+        for n, child in enumerate(children):
+            push(first_id + n, child, pushed - (len(children) - n) * seconds)
+        index = oci.index(platforms, attestations)
+        push(first_id + len(children), index, pushed, tags)
+        return index
+
+    build(3_388_000_101, "v1.0.0", now - 90 * days, (), attest=False)  # its tag moved on to newer releases
+    push(3_390_112_401, oci.image("multi/app:orphan:1"), now - 80 * days)
+    push(3_391_540_077, oci.image("multi/app:orphan:2"), now - 75 * days)
+    build(3_412_870_311, "v2.0.0", now - 10 * days, ("v2.0.0",), attest=False)
+    released = now - timedelta(hours=2)
+    current = build(3_420_551_201, "v2.1.0", released, ("v2.1.0", "latest"), attest=True)
+    # Signed right after the push: a cosign signature under its tag, and a Sigstore bundle referring to the index.
+    push(3_420_553_917, oci.cosign_signature(current), released + 40 * seconds, (oci.signature_tag(current.digest),))
+    push(3_420_553_918, oci.sigstore_bundle(current), released + 41 * seconds)
     return versions
 
 
@@ -124,9 +149,14 @@ def _web_api_tags() -> list[tuple[str, ...]]:
 
 def build_demo_world(now: datetime) -> World:
     """Build the demo world around `now` (see the package docs for the inventory)."""
-    octo = Owner(DEMO_LOGIN, 58_391_207, "User")
-    acme = Owner(DEMO_ORG, 91_204_335, "Organization", admins=frozenset({DEMO_LOGIN}))
-    mona = Owner(DEMO_OTHER_USER, 7_301_442, "User")
+    octo = Owner(
+        DEMO_LOGIN, 58_391_207, "User", name="Octo Demo", created_at=datetime(2019, 11, 5, 9, 26, 53, tzinfo=UTC)
+    )
+    acme = Owner(DEMO_ORG, 91_204_335, "Organization", admins=frozenset({DEMO_LOGIN}), name="Acme Labs")
+    mona = Owner(
+        DEMO_OTHER_USER, 7_301_442, "User", name="Mona Demo", created_at=datetime(2014, 3, 18, 16, 2, 11, tzinfo=UTC)
+    )
+    bot = Owner(ACTIONS_BOT, 41_898_282, "Bot", created_at=datetime(2018, 7, 30, 9, 30, 16, tzinfo=UTC))
     day = timedelta(days=1)
 
     hello = _images(
@@ -315,6 +345,7 @@ def build_demo_world(now: datetime) -> World:
             _images(now, 907_000_261, "old-registry-image", [("1.0",)], hours_apart=1),
             migration_conflict=True,
         ),
+        _package(52_700_210, acme, "container", "multi/app", "public", _multi_arch(now), repository="multi"),
         # mona-demo
         _package(
             63_100_301,
@@ -352,6 +383,8 @@ def build_demo_world(now: datetime) -> World:
     tokens = {
         DEMO_TOKEN: Token(DEMO_LOGIN, ALL_SCOPES),
         DEMO_READ_TOKEN: Token(DEMO_LOGIN, ("read:packages",)),
+        DEMO_FINE_GRAINED_TOKEN: Token(DEMO_LOGIN, (), "fine_grained"),
+        DEMO_ACTIONS_TOKEN: Token(ACTIONS_BOT, (), "actions", acts_for=DEMO_ORG),
     }
-    owners = {o.login.lower(): o for o in (octo, acme, mona)}
+    owners = {o.login.lower(): o for o in (octo, acme, mona, bot)}
     return World(owners, packages, tokens)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Final, Literal
 
+from github_packages_mcp.sandbox import oci
 from github_packages_mcp.sandbox.faults import Faults
+from github_packages_mcp.sandbox.oci import Manifest, RegistryError
 
 PACKAGE_TYPES: Final = ("npm", "maven", "rubygems", "docker", "nuget", "container")
 # Ecosystems with granular permissions: only there "internal" differs from "private".
@@ -22,9 +23,14 @@ VERSION_STATES: Final = ("active", "deleted")
 RESTORE_WINDOW: Final = timedelta(days=30)
 DOWNLOAD_LIMIT: Final = 5000
 RATE_LIMIT: Final = 5000
+ACTIONS_RATE_LIMIT: Final = 1000  # a GITHUB_TOKEN's hourly quota
 RATE_WINDOW: Final = timedelta(hours=1)
+FINE_GRAINED_REFUSED: Final = "Resource not accessible by personal access token"
+INTEGRATION_REFUSED: Final = "Resource not accessible by integration"
 
 OwnerKind = Literal["user", "org", "users"]
+TokenKind = Literal["classic", "fine_grained", "actions"]
+Api = Literal["packages", "registry", "user", "rate_limit"]  # what a kind of token may be refused as a whole
 
 
 class SandboxError(Exception):
@@ -72,8 +78,10 @@ class RecordedRequest:
 class Owner:
     login: str
     id: int
-    type: Literal["User", "Organization"]
+    type: Literal["User", "Organization", "Bot"]
     admins: frozenset[str] = frozenset()  # lower-case logins administering an organization
+    name: str | None = None  # the display name
+    created_at: datetime = datetime(2020, 1, 1, tzinfo=UTC)
 
     def administered_by(self, login: str) -> bool:
         return login.lower() == self.login.lower() or login.lower() in self.admins
@@ -90,6 +98,24 @@ class Version:
     description: str | None = None
     download_count: int = 0  # internal: the API never exposes it
     deleted_at: datetime | None = None
+    manifest: bytes | None = None  # container/docker: the exact manifest bytes the registry serves
+    media_type: str | None = None  # the manifest's media type
+
+
+def image_version(
+    version_id: int, manifest: Manifest, created: datetime, tags: tuple[str, ...] = (), *, download_count: int = 0
+) -> Version:
+    """A container/docker version named by its manifest's digest, so name and bytes always match."""
+    return Version(
+        version_id,
+        manifest.digest,
+        created,
+        created,
+        tags,
+        download_count=download_count,
+        manifest=manifest.body,
+        media_type=manifest.media_type,
+    )
 
 
 @dataclass
@@ -113,9 +139,59 @@ class Package:
 
 
 @dataclass(frozen=True)
+class TokenRules:
+    """What GitHub does differently for one kind of token."""
+
+    rate_limit: int
+    scoped: bool  # carries OAuth scopes (X-OAuth-Scopes); the other kinds have permissions instead
+    refused: Mapping[Api, str] = field(default_factory=dict)  # GitHub's 403 message for an API it cannot use
+    no_access: str | None = None  # its 403 for a package it may not see or change (users get 404 or "admin access")
+
+
+TOKEN_RULES: Final[Mapping[TokenKind, TokenRules]] = {
+    "classic": TokenRules(RATE_LIMIT, scoped=True),
+    # The Packages API and the container registry accept classic tokens only.
+    "fine_grained": TokenRules(
+        RATE_LIMIT, scoped=False, refused={"packages": FINE_GRAINED_REFUSED, "registry": FINE_GRAINED_REFUSED}
+    ),
+    # A GITHUB_TOKEN belongs to an app installation, not to a user.
+    "actions": TokenRules(
+        ACTIONS_RATE_LIMIT, scoped=False, refused={"user": INTEGRATION_REFUSED}, no_access=INTEGRATION_REFUSED
+    ),
+}
+
+
+@dataclass(frozen=True)
 class Token:
-    login: str
-    scopes: tuple[str, ...]
+    login: str  # its user; for an Actions token, the bot
+    scopes: tuple[str, ...]  # classic tokens only
+    kind: TokenKind = "classic"
+    acts_for: str | None = None  # an Actions token: the workflow repository's owner, whose packages it manages
+
+    @property
+    def rules(self) -> TokenRules:
+        return TOKEN_RULES[self.kind]
+
+    def require(self, api: Api, scopes: Iterable[str] = (), action: str = "") -> None:
+        """GitHub's 403 when this kind of token cannot use `api`, or a classic token lacks a scope for `action`."""
+        refusal = self.rules.refused.get(api)
+        if refusal is not None:
+            raise SandboxError(403, refusal)
+        for scope in scopes:
+            if not self.has_scope(scope):
+                raise SandboxError(403, f"You need at least {scope} scope to {action}.")
+
+    def has_scope(self, scope: str) -> bool:
+        # Only classic tokens have scopes; what the other kinds may do is decided package by package.
+        return not self.rules.scoped or scope in self.scopes
+
+    def administers(self, package: Package) -> bool:
+        if self.acts_for is not None:
+            return package.owner.login.lower() == self.acts_for.lower()
+        return package.owner.administered_by(self.login)
+
+    def sees(self, package: Package) -> bool:
+        return package.visibility == "public" or self.administers(package)
 
 
 @dataclass
@@ -138,19 +214,24 @@ class RateLimit:
     limit: int
     used: int
     reset: int  # epoch seconds
+    resource: str = "core"
 
     @property
     def remaining(self) -> int:
         return max(self.limit - self.used, 0)
 
-    def headers(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, int | str]:
+        """As GET /rate_limit shows it."""
         return {
-            "X-RateLimit-Limit": str(self.limit),
-            "X-RateLimit-Remaining": str(self.remaining),
-            "X-RateLimit-Reset": str(self.reset),
-            "X-RateLimit-Used": str(self.used),
-            "X-RateLimit-Resource": "core",
+            "limit": self.limit,
+            "remaining": self.remaining,
+            "reset": self.reset,
+            "used": self.used,
+            "resource": self.resource,
         }
+
+    def headers(self) -> dict[str, str]:
+        return {f"X-RateLimit-{key.title()}": str(value) for key, value in self.to_json().items()}
 
 
 WorldFactory = Callable[[datetime], World]
@@ -183,6 +264,7 @@ class SandboxState:
         # Bumped by every change to the world; keys the sorted-versions cache that big packages page through.
         self._revision = 0
         self._sorted: dict[tuple[int, int], list[Version]] = {}
+        self._registry_available = True
 
     @classmethod
     def demo(cls) -> SandboxState:
@@ -200,6 +282,7 @@ class SandboxState:
             self._rate.clear()
             self.requests.clear()
             self.faults.clear()
+            self._registry_available = True
             self._max_in_flight = self._in_flight  # requests still running keep counting
 
     # --- load -----------------------------------------------------------------------------------------------------
@@ -228,11 +311,13 @@ class SandboxState:
             with self.lock:
                 self._in_flight -= 1
 
-    def add_token(self, token: str, login: str, scopes: Iterable[str]) -> None:
-        """Register a token; an unknown login becomes a user without packages."""
+    def add_token(
+        self, token: str, login: str, scopes: Iterable[str], *, kind: TokenKind = "classic", acts_for: str | None = None
+    ) -> None:
+        """Register a token; an unknown login becomes a user without packages (see Token for `kind`, `acts_for`)."""
         with self.lock:
             owner = self._owner_or_new_user(login)
-            self._world.tokens[token] = Token(owner.login, tuple(dict.fromkeys(scopes)))
+            self._world.tokens[token] = Token(owner.login, tuple(dict.fromkeys(scopes)), kind, acts_for)
 
     def record(self, request: RecordedRequest) -> None:
         with self.lock:
@@ -266,7 +351,8 @@ class SandboxState:
     ) -> Package:
         """Add an active package with `versions` generated versions, the newest published now (for load tests).
 
-        Images get digest names, a tag on every 10th version and ids above 2**31; other types get "1.0.N" names.
+        Images get manifests and their digests as names, a tag on every 10th version and ids above 2**31;
+        other types get "1.0.N" names.
         The package lasts until the next reset, like everything else in the world.
         """
         if package_type not in PACKAGE_TYPES:
@@ -291,9 +377,8 @@ class SandboxState:
             for i in range(versions):  # oldest first, one hour apart
                 moment = now - timedelta(hours=versions - 1 - i)
                 if image:
-                    label = hashlib.sha256(f"{found.login}/{name}:{i}".encode()).hexdigest()
                     tags = (f"v1.{i // 10}",) if i % 10 == 0 else ()
-                    version = Version(first_id + i, f"sha256:{label}", moment, moment, tags)
+                    version = image_version(first_id + i, oci.image(f"{found.login}/{name}:{i}"), moment, tags)
                 else:
                     version = Version(first_id + i, f"1.0.{i}", moment, moment)
                 created.append(version)
@@ -316,43 +401,44 @@ class SandboxState:
     def authenticate(self, token: str | None) -> Token:
         if token is None:
             raise SandboxError(401, "Requires authentication")
-        with self.lock:
-            found = self._world.tokens.get(token)
+        found = self.lookup_token(token)
         if found is None:
             raise SandboxError(401, "Bad credentials")
         return found
 
-    def has_token(self, token: str) -> bool:
+    def lookup_token(self, token: str) -> Token | None:
         with self.lock:
-            return token in self._world.tokens
+            return self._world.tokens.get(token)
 
-    @staticmethod
-    def require_scopes(token: Token, needed: Iterable[str], action: str) -> None:
-        for scope in needed:
-            if scope not in token.scopes:
-                raise SandboxError(403, f"You need at least {scope} scope to {action}.")
+    def has_token(self, token: str) -> bool:
+        return self.lookup_token(token) is not None
 
     def rate_limit(self, token: str) -> RateLimit:
         """The token's primary quota right now, without counting a request."""
         with self.lock:
             end, used = self._window(token)
-            return RateLimit(RATE_LIMIT, used, int(end.timestamp()))
+            return RateLimit(self._limit(token), used, int(end.timestamp()))
 
     def consume_rate_limit(self, token: str) -> RateLimit:
         """Count one request against the token's hourly window."""
         with self.lock:
             end, used = self._window(token)
             self._rate[token] = (end, used + 1)
-            return RateLimit(RATE_LIMIT, used + 1, int(end.timestamp()))
+            return RateLimit(self._limit(token), used + 1, int(end.timestamp()))
 
     def set_rate_limit(self, token: str, *, remaining: int, reset_in: float) -> None:
         """Set the token's primary quota: `remaining` requests until the window ends in `reset_in` seconds."""
-        if not 0 <= remaining <= RATE_LIMIT:
-            raise ValueError(f"remaining must be between 0 and {RATE_LIMIT}")
         if reset_in < 0:
             raise ValueError("reset_in cannot be negative")
         with self.lock:
-            self._rate[token] = (self.clock.now() + timedelta(seconds=reset_in), RATE_LIMIT - remaining)
+            limit = self._limit(token)
+            if not 0 <= remaining <= limit:
+                raise ValueError(f"remaining must be between 0 and {limit}")
+            self._rate[token] = (self.clock.now() + timedelta(seconds=reset_in), limit - remaining)
+
+    def _limit(self, token: str) -> int:
+        found = self._world.tokens.get(token)
+        return found.rules.rate_limit if found is not None else RATE_LIMIT
 
     def _window(self, token: str) -> tuple[datetime, int]:
         # A window starts with the first request after the previous one ended; the caller holds the lock.
@@ -365,10 +451,16 @@ class SandboxState:
         with self.lock:
             return self._world.owners[login.lower()].id
 
+    def account(self, viewer: Token) -> Owner:
+        """The user a token belongs to (GET /user)."""
+        viewer.require("user")
+        with self.lock:
+            return self._world.owners[viewer.login.lower()]
+
     # --- packages -------------------------------------------------------------------------------------------------
 
     def list_packages(
-        self, viewer: str, ref: OwnerRef, package_type: str | None, visibility: str | None
+        self, viewer: Token, ref: OwnerRef, package_type: str | None, visibility: str | None
     ) -> list[Package]:
         _choice("package_type", package_type, PACKAGE_TYPES)
         if visibility is not None:
@@ -381,12 +473,12 @@ class SandboxState:
                 if p.owner is owner
                 and p.package_type == package_type
                 and p.deleted_at is None
-                and self._visible(viewer, p)
+                and viewer.sees(p)
                 and (visibility is None or _matches_visibility(p, visibility))
             ]
             return sorted(found, key=lambda p: p.name)
 
-    def docker_conflicts(self, viewer: str, ref: OwnerRef) -> list[Package]:
+    def docker_conflicts(self, viewer: Token, ref: OwnerRef) -> list[Package]:
         with self.lock:
             owner = self._owner(viewer, ref)
             found = [
@@ -396,15 +488,15 @@ class SandboxState:
                 and p.package_type == "docker"
                 and p.migration_conflict
                 and p.deleted_at is None
-                and self._visible(viewer, p)
+                and viewer.sees(p)
             ]
             return sorted(found, key=lambda p: p.name)
 
-    def get_package(self, viewer: str, ref: OwnerRef, package_type: str, name: str) -> Package:
+    def get_package(self, viewer: Token, ref: OwnerRef, package_type: str, name: str) -> Package:
         with self.lock:
             return self._active_package(viewer, ref, package_type, name)
 
-    def delete_package(self, viewer: str, ref: OwnerRef, package_type: str, name: str) -> None:
+    def delete_package(self, viewer: Token, ref: OwnerRef, package_type: str, name: str) -> None:
         with self.lock:
             package = self._active_package(viewer, ref, package_type, name)
             _require_admin(viewer, package)
@@ -413,7 +505,7 @@ class SandboxState:
             package.deleted_at = self.clock.now()
             self._revision += 1
 
-    def restore_package(self, viewer: str, ref: OwnerRef, package_type: str, name: str) -> None:
+    def restore_package(self, viewer: Token, ref: OwnerRef, package_type: str, name: str) -> None:
         with self.lock:
             owner = self._owner(viewer, ref)
             now = self.clock.now()
@@ -425,7 +517,7 @@ class SandboxState:
             restorable = [
                 p
                 for p in same_name
-                if p.deleted_at is not None and now - p.deleted_at < RESTORE_WINDOW and self._visible(viewer, p)
+                if p.deleted_at is not None and now - p.deleted_at < RESTORE_WINDOW and viewer.sees(p)
             ]
             if not restorable:
                 raise SandboxError(404, "Package not found.")
@@ -442,7 +534,7 @@ class SandboxState:
     # --- versions -------------------------------------------------------------------------------------------------
 
     def list_versions(
-        self, viewer: str, ref: OwnerRef, package_type: str, name: str, state: str | None
+        self, viewer: Token, ref: OwnerRef, package_type: str, name: str, state: str | None
     ) -> tuple[Package, list[Version]]:
         state = state or "active"
         _choice("state", state, VERSION_STATES)
@@ -458,13 +550,13 @@ class SandboxState:
             return package, _newest_first(deleted)
 
     def get_version(
-        self, viewer: str, ref: OwnerRef, package_type: str, name: str, version_id: int
+        self, viewer: Token, ref: OwnerRef, package_type: str, name: str, version_id: int
     ) -> tuple[Package, Version]:
         with self.lock:
             package = self._active_package(viewer, ref, package_type, name)
             return package, _active_version(package, version_id)
 
-    def delete_version(self, viewer: str, ref: OwnerRef, package_type: str, name: str, version_id: int) -> None:
+    def delete_version(self, viewer: Token, ref: OwnerRef, package_type: str, name: str, version_id: int) -> None:
         with self.lock:
             package = self._active_package(viewer, ref, package_type, name)
             _require_admin(viewer, package)
@@ -478,7 +570,7 @@ class SandboxState:
             version.deleted_at = self.clock.now()
             self._revision += 1
 
-    def restore_version(self, viewer: str, ref: OwnerRef, package_type: str, name: str, version_id: int) -> None:
+    def restore_version(self, viewer: Token, ref: OwnerRef, package_type: str, name: str, version_id: int) -> None:
         with self.lock:
             package = self._active_package(viewer, ref, package_type, name)
             _require_admin(viewer, package)
@@ -495,6 +587,34 @@ class SandboxState:
             version.deleted_at = None
             self._revision += 1
 
+    # --- container registry ---------------------------------------------------------------------------------------
+
+    @property
+    def registry_available(self) -> bool:
+        with self.lock:
+            return self._registry_available
+
+    def set_registry_available(self, available: bool) -> None:
+        """Make every registry request answer 503 (False) or work again (True); a reset makes it available."""
+        with self.lock:
+            self._registry_available = available
+
+    def manifest(self, viewer: Token, repository: str, reference: str) -> Manifest:
+        """The manifest of the active version a registry reference (a digest or a tag) names in `repository`."""
+        by_digest = reference.startswith("sha256:")
+        with self.lock:
+            for v in self._image(viewer, repository).active_versions():
+                if (v.name == reference if by_digest else reference in v.tags) and v.manifest and v.media_type:
+                    return Manifest(v.manifest, v.media_type)
+        raise RegistryError(404, "MANIFEST_UNKNOWN", "manifest unknown")
+
+    def referrers(self, viewer: Token, repository: str, digest: str) -> list[oci.Json]:
+        """Descriptors of the active manifests in `repository` whose subject is `digest`, newest first."""
+        with self.lock:
+            versions = _newest_first(self._image(viewer, repository).active_versions())
+        found = (oci.referrer(v.manifest, digest) for v in versions if v.manifest is not None)  # bytes never change
+        return [descriptor for descriptor in found if descriptor is not None]
+
     # --- helpers (the caller holds the lock) ----------------------------------------------------------------------
 
     def _owner_or_new_user(self, login: str) -> Owner:
@@ -503,31 +623,41 @@ class SandboxState:
             self._world.owners[key] = Owner(login, 10_000_000 + zlib.crc32(key.encode()) % 80_000_000, "User")
         return self._world.owners[key]
 
-    def _owner(self, viewer: str, ref: OwnerRef) -> Owner:
-        login = viewer if ref.kind == "user" else (ref.name or "")
+    def _owner(self, viewer: Token, ref: OwnerRef) -> Owner:
+        if ref.kind == "user":
+            viewer.require("user")
+        login = viewer.login if ref.kind == "user" else (ref.name or "")
         owner = self._world.owners.get(login.lower())
         wanted = "Organization" if ref.kind == "org" else "User"
         if owner is None or owner.type != wanted:
             raise SandboxError(404, "Not Found")
         return owner
 
-    @staticmethod
-    def _visible(viewer: str, package: Package) -> bool:
-        # GitHub answers 404, not 403, for private packages the viewer may not see.
-        return package.visibility == "public" or package.owner.administered_by(viewer)
-
-    def _active_package(self, viewer: str, ref: OwnerRef, package_type: str, name: str) -> Package:
+    def _active_package(self, viewer: Token, ref: OwnerRef, package_type: str, name: str) -> Package:
         owner = self._owner(viewer, ref)
         for p in self._world.packages:
-            if (
-                p.owner is owner
-                and p.package_type == package_type
-                and p.name == name
-                and p.deleted_at is None
-                and self._visible(viewer, p)
-            ):
-                return p
+            if p.owner is owner and p.package_type == package_type and p.name == name and p.deleted_at is None:
+                if viewer.sees(p):
+                    return p
+                if viewer.rules.no_access is not None:
+                    raise SandboxError(403, viewer.rules.no_access)
+        # GitHub answers 404, not 403, for private packages a user may not see.
         raise SandboxError(404, "Package not found.")
+
+    def _image(self, viewer: Token, repository: str) -> Package:
+        """The active container package a registry repository ("<owner>/<package name>") names."""
+        owner, _, name = repository.partition("/")
+        for p in self._world.packages:
+            if (
+                p.package_type == "container"
+                and p.deleted_at is None
+                and p.name == name
+                and p.owner.login.lower() == owner.lower()
+            ):
+                if not viewer.sees(p):
+                    raise RegistryError(403, "DENIED", "denied")
+                return p
+        raise RegistryError(404, "NAME_UNKNOWN", "repository name not known to registry")
 
 
 def _matches_visibility(package: Package, wanted: str) -> bool:
@@ -546,9 +676,9 @@ def _active_version(package: Package, version_id: int) -> Version:
     raise SandboxError(404, "Package version not found.")
 
 
-def _require_admin(viewer: str, package: Package) -> None:
-    if not package.owner.administered_by(viewer):
-        raise SandboxError(403, "You do not have admin access to this package.")
+def _require_admin(viewer: Token, package: Package) -> None:
+    if not viewer.administers(package):
+        raise SandboxError(403, viewer.rules.no_access or "You do not have admin access to this package.")
 
 
 def _too_popular(what: str) -> str:
