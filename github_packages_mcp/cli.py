@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -132,9 +133,11 @@ def _settings(args: argparse.Namespace) -> Iterator[Settings]:
         return
     from github_packages_mcp.sandbox import DEMO_TOKEN, SandboxServer
 
-    with SandboxServer() as sandbox:
+    # The sandbox's cleanup journal lives as long as its demo data: in a temporary directory.
+    with SandboxServer() as sandbox, tempfile.TemporaryDirectory(prefix="github-packages-mcp-") as journal:
         print(f"sandbox: GitHub Packages API with demo data at {sandbox.url}", file=sys.stderr)
-        yield _with_logging(load_settings(args.config, env={}, api_url=sandbox.url, token=DEMO_TOKEN, **overrides))
+        sandboxed = {"api_url": sandbox.url, "registry_url": sandbox.url, "token": DEMO_TOKEN, "journal_dir": journal}
+        yield _with_logging(load_settings(args.config, env={}, **sandboxed, **overrides))
 
 
 def _with_logging(settings: Settings) -> Settings:

@@ -59,9 +59,16 @@ def client(sandbox: SandboxServer, sandbox_http: httpx.Client) -> httpx.Client:
 
 
 @pytest.fixture
-def settings(sandbox: SandboxServer) -> Settings:
+def settings(sandbox: SandboxServer, tmp_path: Path) -> Settings:
     # No pause between mutations and short backoffs keep the suite fast; tests of pacing set their own.
-    return Settings(token=DEMO_TOKEN, api_url=sandbox.url, mutation_interval_seconds=0, retry_backoff_seconds=0.01)
+    return Settings(
+        token=DEMO_TOKEN,
+        api_url=sandbox.url,
+        registry_url=sandbox.url,
+        journal_dir=tmp_path / "state",
+        mutation_interval_seconds=0,
+        retry_backoff_seconds=0.01,
+    )
 
 
 class Person:
