@@ -203,7 +203,7 @@ async def _call(settings: Settings, tool_name: str, pairs: Sequence[str], assume
     if result.is_error:
         print("\n".join(getattr(block, "text", "") for block in result.content), file=sys.stderr)
         return 1
-    print(json.dumps(result.structured_content, indent=2))
+    print(json.dumps(result.structured_content, indent=2, ensure_ascii=False))
     return 0
 
 

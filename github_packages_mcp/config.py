@@ -52,6 +52,8 @@ class Settings(BaseModel):
     read_only: bool = False
     toolsets: tuple[Toolset, ...] = TOOLSETS
     tools: tuple[str, ...] | None = None
+    # At start-up, ask GitHub for a classic token's scopes and list only the tools it can use.
+    hide_unusable_tools: bool = True
     full_results: bool = False
     confirmation: ConfirmationMode = "auto"
     confirmation_ttl_seconds: int = Field(default=300, ge=10, le=3600)

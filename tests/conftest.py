@@ -68,6 +68,7 @@ def settings(sandbox: SandboxServer, tmp_path: Path) -> Settings:
         journal_dir=tmp_path / "state",
         mutation_interval_seconds=0,
         retry_backoff_seconds=0.01,
+        hide_unusable_tools=False,  # its start-up request would show in every test's request log
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import get_args
 
 import pytest
 from mcp import Client
@@ -10,6 +11,8 @@ from mcp import Client
 from github_packages_mcp.config import ConfigError, Settings, load_settings
 from github_packages_mcp.sandbox import DEMO_ORG
 from github_packages_mcp.server import build_server
+from github_packages_mcp.tools import cleanup, diagnostics  # noqa: F401  (their models count too)
+from github_packages_mcp.tools.models import _Result
 from tests.test_tools import ok
 
 pytestmark = pytest.mark.anyio
@@ -64,3 +67,14 @@ async def test_full_results_return_githubs_objects(settings: Settings) -> None:
     version = versions["items"][0]
     assert version["metadata"]["container"]["tags"] == version["tags"]
     assert {"url", "package_html_url"} <= set(version)
+
+
+def test_no_result_field_is_both_nullable_and_required() -> None:
+    # Results leave nulls out (see `concise`), so a field that may be null must also be allowed to be absent.
+    def subclasses(cls: type) -> set[type]:
+        return {sub for direct in cls.__subclasses__() for sub in {direct, *subclasses(direct)}}
+
+    for model in subclasses(_Result):
+        for name, field in model.model_fields.items():
+            nullable = field.annotation is not None and type(None) in get_args(field.annotation)
+            assert not (nullable and field.is_required()), f"{model.__name__}.{name}"

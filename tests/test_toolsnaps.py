@@ -65,4 +65,6 @@ async def test_annotations_are_explicit_on_every_tool() -> None:
 async def test_read_only_mode_registers_only_tools_that_change_nothing() -> None:
     async with Client(build_server(Settings(read_only=True))) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
-    assert names == {op.name for op in OPERATIONS if op.method == "GET"} | {"plan_version_cleanup"}
+    assert names == {entry.name for entry in tool_entries() if entry.read_only}
+    assert names >= {op.name for op in OPERATIONS if op.method == "GET"} | {"plan_version_cleanup", "check_token"}
+    assert not names & {"apply_version_cleanup", "restore_from_journal"}

@@ -1,13 +1,15 @@
 """The MCP server: the tools selected by the settings, over one shared GitHub client.
 
 Data flows one way: `Settings` -> the shared `GitHubClient` (opened in the lifespan) -> the tools
-(`operations.py` for GitHub's 27 operations, `cleanup.py` for retention cleanups) -> the server.
+(`operations.py` for GitHub's 27 operations, `cleanup.py` for retention cleanups, `audit.py` and
+`diagnostics.py` for audits) -> the server.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import httpx
@@ -16,13 +18,19 @@ from mcp.server.mcpserver import MCPServer
 from github_packages_mcp import __version__
 from github_packages_mcp.client import GitHubClient
 from github_packages_mcp.config import ConfigError, Settings
+from github_packages_mcp.errors import GitHubError
+from github_packages_mcp.server.audit import audit_entries
 from github_packages_mcp.server.cleanup import cleanup_entries
 from github_packages_mcp.server.confirmation import ConfirmationTokens
+from github_packages_mcp.server.diagnostics import diagnostics_entries
 from github_packages_mcp.server.operations import operation_entries
 from github_packages_mcp.server.toolkit import AppContext, ToolEntry
 from github_packages_mcp.tools.cleanup import CleanupStore
+from github_packages_mcp.tools.diagnostics import granted_scopes, missing_scopes
 
 __all__ = ["build_server", "select_tools", "tool_entries"]
+
+log = logging.getLogger("github_packages_mcp")
 
 SERVER_NAME = "github-packages-mcp"
 INSTRUCTIONS = (
@@ -35,7 +43,7 @@ INSTRUCTIONS = (
 
 def tool_entries() -> tuple[ToolEntry, ...]:
     """Every tool this server can offer, in the order clients list them."""
-    return (*operation_entries(), *cleanup_entries())
+    return (*operation_entries(), *cleanup_entries(), *audit_entries(), *diagnostics_entries())
 
 
 def select_tools(settings: Settings) -> tuple[ToolEntry, ...]:
@@ -67,11 +75,20 @@ def build_server(
         ConfigError: If the settings select tools that do not exist.
     """
     tokens = ConfirmationTokens(settings.confirmation_ttl_seconds, clock=clock)
+    selected = select_tools(settings)
 
     @asynccontextmanager
-    async def lifespan(_server: MCPServer[AppContext]) -> AsyncIterator[AppContext]:
+    async def lifespan(server: MCPServer[AppContext]) -> AsyncIterator[AppContext]:
         async with GitHubClient.from_settings(settings, transport) as github:
-            yield AppContext(settings=settings, github=github, tokens=tokens, store=CleanupStore(settings.journal_dir))
+            if settings.hide_unusable_tools and settings.token is not None:
+                await _hide_unusable_tools(server, github, selected)
+            yield AppContext(
+                settings=settings,
+                github=github,
+                tokens=tokens,
+                store=CleanupStore(settings.journal_dir),
+                tool_scopes={entry.name: entry.scopes for entry in tool_entries()},
+            )
 
     return MCPServer(
         SERVER_NAME,
@@ -79,5 +96,22 @@ def build_server(
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level=settings.log_level,
-        tools=[entry.build(settings) for entry in select_tools(settings)],
+        tools=[entry.build(settings) for entry in selected],
     )
+
+
+async def _hide_unusable_tools(
+    server: MCPServer[AppContext], github: GitHubClient, entries: Sequence[ToolEntry]
+) -> None:
+    """Drop the tools the token's scopes cannot use, when GitHub says what they are (classic tokens)."""
+    try:
+        granted = granted_scopes((await github.request("GET", "/user")).headers.get("x-oauth-scopes"))
+    except GitHubError as exc:  # the tools stay; each call will say what is wrong
+        log.warning("could not read the token's scopes, all tools stay listed: %s", exc.message)
+        return
+    if granted is None:
+        return
+    for entry in entries:
+        if missing := missing_scopes(entry.scopes, granted):
+            log.info("hiding %s: the token lacks %s", entry.name, ", ".join(missing))
+            server.remove_tool(entry.name)

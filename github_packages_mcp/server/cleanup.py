@@ -15,6 +15,7 @@ from github_packages_mcp.config import Settings
 from github_packages_mcp.errors import GitHubError
 from github_packages_mcp.server.errors import tool_error_message
 from github_packages_mcp.server.toolkit import (
+    OWNER_PARAMS,
     AppContext,
     Target,
     ToolEntry,
@@ -22,6 +23,7 @@ from github_packages_mcp.server.toolkit import (
     concise,
     confirmed,
     keyword,
+    owner_of,
     signed,
     tool_errors,
 )
@@ -29,7 +31,6 @@ from github_packages_mcp.tools.catalogue import PACKAGE_TYPE, arg, scopes_for
 from github_packages_mcp.tools.cleanup import (
     CleanupApplied,
     CleanupPlan,
-    Owner,
     Restored,
     apply_plan,
     describe_plan,
@@ -43,10 +44,6 @@ __all__ = ["cleanup_entries"]
 
 READ, DELETE, RESTORE = scopes_for("read"), scopes_for("delete"), scopes_for("restore")
 PLAN_ID = keyword("plan_id", Annotated[str, arg("From plan_version_cleanup", min_length=1)])
-_OWNER = [
-    keyword("org", Annotated[str | None, arg("The owning organization; with neither org nor username: yours")], None),
-    keyword("username", Annotated[str | None, arg("The owning user")], None),
-]
 _PATTERNS = Annotated[list[str], arg("Tag patterns (glob or regex, see pattern_syntax), matched on tags only")]
 _RULES = [
     keyword("keep_latest", Annotated[int, arg("Keep the N newest selected versions", strict=True, ge=0)], 0),
@@ -72,16 +69,10 @@ def cleanup_entries() -> tuple[ToolEntry, ...]:
     )
 
 
-def _owner(org: str | None, username: str | None) -> Owner:
-    if org and username:
-        raise ToolError("Invalid arguments, nothing was sent: give org or username, not both")
-    return Owner("org", org) if org else Owner("user", username) if username else Owner("my")
-
-
 def _plan_tool(settings: Settings) -> Tool:
     async def plan(ctx: Context[AppContext, Any], **arguments: Any) -> CallToolResult:
         app = ctx.request_context.lifespan_context
-        owner = _owner(arguments.pop("org"), arguments.pop("username"))
+        owner = owner_of(arguments.pop("org"), arguments.pop("username"))
         package_type, package_name = arguments.pop("package_type"), arguments.pop("package_name")
         rules = Rules(**{**arguments, "include_tags": tuple(arguments["include_tags"]),
                          "exclude_tags": tuple(arguments["exclude_tags"])})  # fmt: skip
@@ -99,7 +90,7 @@ def _plan_tool(settings: Settings) -> Tool:
     package_name = keyword(
         "package_name", Annotated[str, arg("A name, or a glob such as 'web/*' for several", min_length=1)]
     )
-    params = [*_OWNER, keyword("package_type", PACKAGE_TYPE.annotation), package_name, *_RULES]
+    params = [*OWNER_PARAMS, keyword("package_type", PACKAGE_TYPE.annotation), package_name, *_RULES]
     return build_tool(
         signed(
             plan, "plan_version_cleanup", [*params, keyword("ctx", Context)], Annotated[CallToolResult, CleanupPlan]
@@ -119,7 +110,7 @@ def _apply_tool(settings: Settings) -> Tool:
         summary, count = describe_plan(app.store, arguments["plan_id"])
         if count == 0:
             raise ToolError(f"Nothing to do: every version of plan {arguments['plan_id']} is already done")
-        return Target(summary, str(count), f"the number of versions, {count}")
+        return Target(summary, str(count), f"{count} (the number of versions)")
 
     async def act(ctx: Context[AppContext, Any], arguments: dict[str, Any]) -> ConfirmationOutcome:
         app = ctx.request_context.lifespan_context

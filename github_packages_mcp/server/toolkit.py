@@ -30,12 +30,13 @@ from github_packages_mcp.errors import GitHubError
 from github_packages_mcp.server.confirmation import ConfirmationTokens, DeletionConfirmation, TokenRejected, can_elicit
 from github_packages_mcp.server.errors import tool_error_message
 from github_packages_mcp.tools.catalogue import arg
-from github_packages_mcp.tools.cleanup import CleanupStore, PlanNotFound
+from github_packages_mcp.tools.cleanup import CleanupStore, Owner, PlanNotFound
 from github_packages_mcp.tools.execute import InvalidArguments
 from github_packages_mcp.tools.models import ConfirmationOutcome
 from github_packages_mcp.tools.retention import RulesError
 
 __all__ = [
+    "OWNER_PARAMS",
     "Act",
     "AppContext",
     "Summarise",
@@ -45,6 +46,7 @@ __all__ = [
     "concise",
     "confirmed",
     "keyword",
+    "owner_of",
     "signed",
     "tool_errors",
 ]
@@ -58,6 +60,7 @@ class AppContext:
     github: GitHubClient
     tokens: ConfirmationTokens
     store: CleanupStore
+    tool_scopes: dict[str, tuple[str, ...]]  # every tool this server offers, and the scopes it needs
 
 
 @dataclass(frozen=True)
@@ -92,16 +95,17 @@ def _compact_output(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, A
     if "$ref" in schema:
         return _compact_output(defs[schema["$ref"].rsplit("/", 1)[1]], defs)
     arms = [arm for arm in schema.get("anyOf", []) if arm != {"type": "null"}]
-    if len(arms) == 1 < len(schema["anyOf"]):  # nullable: the one real type, or null
-        real = _compact_output(arms[0], defs)
-        return real | {"type": [real["type"], "null"]}
+    if len(arms) == 1 < len(schema["anyOf"]):  # nullable; `concise` leaves nulls out, so only the real type
+        return _compact_output(arms[0], defs)
     compact: dict[str, Any] = {}
     for key, value in schema.items():
         if key == "properties":
             compact[key] = {name: _compact_output(prop, defs) for name, prop in value.items()}
         elif key == "items":
             compact[key] = _compact_output(value, defs)
-        elif key in ("type", "format"):
+        elif key == "type":  # a nullable plain field is published as [type, "null"]: nulls are never sent
+            compact[key] = next(kind for kind in value if kind != "null") if isinstance(value, list) else value
+        elif key == "format":
             compact[key] = value
     return compact
 
@@ -225,6 +229,17 @@ def tool_errors(scopes: tuple[str, ...], check_with: str) -> Iterator[None]:
         raise ToolError(f"{exc}; make one with plan_version_cleanup") from None
 
 
+def owner_of(org: str | None, username: str | None) -> Owner:
+    """Whose packages the OWNER_PARAMS name: an organization, a user, or with neither the token's user.
+
+    Raises:
+        ToolError: If both are given (before any request).
+    """
+    if org and username:
+        raise ToolError("Invalid arguments, nothing was sent: give org or username, not both")
+    return Owner("org", org) if org else Owner("user", username) if username else Owner("my")
+
+
 def keyword(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
 
@@ -235,3 +250,10 @@ def signed(fn: Callable[..., Any], name: str, params: list[inspect.Parameter], r
     fn.__annotations__ = {p.name: p.annotation for p in params} | {"return": returns}
     fn.__name__ = fn.__qualname__ = name
     return fn
+
+
+# The owner arguments of tools that work across one owner's packages (cleanups, audits).
+OWNER_PARAMS = [
+    keyword("org", Annotated[str | None, arg("The owning organization; with neither org nor username: yours")], None),
+    keyword("username", Annotated[str | None, arg("The owning user")], None),
+]

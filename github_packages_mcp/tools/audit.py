@@ -1,0 +1,164 @@
+"""An owner's packages audited in one result: versions, last update, visibility, stale and public packages, and
+deleted versions still restorable.
+
+The packages of every requested type are listed concurrently, then the versions of every package (active and
+deleted) concurrently; the client's pacer bounds how many requests run at once. Reads only.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from github_packages_mcp.client import GitHubClient, Page, ProgressCallback, encode_segment, gather
+from github_packages_mcp.tools.cleanup import Owner
+from github_packages_mcp.tools.models import PackageType, PackageVersion, _Result
+from github_packages_mcp.tools.retention import parse_time
+
+__all__ = ["RESTORE_WINDOW", "SHOWN_RESTORABLE", "Audit", "AuditTotals", "PackageAudit", "RestorableVersion", "audit"]
+
+# GitHub keeps a deleted version restorable for 30 days after its deletion.
+RESTORE_WINDOW = timedelta(days=30)
+# Restorable versions listed per package (all are counted), so a big cleanup cannot flood the result.
+SHOWN_RESTORABLE = 20
+NOT_LISTED = (
+    "Deleted packages are not included: GitHub's API does not list them. Versions deleted by this server's "
+    "cleanups are in its cleanup journal (restore_from_journal)."
+)
+NO_VERSIONS = "Versions were not read (include_versions=false): no untagged, latest or restorable figures."
+ONLY_VISIBLE = "Only the packages this token can see are included."
+DAY = timedelta(days=1)
+
+
+class RestorableVersion(_Result):
+    id: int
+    name: str
+    deleted_at: str
+    days_left: int
+
+
+class PackageAudit(_Result):
+    name: str
+    type: PackageType
+    visibility: str
+    repository: str | None = None
+    version_count: int
+    updated_at: str
+    days_since_update: int
+    stale: bool
+    untagged: int | None = None
+    latest_version: str | None = None
+    latest_version_at: str | None = None
+    restorable: int | None = None
+    restorable_versions: list[RestorableVersion] | None = None
+
+
+class AuditTotals(_Result):
+    packages: int
+    versions: int
+    stale: int
+    restorable: int | None = None
+    by_type: dict[str, int]
+    by_visibility: dict[str, int]
+    public: list[str]
+
+
+class Audit(_Result):
+    owner: str
+    stale_after_days: int
+    totals: AuditTotals
+    packages: list[PackageAudit]
+    notes: list[str]
+
+
+async def audit(
+    github: GitHubClient,
+    owner: Owner,
+    package_types: Sequence[PackageType],
+    stale_after_days: int,
+    include_versions: bool,
+    now: datetime,
+    progress: ProgressCallback | None = None,
+) -> Audit:
+    """Audit every package of the owner of these types; `progress` is called once per package.
+
+    Raises:
+        GitHubError: If GitHub cannot be read; no partial audit is returned.
+    """
+    listings = await gather(
+        [partial(github.get_all_pages, f"{owner.prefix}/packages", {"package_type": t}) for t in package_types]
+    )
+    packages = [package for listing in listings for package in listing.items]
+    done = 0
+
+    async def audit_one(package: dict[str, Any]) -> PackageAudit:
+        nonlocal done
+        versions = None
+        if include_versions:
+            path = f"{owner.prefix}/packages/{package['package_type']}/{encode_segment(package['name'])}/versions"
+            versions = await gather(
+                [partial(github.get_all_pages, path, {"state": state}) for state in ("active", "deleted")]
+            )
+        done += 1
+        if progress:
+            await progress(done, len(packages))
+        return _package_audit(package, versions, stale_after_days, now)
+
+    audited = await gather([partial(audit_one, package) for package in packages])
+    notes = [NOT_LISTED] + ([] if include_versions else [NO_VERSIONS]) + ([] if owner.kind == "my" else [ONLY_VISIBLE])
+    return Audit(
+        owner=owner.describe(),
+        stale_after_days=stale_after_days,
+        totals=AuditTotals(
+            packages=len(audited),
+            versions=sum(p.version_count for p in audited),
+            stale=sum(p.stale for p in audited),
+            restorable=sum(p.restorable or 0 for p in audited) if include_versions else None,
+            by_type=dict(Counter(p.type for p in audited)),
+            by_visibility=dict(Counter(p.visibility for p in audited)),
+            public=[p.name for p in audited if p.visibility == "public"],
+        ),
+        packages=audited,
+        notes=notes,
+    )
+
+
+def _package_audit(
+    package: dict[str, Any], versions: list[Page] | None, stale_after_days: int, now: datetime
+) -> PackageAudit:
+    days_since_update = max(0, (now - parse_time(package["updated_at"])) // DAY)
+    summary = PackageAudit(
+        name=package["name"],
+        type=package["package_type"],
+        visibility=package["visibility"],
+        repository=(package.get("repository") or {}).get("full_name"),
+        version_count=package["version_count"],
+        updated_at=package["updated_at"],
+        days_since_update=days_since_update,
+        stale=days_since_update >= stale_after_days,
+    )
+    if versions is None:
+        return summary
+    active, deleted = ([PackageVersion.from_github(v) for v in page.items] for page in versions)
+    if package["package_type"] in ("container", "docker"):
+        summary.untagged = sum(1 for v in active if not v.tags)
+    if active:
+        latest = max(active, key=lambda v: (parse_time(v.created_at), v.id))
+        summary.latest_version, summary.latest_version_at = latest.name, latest.created_at
+    restorable = [
+        RestorableVersion(id=v.id, name=v.name, deleted_at=v.deleted_at, days_left=_days_left(v.deleted_at, now))
+        for v in deleted
+        if v.deleted_at  # GitHub sets it on every deleted version; without it nothing can be said
+    ]
+    summary.restorable = len(restorable)
+    # The most urgent first: those are the ones worth listing when there are more than can be shown.
+    summary.restorable_versions = sorted(restorable, key=lambda v: v.days_left)[:SHOWN_RESTORABLE] or None
+    return summary
+
+
+def _days_left(deleted_at: str, now: datetime) -> int:
+    """Whole days left to restore a version deleted at `deleted_at`: 30 less the days since, rounded down."""
+    return max(0, (parse_time(deleted_at) + RESTORE_WINDOW - now) // DAY)
