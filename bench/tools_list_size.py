@@ -28,6 +28,8 @@ async def tools_list(settings: Settings) -> list[dict[str, Any]]:
 
 
 async def main() -> None:
+    operations = await tools_list(Settings(toolsets=("read", "delete", "restore")))
+    print(f"GitHub's 27 operations: {compact({'tools': operations})} bytes (FastMCP's OpenAPI tools: 227,000)")
     tools = await tools_list(Settings())
     total = compact({"tools": tools})
     parts = {

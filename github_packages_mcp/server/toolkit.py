@@ -87,7 +87,8 @@ def build_tool(fn: Callable[..., Any], **kwargs: Any) -> Tool:
         prop.pop("title", None)
     if tool.fn_metadata.output_schema is not None:
         schema = tool.fn_metadata.output_schema
-        tool.fn_metadata.output_schema = _compact_output(schema, schema.get("$defs", {}))
+        # The root stays `type: object` (clients require it); nested objects are known by their properties.
+        tool.fn_metadata.output_schema = {"type": "object"} | _compact_output(schema, schema.get("$defs", {}))
     return tool
 
 
@@ -103,7 +104,7 @@ def _compact_output(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, A
             compact[key] = {name: _compact_output(prop, defs) for name, prop in value.items()}
         elif key == "items":
             compact[key] = _compact_output(value, defs)
-        elif key == "type":  # a nullable plain field is published as [type, "null"]: nulls are never sent
+        elif key == "type" and value != "object":  # a nullable field's [type, "null"]: nulls are never sent
             compact[key] = next(kind for kind in value if kind != "null") if isinstance(value, list) else value
         elif key == "format":
             compact[key] = value
@@ -254,6 +255,10 @@ def signed(fn: Callable[..., Any], name: str, params: list[inspect.Parameter], r
 
 # The owner arguments of tools that work across one owner's packages (cleanups, audits).
 OWNER_PARAMS = [
-    keyword("org", Annotated[str | None, arg("The owning organization; with neither org nor username: yours")], None),
-    keyword("username", Annotated[str | None, arg("The owning user")], None),
+    keyword(
+        "org",
+        Annotated[str | None, arg("The owning organization; with neither org nor username: yours", min_length=1)],
+        None,
+    ),
+    keyword("username", Annotated[str | None, arg("The owning user", min_length=1)], None),
 ]

@@ -77,7 +77,7 @@ PACKAGE_TYPE = Param(
 )
 # list-packages takes the type as a required query parameter; everywhere else it is a path segment.
 PACKAGE_TYPE_QUERY = Param("package_type", "query", PACKAGE_TYPE.annotation)
-PACKAGE_NAME = Param("package_name", "path", Annotated[str, arg("May contain '/'", min_length=1)])
+PACKAGE_NAME = Param("package_name", "path", Annotated[str, arg(min_length=1)])  # '/' allowed: sent encoded
 # GitHub's spec types ids as plain `integer`; real version ids already pass 2^31, so they are 64-bit here.
 # Strict: the schema says integer, so "123" as a string is refused rather than guessed at.
 PACKAGE_VERSION_ID = Param(
