@@ -24,6 +24,7 @@ from github_packages_mcp.server.cleanup import cleanup_entries
 from github_packages_mcp.server.confirmation import ConfirmationTokens
 from github_packages_mcp.server.diagnostics import diagnostics_entries
 from github_packages_mcp.server.operations import operation_entries
+from github_packages_mcp.server.resources import add_prompts, add_resources
 from github_packages_mcp.server.toolkit import AppContext, ToolEntry
 from github_packages_mcp.tools.cleanup import CleanupStore
 from github_packages_mcp.tools.diagnostics import granted_scopes, missing_scopes
@@ -90,7 +91,7 @@ def build_server(
                 tool_scopes={entry.name: entry.scopes for entry in tool_entries()},
             )
 
-    return MCPServer(
+    server = MCPServer(
         SERVER_NAME,
         version=__version__,
         instructions=INSTRUCTIONS,
@@ -98,6 +99,9 @@ def build_server(
         log_level=settings.log_level,
         tools=[entry.build(settings) for entry in selected],
     )
+    add_resources(server)
+    add_prompts(server, {entry.name for entry in selected})
+    return server
 
 
 async def _hide_unusable_tools(

@@ -1,0 +1,84 @@
+"""Resources and prompts: a package with its newest versions by URI, and the common workflows as prompts.
+
+Resource URIs mirror GitHub's API paths, with the package name percent-encoded like any path segment:
+`github-packages://orgs/acme-labs/packages/container/web%2Fapi`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mcp.server.mcpserver import Context, MCPServer
+
+from github_packages_mcp.server.toolkit import AppContext, keyword, signed, tool_errors
+from github_packages_mcp.tools.catalogue import operation
+from github_packages_mcp.tools.execute import execute
+
+__all__ = ["add_prompts", "add_resources"]
+
+SCHEME = "github-packages:/"
+NEWEST_VERSIONS = 100
+
+
+def add_resources(server: MCPServer[AppContext]) -> None:
+    """One resource template per owner kind: the package (concise) and its newest versions."""
+    for owner in ("my", "org", "user"):
+        get, versions = operation(f"get_{owner}_package"), operation(f"list_{owner}_package_versions")
+        template = SCHEME + get.path  # e.g. github-packages://orgs/{org}/packages/{package_type}/{package_name}
+
+        async def read(ctx: Context[AppContext, Any], get: Any = get, versions: Any = versions, **path: str) -> str:
+            github = ctx.request_context.lifespan_context.github
+            with tool_errors(get.scopes, get.name):
+                package = await execute(get, github, path)
+                newest = await execute(versions, github, {**path, "page": 1, "per_page": NEWEST_VERSIONS})
+            return json.dumps(
+                {
+                    "package": package.model_dump(mode="json", exclude_none=True),
+                    "versions": newest.model_dump(mode="json", exclude_none=True),
+                },
+                separators=(",", ":"),
+            )
+
+        params = [keyword(p.name, str) for p in get.params] + [keyword("ctx", Context)]
+        server.resource(
+            template,
+            name=f"{owner}_package",
+            description=f"{get.description.split('.')[0].replace('Get one of', 'One of')}, with its newest versions",
+            mime_type="application/json",
+        )(signed(read, f"{owner}_package_resource", params, str))
+
+
+def add_prompts(server: MCPServer[AppContext], tools: set[str]) -> None:
+    """Prompts for the workflows people ask for, registered when the tools they use are offered."""
+    if "plan_version_cleanup" in tools:
+
+        @server.prompt(description="Clean up a container package: plan, show, confirm, apply, report.")
+        def clean_up_container_package(
+            owner: str, package: str, keep_latest: int = 10, older_than_days: int = 30
+        ) -> str:
+            return (
+                f"Clean up the container package '{package}' of '{owner}' (an organization or a user).\n"
+                "1. Call check_token and stop with its advice if apply_version_cleanup is not usable.\n"
+                f"2. Call plan_version_cleanup for it with tagged='untagged', keep_latest={keep_latest} and "
+                f"keep_younger_than_days={older_than_days}. Nothing is deleted yet.\n"
+                "3. Show me the totals, the rules that decided, and which untagged versions are kept because "
+                "a kept multi-arch image or signature needs them; say if manifests could not be read.\n"
+                "4. Only if I agree, call apply_version_cleanup with the plan_id; I confirm in a form or you "
+                "show me the summary before using the confirmation_token.\n"
+                "5. Report what was deleted, skipped and already gone, and the journal file; offer "
+                "restore_from_journal for anything I want back."
+            )
+
+    if "audit_packages" in tools:
+
+        @server.prompt(description="Audit an organization's packages and suggest what to clean up.")
+        def audit_organization(org: str, stale_after_days: int = 90) -> str:
+            return (
+                f"Audit the packages of the organization '{org}'.\n"
+                f"1. Call audit_packages with org='{org}' and stale_after_days={stale_after_days}.\n"
+                "2. Summarise: packages per type and visibility, the public ones, the stale ones, untagged "
+                "image versions, and deleted versions that can still be restored (with days left).\n"
+                "3. Suggest cleanups as plan_version_cleanup calls (which delete nothing), and do not apply "
+                "any without my agreement."
+            )
