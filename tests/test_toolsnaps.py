@@ -59,7 +59,7 @@ async def test_annotations_are_explicit_on_every_tool() -> None:
         if not hints["readOnlyHint"]:  # meaningful only for tools that change something
             assert hints["destructiveHint"] is ("delete:packages" in entries[name].scopes), name
         if name in operations:
-            assert definition["_meta"]["github/operationId"] == operations[name].operation_id
+            assert definition["_meta"]["operationId"] == operations[name].operation_id
 
 
 async def test_read_only_mode_registers_only_tools_that_change_nothing() -> None:

@@ -34,11 +34,16 @@ __all__ = ["build_server", "select_tools", "tool_entries"]
 log = logging.getLogger("github_packages_mcp")
 
 SERVER_NAME = "github-packages-mcp"
+# Guidance that applies to many tools is said once here (sent at connection), not repeated in every schema.
 INSTRUCTIONS = (
-    "Manage GitHub Packages. Tool names say the owner: my_ (the token's user), org_ (an organization), "
-    "user_ (another user). Deletes never happen without the person's confirmation: either a form they "
-    "fill in, or a confirmation_required result whose summary you must show them before calling again "
-    "with its confirmation_token."
+    "Manage GitHub Packages. Reading needs a classic token with read:packages; tools that need more say so. "
+    "Tool names say the owner: my_ (the token's user), org_ (an organization), "
+    "user_ (another user); tools taking org or username work on your own packages when given neither. "
+    "package_type: images on ghcr.io are 'container' ('docker' is the old docker.pkg.github.com registry), "
+    "Gradle packages are 'maven'. Package names may contain '/' (pass them as they are). "
+    "Deletes never happen without the person's confirmation: either a form they fill in, or a "
+    "confirmation_required result whose summary you must show them before calling again with its "
+    "confirmation_token. Cleanups: plan_version_cleanup first (deletes nothing), then apply_version_cleanup."
 )
 
 

@@ -59,12 +59,12 @@ def _audit_tool(_settings: Settings) -> Tool:
         keyword("package_types", Annotated[list[PackageType], arg(min_length=1)], list(PACKAGE_TYPES)),
         keyword(
             "stale_after_days",
-            Annotated[int, arg("Stale: no new version for this many days", strict=True, ge=1)],
+            Annotated[int, arg("Stale: no new version in this many days", strict=True, ge=1)],
             90,
         ),
         keyword(
             "include_versions",
-            Annotated[bool, arg("Read versions: untagged, latest, restorable deleted ones", strict=True)],
+            Annotated[bool, arg("Also read the versions", strict=True)],
             True,
         ),
     ]
@@ -72,8 +72,8 @@ def _audit_tool(_settings: Settings) -> Tool:
         signed(audit_packages, "audit_packages", [*params, keyword("ctx", Context)], Annotated[CallToolResult, Audit]),
         name="audit_packages",
         description=(
-            "Audit an owner's packages across types: versions, last update, visibility, stale and public packages, "
-            "restorable deleted versions with days left. Needs read:packages."
+            "Audit an owner's packages: versions, last update, visibility, stale and public ones, and deleted "
+            "versions still restorable."
         ),
         annotations=ToolAnnotations(read_only_hint=True),
     )

@@ -44,20 +44,15 @@ __all__ = ["cleanup_entries"]
 
 READ, DELETE, RESTORE = scopes_for("read"), scopes_for("delete"), scopes_for("restore")
 PLAN_ID = keyword("plan_id", Annotated[str, arg("From plan_version_cleanup", min_length=1)])
-_PATTERNS = Annotated[list[str], arg("Tag patterns (glob or regex, see pattern_syntax), matched on tags only")]
 _RULES = [
-    keyword("keep_latest", Annotated[int, arg("Keep the N newest selected versions", strict=True, ge=0)], 0),
-    keyword(
-        "keep_younger_than_days", Annotated[float | None, arg("Keep selected versions younger than this", ge=0)], None
-    ),
+    keyword("keep_latest", Annotated[int, arg("Keep the N newest selected", strict=True, ge=0)], 0),
+    keyword("keep_younger_than_days", Annotated[float | None, arg("Keep selected ones younger than this", ge=0)], None),
     keyword("age_basis", Annotated[Literal["created", "updated"], arg()], "created"),
-    keyword("tagged", Annotated[Literal["any", "tagged", "untagged"], arg("Which versions are selected")], "any"),
-    keyword("include_tags", Annotated[list[str], arg("Select only versions with a tag matching one of these")], []),
-    keyword("exclude_tags", Annotated[list[str], arg("Always keep versions with a tag matching one of these")], []),
+    keyword("tagged", Annotated[Literal["any", "tagged", "untagged"], arg("Which are selected")], "any"),
+    keyword("include_tags", Annotated[list[str], arg("Select only those with a matching tag")], []),
+    keyword("exclude_tags", Annotated[list[str], arg("Always keep those with a matching tag")], []),
     keyword("pattern_syntax", Annotated[Literal["glob", "regex"], arg()], "glob"),
-    keyword(
-        "prerelease", Annotated[Literal["any", "only", "never"], arg("Semver pre-releases: any, only, never")], "any"
-    ),
+    keyword("prerelease", Annotated[Literal["any", "only", "never"], arg("Semver pre-releases")], "any"),
 ]
 
 
@@ -87,9 +82,7 @@ def _plan_tool(settings: Settings) -> Tool:
             )  # fmt: skip
         return concise(result)
 
-    package_name = keyword(
-        "package_name", Annotated[str, arg("A name, or a glob such as 'web/*' for several", min_length=1)]
-    )
+    package_name = keyword("package_name", Annotated[str, arg("A name or a glob like 'web/*'", min_length=1)])
     params = [*OWNER_PARAMS, keyword("package_type", PACKAGE_TYPE.annotation), package_name, *_RULES]
     return build_tool(
         signed(
@@ -97,9 +90,8 @@ def _plan_tool(settings: Settings) -> Tool:
         ),
         name="plan_version_cleanup",
         description=(
-            "Plan a retention cleanup (deletes nothing): decide delete or keep, with the rule, for every version of "
-            "a package or of packages matching a glob. Multi-arch images, attestations and signatures of kept "
-            "images are kept. Needs read:packages."
+            "Plan a cleanup, deleting nothing: delete or keep, and why, for each version of a package or of a "
+            "name glob. Keeps what kept multi-arch images and signatures need."
         ),
         annotations=ToolAnnotations(read_only_hint=True),
     )
@@ -129,9 +121,8 @@ def _apply_tool(settings: Settings) -> Tool:
         confirmed("apply_version_cleanup", [PLAN_ID], summarise, act, CleanupApplied, errors, settings.confirmation),
         name="apply_version_cleanup",
         description=(
-            "Apply a cleanup plan: delete its versions, paced, after the person confirms. 404s count as done, "
-            "GitHub's refusals are skipped, every version is journaled; calling again resumes. "
-            "Needs delete:packages."
+            "Apply a cleanup plan after the person confirms: paced deletes, journaled; again resumes. 404s count "
+            "as done, refusals are skipped. Needs delete:packages."
         ),
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True),
     )
@@ -147,7 +138,7 @@ def _restore_tool(_settings: Settings) -> Tool:
         with tool_errors(RESTORE, "plan_version_cleanup"):
             return concise(await restore_from_journal(app.github, app.store, plan_id, version_ids, progress))
 
-    ids = keyword("version_ids", Annotated[list[int] | None, arg("Only these; default all the plan deleted")], None)
+    ids = keyword("version_ids", Annotated[list[int] | None, arg("Default: all the plan deleted")], None)
     return build_tool(
         signed(
             restore,
@@ -157,8 +148,7 @@ def _restore_tool(_settings: Settings) -> Tool:
         ),
         name="restore_from_journal",
         description=(
-            "Restore versions a cleanup deleted (all, or some), from its journal, within GitHub's 30 days. "
-            "Needs write:packages."
+            "Restore versions a cleanup deleted (all or some) from its journal, within 30 days. Needs write:packages."
         ),
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False),
     )

@@ -31,8 +31,7 @@ def _check_token_tool(settings: Settings) -> Tool:
         signed(check, "check_token", [keyword("ctx", Context)], Annotated[CallToolResult, TokenCheck]),
         name="check_token",
         description=(
-            "Check the token: its user, kind (classic, fine-grained, Actions), scopes, which tools it can use "
-            "and what each other one is missing, and the rate-limit quota."
+            "Check the token: its user, kind, scopes, which tools it can use (and what others miss), its quota."
         ),
         annotations=ToolAnnotations(read_only_hint=True),
     )

@@ -55,7 +55,7 @@ def _operation_tool(op: Operation, settings: Settings) -> Tool:
         annotations=ToolAnnotations(
             read_only_hint=op.kind == "read", destructive_hint=None if op.kind == "read" else op.kind == "delete"
         ),
-        meta={"github/operationId": op.operation_id},
+        meta={"operationId": op.operation_id},  # GitHub's own id for the operation
     )
 
 

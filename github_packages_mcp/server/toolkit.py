@@ -78,8 +78,9 @@ def build_tool(fn: Callable[..., Any], **kwargs: Any) -> Tool:
     """An SDK tool with compact schemas, since tool lists eat the client's context window.
 
     The input schema loses only titles (property names say it); every type, enum, bound, default and
-    required field stays. The output schema describes results rather than constrains calls, so it keeps
-    their shape and types only, inlined (results are still checked against the full model before sending).
+    required field stays. The output schema describes results rather than constrains calls: it keeps their
+    fields and structure (objects, arrays, flags), inlined; results are still checked against the full model
+    before they are sent.
     """
     tool = Tool.from_function(fn, **kwargs)
     tool.parameters.pop("title", None)
@@ -104,8 +105,9 @@ def _compact_output(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, A
             compact[key] = {name: _compact_output(prop, defs) for name, prop in value.items()}
         elif key == "items":
             compact[key] = _compact_output(value, defs)
-        elif key == "type" and value != "object":  # a nullable field's [type, "null"]: nulls are never sent
-            compact[key] = next(kind for kind in value if kind != "null") if isinstance(value, list) else value
+        elif key == "type" and value in ("array", "boolean"):
+            # Structure and flags keep their type; plain values (names, ids, counts, times) are known by name.
+            compact[key] = value
         elif key == "format":
             compact[key] = value
     return compact
@@ -157,7 +159,7 @@ def confirmed(
     context = keyword("ctx", Context)
     token = keyword(
         "confirmation_token",
-        Annotated[str | None, arg("From a confirmation_required result, once the person agreed")],
+        Annotated[str | None, arg("From confirmation_required, once the person agreed")],
         None,
     )
     target = keyword(
@@ -257,8 +259,8 @@ def signed(fn: Callable[..., Any], name: str, params: list[inspect.Parameter], r
 OWNER_PARAMS = [
     keyword(
         "org",
-        Annotated[str | None, arg("The owning organization; with neither org nor username: yours", min_length=1)],
+        Annotated[str | None, arg(min_length=1)],
         None,
     ),
-    keyword("username", Annotated[str | None, arg("The owning user", min_length=1)], None),
+    keyword("username", Annotated[str | None, arg(min_length=1)], None),
 ]

@@ -73,7 +73,7 @@ USERNAME = Param("username", "path", Annotated[str, arg(min_length=1)])
 PACKAGE_TYPE = Param(
     "package_type",
     "path",
-    Annotated[PackageType, arg("ghcr.io images: container")],
+    Annotated[PackageType, arg()],  # which type is which: the server's instructions
 )
 # list-packages takes the type as a required query parameter; everywhere else it is a path segment.
 PACKAGE_TYPE_QUERY = Param("package_type", "query", PACKAGE_TYPE.annotation)
@@ -97,7 +97,7 @@ PER_PAGE = Param("per_page", "query", Annotated[int, arg(strict=True, ge=1, le=1
 STATE = Param(
     "state",
     "query",
-    Annotated[Literal["active", "deleted"], arg("deleted: the ones still restorable")],
+    Annotated[Literal["active", "deleted"], arg("deleted: still restorable")],
     default="active",
 )
 RESTORE_TOKEN = Param(
@@ -109,7 +109,7 @@ RESTORE_TOKEN = Param(
 ALL_PAGES = Param(
     "all_pages",
     "tool",
-    Annotated[bool, arg("Every page in one result", strict=True)],
+    Annotated[bool, arg("All pages at once", strict=True)],
     default=False,
 )
 PACKAGE = (PACKAGE_TYPE, PACKAGE_NAME)
@@ -143,7 +143,7 @@ class _Shape:
     description: str
 
 
-_DELETE_NOTE = "The person confirms first. Needs delete:packages."
+_DELETE_NOTE = "Needs delete:packages."  # that the person confirms first is said once, in the instructions
 _RESTORE_NOTE = "Within 30 days of deletion, unless the name was reused. Needs write:packages."
 _SHAPES = (
     _Shape(
@@ -152,7 +152,7 @@ _SHAPES = (
         "/packages",
         (PACKAGE_TYPE_QUERY, VISIBILITY, *PAGING),
         PackageList,
-        "List {owner} packages of one type. Needs read:packages.",
+        "List {owner} packages of one type.",
     ),
     _Shape(
         "get_{o}_package",
@@ -160,7 +160,7 @@ _SHAPES = (
         "/packages/{package_type}/{package_name}",
         PACKAGE,
         Package,
-        "Get one of {owner} packages. Needs read:packages.",
+        "Get one of {owner} packages.",
     ),
     _Shape(
         "delete_{o}_package",
@@ -187,7 +187,7 @@ _SHAPES = (
         # The spec leaves paging out of the user-owned variant, but GitHub honours it there too.
         (*PACKAGE, *PAGING, STATE),
         PackageVersionList,
-        "List versions of one of {owner} packages, newest first. Needs read:packages.",
+        "List versions of one of {owner} packages, newest first.",
     ),
     _Shape(
         "get_{o}_package_version",
@@ -195,7 +195,7 @@ _SHAPES = (
         "/packages/{package_type}/{package_name}/versions/{package_version_id}",
         VERSION,
         PackageVersion,
-        "Get a version of one of {owner} packages. Needs read:packages.",
+        "Get a version of one of {owner} packages.",
     ),
     _Shape(
         "delete_{o}_package_version",
@@ -221,7 +221,7 @@ _SHAPES = (
         "/docker/conflicts",
         (),
         DockerConflicts,
-        "List {owner} packages whose Docker-to-ghcr.io migration hit a conflict. Needs read:packages.",
+        "List {owner} packages whose Docker-to-ghcr.io migration hit a conflict.",
     ),
 )
 
