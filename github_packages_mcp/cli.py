@@ -27,6 +27,7 @@ from mcp_types import ElicitRequestParams, ElicitResult, ErrorData
 from github_packages_mcp import __version__
 from github_packages_mcp.config import TOOLSETS, ConfigError, Settings, load_settings
 from github_packages_mcp.server import build_server
+from github_packages_mcp.server.transports import serve_http
 from github_packages_mcp.tools.catalogue import scopes_for
 
 __all__ = ["main", "missing_token_message"]
@@ -87,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
         parents=[_common_options(suppress=False)],
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--transport", choices=["stdio", "http"], help="how to serve MCP (default stdio)")
+    parser.add_argument("--host", help="HTTP: address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="HTTP: port (default 8080)")
+    parser.add_argument("--path", help="HTTP: endpoint path (default /mcp)")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("tools", help="print the tool list", parents=[_common_options(suppress=True)])
     call = commands.add_parser("call", help="call one tool and print its result", parents=[_common_options(True)])
@@ -106,7 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _settings(args) as settings:
             if args.command is None:
                 settings.require_token()
-                build_server(settings).run()
+                if settings.transport == "http":
+                    serve_http(settings)
+                else:
+                    build_server(settings).run()
                 return 0
             if args.command == "tools":
                 return anyio.run(_print_tools, settings)
@@ -127,6 +135,15 @@ def _settings(args: argparse.Namespace) -> Iterator[Settings]:
         "log_level": args.log_level,
         "toolsets": args.toolsets,
         "tools": args.tools,
+        **{
+            key: getattr(args, name, None)
+            for key, name in (
+                ("transport", "transport"),
+                ("http_host", "host"),
+                ("http_port", "port"),
+                ("http_path", "path"),
+            )
+        },
     }
     if not args.sandbox:
         yield _with_logging(load_settings(args.config, **overrides))

@@ -20,7 +20,16 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-__all__ = ["CONFIG_ENV", "TOOLSETS", "ConfigError", "ConfirmationMode", "Settings", "Toolset", "load_settings"]
+__all__ = [
+    "CONFIG_ENV",
+    "TOOLSETS",
+    "ConfigError",
+    "ConfirmationMode",
+    "Settings",
+    "Toolset",
+    "is_loopback",
+    "load_settings",
+]
 
 ConfirmationMode = Literal["auto", "elicitation", "token"]
 Toolset = Literal["read", "delete", "restore", "cleanup", "audit"]
@@ -32,6 +41,8 @@ _ENV_KEYS: tuple[tuple[str, str], ...] = (
     ("GITHUB_TOKEN", "token"),
     ("GITHUB_PERSONAL_ACCESS_TOKEN", "token"),
     ("GITHUB_API_URL", "api_url"),
+    ("GITHUB_PACKAGES_MCP_BEARER_SECRET", "http_bearer_secret"),
+    ("GITHUB_PACKAGES_MCP_SHARED_SECRET", "shared_secret"),
 )
 
 
@@ -68,6 +79,21 @@ class Settings(BaseModel):
     max_rate_limit_wait_seconds: float = Field(default=60.0, ge=0, le=3600)
     cache_max_entries: int = Field(default=1000, ge=0, le=100_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    transport: Literal["stdio", "http"] = "stdio"
+    # Streamable HTTP (--transport http). Loopback by default; any other address requires authentication.
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    http_path: str = Field(default="/mcp", pattern=r"^/[A-Za-z0-9._~/-]*$")
+    # "bearer": clients send `Authorization: Bearer <http_bearer_secret>`; the GitHub token stays on the server.
+    http_auth: Literal["none", "bearer"] = "none"
+    http_bearer_secret: SecretStr | None = None
+    # Host names clients use to reach the server, besides loopback (DNS-rebinding protection checks Host).
+    http_allowed_hosts: tuple[str, ...] = ()
+    # The URL clients use for the MCP endpoint, when it differs from http://http_host:http_port (a proxy).
+    public_url: str | None = None
+    # Shared by every replica: signs confirmation tokens and seals the SDK's request state, so either
+    # verifies on any replica. Without it, a random per-process secret (one replica only).
+    shared_secret: SecretStr | None = None
     # Cleanup plans and the journal of every version a cleanup deleted or restored (JSON lines).
     journal_dir: Path = Field(default_factory=lambda: _state_home() / "github-packages-mcp")
 
@@ -78,7 +104,7 @@ class Settings(BaseModel):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http(s) URL such as https://api.github.com or https://HOST/api/v3")
         # The token travels in a header: plain http would expose it on the wire, except to this machine.
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
             raise ValueError("must use https (plain http is only accepted for 127.0.0.1 or localhost)")
         return value.rstrip("/")
 
@@ -101,7 +127,8 @@ def _state_home() -> Path:
     return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether a host name or address is this machine only."""
     if host == "localhost":
         return True
     try:

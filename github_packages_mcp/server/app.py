@@ -13,7 +13,9 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import httpx
-from mcp.server.mcpserver import MCPServer
+from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 
 from github_packages_mcp import __version__
 from github_packages_mcp.client import GitHubClient
@@ -21,7 +23,7 @@ from github_packages_mcp.config import ConfigError, Settings
 from github_packages_mcp.errors import GitHubError
 from github_packages_mcp.server.audit import audit_entries
 from github_packages_mcp.server.cleanup import cleanup_entries
-from github_packages_mcp.server.confirmation import ConfirmationTokens
+from github_packages_mcp.server.confirmation import ConfirmationTokens, derived_key
 from github_packages_mcp.server.diagnostics import diagnostics_entries
 from github_packages_mcp.server.operations import operation_entries
 from github_packages_mcp.server.resources import add_prompts, add_resources
@@ -74,13 +76,18 @@ def build_server(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
+    token_verifier: TokenVerifier | None = None,
+    auth: AuthSettings | None = None,
 ) -> MCPServer[AppContext]:
     """Build the MCP server; the GitHub client opens when the server starts and closes when it stops.
 
     Raises:
         ConfigError: If the settings select tools that do not exist.
     """
-    tokens = ConfirmationTokens(settings.confirmation_ttl_seconds, clock=clock)
+    shared = settings.shared_secret.get_secret_value() if settings.shared_secret else None
+    tokens = ConfirmationTokens(
+        settings.confirmation_ttl_seconds, secret=derived_key(shared, "confirmation") if shared else None, clock=clock
+    )
     selected = select_tools(settings)
 
     @asynccontextmanager
@@ -103,6 +110,10 @@ def build_server(
         lifespan=lifespan,
         log_level=settings.log_level,
         tools=[entry.build(settings) for entry in selected],
+        token_verifier=token_verifier,
+        auth=auth,
+        # With a shared secret, a confirmation form answered through one replica resumes on any other.
+        request_state_security=RequestStateSecurity(keys=[derived_key(shared, "request-state")]) if shared else None,
     )
     add_resources(server)
     add_prompts(server, {entry.name for entry in selected})

@@ -23,7 +23,7 @@ from mcp.server.mcpserver import Context
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, Field
 
-__all__ = ["ConfirmationTokens", "DeletionConfirmation", "TokenRejected", "can_elicit"]
+__all__ = ["ConfirmationTokens", "DeletionConfirmation", "TokenRejected", "can_elicit", "derived_key"]
 
 
 class DeletionConfirmation(BaseModel):
@@ -40,6 +40,11 @@ def can_elicit(ctx: Context[Any, Any]) -> bool:
     if elicitation is None or (elicitation.form is None and elicitation.url is not None):
         return False
     return ctx.protocol_version in MODERN_PROTOCOL_VERSIONS or ctx.session.can_send_request
+
+
+def derived_key(secret: str, purpose: str) -> bytes:
+    """An independent 32-byte key per purpose from one shared secret."""
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
 
 
 class TokenRejected(Exception):

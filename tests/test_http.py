@@ -1,0 +1,134 @@
+"""Streamable HTTP: served on loopback by a real uvicorn, reached by the SDK's HTTP client."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+import httpx
+import httpx2
+import pytest
+import uvicorn
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from starlette.types import ASGIApp
+
+from github_packages_mcp.config import ConfigError, Settings
+from github_packages_mcp.sandbox import DEMO_ORG
+from github_packages_mcp.server.transports import http_app
+from tests.test_stdio import COMMAND, clean_env
+from tests.test_tools import ok
+
+pytestmark = pytest.mark.anyio
+SECRET = "s3cret-for-the-mcp-endpoint"
+PACKAGE = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
+
+
+@asynccontextmanager
+async def serving(app: ASGIApp) -> AsyncIterator[str]:
+    """The app on a free loopback port, served by uvicorn in this test's own event loop, for the block."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", log_config=None))
+    async with anyio.create_task_group() as group:
+        group.start_soon(server.serve, [sock])
+        with anyio.fail_after(10):
+            while not server.started:  # noqa: ASYNC110  (uvicorn offers a flag, not an event)
+                await anyio.sleep(0.01)
+        try:
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
+        finally:
+            server.should_exit = True
+    sock.close()
+
+
+@asynccontextmanager
+async def http_client(url: str, secret: str | None = None) -> AsyncIterator[Client]:
+    """The SDK's client over streamable HTTP; the HTTP client handed to it is ours to close."""
+    headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+    async with (
+        httpx2.AsyncClient(headers=headers) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        yield client
+
+
+async def test_loopback_http_serves_every_tool(settings: Settings) -> None:
+    async with serving(http_app(settings)) as url, http_client(url) as client:
+        names = [tool.name for tool in (await client.list_tools()).tools]
+        listing = ok(await client.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "container"}))
+    assert "delete_org_package_version" in names
+    assert "web/api" in [item["name"] for item in listing["items"]]
+
+
+async def test_a_bearer_secret_guards_the_endpoint(settings: Settings) -> None:
+    guarded = settings.with_changes(http_auth="bearer", http_bearer_secret=SECRET)
+    async with serving(http_app(guarded)) as url:
+        async with httpx.AsyncClient() as raw:
+            refused = await raw.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+            wrong = await raw.post(url, json={}, headers={"Authorization": "Bearer not-the-secret"})
+        async with http_client(url, SECRET) as client:
+            first = ok(await client.call_tool("delete_org_package", PACKAGE))
+    assert refused.status_code == wrong.status_code == 401
+    assert "Bearer" in refused.headers["www-authenticate"]
+    assert first["status"] == "confirmation_required"  # the HTTP client shows no form here
+
+
+async def test_dns_rebinding_is_refused(settings: Settings) -> None:
+    async with serving(http_app(settings)) as url, httpx.AsyncClient() as raw:
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+        wrong_host = await raw.post(url, json=body, headers={"Host": "evil.example"})
+        wrong_origin = await raw.post(url, json=body, headers={"Origin": "http://evil.example"})
+    assert wrong_host.status_code == 421
+    assert wrong_origin.status_code == 403
+
+
+def test_no_authentication_off_loopback_or_without_a_real_secret(settings: Settings) -> None:
+    with pytest.raises(ConfigError, match=r"refusing to serve on 0\.0\.0\.0 without authentication"):
+        http_app(settings.with_changes(http_host="0.0.0.0"))  # noqa: S104
+    with pytest.raises(ConfigError, match="needs http_bearer_secret"):
+        http_app(settings.with_changes(http_auth="bearer", http_bearer_secret="short"))
+    http_app(settings.with_changes(http_host="0.0.0.0", http_auth="bearer", http_bearer_secret=SECRET))  # noqa: S104
+
+
+async def test_a_shared_secret_lets_any_replica_redeem_a_confirmation(settings: Settings) -> None:
+    replica = settings.with_changes(shared_secret="one secret for every replica")
+    stranger = settings.with_changes(shared_secret="another deployment entirely")
+    async with serving(http_app(replica)) as first_url, serving(http_app(replica)) as second_url:
+        async with http_client(first_url) as client:
+            first = ok(await client.call_tool("delete_org_package", PACKAGE))
+        async with serving(http_app(stranger)) as stranger_url, http_client(stranger_url) as client:
+            refused = await client.call_tool(
+                "delete_org_package", {**PACKAGE, "confirmation_token": first["confirmation_token"]}
+            )
+        async with http_client(second_url) as client:
+            done = ok(await client.call_tool(
+                "delete_org_package", {**PACKAGE, "confirmation_token": first["confirmation_token"]}
+            ))  # fmt: skip
+    assert refused.is_error
+    assert done["deleted"] is True
+
+
+async def test_the_command_serves_http_with_the_sandbox() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [*COMMAND, "--sandbox", "--transport", "http", "--port", str(port)]
+    process = subprocess.Popen(command, env=clean_env(), stderr=subprocess.DEVNULL)  # noqa: ASYNC220
+    try:
+        url = f"http://127.0.0.1:{port}/mcp"
+        with anyio.fail_after(20):
+            while True:
+                try:
+                    async with http_client(url) as client:
+                        names = [tool.name for tool in (await client.list_tools()).tools]
+                        break
+                except Exception:
+                    await anyio.sleep(0.1)
+        assert "plan_version_cleanup" in names
+    finally:
+        process.terminate()
+        process.wait(10)
