@@ -110,7 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve_sandbox(args.port)
         with _settings(args) as settings:
             if args.command is None:
-                settings.require_token()
+                if settings.http_auth != "github":  # there, each HTTP caller brings their own token
+                    settings.require_token()
                 if settings.transport == "http":
                     serve_http(settings)
                 else:

@@ -160,26 +160,41 @@ class GitHubClient:
         retry: RetryPolicy | None = None,
         cache: ETagCache | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        token_source: Callable[[], str | None] | None = None,
     ) -> None:
+        """`token_source`, when given, names the token of each request instead of `token` (a server that
+        passes its callers' own GitHub tokens through); caches and quotas are then kept per token."""
         headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": api_version,
             "User-Agent": USER_AGENT,
         }
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.AsyncClient(
             base_url=base_url, headers=headers, timeout=timeout, transport=transport, follow_redirects=False
         )
-        self._identity = identity_of(token)
-        self._registry_auth = f"Bearer {base64.b64encode((token or '').encode()).decode()}"
+        self._token_source = token_source or (lambda: token)
         self.pacer = pacer or Pacer(max_concurrency=4, mutation_interval=1.0)
         self.retry = retry or RetryPolicy()
         self.cache = cache
-        self.quota = Quota()
+        self._quotas: dict[str, Quota] = {}
+
+    @property
+    def token(self) -> str | None:
+        """The token this request acts with (never to be shown: use `identity_of` for logs and keys)."""
+        return self._token_source()
+
+    @property
+    def quota(self) -> Quota:
+        """The primary rate limit of the current token, as GitHub last reported it."""
+        return self._quotas.setdefault(identity_of(self.token), Quota())
 
     @classmethod
-    def from_settings(cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> GitHubClient:
+    def from_settings(
+        cls,
+        settings: Settings,
+        transport: httpx.AsyncBaseTransport | None = None,
+        token_source: Callable[[], str | None] | None = None,
+    ) -> GitHubClient:
         """Build the client from validated settings; without a token GitHub will answer 401."""
         return cls(
             base_url=settings.api_url,
@@ -194,6 +209,7 @@ class GitHubClient:
             ),
             cache=ETagCache(settings.cache_max_entries) if settings.cache_max_entries else None,
             transport=transport,
+            token_source=token_source,
         )
 
     async def __aenter__(self) -> Self:
@@ -232,10 +248,10 @@ class GitHubClient:
         retries, maybe_done = 0, False
         while True:
             self._check_known_quota(method, path)
-            request = self._http.build_request(method, path, params=params, headers=headers)
-            cached = (
-                self.cache.get(self._identity, str(request.url)) if self.cache is not None and method == "GET" else None
-            )
+            token = self.token
+            request = self._http.build_request(method, path, params=params, headers=_auth(token) | dict(headers or {}))
+            identity = identity_of(token)
+            cached = self.cache.get(identity, str(request.url)) if self.cache is not None and method == "GET" else None
             if cached is not None:
                 request.headers["If-None-Match"] = cached.etag
             started = time.monotonic()
@@ -277,7 +293,7 @@ class GitHubClient:
             if status >= 400:
                 raise _api_error(response, method, path)
             if self.cache is not None and method == "GET":
-                self.cache.put(self._identity, response)
+                self.cache.put(identity, response)
             return response
 
     async def registry_get(self, url: str, accept: str) -> httpx.Response:
@@ -285,7 +301,8 @@ class GitHubClient:
 
         ghcr.io takes the token as a bearer credential in base64, as `docker login` would send it.
         """
-        return await self.request("GET", url, headers={"Accept": accept, "Authorization": self._registry_auth})
+        registry_auth = f"Bearer {base64.b64encode((self.token or '').encode()).decode()}"
+        return await self.request("GET", url, headers={"Accept": accept, "Authorization": registry_auth})
 
     async def get_json(self, path: str, query: Mapping[str, QueryValue] | None = None) -> Any:
         """GET a path and decode its JSON body."""
@@ -436,6 +453,10 @@ def _unique(items: list[Any]) -> list[Any]:
             seen.add(key)
             unique.append(item)
     return unique
+
+
+def _auth(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _int_or_none(value: str | None) -> int | None:

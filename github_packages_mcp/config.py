@@ -85,7 +85,8 @@ class Settings(BaseModel):
     http_port: int = Field(default=8080, ge=0, le=65535)
     http_path: str = Field(default="/mcp", pattern=r"^/[A-Za-z0-9._~/-]*$")
     # "bearer": clients send `Authorization: Bearer <http_bearer_secret>`; the GitHub token stays on the server.
-    http_auth: Literal["none", "bearer"] = "none"
+    # "github": each client sends its own GitHub token as the bearer, used for that client's calls only.
+    http_auth: Literal["none", "bearer", "github"] = "none"
     http_bearer_secret: SecretStr | None = None
     # Host names clients use to reach the server, besides loopback (DNS-rebinding protection checks Host).
     http_allowed_hosts: tuple[str, ...] = ()

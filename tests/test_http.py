@@ -17,10 +17,17 @@ from mcp.client.streamable_http import streamable_http_client
 from starlette.types import ASGIApp
 
 from github_packages_mcp.config import ConfigError, Settings
-from github_packages_mcp.sandbox import DEMO_ORG
+from github_packages_mcp.sandbox import (
+    DEMO_ACTIONS_TOKEN,
+    DEMO_LOGIN,
+    DEMO_ORG,
+    DEMO_READ_TOKEN,
+    DEMO_TOKEN,
+    SandboxServer,
+)
 from github_packages_mcp.server.transports import http_app
 from tests.test_stdio import COMMAND, clean_env
-from tests.test_tools import ok
+from tests.test_tools import error_text, ok
 
 pytestmark = pytest.mark.anyio
 SECRET = "s3cret-for-the-mcp-endpoint"
@@ -132,3 +139,30 @@ async def test_the_command_serves_http_with_the_sandbox() -> None:
     finally:
         process.terminate()
         process.wait(10)
+
+
+async def test_callers_github_tokens_pass_through_and_never_mix(settings: Settings, sandbox: SandboxServer) -> None:
+    passing = settings.with_changes(http_auth="github", token=None)
+    async with serving(http_app(passing)) as url:
+        async with httpx.AsyncClient() as raw:
+            anonymous = await raw.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        async with http_client(url, DEMO_TOKEN) as admin, http_client(url, DEMO_ACTIONS_TOKEN) as bot:
+            people = [ok(await client.call_tool("check_token", {})) for client in (admin, bot) for _ in range(2)]
+            offered = ok(await admin.call_tool("delete_org_package", PACKAGE))
+            # The bot may delete acme-labs packages too, but not with the admin's confirmation.
+            stolen = await bot.call_tool(
+                "delete_org_package", {**PACKAGE, "confirmation_token": offered["confirmation_token"]}
+            )
+        async with http_client(url, DEMO_READ_TOKEN) as reader:
+            refused = await reader.call_tool("restore_my_package", {"package_type": "npm", "package_name": "old-cli"})
+    assert anonymous.status_code == 401
+    assert [person["token_type"] for person in people] == [
+        "classic personal access token",
+        "classic personal access token",
+        "GitHub Actions or GitHub App installation token",
+        "GitHub Actions or GitHub App installation token",
+    ]
+    assert people[0]["login"] == DEMO_LOGIN
+    assert "not issued for delete_org_package" in error_text(stolen)
+    assert "lacks the scope write:packages" in error_text(refused)
+    assert [r for r in sandbox.state.requests if r.method == "DELETE"] == []

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import httpx
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
@@ -89,11 +90,14 @@ def build_server(
         settings.confirmation_ttl_seconds, secret=derived_key(shared, "confirmation") if shared else None, clock=clock
     )
     selected = select_tools(settings)
+    passing_through = settings.http_auth == "github"  # each HTTP caller's own token, not settings.token
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[AppContext]) -> AsyncIterator[AppContext]:
-        async with GitHubClient.from_settings(settings, transport) as github:
-            if settings.hide_unusable_tools and settings.token is not None:
+        async with GitHubClient.from_settings(
+            settings, transport, _caller_token if passing_through else None
+        ) as github:
+            if settings.hide_unusable_tools and settings.token is not None and not passing_through:
                 await _hide_unusable_tools(server, github, selected)
             yield AppContext(
                 settings=settings,
@@ -118,6 +122,12 @@ def build_server(
     add_resources(server)
     add_prompts(server, {entry.name for entry in selected})
     return server
+
+
+def _caller_token() -> str | None:
+    """The GitHub token the current HTTP request authenticated with (pass-through mode)."""
+    access = get_access_token()
+    return access.token if access is not None else None
 
 
 async def _hide_unusable_tools(

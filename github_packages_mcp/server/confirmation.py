@@ -75,13 +75,14 @@ class ConfirmationTokens:
         self._spent: dict[str, float] = {}  # nonce -> expiry, forgotten once expired
         self._lock = threading.Lock()
 
-    def issue(self, tool: str, arguments: Mapping[str, Any], summary: str) -> tuple[str, datetime]:
+    def issue(self, tool: str, arguments: Mapping[str, Any], summary: str, caller: str = "") -> tuple[str, datetime]:
+        """A token for this call; `caller` identifies who may redeem it (servers serving several people)."""
         expires = int(self._clock() + self._ttl)
         nonce = secrets.token_hex(8)
-        token = f"{expires}.{nonce}.{self._mac(tool, arguments, summary, expires, nonce)}"
+        token = f"{expires}.{nonce}.{self._mac(f'{tool}@{caller}', arguments, summary, expires, nonce)}"
         return token, datetime.fromtimestamp(expires, UTC)
 
-    def redeem(self, token: str, tool: str, arguments: Mapping[str, Any], summary: str) -> None:
+    def redeem(self, token: str, tool: str, arguments: Mapping[str, Any], summary: str, caller: str = "") -> None:
         """Accept the token once for exactly this tool, these arguments and this (re-read) target summary.
 
         Raises:
@@ -93,7 +94,7 @@ class ConfirmationTokens:
         if not (expires_text.isdigit() and nonce and mac):
             raise TokenRejected("the confirmation_token is malformed")
         expires = int(expires_text)
-        if not hmac.compare_digest(mac, self._mac(tool, arguments, summary, expires, nonce)):
+        if not hmac.compare_digest(mac, self._mac(f"{tool}@{caller}", arguments, summary, expires, nonce)):
             raise TokenRejected(
                 f"the confirmation_token was not issued for {tool} with exactly these arguments, or the target "
                 f"changed since it was shown (it is now: {summary}); call without it to get a new one"

@@ -19,13 +19,11 @@ def diagnostics_entries() -> tuple[ToolEntry, ...]:
     return (ToolEntry("check_token", "audit", True, (), _check_token_tool),)
 
 
-def _check_token_tool(settings: Settings) -> Tool:
-    token = settings.token.get_secret_value() if settings.token else None
-
+def _check_token_tool(_settings: Settings) -> Tool:
     async def check(ctx: Context[AppContext, Any]) -> CallToolResult:
         app = ctx.request_context.lifespan_context
-        with tool_errors((), "check_token"):
-            return concise(await check_token(app.github, token, app.tool_scopes))
+        with tool_errors((), "check_token"):  # the token of this call: the caller's own, when passed through
+            return concise(await check_token(app.github, app.github.token, app.tool_scopes))
 
     return build_tool(
         signed(check, "check_token", [keyword("ctx", Context)], Annotated[CallToolResult, TokenCheck]),

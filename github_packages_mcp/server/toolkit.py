@@ -24,6 +24,7 @@ from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel
 
+from github_packages_mcp.cache import identity_of
 from github_packages_mcp.client import GitHubClient
 from github_packages_mcp.config import ConfirmationMode, Settings, Toolset
 from github_packages_mcp.errors import GitHubError
@@ -181,7 +182,7 @@ def confirmed(
                 if mode == "elicitation":
                     raise ToolError("Nothing was deleted: this server confirms deletions with a form, not tokens.")
                 try:
-                    app.tokens.redeem(confirmation_token, name, arguments, target.summary)
+                    app.tokens.redeem(confirmation_token, name, arguments, target.summary, _caller(app))
                 except TokenRejected as exc:
                     raise ToolError(f"Nothing was deleted: {exc}.") from None
                 return concise(await act(ctx, arguments))
@@ -203,10 +204,16 @@ def confirmed(
                     "and this client cannot show one. Use a client that supports elicitation, or set "
                     'confirmation = "auto" in the configuration.'
                 )
-            issued, expires = app.tokens.issue(name, arguments, target.summary)
+            issued, expires = app.tokens.issue(name, arguments, target.summary, _caller(app))
             return concise(outcome.needs_confirmation(name, target.summary, issued, expires))
 
     return signed(body, name, [*params, token, target, answer, context], Annotated[CallToolResult, outcome])
+
+
+def _caller(app: AppContext) -> str:
+    # With callers' own GitHub tokens passed through, one caller's confirmation must not delete with another's
+    # rights: tokens are bound to the caller's token fingerprint.
+    return identity_of(app.github.token)
 
 
 def concise(result: BaseModel) -> CallToolResult:

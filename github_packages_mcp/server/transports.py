@@ -18,10 +18,11 @@ from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
 
+from github_packages_mcp.cache import identity_of
 from github_packages_mcp.config import ConfigError, Settings, is_loopback
 from github_packages_mcp.server.app import build_server
 
-__all__ = ["SharedSecretVerifier", "http_app", "serve_http"]
+__all__ = ["GitHubTokenPassThrough", "SharedSecretVerifier", "http_app", "serve_http"]
 
 
 class SharedSecretVerifier:
@@ -34,6 +35,19 @@ class SharedSecretVerifier:
         if hmac.compare_digest(token.encode(), self._secret.encode()):
             return AccessToken(token="shared-secret", client_id="shared-secret", scopes=[])  # noqa: S106
         return None
+
+
+class GitHubTokenPassThrough:
+    """Accepts a caller's GitHub token as the bearer: every call then acts as that caller.
+
+    The token is not checked here but by GitHub on each call (an invalid one gets GitHub's 401 as a tool error);
+    the client keeps caches, quotas and confirmation tokens per token, so callers never share them.
+    """
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        if not token or any(char.isspace() for char in token):
+            return None
+        return AccessToken(token=token, client_id=identity_of(token), scopes=[])
 
 
 def http_app(settings: Settings) -> Starlette:
@@ -54,8 +68,17 @@ def http_app(settings: Settings) -> Starlette:
             "and http_bearer_secret, or bind 127.0.0.1"
         )
     public = settings.public_url or f"http://{_host_for_url(settings.http_host)}:{settings.http_port}"
-    auth, verifier = None, None
-    if settings.http_auth == "bearer":
+    auth: AuthSettings | None = None
+    verifier: SharedSecretVerifier | GitHubTokenPassThrough | None = None
+    if settings.http_auth == "github":
+        verifier = GitHubTokenPassThrough()
+        # The tokens are GitHub's: its OAuth server is where a client would get one.
+        auth = AuthSettings(
+            issuer_url=AnyHttpUrl("https://github.com/login/oauth"),
+            resource_server_url=AnyHttpUrl(public.rstrip("/") + settings.http_path),
+            validate_token_resource=False,  # GitHub's tokens name no resource; GitHub checks them on each call
+        )
+    elif settings.http_auth == "bearer":
         verifier = SharedSecretVerifier(secret)
         # The secret is not an OAuth token: the metadata only names this server, for clients that look.
         auth = AuthSettings(
