@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from mcp import Client
 from mcp.client.session import ClientRequestContext
 from mcp_types import ElicitRequestParams, ElicitResult
 
 from github_packages_mcp.config import Settings
-from github_packages_mcp.sandbox import DEMO_TOKEN, SandboxServer, SandboxState
+from github_packages_mcp.sandbox import (
+    DEMO_ACTIONS_TOKEN,
+    DEMO_FINE_GRAINED_TOKEN,
+    DEMO_READ_TOKEN,
+    DEMO_TOKEN,
+    SandboxServer,
+    SandboxState,
+)
 
 SPEC_PATH = Path(__file__).parent / "data" / "github-packages.openapi.json"
 
@@ -85,3 +94,50 @@ class Person:
         if self.action != "accept":
             return ElicitResult(action=self.action)  # type: ignore[arg-type]
         return ElicitResult(action="accept", content={"confirm": self.typed or ""})
+
+
+# --- No secret anywhere: every tool result, log line and failure of the whole run is checked at the end. ---
+
+SECRETS = (DEMO_TOKEN, DEMO_READ_TOKEN, DEMO_FINE_GRAINED_TOKEN, DEMO_ACTIONS_TOKEN)
+_produced: list[str] = []
+
+
+class _Recorder(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        _produced.append(self.format(record))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _record_everything_produced() -> Iterator[None]:
+    root = logging.getLogger()
+    recorder, level = _Recorder(logging.DEBUG), root.level
+    root.addHandler(recorder)
+    root.setLevel(logging.DEBUG)
+    original = Client.call_tool
+
+    async def recording(self: Client, *args: Any, **kwargs: Any) -> Any:
+        result = await original(self, *args, **kwargs)
+        _produced.append(result.model_dump_json())
+        return result
+
+    Client.call_tool = recording  # type: ignore[method-assign]
+    yield
+    Client.call_tool = original  # type: ignore[method-assign]
+    root.removeHandler(recorder)
+    root.setLevel(level)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    report = yield
+    if call.excinfo is not None:
+        _produced.append(str(call.excinfo.value))
+    _produced.extend(text for _, text in report.sections)  # captured stdout, stderr and log of the test
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    leaks = [text[:200] for text in _produced if any(secret in text for secret in SECRETS)]
+    if leaks:
+        print(f"\nA token appeared in {len(leaks)} result(s), log line(s) or failure(s), e.g.: {leaks[0]!r}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
