@@ -11,7 +11,9 @@ never silently turns a safety setting off.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
+import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,6 +39,7 @@ TOOLSETS: tuple[Toolset, ...] = ("read", "delete", "restore", "cleanup", "audit"
 
 CONFIG_ENV = "GITHUB_PACKAGES_MCP_CONFIG"
 # Environment variable -> settings key. The first token variable that is set wins.
+log = logging.getLogger("github_packages_mcp")
 _ENV_KEYS: tuple[tuple[str, str], ...] = (
     ("GITHUB_TOKEN", "token"),
     ("GITHUB_PERSONAL_ACCESS_TOKEN", "token"),
@@ -154,8 +157,15 @@ def load_settings(
     if path is not None:
         try:
             values.update(tomllib.loads(path.read_text(encoding="utf-8")))
+            readable_by_all = path.stat().st_mode & stat.S_IROTH
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        secrets = sorted(key for key in ("token", "http_bearer_secret", "shared_secret") if key in values)
+        if secrets and readable_by_all:
+            log.warning(
+                "%s holds %s and every user of this machine can read it: chmod 600 %s, or use the environment",
+                path, ", ".join(secrets), path,
+            )  # fmt: skip
     for variable, key in reversed(_ENV_KEYS):  # reversed: the first variable listed wins
         if env.get(variable):
             values[key] = env[variable]

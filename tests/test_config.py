@@ -70,3 +70,18 @@ def test_the_token_is_never_shown() -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(env={"GITHUB_TOKEN": "ghp_secret_value"}, confirmation="bad")
     assert "ghp_secret_value" not in str(caught.value)
+
+
+def test_a_config_file_with_a_token_that_others_can_read_gets_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('token = "ghp_in_a_file"\n')
+    config.chmod(0o644)
+    load_settings(config, env={})
+    config.chmod(0o600)
+    load_settings(config, env={})
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "every user of this machine can read it: chmod 600" in warnings[0]
+    assert "ghp_in_a_file" not in warnings[0]
