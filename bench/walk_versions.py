@@ -13,28 +13,21 @@ and reports each against the physical floor: ceil(pages / concurrency) x latency
 from __future__ import annotations
 
 import argparse
-import gc
 import math
-import socket
 import statistics
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
-import httpx
+from harness import PACKAGE, sandbox_process
 from mcp import Client
 
 from github_packages_mcp.client import GitHubClient
 from github_packages_mcp.config import Settings
-from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer, SandboxState
+from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN
 from github_packages_mcp.server import build_server
 
-PACKAGE = "bench/image"
 PATH = f"/orgs/{DEMO_ORG}/packages/container/bench%2Fimage/versions"
 
 
@@ -69,40 +62,6 @@ async def timed(run: Callable[[], Awaitable[int]], repeat: int, expected: int) -
     return statistics.median(times)
 
 
-def serve_sandbox(port: int, versions: int, latency: float) -> None:
-    """The sandbox process: demo data plus the benchmark package, `latency` seconds per request."""
-    state = SandboxState.demo()
-    state.add_package(DEMO_ORG, "container", PACKAGE, versions=versions)
-    state.faults.latency = latency
-    gc.freeze()  # the world is built: keep collector pauses of the sandbox out of the client's timings
-    with SandboxServer(state, port=port):
-        threading.Event().wait()  # until terminated
-
-
-@contextmanager
-def sandbox_process(versions: int, latency: float) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [sys.executable, __file__, "--serve", str(port), "--versions", str(versions), "--latency", str(latency)]
-    process = subprocess.Popen(command)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/_sandbox/clock").raise_for_status()
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
 async def main(args: argparse.Namespace) -> None:
     with sandbox_process(args.versions, args.latency) as url:
         settings = Settings(token=DEMO_TOKEN, api_url=url, max_concurrency=args.concurrency, cache_max_entries=0)
@@ -132,9 +91,4 @@ if __name__ == "__main__":
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    arguments = parser.parse_args()
-    if arguments.serve:
-        serve_sandbox(arguments.serve, arguments.versions, arguments.latency)
-    else:
-        anyio.run(main, arguments)
+    anyio.run(main, parser.parse_args())

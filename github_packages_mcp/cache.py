@@ -14,12 +14,14 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 
 import httpx
 
 __all__ = ["CachedResponse", "ETagCache", "identity_of"]
 
 
+@lru_cache(maxsize=1024)  # a handful of tokens, fingerprinted on every request
 def identity_of(token: str | None) -> str:
     """A short, one-way fingerprint of a token, safe to keep in memory and logs."""
     return hashlib.sha256((token or "").encode()).hexdigest()[:16]

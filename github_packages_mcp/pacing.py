@@ -54,6 +54,12 @@ class Pacer:
     @asynccontextmanager
     async def slot(self, *, mutating: bool) -> AsyncIterator[None]:
         """Wait for the pause, the mutation interval and a free slot, in that order; hold the slot inside."""
+        if not mutating and self._paused_until <= self._clock():  # the common case, kept short
+            async with self._slots:
+                if self._paused_until > self._clock():  # a pause began while this request queued
+                    await self._wait_for_pause()
+                yield
+            return
         await self._wait_for_pause()
         if mutating:
             async with self._mutations:

@@ -91,6 +91,8 @@ def build_tool(fn: Callable[..., Any], **kwargs: Any) -> Tool:
         schema = tool.fn_metadata.output_schema
         # The root stays `type: object` (clients require it); nested objects are known by their properties.
         tool.fn_metadata.output_schema = {"type": "object"} | _compact_output(schema, schema.get("$defs", {}))
+        # Every result is built from its pydantic model (see `concise`), so the SDK need not check it again.
+        tool.fn_metadata.output_model = None
     return tool
 
 

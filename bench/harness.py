@@ -1,0 +1,75 @@
+"""What the benchmarks share: the sandbox in its own process (GitHub's CPU is not ours), free ports, timing.
+
+.venv/bin/python bench/harness.py --serve PORT [--versions N] [--latency SECONDS]   (used by the others)
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+from github_packages_mcp.sandbox import DEMO_ORG, SandboxServer, SandboxState
+
+PACKAGE = "bench/image"  # the extra package the walk benchmark pages through
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """Until `url` answers (any status), or fail if the process died or time ran out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise
+            time.sleep(0.05)
+
+
+@contextmanager
+def sandbox_process(versions: int = 0, latency: float = 0.0) -> Iterator[str]:
+    """The sandbox with demo data (plus a package of `versions` versions) in a subprocess; yields its URL."""
+    port = free_port()
+    command = [sys.executable, __file__, "--serve", str(port), "--versions", str(versions), "--latency", str(latency)]
+    process = subprocess.Popen(command)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{url}/_sandbox/clock", process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _serve(port: int, versions: int, latency: float) -> None:
+    state = SandboxState.demo()
+    if versions:
+        state.add_package(DEMO_ORG, "container", PACKAGE, versions=versions)
+    state.faults.latency = latency
+    gc.freeze()  # the world is built: keep collector pauses of the sandbox out of the client's timings
+    with SandboxServer(state, port=port):
+        threading.Event().wait()  # until terminated
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--serve", type=int, required=True)
+    parser.add_argument("--versions", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0)
+    arguments = parser.parse_args()
+    _serve(arguments.serve, arguments.versions, arguments.latency)
