@@ -95,7 +95,9 @@ def calls(draw: st.DrawFn, valid: bool) -> tuple[Operation, dict[str, Any]]:
     return op, arguments
 
 
-def run_calls(batch: list[tuple[Operation, dict[str, Any]]]) -> list[tuple[bool, list[httpx.Request]]]:
+def run_calls(batch: list[tuple[str, dict[str, Any]]]) -> list[tuple[bool, list[httpx.Request]]]:
+    """Each (tool name, arguments) called in turn in one session: was it an error, and what GitHub was asked."""
+
     async def main() -> list[tuple[bool, list[httpx.Request]]]:
         results = []
         seen: list[httpx.Request] = []
@@ -104,10 +106,10 @@ def run_calls(batch: list[tuple[Operation, dict[str, Any]]]) -> list[tuple[bool,
         )
         server = build_server(settings, transport=github(seen))
         async with Client(server) as client:
-            for op, arguments in batch:
+            for name, arguments in batch:
                 seen.clear()
                 with anyio.fail_after(5):  # no hung call
-                    result = await client.call_tool(op.name, arguments)
+                    result = await client.call_tool(name, arguments)
                 results.append((result.is_error, list(seen)))
         return results
 
@@ -117,7 +119,8 @@ def run_calls(batch: list[tuple[Operation, dict[str, Any]]]) -> list[tuple[bool,
 @examples(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(calls(valid=True), min_size=1, max_size=20))
 def test_valid_arguments_ask_github_exactly_the_expected_path(batch: list[tuple[Operation, dict[str, Any]]]) -> None:
-    for (op, arguments), (is_error, requests) in zip(batch, run_calls(batch), strict=True):
+    results = run_calls([(op.name, arguments) for op, arguments in batch])
+    for (op, arguments), (is_error, requests) in zip(batch, results, strict=True):
         assert not is_error, (op.name, arguments)
         assert requests, op.name
         first = requests[0]
@@ -132,6 +135,61 @@ def test_valid_arguments_ask_github_exactly_the_expected_path(batch: list[tuple[
 @examples(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(calls(valid=False), min_size=1, max_size=20))
 def test_invalid_arguments_never_reach_github(batch: list[tuple[Operation, dict[str, Any]]]) -> None:
-    for (op, arguments), (is_error, requests) in zip(batch, run_calls(batch), strict=True):
+    results = run_calls([(op.name, arguments) for op, arguments in batch])
+    for (op, arguments), (is_error, requests) in zip(batch, results, strict=True):
         assert is_error, (op.name, arguments)
         assert requests == [], (op.name, arguments)
+
+
+# The higher-level tools: generated arguments never crash or hang them, and invalid ones send nothing.
+HIGHER_VALID = {
+    "plan_version_cleanup": st.fixed_dictionaries(
+        {"package_type": st.sampled_from(PACKAGE_TYPES), "package_name": NAMES},
+        optional={
+            "org": NAMES,
+            "keep_latest": st.integers(min_value=0, max_value=1000),
+            "keep_younger_than_days": st.floats(min_value=0, max_value=1e4),
+            "tagged": st.sampled_from(["any", "tagged", "untagged"]),
+            "prerelease": st.sampled_from(["any", "only", "never"]),
+        },
+    ),
+    "audit_packages": st.fixed_dictionaries(
+        {}, optional={"username": NAMES, "stale_after_days": st.integers(min_value=1, max_value=1000)}
+    ),
+    "check_token": st.just({}),
+    "restore_from_journal": st.fixed_dictionaries({"plan_id": NAMES}),
+}
+HIGHER_INVALID = st.sampled_from(
+    [
+        ("plan_version_cleanup", {"package_type": "pypi", "package_name": "x"}),
+        ("plan_version_cleanup", {"package_type": "npm", "package_name": "x", "keep_latest": -1}),
+        ("plan_version_cleanup", {"package_type": "npm", "package_name": "x", "tagged": "some"}),
+        ("plan_version_cleanup", {"package_type": "npm", "package_name": "x", "include_tags": "v*"}),
+        ("plan_version_cleanup", {"package_type": "container", "package_name": "x", "org": "a", "username": "b"}),
+        (
+            "plan_version_cleanup",
+            {"package_type": "container", "package_name": "x", "include_tags": ["("], "pattern_syntax": "regex"},
+        ),
+        ("apply_version_cleanup", {"plan_id": ""}),
+        ("apply_version_cleanup", {"plan_id": 5}),
+        ("audit_packages", {"stale_after_days": 0}),
+        ("audit_packages", {"package_types": ["pypi"]}),
+        ("restore_from_journal", {"plan_id": "p", "version_ids": ["a"]}),
+    ]
+)
+
+
+@examples(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(sorted(HIGHER_VALID)).flatmap(lambda n: st.tuples(st.just(n), HIGHER_VALID[n])),
+                min_size=1, max_size=8))  # fmt: skip
+def test_higher_level_tools_never_crash_or_hang(batch: list[tuple[str, dict[str, Any]]]) -> None:
+    for (name, _), (is_error, _requests) in zip(batch, run_calls(batch), strict=True):
+        assert isinstance(is_error, bool), name  # an answer came, error or not: no crash, no hang
+
+
+@examples(max_examples=10, deadline=None)
+@given(st.lists(HIGHER_INVALID, min_size=1, max_size=6))
+def test_invalid_arguments_to_higher_level_tools_send_nothing(batch: list[tuple[str, dict[str, Any]]]) -> None:
+    for (name, arguments), (is_error, requests) in zip(batch, run_calls(batch), strict=True):
+        assert is_error, (name, arguments)
+        assert requests == [], (name, arguments)
