@@ -5,7 +5,8 @@ from __future__ import annotations
 import socket
 import subprocess
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 import anyio
 import httpx
@@ -14,7 +15,8 @@ import pytest
 import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from starlette.types import ASGIApp
+from mcp.shared.exceptions import MCPError
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from github_packages_mcp.config import ConfigError, Settings
 from github_packages_mcp.sandbox import (
@@ -26,6 +28,7 @@ from github_packages_mcp.sandbox import (
     SandboxServer,
 )
 from github_packages_mcp.server.transports import http_app
+from tests.conftest import Person
 from tests.test_stdio import COMMAND, clean_env
 from tests.test_tools import error_text, ok
 
@@ -165,4 +168,76 @@ async def test_callers_github_tokens_pass_through_and_never_mix(settings: Settin
     assert people[0]["login"] == DEMO_LOGIN
     assert "not issued for delete_org_package" in error_text(stolen)
     assert "lacks the scope write:packages" in error_text(refused)
+    assert [r for r in sandbox.state.requests if r.method == "DELETE"] == []
+
+
+class RoundRobin:
+    """A load balancer in front of several replicas of the app: each HTTP request goes to the next one."""
+
+    def __init__(self, *replicas: ASGIApp) -> None:
+        self.replicas = replicas
+        self.turn = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":  # every replica starts and stops with the balancer
+            async with AsyncExitStack() as stack:
+                for replica in self.replicas:
+                    await stack.enter_async_context(_lifespan(replica))
+                while (await receive())["type"] != "lifespan.shutdown":
+                    await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        self.turn += 1
+        await self.replicas[self.turn % len(self.replicas)](scope, receive, send)
+
+
+@asynccontextmanager
+async def _lifespan(app: ASGIApp) -> AsyncIterator[None]:
+    """Run an app's ASGI lifespan (startup before the block, shutdown after) in a background task."""
+    to_app_send, to_app_receive = anyio.create_memory_object_stream[dict[str, Any]](4)
+    from_app_send, from_app_receive = anyio.create_memory_object_stream[dict[str, Any]](4)
+    async with to_app_send, to_app_receive, from_app_send, from_app_receive, anyio.create_task_group() as group:
+        group.start_soon(
+            app, {"type": "lifespan", "asgi": {"version": "3.0"}}, to_app_receive.receive, from_app_send.send
+        )
+        await to_app_send.send({"type": "lifespan.startup"})
+        assert (await from_app_receive.receive())["type"] == "lifespan.startup.complete"
+        yield
+        await to_app_send.send({"type": "lifespan.shutdown"})
+        await from_app_receive.receive()
+
+
+async def test_a_form_answered_through_one_replica_completes_on_another(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    replica = settings.with_changes(shared_secret="one secret for the replicas")
+    person = Person(typed="web/api")
+    async with (
+        serving(RoundRobin(http_app(replica), http_app(replica))) as url,
+        httpx2.AsyncClient() as http,
+        Client(
+            streamable_http_client(url, http_client=http),
+            elicitation_callback=person,  # type: ignore[arg-type]
+        ) as client,
+    ):
+        result = ok(await client.call_tool("delete_org_package", PACKAGE))
+    assert person.messages  # one replica asked (input required), the other received the answer and deleted
+    assert result["deleted"] is True
+    assert len([r for r in sandbox.state.requests if r.method == "DELETE"]) == 1
+
+
+async def test_replicas_without_a_shared_secret_refuse_each_others_state(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    apps = [http_app(settings.with_changes(shared_secret=f"secret number {n} of two")) for n in (1, 2)]
+    async with (
+        serving(RoundRobin(*apps)) as url,
+        httpx2.AsyncClient() as http,
+        Client(
+            streamable_http_client(url, http_client=http),
+            elicitation_callback=Person(typed="web/api"),  # type: ignore[arg-type]
+        ) as client,
+    ):
+        with pytest.raises(MCPError, match="Invalid or expired requestState"):
+            await client.call_tool("delete_org_package", PACKAGE)
     assert [r for r in sandbox.state.requests if r.method == "DELETE"] == []
