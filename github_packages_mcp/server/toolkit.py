@@ -30,8 +30,8 @@ from github_packages_mcp.config import ConfirmationMode, Settings, Toolset
 from github_packages_mcp.errors import GitHubError
 from github_packages_mcp.server.confirmation import ConfirmationTokens, DeletionConfirmation, TokenRejected, can_elicit
 from github_packages_mcp.server.errors import tool_error_message
-from github_packages_mcp.tools.catalogue import arg
-from github_packages_mcp.tools.cleanup import CleanupStore, Owner, PlanNotFound
+from github_packages_mcp.tools.catalogue import Owner, arg
+from github_packages_mcp.tools.cleanup import CleanupStore, PlanNotFound
 from github_packages_mcp.tools.execute import InvalidArguments
 from github_packages_mcp.tools.models import ConfirmationOutcome
 from github_packages_mcp.tools.retention import RulesError

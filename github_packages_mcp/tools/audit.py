@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any
 
 from github_packages_mcp.client import GitHubClient, Page, ProgressCallback, encode_segment, gather
-from github_packages_mcp.tools.cleanup import Owner
+from github_packages_mcp.tools.catalogue import Owner
 from github_packages_mcp.tools.models import PackageType, PackageVersion, _Result
 from github_packages_mcp.tools.retention import parse_time
 

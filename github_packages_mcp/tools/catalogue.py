@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from github_packages_mcp.client import QueryValue
+from github_packages_mcp.client import QueryValue, expand_path
 from github_packages_mcp.tools.models import (
     DeletionResult,
     DockerConflicts,
@@ -28,7 +28,7 @@ from github_packages_mcp.tools.models import (
     RestoreResult,
 )
 
-__all__ = ["OPERATIONS", "Kind", "Operation", "OwnerKind", "Param", "arg", "operation", "scopes_for"]
+__all__ = ["OPERATIONS", "Kind", "Operation", "Owner", "OwnerKind", "Param", "arg", "operation", "scopes_for"]
 
 OwnerKind = Literal["my", "org", "user"]
 Kind = Literal["read", "delete", "restore"]
@@ -129,6 +129,22 @@ _OWNERS: dict[OwnerKind, _Owner] = {
     "org": _Owner("/orgs/{org}", (ORG,), "an organization's"),
     "user": _Owner("/users/{username}", (USERNAME,), "a user's"),
 }
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose packages, for tools that work across an owner's packages: the token's user, an org or a user."""
+
+    kind: OwnerKind
+    login: str | None = None
+
+    @property
+    def prefix(self) -> str:
+        """The API path prefix, each segment encoded once."""
+        return expand_path(_OWNERS[self.kind].prefix, {"org": self.login or "", "username": self.login or ""})
+
+    def describe(self) -> str:
+        return {"my": "you", "org": f"the organization {self.login}", "user": f"the user {self.login}"}[self.kind]
 
 
 @dataclass(frozen=True)

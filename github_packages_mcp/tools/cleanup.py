@@ -18,7 +18,6 @@ from __future__ import annotations
 import fnmatch
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -27,8 +26,9 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
-from github_packages_mcp.client import GitHubClient, ProgressCallback, expand_path, gather
+from github_packages_mcp.client import GitHubClient, ProgressCallback, gather
 from github_packages_mcp.errors import APIError, GitHubError, NotFound, RateLimited, TransportError
+from github_packages_mcp.tools.catalogue import Owner
 from github_packages_mcp.tools.models import ConfirmationOutcome, PackageType, _Result
 from github_packages_mcp.tools.retention import (
     Decision,
@@ -47,7 +47,6 @@ __all__ = [
     "CleanupPlan",
     "CleanupStore",
     "JournalEntry",
-    "Owner",
     "PlanNotFound",
     "Restored",
     "apply_plan",
@@ -73,25 +72,6 @@ SHOWN_DECISIONS = 200
 
 class PlanNotFound(LookupError):
     """No saved plan has this id."""
-
-
-@dataclass(frozen=True)
-class Owner:
-    """Whose packages: the token's user (no login), an organization or a user."""
-
-    kind: Literal["my", "org", "user"]
-    login: str | None = None
-
-    @property
-    def prefix(self) -> str:
-        """The API path prefix, each segment encoded once."""
-        if self.kind == "my":
-            return "/user"
-        template = "/orgs/{login}" if self.kind == "org" else "/users/{login}"
-        return expand_path(template, {"login": self.login or ""})
-
-    def describe(self) -> str:
-        return {"my": "you", "org": f"the organization {self.login}", "user": f"the user {self.login}"}[self.kind]
 
 
 # --- what is saved -------------------------------------------------------------------------------------------
