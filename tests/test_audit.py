@@ -173,6 +173,9 @@ async def test_another_users_audit_shows_only_public_packages(settings: Settings
     assert names == {"tools/cli", "mona-legacy"}
     assert result["totals"]["by_visibility"] == {"public": 2}
     assert any("this token can see" in note for note in result["notes"])
+    # Deleted versions are for package admins: unknown (absent), not zero, and said so; the audit goes on.
+    assert all("restorable" not in p for p in result["packages"])
+    assert any(note.startswith("Deleted versions are shown to package admins only") for note in result["notes"])
 
 
 async def test_progress_is_reported_per_package(settings: Settings) -> None:

@@ -440,3 +440,11 @@ def test_requests_are_recorded_without_the_token(sandbox: SandboxServer, client:
     assert (second.raw_path, second.status) == (WEB_API, 401)
     assert "authorization" not in second.headers
     assert DEMO_TOKEN not in repr(sandbox.state.requests)
+
+
+def test_deleted_versions_are_listed_for_package_admins_only(client: httpx.Client) -> None:
+    own = client.get(f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi/versions", params={"state": "deleted"})
+    others = client.get(TOOLS + "/versions", params={"state": "deleted"})
+    assert own.status_code == 200
+    assert own.json()
+    assert others.status_code == 403

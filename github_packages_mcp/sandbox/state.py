@@ -545,6 +545,8 @@ class SandboxState:
                 if key not in self._sorted:
                     self._sorted = {key: _newest_first(package.active_versions())}  # the latest listing only
                 return package, self._sorted[key]
+            # Our best model of GitHub: deleted versions are shown to those who could restore them, admins.
+            _require_admin(viewer, package)
             now = self.clock.now()
             deleted = [v for v in package.versions if v.deleted_at is not None and now - v.deleted_at < RESTORE_WINDOW]
             return package, _newest_first(deleted)

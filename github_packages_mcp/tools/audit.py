@@ -8,12 +8,13 @@ deleted) concurrently; the client's pacer bounds how many requests run at once. 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from github_packages_mcp.client import GitHubClient, Page, ProgressCallback, encode_segment, gather
+from github_packages_mcp.errors import Forbidden, NotFound
 from github_packages_mcp.tools.catalogue import Owner
 from github_packages_mcp.tools.models import PackageType, PackageVersion, _Result
 from github_packages_mcp.tools.retention import parse_time
@@ -30,6 +31,7 @@ NOT_LISTED = (
 )
 NO_VERSIONS = "Versions were not read (include_versions=false): no untagged, latest or restorable figures."
 ONLY_VISIBLE = "Only the packages this token can see are included."
+NO_DELETED = "Deleted versions are shown to package admins only; not readable with this token for:"
 DAY = timedelta(days=1)
 
 
@@ -96,19 +98,30 @@ async def audit(
 
     async def audit_one(package: dict[str, Any]) -> PackageAudit:
         nonlocal done
-        versions = None
+        versions: list[Page | None] | None = None
         if include_versions:
             path = f"{owner.prefix}/packages/{package['package_type']}/{encode_segment(package['name'])}/versions"
-            versions = await gather(
-                [partial(github.get_all_pages, path, {"state": state}) for state in ("active", "deleted")]
-            )
+            readers: list[Callable[[], Awaitable[Page | None]]] = [
+                partial(github.get_all_pages, path, {"state": "active"}),
+                partial(deleted, path),
+            ]
+            versions = await gather(readers)
         done += 1
         if progress:
             await progress(done, len(packages))
         return _package_audit(package, versions, stale_after_days, now)
 
+    async def deleted(path: str) -> Page | None:
+        # GitHub shows deleted versions only to those who may restore them; for others the audit goes on without.
+        try:
+            return await github.get_all_pages(path, {"state": "deleted"})
+        except (Forbidden, NotFound):
+            return None
+
     audited = await gather([partial(audit_one, package) for package in packages])
     notes = [NOT_LISTED] + ([] if include_versions else [NO_VERSIONS]) + ([] if owner.kind == "my" else [ONLY_VISIBLE])
+    if unreadable := [p.name for p in audited if include_versions and p.restorable is None]:
+        notes.append(f"{NO_DELETED} {', '.join(unreadable)}.")
     return Audit(
         owner=owner.describe(),
         stale_after_days=stale_after_days,
@@ -127,7 +140,7 @@ async def audit(
 
 
 def _package_audit(
-    package: dict[str, Any], versions: list[Page] | None, stale_after_days: int, now: datetime
+    package: dict[str, Any], versions: list[Page | None] | None, stale_after_days: int, now: datetime
 ) -> PackageAudit:
     days_since_update = max(0, (now - parse_time(package["updated_at"])) // DAY)
     summary = PackageAudit(
@@ -142,15 +155,19 @@ def _package_audit(
     )
     if versions is None:
         return summary
-    active, deleted = ([PackageVersion.from_github(v) for v in page.items] for page in versions)
+    active_page, deleted_page = versions
+    assert active_page is not None  # only the deleted versions may be unreadable
+    active = [PackageVersion.from_github(v) for v in active_page.items]
     if package["package_type"] in ("container", "docker"):
         summary.untagged = sum(1 for v in active if not v.tags)
     if active:
         latest = max(active, key=lambda v: (parse_time(v.created_at), v.id))
         summary.latest_version, summary.latest_version_at = latest.name, latest.created_at
+    if deleted_page is None:  # not readable with this token: unknown, not zero
+        return summary
     restorable = [
         RestorableVersion(id=v.id, name=v.name, deleted_at=v.deleted_at, days_left=_days_left(v.deleted_at, now))
-        for v in deleted
+        for v in map(PackageVersion.from_github, deleted_page.items)
         if v.deleted_at  # GitHub sets it on every deleted version; without it nothing can be said
     ]
     summary.restorable = len(restorable)
