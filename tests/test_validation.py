@@ -35,6 +35,8 @@ LIST = {"org": DEMO_ORG, "package_type": "container"}
         ("get_org_package", {"org": "", "package_type": "npm", "package_name": "x"}, ["org", "at least 1 character"]),
         ("delete_org_package", {"org": DEMO_ORG, "package_type": "npm"}, ["package_name", "Field required"]),
         ("restore_my_package", {"package_type": "npm", "package_name": "x", "token": 5}, ["token", "string"]),
+        ("list_org_packages", {**LIST, "per_pag": 10}, ["per_pag", "Extra inputs are not permitted"]),
+        ("delete_org_package", {**LIST, "package_name": "x", "confirmation_tokn": "t"}, ["confirmation_tokn"]),
     ],
 )
 @pytest.mark.parametrize("mode", ["auto", "legacy"])

@@ -84,6 +84,9 @@ def build_tool(fn: Callable[..., Any], **kwargs: Any) -> Tool:
     before they are sent.
     """
     tool = Tool.from_function(fn, **kwargs)
+    # A misspelt argument (`per_pag`, `confirmation_tokn`) is an error naming it, not silently dropped.
+    tool.fn_metadata.arg_model.model_config["extra"] = "forbid"
+    tool.fn_metadata.arg_model.model_rebuild(force=True)
     tool.parameters.pop("title", None)
     for prop in tool.parameters.get("properties", {}).values():
         prop.pop("title", None)
