@@ -463,12 +463,17 @@ def _int_or_none(value: str | None) -> int | None:
     return int(value) if value is not None and value.strip().isdigit() else None
 
 
-def _message(response: httpx.Response) -> str:
+def _error_body(response: httpx.Response) -> dict[str, Any]:
+    """GitHub's error object (`message`, `documentation_url`), or {} when the body is not one."""
     try:
         body = response.json()
     except ValueError:
-        return response.reason_phrase or "error"
-    message = body.get("message") if isinstance(body, dict) else None
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _message(response: httpx.Response, body: dict[str, Any] | None = None) -> str:
+    message = (body if body is not None else _error_body(response)).get("message")
     return str(message or response.reason_phrase or "error")
 
 
@@ -496,16 +501,13 @@ def _rate_limited(response: httpx.Response, method: str, path: str, limit: _Limi
 
 
 def _api_error(response: httpx.Response, method: str, path: str) -> APIError:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = _error_body(response)
     return _STATUS_ERRORS.get(response.status_code, APIError)(
-        _message(response),
+        _message(response, body),
         method=method,
         path=path,
         status=response.status_code,
-        documentation_url=body.get("documentation_url") if isinstance(body, dict) else None,
+        documentation_url=body.get("documentation_url"),
         accepted_scopes=response.headers.get("x-accepted-oauth-scopes"),
         token_scopes=response.headers.get("x-oauth-scopes"),
     )

@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 from github_packages_mcp.client import GitHubClient, ProgressCallback, gather
 from github_packages_mcp.errors import APIError, GitHubError, NotFound, RateLimited, TransportError
 from github_packages_mcp.tools.catalogue import Owner
-from github_packages_mcp.tools.models import ConfirmationOutcome, PackageType, _Result
+from github_packages_mcp.tools.models import ConfirmationOutcome, PackageType, _Result, version_tags
 from github_packages_mcp.tools.retention import (
     Decision,
     ImageLinks,
@@ -300,9 +300,7 @@ async def _matching_packages(
 
 
 def _facts(version: dict[str, Any]) -> VersionFacts:
-    metadata = version.get("metadata") or {}
-    image = metadata.get("container") or metadata.get("docker")
-    tags = image.get("tags", image.get("tag")) if isinstance(image, dict) else None
+    tags = version_tags(version)
     return VersionFacts(
         id=version["id"],
         name=version["name"],

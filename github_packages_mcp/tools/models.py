@@ -24,6 +24,7 @@ __all__ = [
     "PackageVersionList",
     "RepositorySummary",
     "RestoreResult",
+    "version_tags",
 ]
 
 PackageType = Literal["npm", "maven", "rubygems", "docker", "nuget", "container"]
@@ -117,11 +118,7 @@ class PackageVersion(_Result):
     def from_github(cls, data: dict[str, Any], *, full: bool = False) -> PackageVersion:
         """The concise summary of GitHub's package-version object (tags lifted out of `metadata`), or with
         `full` the whole object plus `tags`."""
-        metadata = data.get("metadata") or {}
-        # GitHub's spec names the docker field `tag` but requires `tags`; accept both.
-        image = metadata.get("container") or metadata.get("docker")
-        tags = image.get("tags", image.get("tag")) if isinstance(image, dict) else None
-        tags = list(tags) if tags is not None else None
+        tags = version_tags(data)
         if full:
             return cls.model_validate({**data, "tags": tags})
         return cls(
@@ -133,6 +130,15 @@ class PackageVersion(_Result):
             updated_at=data["updated_at"],
             deleted_at=data.get("deleted_at"),
         )
+
+
+def version_tags(data: dict[str, Any]) -> list[str] | None:
+    """A GitHub package version's tags (containers and docker), `[]` when untagged, None for other registries."""
+    metadata = data.get("metadata") or {}
+    image = metadata.get("container") or metadata.get("docker")
+    # GitHub's spec names the docker field `tag` but requires `tags`; accept both.
+    tags = image.get("tags", image.get("tag")) if isinstance(image, dict) else None
+    return list(tags) if tags is not None else None
 
 
 class _Paging(_Result):
