@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from github_packages_mcp.sandbox import DEMO_ORG, SandboxServer, SandboxState
+from github_packages_mcp.sandbox import DEMO_ORG, SandboxServer, SandboxState, build_demo_world
 
 PACKAGE = "bench/image"  # the extra package the walk benchmark pages through
 
@@ -55,7 +55,7 @@ def sandbox_process(versions: int = 0, latency: float = 0.0) -> Iterator[str]:
 
 
 def _serve(port: int, versions: int, latency: float) -> None:
-    state = SandboxState.demo()
+    state = SandboxState(build_demo_world)
     if versions:
         state.add_package(DEMO_ORG, "container", PACKAGE, versions=versions)
     state.faults.latency = latency

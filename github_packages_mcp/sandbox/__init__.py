@@ -1,7 +1,7 @@
 """A local stand-in for GitHub's REST Packages API (the 27 operations, /user and /rate_limit) and for the
 ghcr.io container registry's read API, with demo data and scripted faults."""
 
-from github_packages_mcp.sandbox.app import SandboxApp, create_app
+from github_packages_mcp.sandbox.app import SandboxApp
 from github_packages_mcp.sandbox.demo import (
     DEMO_ACTIONS_TOKEN,
     DEMO_FINE_GRAINED_TOKEN,
@@ -10,10 +10,12 @@ from github_packages_mcp.sandbox.demo import (
     DEMO_OTHER_USER,
     DEMO_READ_TOKEN,
     DEMO_TOKEN,
+    build_demo_world,
 )
 from github_packages_mcp.sandbox.faults import Fault, Faults
+from github_packages_mcp.sandbox.model import SandboxError
 from github_packages_mcp.sandbox.server import SandboxServer
-from github_packages_mcp.sandbox.state import Clock, RecordedRequest, SandboxError, SandboxState
+from github_packages_mcp.sandbox.state import Clock, RecordedRequest, SandboxState
 
 __all__ = [
     "DEMO_ACTIONS_TOKEN",
@@ -31,5 +33,5 @@ __all__ = [
     "SandboxError",
     "SandboxServer",
     "SandboxState",
-    "create_app",
+    "build_demo_world",
 ]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Final, Literal
 
 from github_packages_mcp.sandbox import oci
-from github_packages_mcp.sandbox.state import Owner, Package, Token, Version, World, image_version
+from github_packages_mcp.sandbox.model import Owner, Package, Token, Version, World, image_version
 
 # Public, documented demo credentials: they only ever open the local sandbox.
 DEMO_TOKEN = "ghp_sandboxDemoToken0000000000000000000"  # noqa: S105
@@ -147,18 +147,39 @@ def _web_api_tags() -> list[tuple[str, ...]]:
     return tags
 
 
+# The owners never change (they are frozen), so every rebuilt world can share them.
+_OCTO: Final = Owner(
+    DEMO_LOGIN, 58_391_207, "User", name="Octo Demo", created_at=datetime(2019, 11, 5, 9, 26, 53, tzinfo=UTC)
+)
+_ACME: Final = Owner(DEMO_ORG, 91_204_335, "Organization", admins=frozenset({DEMO_LOGIN}), name="Acme Labs")
+_MONA: Final = Owner(
+    DEMO_OTHER_USER, 7_301_442, "User", name="Mona Demo", created_at=datetime(2014, 3, 18, 16, 2, 11, tzinfo=UTC)
+)
+_BOT: Final = Owner(ACTIONS_BOT, 41_898_282, "Bot", created_at=datetime(2018, 7, 30, 9, 30, 16, tzinfo=UTC))
+
+
 def build_demo_world(now: datetime) -> World:
     """Build the demo world around `now` (see the package docs for the inventory)."""
-    octo = Owner(
-        DEMO_LOGIN, 58_391_207, "User", name="Octo Demo", created_at=datetime(2019, 11, 5, 9, 26, 53, tzinfo=UTC)
-    )
-    acme = Owner(DEMO_ORG, 91_204_335, "Organization", admins=frozenset({DEMO_LOGIN}), name="Acme Labs")
-    mona = Owner(
-        DEMO_OTHER_USER, 7_301_442, "User", name="Mona Demo", created_at=datetime(2014, 3, 18, 16, 2, 11, tzinfo=UTC)
-    )
-    bot = Owner(ACTIONS_BOT, 41_898_282, "Bot", created_at=datetime(2018, 7, 30, 9, 30, 16, tzinfo=UTC))
-    day = timedelta(days=1)
+    packages = [
+        *_octo_demo_packages(now),
+        *_acme_labs_images(now),
+        *_acme_labs_libraries(now),
+        *_mona_demo_packages(now),
+        *_deleted_packages(now),
+        *_docker_migration_conflicts(now),
+    ]
+    tokens = {
+        DEMO_TOKEN: Token(DEMO_LOGIN, ALL_SCOPES),
+        DEMO_READ_TOKEN: Token(DEMO_LOGIN, ("read:packages",)),
+        DEMO_FINE_GRAINED_TOKEN: Token(DEMO_LOGIN, (), "fine_grained"),
+        DEMO_ACTIONS_TOKEN: Token(ACTIONS_BOT, (), "actions", acts_for=DEMO_ORG),
+    }
+    owners = {o.login.lower(): o for o in (_OCTO, _ACME, _MONA, _BOT)}
+    return World(owners, packages, tokens)
 
+
+def _hello_world(now: datetime) -> Package:
+    """octo-demo's public image, with one deleted version."""
     hello = _images(
         now,
         1_012_004_501,
@@ -167,36 +188,19 @@ def build_demo_world(now: datetime) -> World:
         hours_apart=70,
         downloads=310,
     )
-    hello[1].deleted_at = now - day  # so /user/... state=deleted has something to restore
-
-    web_api = _images(now, 3_000_000_000, "web/api", _web_api_tags(), hours_apart=5, id_step=7_919)
-    for age in (61, 91, 121, 151, 181):  # untagged builds cleaned up two days ago
-        web_api[age].deleted_at = now - 2 * day
-
-    design = _releases(
-        now,
-        955_210_001,
-        ["1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0", "1.4.1", "2.0.0", "2.1.0"],
-        newest_days_ago=2,
-        days_apart=9,
-        license="MIT",
-        description="Acme's design tokens and React components",
+    hello[1].deleted_at = now - timedelta(days=1)  # so /user/... state=deleted has something to restore
+    return _package(
+        41_200_101, _OCTO, "container", "hello-world", "public", hello, repository="hello-world", download_count=310
     )
-    # 1.3.0 was unpublished 5 days ago and republished 4 days ago: restoring the old one is blocked.
-    design.append(
-        Version(955_199_999, "1.3.0", now - 40 * day, now - 40 * day, license="MIT", deleted_at=now - 5 * day)
-    )
-    republished = next(v for v in design if v.name == "1.3.0" and v.deleted_at is None)
-    republished.id, republished.created_at, republished.updated_at = 955_230_001, now - 4 * day, now - 4 * day
 
-    packages = [
-        # octo-demo
-        _package(
-            41_200_101, octo, "container", "hello-world", "public", hello, repository="hello-world", download_count=310
-        ),
+
+def _octo_demo_packages(now: datetime) -> list[Package]:
+    """octo-demo's active packages: the demo user's own."""
+    return [
+        _hello_world(now),
         _package(
             41_200_102,
-            octo,
+            _OCTO,
             "npm",
             "octo-utils",
             "private",
@@ -212,7 +216,7 @@ def build_demo_world(now: datetime) -> World:
         ),
         _package(
             41_200_103,
-            octo,
+            _OCTO,
             "rubygems",
             "octo_gem",
             "public",
@@ -230,7 +234,7 @@ def build_demo_world(now: datetime) -> World:
         ),
         _package(
             41_200_104,
-            octo,
+            _OCTO,
             "nuget",
             "Octo.Core",
             "private",
@@ -238,44 +242,30 @@ def build_demo_world(now: datetime) -> World:
         ),
         _package(
             41_200_105,
-            octo,
+            _OCTO,
             "maven",
             "com.octodemo.app",
             "private",
             _releases(now, 950_100_041, ["1.0.0", "1.1.0", "1.2.0", "1.3.0"], newest_days_ago=6, days_apart=21),
         ),
-        _package(
-            41_200_106,
-            octo,
-            "docker",
-            "legacy-image",
-            "private",
-            _images(now, 905_000_051, "legacy-image", [("latest",), ("1.0",)], hours_apart=24 * 200),
-            migration_conflict=True,
-        ),
-        _package(
-            41_200_107,
-            octo,
-            "npm",
-            "old-cli",
-            "private",
-            _releases(now, 912_300_061, ["0.1.0", "0.2.0"], newest_days_ago=60, days_apart=30),
-            deleted_at=now - 3 * day,
-        ),
-        _package(
-            41_200_108,
-            octo,
-            "npm",
-            "ancient-tool",
-            "private",
-            _releases(now, 901_800_071, ["0.0.1", "0.0.2"], newest_days_ago=300, days_apart=30),
-            deleted_at=now - 45 * day,
-        ),
-        # acme-labs
-        _package(52_700_201, acme, "container", "web/api", "private", web_api, internal=True, repository="web"),
+    ]
+
+
+def _web_api(now: datetime) -> Package:
+    """acme-labs' big internal image: 350 versions, mostly untagged, a few deleted."""
+    web_api = _images(now, 3_000_000_000, "web/api", _web_api_tags(), hours_apart=5, id_step=7_919)
+    for age in (61, 91, 121, 151, 181):  # untagged builds cleaned up two days ago
+        web_api[age].deleted_at = now - timedelta(days=2)
+    return _package(52_700_201, _ACME, "container", "web/api", "private", web_api, internal=True, repository="web")
+
+
+def _acme_labs_images(now: datetime) -> list[Package]:
+    """acme-labs' container images: a big private one, a popular public one and a multi-arch one."""
+    return [
+        _web_api(now),
         _package(
             52_700_202,
-            acme,
+            _ACME,
             "container",
             "base-image",
             "public",
@@ -290,12 +280,40 @@ def build_demo_world(now: datetime) -> World:
             download_count=12_000,
             repository="base-image",
         ),
-        _package(
-            52_700_203, acme, "npm", "design-system", "private", design, internal=True, repository="design-system"
-        ),
+        _package(52_700_210, _ACME, "container", "multi/app", "public", _multi_arch(now), repository="multi"),
+    ]
+
+
+def _design_system(now: datetime) -> Package:
+    """acme-labs' internal npm package, whose deleted 1.3.0 cannot be restored."""
+    day = timedelta(days=1)
+    design = _releases(
+        now,
+        955_210_001,
+        ["1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0", "1.4.1", "2.0.0", "2.1.0"],
+        newest_days_ago=2,
+        days_apart=9,
+        license="MIT",
+        description="Acme's design tokens and React components",
+    )
+    # 1.3.0 was unpublished 5 days ago and republished 4 days ago: restoring the old one is blocked.
+    design.append(
+        Version(955_199_999, "1.3.0", now - 40 * day, now - 40 * day, license="MIT", deleted_at=now - 5 * day)
+    )
+    republished = next(v for v in design if v.name == "1.3.0" and v.deleted_at is None)
+    republished.id, republished.created_at, republished.updated_at = 955_230_001, now - 4 * day, now - 4 * day
+    return _package(
+        52_700_203, _ACME, "npm", "design-system", "private", design, internal=True, repository="design-system"
+    )
+
+
+def _acme_labs_libraries(now: datetime) -> list[Package]:
+    """acme-labs' active npm, maven, rubygems and nuget packages."""
+    return [
+        _design_system(now),
         _package(
             52_700_204,
-            acme,
+            _ACME,
             "maven",
             "com.acme.billing",
             "private",
@@ -304,7 +322,7 @@ def build_demo_world(now: datetime) -> World:
         ),
         _package(
             52_700_205,
-            acme,
+            _ACME,
             "rubygems",
             "acme-ruby",
             "private",
@@ -312,7 +330,7 @@ def build_demo_world(now: datetime) -> World:
         ),
         _package(
             52_700_206,
-            acme,
+            _ACME,
             "nuget",
             "Acme.Sdk",
             "public",
@@ -321,35 +339,21 @@ def build_demo_world(now: datetime) -> World:
         ),
         _package(
             52_700_207,
-            acme,
+            _ACME,
             "npm",
             "shared-config",
             "private",
             _releases(now, 1_150_000_241, ["1.0.0"], newest_days_ago=1, days_apart=1),
         ),
-        _package(
-            52_700_208,
-            acme,
-            "npm",
-            "shared-config",
-            "private",
-            _releases(now, 990_000_251, ["0.9.0", "0.9.1"], newest_days_ago=40, days_apart=10),
-            deleted_at=now - 10 * day,
-        ),
-        _package(
-            52_700_209,
-            acme,
-            "docker",
-            "old-registry-image",
-            "private",
-            _images(now, 907_000_261, "old-registry-image", [("1.0",)], hours_apart=1),
-            migration_conflict=True,
-        ),
-        _package(52_700_210, acme, "container", "multi/app", "public", _multi_arch(now), repository="multi"),
-        # mona-demo
+    ]
+
+
+def _mona_demo_packages(now: datetime) -> list[Package]:
+    """mona-demo's active packages: another user, whose private ones the demo user may not see."""
+    return [
         _package(
             63_100_301,
-            mona,
+            _MONA,
             "container",
             "tools/cli",
             "public",
@@ -364,15 +368,73 @@ def build_demo_world(now: datetime) -> World:
         ),
         _package(
             63_100_302,
-            mona,
+            _MONA,
             "npm",
             "mona-private",
             "private",
             _releases(now, 1_090_000_311, ["0.1.0", "0.2.0"], newest_days_ago=4, days_apart=4),
         ),
+    ]
+
+
+def _deleted_packages(now: datetime) -> list[Package]:
+    """Deleted packages: restorable for 30 days, one past that, and one whose name is in use again."""
+    day = timedelta(days=1)
+    return [
+        _package(
+            41_200_107,
+            _OCTO,
+            "npm",
+            "old-cli",
+            "private",
+            _releases(now, 912_300_061, ["0.1.0", "0.2.0"], newest_days_ago=60, days_apart=30),
+            deleted_at=now - 3 * day,
+        ),
+        _package(
+            41_200_108,
+            _OCTO,
+            "npm",
+            "ancient-tool",
+            "private",
+            _releases(now, 901_800_071, ["0.0.1", "0.0.2"], newest_days_ago=300, days_apart=30),
+            deleted_at=now - 45 * day,
+        ),
+        _package(
+            52_700_208,
+            _ACME,
+            "npm",
+            "shared-config",
+            "private",
+            _releases(now, 990_000_251, ["0.9.0", "0.9.1"], newest_days_ago=40, days_apart=10),
+            deleted_at=now - 10 * day,
+        ),
+    ]
+
+
+def _docker_migration_conflicts(now: datetime) -> list[Package]:
+    """docker packages stuck in the migration to the container registry, one per owner."""
+    return [
+        _package(
+            41_200_106,
+            _OCTO,
+            "docker",
+            "legacy-image",
+            "private",
+            _images(now, 905_000_051, "legacy-image", [("latest",), ("1.0",)], hours_apart=24 * 200),
+            migration_conflict=True,
+        ),
+        _package(
+            52_700_209,
+            _ACME,
+            "docker",
+            "old-registry-image",
+            "private",
+            _images(now, 907_000_261, "old-registry-image", [("1.0",)], hours_apart=1),
+            migration_conflict=True,
+        ),
         _package(
             63_100_303,
-            mona,
+            _MONA,
             "docker",
             "mona-legacy",
             "public",
@@ -380,11 +442,3 @@ def build_demo_world(now: datetime) -> World:
             migration_conflict=True,
         ),
     ]
-    tokens = {
-        DEMO_TOKEN: Token(DEMO_LOGIN, ALL_SCOPES),
-        DEMO_READ_TOKEN: Token(DEMO_LOGIN, ("read:packages",)),
-        DEMO_FINE_GRAINED_TOKEN: Token(DEMO_LOGIN, (), "fine_grained"),
-        DEMO_ACTIONS_TOKEN: Token(ACTIONS_BOT, (), "actions", acts_for=DEMO_ORG),
-    }
-    owners = {o.login.lower(): o for o in (octo, acme, mona, bot)}
-    return World(owners, packages, tokens)

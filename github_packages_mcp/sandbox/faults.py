@@ -99,13 +99,13 @@ class Fault:
             raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
         status, headers = data.get("status"), data.get("headers", {})
         reset, after, latency = data.get("reset", False), data.get("after", False), data.get("latency", 0.0)
-        if status is not None and not _is_int(status):
+        if status is not None and not is_int(status):
             raise ValueError("status must be an integer")
         if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
             raise ValueError("headers must be an object of strings")
         if not isinstance(reset, bool) or not isinstance(after, bool):
             raise ValueError("reset and after must be true or false")
-        if not _is_number(latency):
+        if not is_number(latency):
             raise ValueError("latency must be a number of seconds")
         return cls(status, headers, data.get("body"), reset, after, float(latency))
 
@@ -120,9 +120,9 @@ def _factory_from_json(data: Json) -> Fault:
     if set(options) - {"retry_after"}:
         raise ValueError("the only option of a rate-limit fault is retry_after")
     retry_after = options.get("retry_after", 1)
-    if name == "too_many_requests" and _is_int(retry_after):
+    if name == "too_many_requests" and is_int(retry_after):
         return Fault.too_many_requests(retry_after)
-    if name == "secondary_rate_limit" and (retry_after is None or _is_int(retry_after)):
+    if name == "secondary_rate_limit" and (retry_after is None or is_int(retry_after)):
         return Fault.secondary_rate_limit(retry_after)
     raise ValueError("retry_after must be a whole number of seconds")
 
@@ -135,11 +135,13 @@ def _secondary_body(status: int) -> Json:
     }
 
 
-def _is_int(value: object) -> bool:
+def is_int(value: object) -> bool:
+    """A JSON integer (Python's bool is an int, JSON's true is not); control.py checks its bodies with it too."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: object) -> bool:
+def is_number(value: object) -> bool:
+    """A JSON number, integer or not, but not true or false."""
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -210,7 +212,7 @@ class Faults:
         if not isinstance(data, dict) or set(data) - {"latency", "scripts"}:
             raise ValueError('send a JSON object like {"latency": 0.05, "scripts": [...]}')
         latency, scripts = data.get("latency", 0.0), data.get("scripts", [])
-        if not _is_number(latency) or latency < 0:
+        if not is_number(latency) or latency < 0:
             raise ValueError("latency must be a non-negative number of seconds")
         if not isinstance(scripts, list):
             raise ValueError("scripts must be a list")

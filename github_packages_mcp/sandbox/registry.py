@@ -13,8 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from github_packages_mcp.sandbox import oci
+from github_packages_mcp.sandbox.model import Token
 from github_packages_mcp.sandbox.oci import RegistryError
-from github_packages_mcp.sandbox.state import SandboxState, Token
+from github_packages_mcp.sandbox.state import SandboxState
 
 SERVICE: Final = "ghcr.io"
 READ_SCOPE: Final = "read:packages"

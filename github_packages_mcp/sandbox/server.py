@@ -9,7 +9,8 @@ from types import TracebackType
 
 import uvicorn
 
-from github_packages_mcp.sandbox.app import create_app
+from github_packages_mcp.sandbox.app import SandboxApp
+from github_packages_mcp.sandbox.demo import build_demo_world
 from github_packages_mcp.sandbox.state import SandboxState
 
 START_TIMEOUT = 10.0
@@ -23,7 +24,7 @@ class SandboxServer:
     """
 
     def __init__(self, state: SandboxState | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.state = state if state is not None else SandboxState.demo()
+        self.state = state if state is not None else SandboxState(build_demo_world)
         self.host = host
         self.port = port
         self._server: uvicorn.Server | None = None
@@ -54,7 +55,7 @@ class SandboxServer:
         self.port = sock.getsockname()[1]
         # log_config=None: do not reconfigure the host's logging; ws="none": plain HTTP only.
         config = uvicorn.Config(
-            create_app(self.state), log_level="warning", lifespan="off", access_log=False, log_config=None, ws="none"
+            SandboxApp(self.state), log_level="warning", lifespan="off", access_log=False, log_config=None, ws="none"
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(

@@ -1,46 +1,42 @@
-"""The sandbox's in-memory world and GitHub's Packages rules (no HTTP here)."""
+"""SandboxState: the live world behind the sandbox and GitHub's Packages rules as operations on it (no HTTP here).
+
+Also the clock the world runs on and the log of requests it received.
+"""
 
 from __future__ import annotations
 
 import threading
-import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
-from typing import Final, Literal
 
 from github_packages_mcp.sandbox import oci
 from github_packages_mcp.sandbox.faults import Faults
+from github_packages_mcp.sandbox.model import (
+    DOWNLOAD_LIMIT,
+    PACKAGE_TYPES,
+    RATE_LIMIT,
+    RATE_WINDOW,
+    RESTORE_WINDOW,
+    VERSION_STATES,
+    VISIBILITY_FILTERS,
+    Owner,
+    OwnerRef,
+    Package,
+    RateLimit,
+    SandboxError,
+    Token,
+    TokenKind,
+    Version,
+    WorldFactory,
+    image_version,
+)
 from github_packages_mcp.sandbox.oci import Manifest, RegistryError
 
-PACKAGE_TYPES: Final = ("npm", "maven", "rubygems", "docker", "nuget", "container")
-# Ecosystems with granular permissions: only there "internal" differs from "private".
-GRANULAR_TYPES: Final = frozenset({"container", "npm", "nuget", "rubygems"})
-VISIBILITY_FILTERS: Final = ("public", "private", "internal")
-VERSION_STATES: Final = ("active", "deleted")
-RESTORE_WINDOW: Final = timedelta(days=30)
-DOWNLOAD_LIMIT: Final = 5000
-RATE_LIMIT: Final = 5000
-ACTIONS_RATE_LIMIT: Final = 1000  # a GITHUB_TOKEN's hourly quota
-RATE_WINDOW: Final = timedelta(hours=1)
-FINE_GRAINED_REFUSED: Final = "Resource not accessible by personal access token"
-INTEGRATION_REFUSED: Final = "Resource not accessible by integration"
-
-OwnerKind = Literal["user", "org", "users"]
-TokenKind = Literal["classic", "fine_grained", "actions"]
-Api = Literal["packages", "registry", "user", "rate_limit"]  # what a kind of token may be refused as a whole
-
-
-class SandboxError(Exception):
-    """A GitHub-style error; the app turns it into a JSON error response."""
-
-    def __init__(self, status: int, message: str, anchor: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.anchor = anchor  # docs anchor; None means "the current operation's"
+# OwnerRef and Package are imported from here by code outside the sandbox, so they stay importable from here.
+__all__ = ["Clock", "OwnerRef", "Package", "RecordedRequest", "SandboxState"]
 
 
 class Clock:
@@ -74,169 +70,6 @@ class RecordedRequest:
     broken: bool = False  # the connection broke before the response was complete
 
 
-@dataclass(frozen=True)
-class Owner:
-    login: str
-    id: int
-    type: Literal["User", "Organization", "Bot"]
-    admins: frozenset[str] = frozenset()  # lower-case logins administering an organization
-    name: str | None = None  # the display name
-    created_at: datetime = datetime(2020, 1, 1, tzinfo=UTC)
-
-    def administered_by(self, login: str) -> bool:
-        return login.lower() == self.login.lower() or login.lower() in self.admins
-
-
-@dataclass
-class Version:
-    id: int
-    name: str
-    created_at: datetime
-    updated_at: datetime
-    tags: tuple[str, ...] = ()  # container/docker only
-    license: str | None = None
-    description: str | None = None
-    download_count: int = 0  # internal: the API never exposes it
-    deleted_at: datetime | None = None
-    manifest: bytes | None = None  # container/docker: the exact manifest bytes the registry serves
-    media_type: str | None = None  # the manifest's media type
-
-
-def image_version(
-    version_id: int, manifest: Manifest, created: datetime, tags: tuple[str, ...] = (), *, download_count: int = 0
-) -> Version:
-    """A container/docker version named by its manifest's digest, so name and bytes always match."""
-    return Version(
-        version_id,
-        manifest.digest,
-        created,
-        created,
-        tags,
-        download_count=download_count,
-        manifest=manifest.body,
-        media_type=manifest.media_type,
-    )
-
-
-@dataclass
-class Package:
-    id: int
-    name: str
-    package_type: str
-    owner: Owner
-    visibility: Literal["public", "private"]
-    created_at: datetime
-    updated_at: datetime
-    versions: list[Version] = field(default_factory=list)
-    internal: bool = False  # only meaningful for private packages
-    repository: str | None = None  # repository name under the same owner
-    download_count: int = 0
-    migration_conflict: bool = False
-    deleted_at: datetime | None = None
-
-    def active_versions(self) -> list[Version]:
-        return [v for v in self.versions if v.deleted_at is None]
-
-
-@dataclass(frozen=True)
-class TokenRules:
-    """What GitHub does differently for one kind of token."""
-
-    rate_limit: int
-    scoped: bool  # carries OAuth scopes (X-OAuth-Scopes); the other kinds have permissions instead
-    refused: Mapping[Api, str] = field(default_factory=dict)  # GitHub's 403 message for an API it cannot use
-    no_access: str | None = None  # its 403 for a package it may not see or change (users get 404 or "admin access")
-
-
-TOKEN_RULES: Final[Mapping[TokenKind, TokenRules]] = {
-    "classic": TokenRules(RATE_LIMIT, scoped=True),
-    # The Packages API and the container registry accept classic tokens only.
-    "fine_grained": TokenRules(
-        RATE_LIMIT, scoped=False, refused={"packages": FINE_GRAINED_REFUSED, "registry": FINE_GRAINED_REFUSED}
-    ),
-    # A GITHUB_TOKEN belongs to an app installation, not to a user.
-    "actions": TokenRules(
-        ACTIONS_RATE_LIMIT, scoped=False, refused={"user": INTEGRATION_REFUSED}, no_access=INTEGRATION_REFUSED
-    ),
-}
-
-
-@dataclass(frozen=True)
-class Token:
-    login: str  # its user; for an Actions token, the bot
-    scopes: tuple[str, ...]  # classic tokens only
-    kind: TokenKind = "classic"
-    acts_for: str | None = None  # an Actions token: the workflow repository's owner, whose packages it manages
-
-    @property
-    def rules(self) -> TokenRules:
-        return TOKEN_RULES[self.kind]
-
-    def require(self, api: Api, scopes: Iterable[str] = (), action: str = "") -> None:
-        """GitHub's 403 when this kind of token cannot use `api`, or a classic token lacks a scope for `action`."""
-        refusal = self.rules.refused.get(api)
-        if refusal is not None:
-            raise SandboxError(403, refusal)
-        for scope in scopes:
-            if not self.has_scope(scope):
-                raise SandboxError(403, f"You need at least {scope} scope to {action}.")
-
-    def has_scope(self, scope: str) -> bool:
-        # Only classic tokens have scopes; what the other kinds may do is decided package by package.
-        return not self.rules.scoped or scope in self.scopes
-
-    def administers(self, package: Package) -> bool:
-        if self.acts_for is not None:
-            return package.owner.login.lower() == self.acts_for.lower()
-        return package.owner.administered_by(self.login)
-
-    def sees(self, package: Package) -> bool:
-        return package.visibility == "public" or self.administers(package)
-
-
-@dataclass
-class World:
-    owners: dict[str, Owner]  # by lower-case login
-    packages: list[Package]
-    tokens: dict[str, Token]
-
-
-@dataclass(frozen=True)
-class OwnerRef:
-    """Whose namespace a route addresses: /user, /orgs/{name} or /users/{name}."""
-
-    kind: OwnerKind
-    name: str | None = None
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    limit: int
-    used: int
-    reset: int  # epoch seconds
-    resource: str = "core"
-
-    @property
-    def remaining(self) -> int:
-        return max(self.limit - self.used, 0)
-
-    def to_json(self) -> dict[str, int | str]:
-        """As GET /rate_limit shows it."""
-        return {
-            "limit": self.limit,
-            "remaining": self.remaining,
-            "reset": self.reset,
-            "used": self.used,
-            "resource": self.resource,
-        }
-
-    def headers(self) -> dict[str, str]:
-        return {f"X-RateLimit-{key.title()}": str(value) for key, value in self.to_json().items()}
-
-
-WorldFactory = Callable[[datetime], World]
-
-
 def _newest_first(versions: Iterable[Version]) -> list[Version]:
     # attrgetter rather than a lambda: this sorts thousands of versions for every page of a big package.
     return sorted(versions, key=attrgetter("created_at", "id"), reverse=True)
@@ -265,13 +98,6 @@ class SandboxState:
         self._revision = 0
         self._sorted: dict[tuple[int, int], list[Version]] = {}
         self._registry_available = True
-
-    @classmethod
-    def demo(cls) -> SandboxState:
-        """A fresh demo world (see demo.py)."""
-        from github_packages_mcp.sandbox.demo import build_demo_world  # demo.py builds on this module
-
-        return cls(build_demo_world)
 
     def reset(self) -> None:
         """Back to a fresh world: clock, packages, tokens, rate limits, faults and recorded requests."""
@@ -316,7 +142,7 @@ class SandboxState:
     ) -> None:
         """Register a token; an unknown login becomes a user without packages (see Token for `kind`, `acts_for`)."""
         with self.lock:
-            owner = self._owner_or_new_user(login)
+            owner = self._world.owner_or_new_user(login)
             self._world.tokens[token] = Token(owner.login, tuple(dict.fromkeys(scopes)), kind, acts_for)
 
     def record(self, request: RecordedRequest) -> None:
@@ -363,7 +189,7 @@ class SandboxState:
             raise ValueError("a package has at least one version")
         image = package_type in ("container", "docker")
         with self.lock:
-            found = self._owner_or_new_user(owner)
+            found = self._world.owner_or_new_user(owner)
             if any(
                 p.owner is found and p.package_type == package_type and p.name == name and p.deleted_at is None
                 for p in self._world.packages
@@ -373,15 +199,7 @@ class SandboxState:
             # Ids above every existing one keep them unique; images' ids exceed 2**31 like GitHub's today.
             first_id = max((v.id for p in self._world.packages for v in p.versions), default=0) + 1
             first_id = max(first_id, 2**31 + 1) if image else first_id
-            created: list[Version] = []
-            for i in range(versions):  # oldest first, one hour apart
-                moment = now - timedelta(hours=versions - 1 - i)
-                if image:
-                    tags = (f"v1.{i // 10}",) if i % 10 == 0 else ()
-                    version = image_version(first_id + i, oci.image(f"{found.login}/{name}:{i}"), moment, tags)
-                else:
-                    version = Version(first_id + i, f"1.0.{i}", moment, moment)
-                created.append(version)
+            created = _generated_versions(f"{found.login}/{name}", image, first_id, versions, now)
             package = Package(
                 max((p.id for p in self._world.packages), default=0) + 1,
                 name,
@@ -466,7 +284,7 @@ class SandboxState:
         if visibility is not None:
             _choice("visibility", visibility, VISIBILITY_FILTERS)
         with self.lock:
-            owner = self._owner(viewer, ref)
+            owner = self._world.owner(viewer, ref)
             found = [
                 p
                 for p in self._world.packages
@@ -474,13 +292,13 @@ class SandboxState:
                 and p.package_type == package_type
                 and p.deleted_at is None
                 and viewer.sees(p)
-                and (visibility is None or _matches_visibility(p, visibility))
+                and (visibility is None or p.matches_visibility(visibility))
             ]
             return sorted(found, key=lambda p: p.name)
 
     def docker_conflicts(self, viewer: Token, ref: OwnerRef) -> list[Package]:
         with self.lock:
-            owner = self._owner(viewer, ref)
+            owner = self._world.owner(viewer, ref)
             found = [
                 p
                 for p in self._world.packages
@@ -494,12 +312,12 @@ class SandboxState:
 
     def get_package(self, viewer: Token, ref: OwnerRef, package_type: str, name: str) -> Package:
         with self.lock:
-            return self._active_package(viewer, ref, package_type, name)
+            return self._world.active_package(viewer, ref, package_type, name)
 
     def delete_package(self, viewer: Token, ref: OwnerRef, package_type: str, name: str) -> None:
         with self.lock:
-            package = self._active_package(viewer, ref, package_type, name)
-            _require_admin(viewer, package)
+            package = self._world.active_package(viewer, ref, package_type, name)
+            viewer.require_admin(package)
             if package.visibility == "public" and package.download_count > DOWNLOAD_LIMIT:
                 raise SandboxError(400, _too_popular("packages"))
             package.deleted_at = self.clock.now()
@@ -507,7 +325,7 @@ class SandboxState:
 
     def restore_package(self, viewer: Token, ref: OwnerRef, package_type: str, name: str) -> None:
         with self.lock:
-            owner = self._owner(viewer, ref)
+            owner = self._world.owner(viewer, ref)
             now = self.clock.now()
             same_name = [
                 p
@@ -522,7 +340,7 @@ class SandboxState:
             if not restorable:
                 raise SandboxError(404, "Package not found.")
             package = max(restorable, key=lambda p: p.deleted_at or now)
-            _require_admin(viewer, package)
+            viewer.require_admin(package)
             # Our best model of GitHub's undocumented behaviour (restore documents only 204/401/403/404).
             if any(p.deleted_at is None for p in same_name):
                 raise SandboxError(
@@ -539,14 +357,14 @@ class SandboxState:
         state = state or "active"
         _choice("state", state, VERSION_STATES)
         with self.lock:
-            package = self._active_package(viewer, ref, package_type, name)
+            package = self._world.active_package(viewer, ref, package_type, name)
             if state == "active":
                 key = (id(package), self._revision)
                 if key not in self._sorted:
                     self._sorted = {key: _newest_first(package.active_versions())}  # the latest listing only
                 return package, self._sorted[key]
             # Our best model of GitHub: deleted versions are shown to those who could restore them, admins.
-            _require_admin(viewer, package)
+            viewer.require_admin(package)
             now = self.clock.now()
             deleted = [v for v in package.versions if v.deleted_at is not None and now - v.deleted_at < RESTORE_WINDOW]
             return package, _newest_first(deleted)
@@ -555,14 +373,14 @@ class SandboxState:
         self, viewer: Token, ref: OwnerRef, package_type: str, name: str, version_id: int
     ) -> tuple[Package, Version]:
         with self.lock:
-            package = self._active_package(viewer, ref, package_type, name)
-            return package, _active_version(package, version_id)
+            package = self._world.active_package(viewer, ref, package_type, name)
+            return package, package.active_version(version_id)
 
     def delete_version(self, viewer: Token, ref: OwnerRef, package_type: str, name: str, version_id: int) -> None:
         with self.lock:
-            package = self._active_package(viewer, ref, package_type, name)
-            _require_admin(viewer, package)
-            version = _active_version(package, version_id)
+            package = self._world.active_package(viewer, ref, package_type, name)
+            viewer.require_admin(package)
+            version = package.active_version(version_id)
             if package.visibility == "public" and version.download_count > DOWNLOAD_LIMIT:
                 raise SandboxError(400, _too_popular("package versions"))
             if len(package.active_versions()) == 1:
@@ -574,8 +392,8 @@ class SandboxState:
 
     def restore_version(self, viewer: Token, ref: OwnerRef, package_type: str, name: str, version_id: int) -> None:
         with self.lock:
-            package = self._active_package(viewer, ref, package_type, name)
-            _require_admin(viewer, package)
+            package = self._world.active_package(viewer, ref, package_type, name)
+            viewer.require_admin(package)
             now = self.clock.now()
             version = next((v for v in package.versions if v.id == version_id and v.deleted_at is not None), None)
             if version is None or version.deleted_at is None or now - version.deleted_at >= RESTORE_WINDOW:
@@ -605,7 +423,7 @@ class SandboxState:
         """The manifest of the active version a registry reference (a digest or a tag) names in `repository`."""
         by_digest = reference.startswith("sha256:")
         with self.lock:
-            for v in self._image(viewer, repository).active_versions():
+            for v in self._world.image(viewer, repository).active_versions():
                 if (v.name == reference if by_digest else reference in v.tags) and v.manifest and v.media_type:
                     return Manifest(v.manifest, v.media_type)
         raise RegistryError(404, "MANIFEST_UNKNOWN", "manifest unknown")
@@ -613,74 +431,22 @@ class SandboxState:
     def referrers(self, viewer: Token, repository: str, digest: str) -> list[oci.Json]:
         """Descriptors of the active manifests in `repository` whose subject is `digest`, newest first."""
         with self.lock:
-            versions = _newest_first(self._image(viewer, repository).active_versions())
+            versions = _newest_first(self._world.image(viewer, repository).active_versions())
         found = (oci.referrer(v.manifest, digest) for v in versions if v.manifest is not None)  # bytes never change
         return [descriptor for descriptor in found if descriptor is not None]
 
-    # --- helpers (the caller holds the lock) ----------------------------------------------------------------------
 
-    def _owner_or_new_user(self, login: str) -> Owner:
-        key = login.lower()
-        if key not in self._world.owners:
-            self._world.owners[key] = Owner(login, 10_000_000 + zlib.crc32(key.encode()) % 80_000_000, "User")
-        return self._world.owners[key]
-
-    def _owner(self, viewer: Token, ref: OwnerRef) -> Owner:
-        if ref.kind == "user":
-            viewer.require("user")
-        login = viewer.login if ref.kind == "user" else (ref.name or "")
-        owner = self._world.owners.get(login.lower())
-        wanted = "Organization" if ref.kind == "org" else "User"
-        if owner is None or owner.type != wanted:
-            raise SandboxError(404, "Not Found")
-        return owner
-
-    def _active_package(self, viewer: Token, ref: OwnerRef, package_type: str, name: str) -> Package:
-        owner = self._owner(viewer, ref)
-        for p in self._world.packages:
-            if p.owner is owner and p.package_type == package_type and p.name == name and p.deleted_at is None:
-                if viewer.sees(p):
-                    return p
-                if viewer.rules.no_access is not None:
-                    raise SandboxError(403, viewer.rules.no_access)
-        # GitHub answers 404, not 403, for private packages a user may not see.
-        raise SandboxError(404, "Package not found.")
-
-    def _image(self, viewer: Token, repository: str) -> Package:
-        """The active container package a registry repository ("<owner>/<package name>") names."""
-        owner, _, name = repository.partition("/")
-        for p in self._world.packages:
-            if (
-                p.package_type == "container"
-                and p.deleted_at is None
-                and p.name == name
-                and p.owner.login.lower() == owner.lower()
-            ):
-                if not viewer.sees(p):
-                    raise RegistryError(403, "DENIED", "denied")
-                return p
-        raise RegistryError(404, "NAME_UNKNOWN", "repository name not known to registry")
-
-
-def _matches_visibility(package: Package, wanted: str) -> bool:
-    if wanted == "public":
-        return package.visibility == "public"
-    if package.visibility != "private":
-        return False
-    # "internal" only exists for granular ecosystems; elsewhere it is a synonym of "private".
-    return wanted == "private" or package.internal or package.package_type not in GRANULAR_TYPES
-
-
-def _active_version(package: Package, version_id: int) -> Version:
-    for v in package.active_versions():
-        if v.id == version_id:
-            return v
-    raise SandboxError(404, "Package version not found.")
-
-
-def _require_admin(viewer: Token, package: Package) -> None:
-    if not viewer.administers(package):
-        raise SandboxError(403, viewer.rules.no_access or "You do not have admin access to this package.")
+def _generated_versions(seed: str, image: bool, first_id: int, count: int, now: datetime) -> list[Version]:
+    """What add_package publishes: `count` versions, oldest first and one hour apart, the newest at `now`."""
+    created: list[Version] = []
+    for i in range(count):
+        moment = now - timedelta(hours=count - 1 - i)
+        if image:
+            tags = (f"v1.{i // 10}",) if i % 10 == 0 else ()
+            created.append(image_version(first_id + i, oci.image(f"{seed}:{i}"), moment, tags))
+        else:
+            created.append(Version(first_id + i, f"1.0.{i}", moment, moment))
+    return created
 
 
 def _too_popular(what: str) -> str:

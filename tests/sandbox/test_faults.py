@@ -21,9 +21,8 @@ from github_packages_mcp.sandbox import (
     SandboxServer,
     SandboxState,
 )
+from tests.sandbox.helpers import HELLO, WEB_API
 
-WEB_API = f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi"
-HELLO = "/user/packages/container/hello-world"
 SECONDARY = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
     "If you reach out to GitHub Support for help, please include the request ID {}."

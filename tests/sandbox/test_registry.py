@@ -24,14 +24,13 @@ from github_packages_mcp.sandbox import (
     SandboxState,
 )
 from github_packages_mcp.sandbox.demo import build_demo_world
-from tests.test_sandbox import SPEC, assert_error, validate
+from tests.sandbox.helpers import SPEC, WEB_API, assert_error, validate
 
 INDEX = "application/vnd.oci.image.index.v1+json"
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MULTI = f"/v2/{DEMO_ORG}/multi/app"
 WEB = f"/v2/{DEMO_ORG}/web/api"
 MULTI_API = f"/orgs/{DEMO_ORG}/packages/container/multi%2Fapp"
-WEB_API = f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi"
 OLD = timedelta(days=60)
 # multi/app, as demo.py builds it
 V210, V200, V100 = 3_420_551_205, 3_412_870_313, 3_388_000_103
