@@ -23,10 +23,10 @@ from harness import sandbox_process
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
-from github_packages_mcp.client import USER_AGENT
 from github_packages_mcp.config import Settings
+from github_packages_mcp.github.client import USER_AGENT
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN
-from github_packages_mcp.server import build_server
+from github_packages_mcp.server.app import build_server
 
 PACKAGE = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
 

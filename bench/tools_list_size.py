@@ -17,7 +17,7 @@ import anyio
 from mcp import Client
 
 from github_packages_mcp.config import Settings
-from github_packages_mcp.server import build_server
+from github_packages_mcp.server.app import build_server
 
 
 def compact(value: Any) -> int:

@@ -23,10 +23,10 @@ import anyio
 from harness import PACKAGE, sandbox_process
 from mcp import Client
 
-from github_packages_mcp.client import GitHubClient
 from github_packages_mcp.config import Settings
+from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN
-from github_packages_mcp.server import build_server
+from github_packages_mcp.server.app import build_server
 
 PATH = f"/orgs/{DEMO_ORG}/packages/container/bench%2Fimage/versions"
 

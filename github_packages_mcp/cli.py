@@ -26,9 +26,9 @@ from mcp_types import ElicitRequestParams, ElicitResult, ErrorData
 
 from github_packages_mcp import __version__
 from github_packages_mcp.config import TOOLSETS, ConfigError, Settings, load_settings
-from github_packages_mcp.server import build_server
+from github_packages_mcp.github.catalogue import scopes_for
+from github_packages_mcp.server.app import build_server
 from github_packages_mcp.server.transports import serve_http
-from github_packages_mcp.tools.catalogue import scopes_for
 
 __all__ = ["main", "missing_token_message"]
 

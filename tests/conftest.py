@@ -11,8 +11,6 @@ from typing import Any
 import httpx
 import pytest
 from mcp import Client
-from mcp.client.session import ClientRequestContext
-from mcp_types import ElicitRequestParams, ElicitResult
 
 from github_packages_mcp.config import Settings
 from github_packages_mcp.sandbox import (
@@ -79,21 +77,6 @@ def settings(sandbox: SandboxServer, tmp_path: Path) -> Settings:
         retry_backoff_seconds=0.01,
         hide_unusable_tools=False,  # its start-up request would show in every test's request log
     )
-
-
-class Person:
-    """Answers confirmation forms like a person would, and remembers what they were shown."""
-
-    def __init__(self, action: str = "accept", typed: str | None = None) -> None:
-        self.action = action
-        self.typed = typed
-        self.messages: list[str] = []
-
-    async def __call__(self, _context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
-        self.messages.append(params.message)
-        if self.action != "accept":
-            return ElicitResult(action=self.action)  # type: ignore[arg-type]
-        return ElicitResult(action="accept", content={"confirm": self.typed or ""})
 
 
 # --- No secret anywhere: every tool result, log line and failure of the whole run is checked at the end. ---

@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from github_packages_mcp.tools.catalogue import OPERATIONS
+from github_packages_mcp.github.catalogue import OPERATIONS
 
 README = Path(__file__).parent.parent / "README.md"
 TABLE = re.compile(r"(<!-- tools:start[^>]*-->\n)(.*?)(<!-- tools:end -->)", re.S)

@@ -1,6 +1,3 @@
-"""MCP wiring: tools built from the catalogue and the cleanup, confirmation of destructive tools, error mapping."""
-
-from github_packages_mcp.server.app import build_server, select_tools, tool_entries
-from github_packages_mcp.server.toolkit import AppContext, ToolEntry
-
-__all__ = ["AppContext", "ToolEntry", "build_server", "select_tools", "tool_entries"]
+"""MCP wiring only: the server built from the tools (`app.py`), what a call reaches (`context.py`), confirmation of
+destructive tools (`confirmation.py`, `tokens.py`), errors turned into advice (`advice.py`), published schemas and
+results (`schemas.py`), resources and prompts, and the transports."""

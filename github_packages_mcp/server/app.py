@@ -1,15 +1,15 @@
 """The MCP server: the tools selected by the settings, over one shared GitHub client.
 
-Data flows one way: `Settings` -> the shared `GitHubClient` (opened in the lifespan) -> the tools
-(`operations.py` for GitHub's 27 operations, `cleanup.py` for retention cleanups, `audit.py` and
-`diagnostics.py` for audits) -> the server.
+Data flows one way: `Settings` -> the shared `GitHubClient` (opened in the lifespan) -> the tools in `tools/`
+(`operations.py` for GitHub's 27 operations, `cleanup.py` for retention cleanups, `audit.py` for audits)
+-> the server.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -17,20 +17,21 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
+from mcp.server.mcpserver.tools import Tool
 
 from github_packages_mcp import __version__
-from github_packages_mcp.client import GitHubClient
 from github_packages_mcp.config import ConfigError, Settings
-from github_packages_mcp.errors import GitHubError
-from github_packages_mcp.server.audit import audit_entries
-from github_packages_mcp.server.cleanup import cleanup_entries
-from github_packages_mcp.server.confirmation import ConfirmationTokens, derived_key
-from github_packages_mcp.server.diagnostics import diagnostics_entries
-from github_packages_mcp.server.operations import operation_entries
+from github_packages_mcp.github.catalogue import AUTHENTICATED_USER
+from github_packages_mcp.github.client import GitHubClient
+from github_packages_mcp.github.errors import GitHubError
+from github_packages_mcp.insights.token import granted_scopes, missing_scopes
+from github_packages_mcp.retention.store import CleanupStore
+from github_packages_mcp.server.context import AppContext, ToolEntry
 from github_packages_mcp.server.resources import add_prompts, add_resources
-from github_packages_mcp.server.toolkit import AppContext, ToolEntry
-from github_packages_mcp.tools.cleanup import CleanupStore
-from github_packages_mcp.tools.diagnostics import granted_scopes, missing_scopes
+from github_packages_mcp.server.tokens import ConfirmationTokens, derived_key
+from github_packages_mcp.tools.audit import audit_entries
+from github_packages_mcp.tools.cleanup import cleanup_entries
+from github_packages_mcp.tools.operations import operation_entries
 
 __all__ = ["build_server", "select_tools", "tool_entries"]
 
@@ -52,11 +53,12 @@ INSTRUCTIONS = (
 
 def tool_entries() -> tuple[ToolEntry, ...]:
     """Every tool this server can offer, in the order clients list them."""
-    return (*operation_entries(), *cleanup_entries(), *audit_entries(), *diagnostics_entries())
+    return (*operation_entries(), *cleanup_entries(), *audit_entries())
 
 
-def select_tools(settings: Settings) -> tuple[ToolEntry, ...]:
-    """The tools to expose, filtered in this order: toolsets, then explicit tool names, then read-only mode.
+def select_tools(settings: Settings) -> dict[ToolEntry, Tool]:
+    """The tools to expose, built, filtered in this order: toolsets, then explicit tool names, then read-only mode
+    (a tool only reads when its annotations say so).
 
     Raises:
         ConfigError: If `tools` names a tool that does not exist.
@@ -69,7 +71,12 @@ def select_tools(settings: Settings) -> tuple[ToolEntry, ...]:
         entries = tuple(entry for entry in entries if entry.name in settings.tools)
     else:
         entries = tuple(entry for entry in entries if entry.toolset in settings.toolsets)
-    return tuple(entry for entry in entries if entry.read_only or not settings.read_only)
+    built = {entry: entry.build() for entry in entries}
+    return {entry: tool for entry, tool in built.items() if not settings.read_only or _reads_only(tool)}
+
+
+def _reads_only(tool: Tool) -> bool:
+    return tool.annotations is not None and tool.annotations.read_only_hint is True
 
 
 def build_server(
@@ -81,6 +88,8 @@ def build_server(
     auth: AuthSettings | None = None,
 ) -> MCPServer[AppContext]:
     """Build the MCP server; the GitHub client opens when the server starts and closes when it stops.
+
+    `clock` (seconds since the epoch) is what ages and confirmation expiries are measured against.
 
     Raises:
         ConfigError: If the settings select tools that do not exist.
@@ -105,6 +114,7 @@ def build_server(
                 tokens=tokens,
                 store=CleanupStore(settings.journal_dir),
                 tool_scopes={entry.name: entry.scopes for entry in tool_entries()},
+                clock=clock,
             )
 
     server = MCPServer(
@@ -113,7 +123,7 @@ def build_server(
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level=settings.log_level,
-        tools=[entry.build(settings) for entry in selected],
+        tools=list(selected.values()),
         token_verifier=token_verifier,
         auth=auth,
         # With a shared secret, a confirmation form answered through one replica resumes on any other.
@@ -131,11 +141,11 @@ def _caller_token() -> str | None:
 
 
 async def _hide_unusable_tools(
-    server: MCPServer[AppContext], github: GitHubClient, entries: Sequence[ToolEntry]
+    server: MCPServer[AppContext], github: GitHubClient, entries: Iterable[ToolEntry]
 ) -> None:
     """Drop the tools the token's scopes cannot use, when GitHub says what they are (classic tokens)."""
     try:
-        granted = granted_scopes((await github.request("GET", "/user")).headers.get("x-oauth-scopes"))
+        granted = granted_scopes((await github.request("GET", AUTHENTICATED_USER)).headers.get("x-oauth-scopes"))
     except GitHubError as exc:  # the tools stay; each call will say what is wrong
         log.warning("could not read the token's scopes, all tools stay listed: %s", exc.message)
         return

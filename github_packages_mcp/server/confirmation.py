@@ -1,29 +1,41 @@
 """Confirmation of destructive tools: a form the person fills in, or a single-use token.
 
-A client that can show forms (MCP form elicitation, on both the 2025-11-25 and 2026-07-28 protocols)
-asks the person to type the package name. A client that cannot gets `confirmation_required` with a
-summary and a token instead; the same call plus that token then executes. Annotations are hints for
-clients; this module is the guard.
+A destructive tool has two resolvers that run before its body and stay out of its input schema: its `target`
+resolver reads what would be destroyed, and `asking(target)` asks the person to type the answer when the client
+can show a form (MCP form elicitation, on both the 2025-11-25 and 2026-07-28 protocols). The body then calls
+`settle`, which acts only on a typed answer that matches, or on a token the person's earlier call was given:
+a client that cannot show forms gets `confirmation_required` with a summary and a token instead, and the same
+call plus that token acts. Annotations are hints for clients; this module is the guard.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: `asking` builds a resolver whose annotation names a local
+# function, which the SDK must be able to evaluate.
 
-import base64
-import hashlib
-import hmac
-import json
-import secrets
-import threading
-import time
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import (
+    AcceptedElicitation,
+    CancelledElicitation,
+    DeclinedElicitation,
+    Elicit,
+    ElicitationResult,
+    Resolve,
+)
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, Field
 
-__all__ = ["ConfirmationTokens", "DeletionConfirmation", "TokenRejected", "can_elicit", "derived_key"]
+from github_packages_mcp.github.cache import identity_of
+from github_packages_mcp.github.catalogue import arg
+from github_packages_mcp.github.models import ConfirmationOutcome
+from github_packages_mcp.server.context import AppContext, ToolContext, app_of
+from github_packages_mcp.server.schemas import concise
+from github_packages_mcp.server.tokens import TokenRejected
+
+__all__ = ["Answer", "ConfirmationToken", "DeletionConfirmation", "Target", "asking", "can_elicit", "settle"]
 
 
 class DeletionConfirmation(BaseModel):
@@ -32,7 +44,22 @@ class DeletionConfirmation(BaseModel):
     confirm: str = Field(description="Type the package name to confirm the deletion")
 
 
-def can_elicit(ctx: Context[Any, Any]) -> bool:
+@dataclass(frozen=True)
+class Target:
+    """What a destructive call would destroy, read just before asking: the words for the person, and the answer
+    they must type to agree."""
+
+    summary: str
+    answer: str
+    answer_hint: str  # e.g. "the package name 'web/api'"
+
+
+Answer = ElicitationResult[DeletionConfirmation]
+ConfirmationToken = Annotated[str | None, arg("From confirmation_required, once the person agreed")]
+ReadTarget = Callable[..., Awaitable[Target]]
+
+
+def can_elicit(ctx: ToolContext) -> bool:
     """Whether this client can show a form to the person now, on this protocol version."""
     capabilities = ctx.client_capabilities
     elicitation = capabilities.elicitation if capabilities is not None else None
@@ -42,73 +69,71 @@ def can_elicit(ctx: Context[Any, Any]) -> bool:
     return ctx.protocol_version in MODERN_PROTOCOL_VERSIONS or ctx.session.can_send_request
 
 
-def derived_key(secret: str, purpose: str) -> bytes:
-    """An independent 32-byte key per purpose from one shared secret."""
-    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
+def asking(read_target: ReadTarget) -> Callable[..., Awaitable[Elicit[DeletionConfirmation] | None]]:
+    """The `answer` resolver of a tool whose target `read_target` resolves: a form, unless a token was given, the
+    client cannot show one, or the server confirms by token only."""
+
+    async def ask(
+        ctx: ToolContext,
+        target: Annotated[Target, Resolve(read_target)],
+        confirmation_token: str | None = None,
+    ) -> Elicit[DeletionConfirmation] | None:
+        if app_of(ctx).settings.confirmation == "token" or confirmation_token or not can_elicit(ctx):
+            return None
+        return Elicit(
+            f"Permanently delete {target.summary}?\nType {target.answer_hint} to confirm.", DeletionConfirmation
+        )
+
+    return ask
 
 
-class TokenRejected(Exception):
-    """A confirmation token that does not authorise this call; the message says why."""
+async def settle(
+    ctx: ToolContext,
+    tool: str,
+    arguments: Mapping[str, Any],
+    target: Target,
+    answer: Answer,
+    confirmation_token: str | None,
+    act: Callable[[], Awaitable[ConfirmationOutcome]],
+    outcome: type[ConfirmationOutcome],
+) -> CallToolResult:
+    """Act if the person agreed (a matching typed answer, or a valid token); else say why nothing was deleted, or
+    hand out a token for the person's agreement.
 
-
-class ConfirmationTokens:
-    """Issues and redeems single-use tokens bound to one tool, its exact arguments and what they point at.
-
-    A token is `<expiry>.<nonce>.<mac>`: the HMAC-SHA256, under a secret that never leaves the process,
-    of the tool name, the canonical JSON of the arguments, the summary the person approved, the expiry and
-    the nonce. It cannot be forged, moved to other arguments, used twice or used late, and it stops working
-    if the target changes after the person saw it (a new tag, another version count).
-
-    Usage::
-
-        tokens = ConfirmationTokens(ttl_seconds=300)
-        token, expires = tokens.issue("delete_org_package", {"org": "acme", ...}, summary)
-        tokens.redeem(token, "delete_org_package", {"org": "acme", ...}, summary)   # raises TokenRejected
+    Raises:
+        ToolError: If the token is refused, or the server requires a form this client cannot show.
     """
+    app = app_of(ctx)
+    mode = app.settings.confirmation
+    if confirmation_token:
+        if mode == "elicitation":
+            raise ToolError("Nothing was deleted: this server confirms deletions with a form, not tokens.")
+        try:
+            app.tokens.redeem(confirmation_token, tool, arguments, target.summary, _caller(app))
+        except TokenRejected as exc:
+            raise ToolError(f"Nothing was deleted: {exc}.") from None
+        return concise(await act())
+    match answer:
+        case AcceptedElicitation(data=DeletionConfirmation(confirm=typed)):
+            if typed.strip() == target.answer:
+                return concise(await act())
+            return concise(outcome.refused("not_confirmed", f"the answer '{typed}' was not {target.answer_hint}"))
+        case DeclinedElicitation():
+            return concise(outcome.refused("declined", "the person declined"))
+        case CancelledElicitation():
+            return concise(outcome.refused("cancelled", "the person cancelled"))
+    # No form was shown: this client cannot show one, or the server is configured for tokens.
+    if mode == "elicitation":
+        raise ToolError(
+            "Nothing was deleted: this server requires confirmation through a form (MCP elicitation) "
+            "and this client cannot show one. Use a client that supports elicitation, or set "
+            'confirmation = "auto" in the configuration.'
+        )
+    issued, expires = app.tokens.issue(tool, arguments, target.summary, _caller(app))
+    return concise(outcome.needs_confirmation(tool, target.summary, issued, expires))
 
-    def __init__(
-        self, ttl_seconds: float, *, secret: bytes | None = None, clock: Callable[[], float] = time.time
-    ) -> None:
-        self._ttl = ttl_seconds
-        self._secret = secret or secrets.token_bytes(32)
-        self._clock = clock
-        self._spent: dict[str, float] = {}  # nonce -> expiry, forgotten once expired
-        self._lock = threading.Lock()
 
-    def issue(self, tool: str, arguments: Mapping[str, Any], summary: str, caller: str = "") -> tuple[str, datetime]:
-        """A token for this call; `caller` identifies who may redeem it (servers serving several people)."""
-        expires = int(self._clock() + self._ttl)
-        nonce = secrets.token_hex(8)
-        token = f"{expires}.{nonce}.{self._mac(f'{tool}@{caller}', arguments, summary, expires, nonce)}"
-        return token, datetime.fromtimestamp(expires, UTC)
-
-    def redeem(self, token: str, tool: str, arguments: Mapping[str, Any], summary: str, caller: str = "") -> None:
-        """Accept the token once for exactly this tool, these arguments and this (re-read) target summary.
-
-        Raises:
-            TokenRejected: If the token is malformed, forged, for another call or a changed target, expired
-                or already used.
-        """
-        expires_text, _, rest = token.partition(".")
-        nonce, _, mac = rest.partition(".")
-        if not (expires_text.isdigit() and nonce and mac):
-            raise TokenRejected("the confirmation_token is malformed")
-        expires = int(expires_text)
-        if not hmac.compare_digest(mac, self._mac(f"{tool}@{caller}", arguments, summary, expires, nonce)):
-            raise TokenRejected(
-                f"the confirmation_token was not issued for {tool} with exactly these arguments, or the target "
-                f"changed since it was shown (it is now: {summary}); call without it to get a new one"
-            )
-        now = self._clock()
-        if now >= expires:
-            raise TokenRejected("the confirmation_token has expired; call without it to get a new one")
-        with self._lock:
-            self._spent = {n: e for n, e in self._spent.items() if e > now}
-            if nonce in self._spent:
-                raise TokenRejected("the confirmation_token was already used; each token works once")
-            self._spent[nonce] = expires
-
-    def _mac(self, tool: str, arguments: Mapping[str, Any], summary: str, expires: int, nonce: str) -> str:
-        canonical = json.dumps([tool, dict(arguments), summary, expires, nonce], sort_keys=True, separators=(",", ":"))
-        digest = hmac.new(self._secret, canonical.encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+def _caller(app: AppContext) -> str:
+    # With callers' own GitHub tokens passed through, one caller's confirmation must not delete with another's
+    # rights: tokens are bound to the caller's token fingerprint.
+    return identity_of(app.github.token)

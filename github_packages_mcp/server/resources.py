@@ -11,9 +11,11 @@ from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
 
-from github_packages_mcp.server.toolkit import AppContext, keyword, signed, tool_errors
-from github_packages_mcp.tools.catalogue import operation
-from github_packages_mcp.tools.execute import execute
+from github_packages_mcp.github.catalogue import operation
+from github_packages_mcp.github.execute import execute
+from github_packages_mcp.server.advice import tool_errors
+from github_packages_mcp.server.context import AppContext, app_of
+from github_packages_mcp.server.schemas import keyword, signed
 
 __all__ = ["add_prompts", "add_resources"]
 
@@ -28,7 +30,7 @@ def add_resources(server: MCPServer[AppContext]) -> None:
         template = SCHEME + get.path  # e.g. github-packages://orgs/{org}/packages/{package_type}/{package_name}
 
         async def read(ctx: Context[AppContext, Any], get: Any = get, versions: Any = versions, **path: str) -> str:
-            github = ctx.request_context.lifespan_context.github
+            github = app_of(ctx).github
             with tool_errors(get.scopes, get.name):
                 package = await execute(get, github, path)
                 newest = await execute(versions, github, {**path, "page": 1, "per_page": NEWEST_VERSIONS})

@@ -18,8 +18,8 @@ from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
 
-from github_packages_mcp.cache import identity_of
 from github_packages_mcp.config import ConfigError, Settings, is_loopback
+from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.server.app import build_server
 
 __all__ = ["GitHubTokenPassThrough", "SharedSecretVerifier", "http_app", "serve_http"]

@@ -1,6 +1,2 @@
-"""The operation catalogue, its result models, and the generic path that runs any operation."""
-
-from github_packages_mcp.tools.catalogue import OPERATIONS, Operation, operation
-from github_packages_mcp.tools.execute import InvalidArguments, describe_deletion, execute
-
-__all__ = ["OPERATIONS", "InvalidArguments", "Operation", "describe_deletion", "execute", "operation"]
+"""The MCP tools: GitHub's 27 operations (`operations.py`), retention cleanups (`cleanup.py`), and audits
+(`audit.py`). Each module offers its tools as `ToolEntry`s; `server/app.py` selects and registers them."""

@@ -1,181 +1,77 @@
-"""An owner's packages audited in one result: versions, last update, visibility, stale and public packages, and
-deleted versions still restorable.
-
-The packages of every requested type are listed concurrently, then the versions of every package (active and
-deleted) concurrently; the client's pacer bounds how many requests run at once. Reads only.
-"""
+"""Audits as tools, reading only: audit_packages (an owner's packages) and check_token (what the token is and may
+do). The work itself is in `insights/`."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
-from functools import partial
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated
 
-from github_packages_mcp.client import GitHubClient, Page, ProgressCallback, encode_segment, gather
-from github_packages_mcp.errors import Forbidden, NotFound
-from github_packages_mcp.tools.catalogue import Owner
-from github_packages_mcp.tools.models import PackageType, PackageVersion, _Result
-from github_packages_mcp.tools.retention import parse_time
+from mcp.server.mcpserver.tools import Tool
+from mcp_types import CallToolResult, ToolAnnotations
 
-__all__ = ["RESTORE_WINDOW", "SHOWN_RESTORABLE", "Audit", "AuditTotals", "PackageAudit", "RestorableVersion", "audit"]
+from github_packages_mcp.github.catalogue import OptionalLogin, Owner, arg, scopes_for
+from github_packages_mcp.github.models import PACKAGE_TYPES, PackageType
+from github_packages_mcp.insights.audit import Audit, audit
+from github_packages_mcp.insights.token import TokenCheck, check_token
+from github_packages_mcp.server.advice import tool_errors
+from github_packages_mcp.server.context import ToolContext, ToolEntry, app_of, progress_reporter
+from github_packages_mcp.server.schemas import build_tool, concise
 
-# GitHub keeps a deleted version restorable for 30 days after its deletion.
-RESTORE_WINDOW = timedelta(days=30)
-# Restorable versions listed per package (all are counted), so a big cleanup cannot flood the result.
-SHOWN_RESTORABLE = 20
-NOT_LISTED = (
-    "Deleted packages are not included: GitHub's API does not list them. Versions deleted by this server's "
-    "cleanups are in its cleanup journal (restore_from_journal)."
-)
-NO_VERSIONS = "Versions were not read (include_versions=false): no untagged, latest or restorable figures."
-ONLY_VISIBLE = "Only the packages this token can see are included."
-NO_DELETED = "Deleted versions are shown to package admins only; not readable with this token for:"
-DAY = timedelta(days=1)
+__all__ = ["audit_entries"]
+
+READ = scopes_for("read")
+PackageTypes = Annotated[list[PackageType], arg(min_length=1)]
+StaleAfterDays = Annotated[int, arg("Stale: no new version in this many days", strict=True, ge=1)]
+IncludeVersions = Annotated[bool, arg("Also read the versions", strict=True)]
 
 
-class RestorableVersion(_Result):
-    id: int
-    name: str
-    deleted_at: str
-    days_left: int
+async def audit_packages(
+    ctx: ToolContext,
+    org: OptionalLogin = None,
+    username: OptionalLogin = None,
+    package_types: PackageTypes = list(PACKAGE_TYPES),  # noqa: B006  (never mutated; the published default)
+    stale_after_days: StaleAfterDays = 90,
+    include_versions: IncludeVersions = True,
+) -> Annotated[CallToolResult, Audit]:
+    app = app_of(ctx)
+    progress = progress_reporter(ctx, "audited {done} of {total} package(s)")
+    with tool_errors(READ, "list_org_packages"):
+        owner = Owner.of({"org": org, "username": username})
+        now = datetime.fromtimestamp(app.clock(), UTC)
+        types = list(dict.fromkeys(package_types))
+        return concise(await audit(app.github, owner, types, stale_after_days, include_versions, now, progress))
 
 
-class PackageAudit(_Result):
-    name: str
-    type: PackageType
-    visibility: str
-    repository: str | None = None
-    version_count: int
-    updated_at: str
-    days_since_update: int
-    stale: bool
-    untagged: int | None = None
-    latest_version: str | None = None
-    latest_version_at: str | None = None
-    restorable: int | None = None
-    restorable_versions: list[RestorableVersion] | None = None
+async def check_token_tool(ctx: ToolContext) -> Annotated[CallToolResult, TokenCheck]:
+    app = app_of(ctx)
+    with tool_errors((), "check_token"):  # the token of this call: the caller's own, when passed through
+        return concise(await check_token(app.github, app.github.token, app.tool_scopes))
 
 
-class AuditTotals(_Result):
-    packages: int
-    versions: int
-    stale: int
-    restorable: int | None = None
-    by_type: dict[str, int]
-    by_visibility: dict[str, int]
-    public: list[str]
-
-
-class Audit(_Result):
-    owner: str
-    stale_after_days: int
-    totals: AuditTotals
-    packages: list[PackageAudit]
-    notes: list[str]
-
-
-async def audit(
-    github: GitHubClient,
-    owner: Owner,
-    package_types: Sequence[PackageType],
-    stale_after_days: int,
-    include_versions: bool,
-    now: datetime,
-    progress: ProgressCallback | None = None,
-) -> Audit:
-    """Audit every package of the owner of these types; `progress` is called once per package.
-
-    Raises:
-        GitHubError: If GitHub cannot be read; no partial audit is returned.
-    """
-    listings = await gather(
-        [partial(github.get_all_pages, f"{owner.prefix}/packages", {"package_type": t}) for t in package_types]
+def audit_entries() -> tuple[ToolEntry, ...]:
+    return (
+        ToolEntry("audit_packages", "audit", READ, _audit_tool),
+        ToolEntry("check_token", "audit", (), _check_token_tool),
     )
-    packages = [package for listing in listings for package in listing.items]
-    done = 0
 
-    async def audit_one(package: dict[str, Any]) -> PackageAudit:
-        nonlocal done
-        versions: list[Page | None] | None = None
-        if include_versions:
-            path = f"{owner.prefix}/packages/{package['package_type']}/{encode_segment(package['name'])}/versions"
-            readers: list[Callable[[], Awaitable[Page | None]]] = [
-                partial(github.get_all_pages, path, {"state": "active"}),
-                partial(deleted, path),
-            ]
-            versions = await gather(readers)
-        done += 1
-        if progress:
-            await progress(done, len(packages))
-        return _package_audit(package, versions, stale_after_days, now)
 
-    async def deleted(path: str) -> Page | None:
-        # GitHub shows deleted versions only to those who may restore them; for others the audit goes on without.
-        try:
-            return await github.get_all_pages(path, {"state": "deleted"})
-        except (Forbidden, NotFound):
-            return None
-
-    audited = await gather([partial(audit_one, package) for package in packages])
-    notes = [NOT_LISTED] + ([] if include_versions else [NO_VERSIONS]) + ([] if owner.kind == "my" else [ONLY_VISIBLE])
-    if unreadable := [p.name for p in audited if include_versions and p.restorable is None]:
-        notes.append(f"{NO_DELETED} {', '.join(unreadable)}.")
-    return Audit(
-        owner=owner.describe(),
-        stale_after_days=stale_after_days,
-        totals=AuditTotals(
-            packages=len(audited),
-            versions=sum(p.version_count for p in audited),
-            stale=sum(p.stale for p in audited),
-            restorable=sum(p.restorable or 0 for p in audited) if include_versions else None,
-            by_type=dict(Counter(p.type for p in audited)),
-            by_visibility=dict(Counter(p.visibility for p in audited)),
-            public=[p.name for p in audited if p.visibility == "public"],
+def _audit_tool() -> Tool:
+    return build_tool(
+        audit_packages,
+        description=(
+            "Audit an owner's packages: versions, last update, visibility, stale and public ones, and deleted "
+            "versions still restorable."
         ),
-        packages=audited,
-        notes=notes,
+        annotations=ToolAnnotations(read_only_hint=True),
     )
 
 
-def _package_audit(
-    package: dict[str, Any], versions: list[Page | None] | None, stale_after_days: int, now: datetime
-) -> PackageAudit:
-    days_since_update = max(0, (now - parse_time(package["updated_at"])) // DAY)
-    summary = PackageAudit(
-        name=package["name"],
-        type=package["package_type"],
-        visibility=package["visibility"],
-        repository=(package.get("repository") or {}).get("full_name"),
-        version_count=package["version_count"],
-        updated_at=package["updated_at"],
-        days_since_update=days_since_update,
-        stale=days_since_update >= stale_after_days,
+def _check_token_tool() -> Tool:
+    return build_tool(
+        check_token_tool,
+        name="check_token",
+        description=(
+            "Check the token: its user, kind, scopes, which tools it can use (and what others miss), its quota."
+        ),
+        annotations=ToolAnnotations(read_only_hint=True),
     )
-    if versions is None:
-        return summary
-    active_page, deleted_page = versions
-    assert active_page is not None  # only the deleted versions may be unreadable
-    active = [PackageVersion.from_github(v) for v in active_page.items]
-    if package["package_type"] in ("container", "docker"):
-        summary.untagged = sum(1 for v in active if not v.tags)
-    if active:
-        latest = max(active, key=lambda v: (parse_time(v.created_at), v.id))
-        summary.latest_version, summary.latest_version_at = latest.name, latest.created_at
-    if deleted_page is None:  # not readable with this token: unknown, not zero
-        return summary
-    restorable = [
-        RestorableVersion(id=v.id, name=v.name, deleted_at=v.deleted_at, days_left=_days_left(v.deleted_at, now))
-        for v in map(PackageVersion.from_github, deleted_page.items)
-        if v.deleted_at  # GitHub sets it on every deleted version; without it nothing can be said
-    ]
-    summary.restorable = len(restorable)
-    # The most urgent first: those are the ones worth listing when there are more than can be shown.
-    summary.restorable_versions = sorted(restorable, key=lambda v: v.days_left)[:SHOWN_RESTORABLE] or None
-    return summary
-
-
-def _days_left(deleted_at: str, now: datetime) -> int:
-    """Whole days left to restore a version deleted at `deleted_at`: 30 less the days since, rounded down."""
-    return max(0, (parse_time(deleted_at) + RESTORE_WINDOW - now) // DAY)

@@ -1,0 +1,107 @@
+"""The one generic path from a catalogue row and validated arguments to GitHub and back to a typed result."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from github_packages_mcp.github.catalogue import Operation, Owner
+from github_packages_mcp.github.client import GitHubClient, Page, ProgressCallback, QueryValue
+from github_packages_mcp.github.errors import InvalidArguments
+from github_packages_mcp.github.models import (
+    DeletionResult,
+    DockerConflicts,
+    Package,
+    PackageList,
+    PackageVersion,
+    PackageVersionList,
+    RestoreResult,
+)
+
+__all__ = ["describe_deletion", "execute"]
+
+
+async def execute(
+    op: Operation,
+    github: GitHubClient,
+    arguments: Mapping[str, Any],
+    progress: ProgressCallback | None = None,
+    *,
+    full: bool = False,
+) -> BaseModel:
+    """Send the operation's request and shape GitHub's answer as the operation's result model.
+
+    A listing with `all_pages` reads every page (reporting progress per page) and returns them as one.
+    Packages and versions are concise summaries, or with `full` GitHub's complete objects.
+
+    Raises:
+        InvalidArguments: If GitHub would refuse the arguments (checked before sending).
+        GitHubError: If the request fails.
+    """
+    path = op.url_path(arguments)
+    query = op.query_values(arguments)
+    if op.result is PackageList or op.result is PackageVersionList:
+        page = await _list(op, github, path, query, bool(arguments.get("all_pages")), progress)
+        if op.result is PackageList:
+            return PackageList(items=[Package.from_github(data, full=full) for data in page.items], **page.paging)
+        versions = [PackageVersion.from_github(data, full=full) for data in page.items]
+        return PackageVersionList(items=versions, **page.paging)
+    if op.result is DockerConflicts:
+        conflicts = await github.get_json(path, query)
+        return DockerConflicts(items=[Package.from_github(data, full=full) for data in conflicts])
+    if op.result is Package:
+        return Package.from_github(await github.get_json(path, query), full=full)
+    if op.result is PackageVersion:
+        return PackageVersion.from_github(await github.get_json(path, query), full=full)
+    await github.request(op.method, path, query)
+    target = _target_name(arguments)
+    if op.result is DeletionResult:
+        return DeletionResult(deleted=True, status="deleted", message=f"Deleted {target}.")
+    return RestoreResult(restored=True, message=f"Restored {target}.")
+
+
+async def _list(
+    op: Operation,
+    github: GitHubClient,
+    path: str,
+    query: dict[str, QueryValue],
+    all_pages: bool,
+    progress: ProgressCallback | None,
+) -> Page:
+    if all_pages:
+        rest = {key: value for key, value in query.items() if key not in ("page", "per_page")}
+        return await github.get_all_pages(path, rest, progress=progress)
+    window = op.result_window
+    if window is not None and int(query["page"]) * int(query["per_page"]) > window:
+        raise InvalidArguments(
+            f"page x per_page must be at most {window} for this listing (GitHub's limit); "
+            f"got page={query['page']}, per_page={query['per_page']}"
+        )
+    return await github.get_page(path, query)
+
+
+async def describe_deletion(op: Operation, github: GitHubClient, arguments: Mapping[str, Any]) -> str:
+    """Look the target of a delete up on GitHub and say exactly what would go, for a human to confirm."""
+    target = await execute(op.sibling("get"), github, arguments)
+    owner = Owner.of(arguments).owned_by()
+    if isinstance(target, Package):
+        repository = f", linked to repository {target.repository.full_name}" if target.repository else ""
+        return (
+            f"the {target.visibility} {target.package_type} package '{target.name}' {owner}, "
+            f"with all {target.version_count} of its versions{repository}"
+        )
+    assert isinstance(target, PackageVersion)
+    tags = "" if target.tags is None else f", tags: {', '.join(target.tags)}" if target.tags else ", untagged"
+    return (
+        f"version {target.id} ({target.name}{tags}, created {target.created_at}) "
+        f"of the {arguments['package_type']} package '{arguments['package_name']}' {owner}"
+    )
+
+
+def _target_name(arguments: Mapping[str, Any]) -> str:
+    package = f"{arguments['package_type']} package '{arguments['package_name']}' {Owner.of(arguments).owned_by()}"
+    if "package_version_id" in arguments:
+        return f"version {arguments['package_version_id']} of the {package}"
+    return f"the {package}"

@@ -1,0 +1,186 @@
+"""Tool results: GitHub's `package` and `package-version` objects, trimmed to what an assistant needs.
+
+GitHub nests a ~20-field owner and a ~100-field repository in every package; here they become
+`OwnerSummary` and `RepositorySummary`. Container tags move from `metadata.container.tags` to `tags`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "PACKAGE_TYPES",
+    "ConfirmationOutcome",
+    "DeletionResult",
+    "DockerConflicts",
+    "OwnerSummary",
+    "Package",
+    "PackageList",
+    "PackageType",
+    "PackageVersion",
+    "PackageVersionList",
+    "RepositorySummary",
+    "RestoreResult",
+    "Result",
+    "version_tags",
+]
+
+PackageType = Literal["npm", "maven", "rubygems", "docker", "nuget", "container"]
+PACKAGE_TYPES: tuple[PackageType, ...] = ("npm", "maven", "rubygems", "docker", "nuget", "container")
+
+
+class Result(BaseModel):
+    """Base of every tool result. `server/schemas.py` decides how much of its schema is published."""
+
+    # extra="allow": with `full_results`, GitHub's complete objects pass through these models unchanged.
+    model_config = ConfigDict(extra="allow")
+
+
+class OwnerSummary(Result):
+    login: str
+    type: str = Field(description="User or Organization")
+
+    @classmethod
+    def from_github(cls, data: dict[str, Any] | None) -> OwnerSummary | None:
+        return cls(login=data["login"], type=data.get("type", "User")) if data else None
+
+
+class RepositorySummary(Result):
+    full_name: str
+    html_url: str
+    private: bool
+
+    @classmethod
+    def from_github(cls, data: dict[str, Any] | None) -> RepositorySummary | None:
+        return cls(full_name=data["full_name"], html_url=data["html_url"], private=data["private"]) if data else None
+
+
+class Package(Result):
+    id: int
+    name: str
+    package_type: PackageType
+    visibility: str = Field(description="public or private")
+    version_count: int = Field(description="Active versions")
+    owner: OwnerSummary | None = None
+    repository: RepositorySummary | None = None
+    html_url: str
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def from_github(cls, data: dict[str, Any], *, full: bool = False) -> Package:
+        """The concise summary of GitHub's package object, or with `full` the whole object."""
+        if full:
+            return cls.model_validate(data)
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            package_type=data["package_type"],
+            visibility=data["visibility"],
+            version_count=data["version_count"],
+            owner=OwnerSummary.from_github(data.get("owner")),
+            repository=RepositorySummary.from_github(data.get("repository")),
+            html_url=data["html_url"],
+            created_at=data["created_at"],
+            updated_at=data["updated_at"],
+        )
+
+
+class PackageVersion(Result):
+    id: int
+    name: str = Field(description="Version name; for containers the manifest digest")
+    tags: list[str] | None = Field(default=None, description="Container and docker tags; [] means untagged")
+    html_url: str | None = None
+    created_at: str
+    updated_at: str
+    deleted_at: str | None = None
+
+    @classmethod
+    def from_github(cls, data: dict[str, Any], *, full: bool = False) -> PackageVersion:
+        """The concise summary of GitHub's package-version object (tags lifted out of `metadata`), or with
+        `full` the whole object plus `tags`."""
+        tags = version_tags(data)
+        if full:
+            return cls.model_validate({**data, "tags": tags})
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            tags=tags,
+            html_url=data.get("html_url"),
+            created_at=data["created_at"],
+            updated_at=data["updated_at"],
+            deleted_at=data.get("deleted_at"),
+        )
+
+
+def version_tags(data: dict[str, Any]) -> list[str] | None:
+    """A GitHub package version's tags (containers and docker), `[]` when untagged, None for other registries."""
+    metadata = data.get("metadata") or {}
+    image = metadata.get("container") or metadata.get("docker")
+    # GitHub's spec names the docker field `tag` but requires `tags`; accept both.
+    tags = image.get("tags", image.get("tag")) if isinstance(image, dict) else None
+    return list(tags) if tags is not None else None
+
+
+class _Paging(Result):
+    page: int
+    per_page: int
+    next_page: int | None = Field(default=None, description="Page to ask for next; absent on the last page")
+    last_page: int | None = Field(default=None, description="Number of the last page, when GitHub says")
+
+
+class PackageList(_Paging):
+    items: list[Package]
+
+
+class PackageVersionList(_Paging):
+    items: list[PackageVersion]
+
+
+class DockerConflicts(Result):
+    items: list[Package] = Field(description="Packages whose Docker-to-Container migration hit a conflict")
+
+
+class ConfirmationOutcome(Result):
+    """What a destructive tool answers: done, refused by the person, or waiting for their confirmation."""
+
+    deleted: bool
+    status: Literal["deleted", "confirmation_required", "declined", "cancelled", "not_confirmed"]
+    message: str
+    confirmation_required: bool = False
+    summary: str | None = Field(default=None, description="What would be deleted; show it to the person")
+    confirmation_token: str | None = Field(
+        default=None, description="After the person agrees, call the same tool with the same arguments plus this"
+    )
+    expires_at: str | None = None
+
+    @classmethod
+    def refused(cls, status: Literal["declined", "cancelled", "not_confirmed"], reason: str) -> Self:
+        return cls(deleted=False, status=status, message=f"Nothing was deleted: {reason}.")
+
+    @classmethod
+    def needs_confirmation(cls, tool: str, summary: str, token: str, expires: datetime) -> Self:
+        return cls(
+            deleted=False,
+            status="confirmation_required",
+            confirmation_required=True,
+            summary=f"This will permanently delete {summary}.",
+            confirmation_token=token,
+            expires_at=expires.isoformat().replace("+00:00", "Z"),
+            message=(
+                "Nothing was deleted yet. Show the summary to the person; only if they agree, call "
+                f"{tool} again with the same arguments plus confirmation_token."
+            ),
+        )
+
+
+class DeletionResult(ConfirmationOutcome):
+    """The outcome of deleting one package or version."""
+
+
+class RestoreResult(Result):
+    restored: bool
+    message: str

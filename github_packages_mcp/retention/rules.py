@@ -1,0 +1,306 @@
+"""Retention rules for package versions: for every version, delete or keep, and why. Pure logic, no I/O.
+
+`decide` takes all versions of one package and a `Rules` and returns one `Decision` per version, in input order.
+The rules apply in this order; the first that applies decides:
+
+1. exclude_tags: a version with any tag matching an exclude pattern is kept ("exclude_tags").
+2. selection: a version is selected only when it passes all three filters, else it is kept ("not_selected"):
+   a. tagged: "tagged" selects versions with at least one tag, "untagged" those with none, "any" all;
+   b. include_tags: when given, a version needs at least one tag matching one of the patterns;
+   c. prerelease: "only" selects pre-releases, "never" selects the others, "any" all.
+3. keep_latest: the N newest selected versions are kept ("keep_latest"). Newest means the latest created_at, and on
+   equal created_at the higher id (GitHub hands out ids in increasing order). Versions kept by rule 1 or 2 are not
+   selected, so they do not count toward N.
+4. keep_younger_than_days: selected versions younger than the cut-off are kept ("keep_younger"). Age is measured
+   from created_at or updated_at (age_basis); a version exactly at the cut-off counts as old.
+5. Every other version is deleted ("delete"); the rule text lists the criteria that made it deletable.
+
+Patterns match tags only, never a version's name, so `sha256*` never matches a digest. Glob patterns use
+`fnmatch.fnmatchcase` on the whole tag (case-sensitive); regex patterns use `re.fullmatch`.
+
+Registries without tags (npm, maven, rubygems, nuget) give versions with `tags=None`. Tag rules cannot apply to
+them, so `decide` raises `RulesError` when such a version meets `tagged` other than "any" or non-empty
+include_tags/exclude_tags, rather than silently keeping or deleting everything.
+
+Pre-releases (`is_prerelease`): a text is a pre-release when it is, in full, an optional `v`/`V`, two to four
+dot-separated numbers, a `-` and a non-empty suffix of letters, digits, dots and hyphens, then an optional
+`+build` part. So `1.2.3-rc.1`, `v2.0.0-beta`, `1.0.0-alpha.1+build.5`, `2.1-SNAPSHOT` and `1.0.0-preview1` are
+pre-releases; `1.2.3`, `1.2.3+build`, `latest`, `2024-01-01` and digests are not. As in semver, a variant tag such
+as `1.25-alpine` counts as a pre-release too (use patterns for those); RubyGems' dotted `1.0.0.pre` does not.
+A version with tags (containers) is a pre-release when any of its tags is one; a tagless version when its name is.
+
+`images.py` then keeps what kept container images need.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from github_packages_mcp.github.catalogue import arg
+from github_packages_mcp.github.errors import InvalidArguments
+
+__all__ = [
+    "RULE_IDS",
+    "AgeBasis",
+    "Decision",
+    "ExcludeTags",
+    "IncludeTags",
+    "KeepLatest",
+    "KeepYoungerThanDays",
+    "PatternSyntax",
+    "Prerelease",
+    "Rules",
+    "RulesError",
+    "Tagged",
+    "VersionFacts",
+    "decide",
+    "is_prerelease",
+    "parse_time",
+    "short_digest",
+    "summarize",
+]
+
+# Each rule is declared once, here: `Rules` validates with these types, and the cleanup tool publishes them.
+KeepLatest = Annotated[int, arg("Keep the N newest selected", strict=True, ge=0)]
+KeepYoungerThanDays = Annotated[float | None, arg("Keep selected ones younger than this", ge=0, allow_inf_nan=False)]
+AgeBasis = Annotated[Literal["created", "updated"], arg()]
+Tagged = Annotated[Literal["any", "tagged", "untagged"], arg("Which are selected")]
+IncludeTags = Annotated[list[str], arg("Select only those with a matching tag")]
+ExcludeTags = Annotated[list[str], arg("Always keep those with a matching tag")]
+PatternSyntax = Annotated[Literal["glob", "regex"], arg()]
+Prerelease = Annotated[Literal["any", "only", "never"], arg("Semver pre-releases")]
+
+RULE_IDS: tuple[str, ...] = ("exclude_tags", "not_selected", "keep_latest", "keep_younger", "protected", "delete")
+
+Matcher = Callable[[Sequence[str]], tuple[str, str] | None]
+
+
+class RulesError(InvalidArguments):
+    """Rules that cannot apply (an invalid regex, tag rules for tagless versions); the message names the argument."""
+
+
+class Rules(BaseModel):
+    """What to select for deletion and what to keep among the selected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    keep_latest: KeepLatest = 0
+    keep_younger_than_days: KeepYoungerThanDays = None
+    age_basis: AgeBasis = "created"
+    tagged: Tagged = "any"
+    include_tags: IncludeTags = []
+    exclude_tags: ExcludeTags = []
+    pattern_syntax: PatternSyntax = "glob"
+    prerelease: Prerelease = "any"
+
+    def matchers(self) -> tuple[Matcher, Matcher]:
+        """The exclude and include matchers.
+
+        Raises:
+            RulesError: If a regex pattern does not compile.
+        """
+        return _matcher("exclude_tags", self.exclude_tags, self.pattern_syntax), _matcher(
+            "include_tags", self.include_tags, self.pattern_syntax
+        )
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    """One package version, as far as retention cares."""
+
+    id: int
+    name: str  # containers: the manifest digest "sha256:<hex>"; others: the version string
+    tags: tuple[str, ...] | None  # None when the registry has no tags (npm, maven, ...); () means untagged
+    created_at: datetime  # aware
+    updated_at: datetime  # aware
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Delete or keep one version, with the rule that decided in words (`rule`) and as an id (`rule_id`)."""
+
+    version: VersionFacts
+    action: Literal["delete", "keep"]
+    rule: str
+    rule_id: str
+
+
+def parse_time(text: str) -> datetime:
+    """Parse GitHub's ISO 8601 time ("2026-11-25T12:00:00Z") into an aware UTC datetime."""
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError(f"time without a UTC offset: {text!r}")
+    return parsed.astimezone(UTC)
+
+
+_PRERELEASE = re.compile(r"[vV]?\d+(?:\.\d+){1,3}-[0-9A-Za-z.-]+(?:\+[0-9A-Za-z.-]+)?")
+
+
+def is_prerelease(text: str) -> bool:
+    """Whether a version name or tag is a (loose) semver pre-release; the exact rule is in the module docstring."""
+    return _PRERELEASE.fullmatch(text) is not None
+
+
+def short_digest(name: str) -> str:
+    """`sha256:` and the first 12 hex digits of a digest, for people; other names unchanged."""
+    algorithm, sep, hexdigits = name.partition(":")
+    if not sep or len(hexdigits) <= 12:
+        return name
+    return f"{algorithm}:{hexdigits[:12]}…"
+
+
+def _quoted(patterns: Sequence[str]) -> str:
+    return ", ".join(repr(pattern) for pattern in patterns)
+
+
+def _matcher(name: str, patterns: Sequence[str], syntax: str) -> Matcher:
+    """A function giving the first (tag, pattern) that matches, in tag order then pattern order."""
+    try:
+        compiled = [re.compile(pattern) for pattern in patterns] if syntax == "regex" else []
+    except re.error as exc:
+        raise RulesError(f"{name}: invalid regex {exc.pattern!r}: {exc}") from None
+
+    def first_match(tags: Sequence[str]) -> tuple[str, str] | None:
+        for tag in tags:
+            if syntax == "regex":
+                for regex in compiled:
+                    if regex.fullmatch(tag):
+                        return tag, regex.pattern
+            else:
+                for pattern in patterns:
+                    if fnmatch.fnmatchcase(tag, pattern):
+                        return tag, pattern
+        return None
+
+    return first_match
+
+
+def _prerelease_text(version: VersionFacts) -> str | None:
+    """The tag or name that makes the version a pre-release, or None."""
+    texts = version.tags if version.tags is not None else (version.name,)
+    return next((text for text in texts if is_prerelease(text)), None)
+
+
+def _check_tagless(versions: Sequence[VersionFacts], rules: Rules) -> None:
+    if not any(version.tags is None for version in versions):
+        return
+    registry = "these versions come from a registry without tags (npm, maven, rubygems, nuget)"
+    if rules.tagged != "any":
+        raise RulesError(f"tagged={rules.tagged!r} needs tags, but {registry}: use tagged='any'")
+    for name in ("include_tags", "exclude_tags"):
+        if getattr(rules, name):
+            raise RulesError(f"{name} needs tags, but {registry}: leave {name} empty")
+
+
+def _days(days: float) -> str:
+    return f"{days:g} day" if days == 1 else f"{days:g} days"
+
+
+def decide(versions: Sequence[VersionFacts], rules: Rules, now: datetime) -> list[Decision]:
+    """Decide delete or keep for every version, in input order.
+
+    Raises:
+        RulesError: If the rules cannot apply to these versions.
+    """
+    excluded, included = rules.matchers()
+    _check_tagless(versions, rules)
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    for version in versions:
+        if version.created_at.tzinfo is None or version.updated_at.tzinfo is None:
+            raise ValueError(f"version {version.id}: created_at and updated_at must be timezone-aware")
+    decisions: list[Decision | None] = [None] * len(versions)
+    # For each selected version (by position), what made it selected, for the delete text.
+    selected: dict[int, list[str]] = {}
+    for position, version in enumerate(versions):
+        kept_or_reasons = _select(version, rules, excluded, included)
+        if isinstance(kept_or_reasons, Decision):
+            decisions[position] = kept_or_reasons
+        else:
+            selected[position] = kept_or_reasons
+    for position, decision in _keep_or_delete(versions, selected, rules, now).items():
+        decisions[position] = decision
+    return [decision for decision in decisions if decision is not None]
+
+
+def _select(version: VersionFacts, rules: Rules, excluded: Matcher, included: Matcher) -> Decision | list[str]:
+    """Rules 1 and 2: a keep decision, or the reasons the version is selected."""
+    tags = version.tags or ()
+    hit = excluded(tags)
+    if hit:
+        return Decision(version, "keep", f"kept: tag {hit[0]!r} matches exclude pattern {hit[1]!r}", "exclude_tags")
+    reasons: list[str] = []
+    why_not: str | None = None
+    if rules.tagged != "any":
+        wanted = rules.tagged == "tagged"
+        if bool(tags) == wanted:
+            reasons.append(rules.tagged)
+        else:
+            why_not = f"{'untagged' if wanted else 'tagged'}, and only {rules.tagged} versions are selected"
+    if why_not is None and rules.include_tags:
+        hit = included(tags)
+        noun = "pattern" if len(rules.include_tags) == 1 else "patterns"
+        if hit:
+            reasons.append(f"tag {hit[0]!r} matches include pattern {hit[1]!r}")
+        elif tags:
+            why_not = f"no tag matches include {noun} {_quoted(rules.include_tags)}"
+        else:
+            why_not = f"untagged, and only versions with a tag matching {_quoted(rules.include_tags)} are selected"
+    if why_not is None and rules.prerelease != "any":
+        prerelease = _prerelease_text(version)
+        if rules.prerelease == "only" and prerelease is None:
+            why_not = "not a pre-release, and only pre-releases are selected"
+        elif rules.prerelease == "never" and prerelease is not None:
+            why_not = f"pre-release {prerelease!r}, and pre-releases are never selected"
+        else:
+            reasons.append(f"pre-release {prerelease!r}" if prerelease else "not a pre-release")
+    if why_not is not None:
+        return Decision(version, "keep", f"kept: not selected ({why_not})", "not_selected")
+    return reasons
+
+
+def _keep_or_delete(
+    versions: Sequence[VersionFacts], selected: dict[int, list[str]], rules: Rules, now: datetime
+) -> dict[int, Decision]:
+    """Rules 3 to 5 for the selected versions (by position)."""
+    newest_first = sorted(selected, key=lambda p: (versions[p].created_at, versions[p].id), reverse=True)
+    latest = set(newest_first[: rules.keep_latest])
+    newest = "the newest" if rules.keep_latest == 1 else f"the {rules.keep_latest} newest"
+    days = rules.keep_younger_than_days
+    cutoff = now - timedelta(days=days) if days is not None else None
+    decisions: dict[int, Decision] = {}
+    for position, reasons in selected.items():
+        version = versions[position]
+        if position in latest:
+            decisions[position] = Decision(version, "keep", f"kept: among {newest} selected", "keep_latest")
+            continue
+        basis = version.created_at if rules.age_basis == "created" else version.updated_at
+        when = f"{rules.age_basis} {basis.astimezone(UTC).date().isoformat()}"
+        if cutoff is not None and days is not None:
+            if basis > cutoff:
+                text = f"kept: younger than {_days(days)} ({when})"
+                decisions[position] = Decision(version, "keep", text, "keep_younger")
+                continue
+            reasons = [*reasons, f"older than {_days(days)} ({when})"]
+        if rules.keep_latest:
+            reasons = [*reasons, f"beyond {newest}"]
+        text = "delete: " + (", ".join(reasons) if reasons else "every version is selected and no keep rule is set")
+        decisions[position] = Decision(version, "delete", text, "delete")
+    return decisions
+
+
+def summarize(decisions: Sequence[Decision]) -> dict[str, int]:
+    """Counts of "delete" and "keep", then of every rule id (all present, zero when unused)."""
+    counts = {"delete": 0, "keep": 0} | dict.fromkeys(RULE_IDS, 0)
+    for decision in decisions:
+        counts[decision.action] += 1
+        if decision.rule_id != "delete":  # "delete" is both an action and a rule id; count it once
+            counts[decision.rule_id] = counts.get(decision.rule_id, 0) + 1
+    return counts

@@ -1,0 +1,96 @@
+"""Maps the lower layers' exception trees (`github/errors.py`) out to tool errors that say what happened and
+what to do."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from mcp.server.mcpserver.exceptions import ToolError
+
+from github_packages_mcp.github.catalogue import parse_scopes
+from github_packages_mcp.github.errors import (
+    APIError,
+    Forbidden,
+    GitHubError,
+    InvalidRequest,
+    NotFound,
+    RateLimited,
+    TransportError,
+    Unauthorized,
+)
+
+__all__ = ["tool_error_message", "tool_errors"]
+
+
+@contextmanager
+def tool_errors(scopes: tuple[str, ...], check_with: str) -> Iterator[None]:
+    """Turn what the user or GitHub can fix into a readable tool error.
+
+    `scopes` are what the tool needs; `check_with` names the read tool that shows whether a request that may
+    have reached GitHub took effect.
+    """
+    try:
+        yield
+    except GitHubError as exc:
+        raise ToolError(tool_error_message(exc, scopes, check_with)) from None
+    except InvalidRequest as exc:
+        raise ToolError(str(exc)) from None
+
+
+def tool_error_message(exc: GitHubError, scopes: tuple[str, ...], check_with: str) -> str:
+    """One or two sentences for the assistant: the status, GitHub's own message, and the next step.
+
+    `scopes` are what the failed tool needs; `check_with` names the read tool that shows whether a request
+    that may have reached GitHub took effect.
+    """
+    request = f"{exc.method} {exc.path}"
+    if isinstance(exc, TransportError):
+        if exc.method != "GET" and exc.may_have_arrived:
+            return (
+                f"Could not complete {request}: {exc.message}. The request may have reached GitHub: "
+                f"check with {check_with} before trying again."
+            )
+        return f"Could not complete {request}: {exc.message}. Nothing was changed; try again later."
+    assert isinstance(exc, APIError)
+    said = f"GitHub answered {exc.status} to {request}: {exc.message.rstrip('.')}."
+    needed = ", ".join(scopes)
+    if isinstance(exc, RateLimited):
+        return f"{said} {_rate_limit_advice(exc)}"
+    if isinstance(exc, Unauthorized):
+        return (
+            f"{said} The token is missing, expired or revoked. Use a classic personal access token "
+            f"with the scopes {needed}."
+        )
+    if isinstance(exc, Forbidden):
+        return f"{said} {_scope_advice(exc, needed)}"
+    if isinstance(exc, NotFound):
+        return (
+            f"{said} The package or version may not exist, may be deleted, or may be hidden from this token: "
+            f"GitHub also answers 404 when the token lacks access to it or the read:packages scope."
+        )
+    if exc.status >= 500:
+        return f"{said} This is a problem on GitHub's side; nothing was changed, try again later."
+    return said
+
+
+def _scope_advice(exc: APIError, needed: str) -> str:
+    accepted = parse_scopes(exc.accepted_scopes) or set(needed.split(", "))
+    held = parse_scopes(exc.token_scopes) or set()
+    if exc.token_scopes is not None and (missing := sorted(accepted - held)):
+        return f"The token lacks the scope {', '.join(missing)} (it has: {', '.join(sorted(held)) or 'none'})."
+    return (
+        f"This needs a classic token with {needed} and admin permission on the package; "
+        "GitHub may also refuse it by one of its rules."
+    )
+
+
+def _rate_limit_advice(exc: RateLimited) -> str:
+    minutes = max(1, math.ceil(exc.resets_in_seconds / 60))
+    which = (
+        "GitHub's primary rate limit (the hourly request quota of this token) is spent"
+        if exc.limit == "primary"
+        else "GitHub's secondary rate limit (too many requests in a short time) was hit"
+    )
+    return f"{which}. It resets at {exc.reset_at:%Y-%m-%d %H:%M:%S} UTC, in {minutes} minute(s); retry then."

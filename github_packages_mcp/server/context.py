@@ -1,0 +1,57 @@
+"""What a tool call reaches: the app built once in the lifespan (`AppContext`), progress reporting, and what a
+tool is before it is built (`ToolEntry`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.tools import Tool
+
+from github_packages_mcp.config import Settings, Toolset
+from github_packages_mcp.github.client import GitHubClient, ProgressCallback
+from github_packages_mcp.retention.store import CleanupStore
+from github_packages_mcp.server.tokens import ConfirmationTokens
+
+__all__ = ["AppContext", "ToolContext", "ToolEntry", "app_of", "progress_reporter"]
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """What every tool call can reach: built once in the lifespan, shared by all sessions."""
+
+    settings: Settings
+    github: GitHubClient
+    tokens: ConfirmationTokens
+    store: CleanupStore
+    tool_scopes: dict[str, tuple[str, ...]]  # every tool this server offers, and the scopes it needs
+    clock: Callable[[], float]  # seconds since the epoch: ages, confirmation expiry
+
+
+ToolContext = Context[AppContext, Any]
+
+
+@dataclass(frozen=True)
+class ToolEntry:
+    """A tool before it is built: what selection needs to know (its toolset and scopes), and how to build it.
+    Whether it only reads is its annotations' word."""
+
+    name: str
+    toolset: Toolset
+    scopes: tuple[str, ...]
+    build: Callable[[], Tool]
+
+
+def app_of(ctx: ToolContext) -> AppContext:
+    return ctx.request_context.lifespan_context
+
+
+def progress_reporter(ctx: ToolContext, message: str) -> ProgressCallback:
+    """Progress notifications for this call; `message` says `{done}` of `{total}` (`?` while unknown)."""
+
+    async def report(done: int, total: int | None) -> None:
+        await ctx.report_progress(done, total, message.format(done=done, total="?" if total is None else total))
+
+    return report

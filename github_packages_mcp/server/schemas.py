@@ -1,0 +1,101 @@
+"""Every trim of what the tool list publishes, and every result's shape on the wire, in one place.
+
+Tool lists eat the client's context window, so schemas are kept compact: input schemas lose only titles and
+null arms (every type, enum, bound, default and required field stays); output schemas describe results rather
+than constrain calls, so they keep fields and structure. Results go out as compact JSON without nulls. The
+27 generic operations get their signatures (hence their schemas) at run time, from `keyword` and `signed`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable
+from typing import Any
+
+from mcp.server.mcpserver.tools import Tool
+from mcp_types import CallToolResult, TextContent
+from pydantic import BaseModel
+
+__all__ = ["build_tool", "concise", "keyword", "signed"]
+
+# The keys a nullable result field keeps of its one real type when it publishes no type (see `_compact_output`).
+_PLAIN = {"type", "items", "format"}
+
+
+def build_tool(fn: Callable[..., Any], **kwargs: Any) -> Tool:
+    """An SDK tool with compact schemas, refusing arguments it does not know.
+
+    Results are still checked against their full model before they are sent (see `concise`).
+    """
+    tool = Tool.from_function(fn, **kwargs)
+    # A misspelt argument (`per_pag`, `confirmation_tokn`) is an error naming it, not silently dropped.
+    tool.fn_metadata.arg_model.model_config["extra"] = "forbid"
+    tool.fn_metadata.arg_model.model_rebuild(force=True)
+    tool.parameters.pop("title", None)
+    for prop in tool.parameters.get("properties", {}).values():
+        _tidy_argument(prop)
+    if tool.fn_metadata.output_schema is not None:
+        schema = tool.fn_metadata.output_schema
+        # The root stays `type: object` (clients require it); nested objects are known by their properties.
+        tool.fn_metadata.output_schema = {"type": "object"} | _compact_output(schema, schema.get("$defs", {}))
+        # Every result is built from its pydantic model (see `concise`), so the SDK need not check it again.
+        tool.fn_metadata.output_model = None
+    return tool
+
+
+def _tidy_argument(schema: dict[str, Any]) -> None:
+    # No per-field titles (the name says it). An optional argument is left out rather than sent as null, so it
+    # publishes only its real type: no `anyOf` for clients and model providers that handle it badly.
+    schema.pop("title", None)
+    arms = [arm for arm in schema.pop("anyOf", []) if arm.get("type") != "null"]
+    if len(arms) == 1:
+        schema.update(arms[0])
+    if schema.get("default", 0) is None:
+        del schema["default"]
+
+
+def _compact_output(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in schema:
+        return _compact_output(defs[schema["$ref"].rsplit("/", 1)[1]], defs)
+    arms = [arm for arm in schema.get("anyOf", []) if arm != {"type": "null"}]
+    if len(arms) == 1 < len(schema["anyOf"]):  # nullable; `concise` leaves nulls out, so only the real type
+        real = _compact_output(arms[0], defs)
+        if isinstance(arms[0].get("type"), str) and set(arms[0]) <= _PLAIN:
+            # A plain value that may be left out promises no type, only its shape (`items`, `format`).
+            real.pop("type", None)
+        return real
+    compact: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "properties":
+            compact[key] = {name: _compact_output(prop, defs) for name, prop in value.items()}
+        elif key == "items":
+            compact[key] = _compact_output(value, defs)
+        elif key == "type" and value in ("array", "boolean"):
+            # Structure and flags keep their type; plain values (names, ids, counts, times) are known by name.
+            compact[key] = value
+        elif key == "format":
+            compact[key] = value
+    return compact
+
+
+def concise(result: BaseModel) -> CallToolResult:
+    """The result as structured content and as compact JSON text, both without null fields.
+
+    The text is what many clients put in the model's context: no indentation, no nulls.
+    """
+    data = result.model_dump(mode="json", exclude_none=True)
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+
+
+def keyword(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+
+
+def signed(fn: Callable[..., Any], name: str, params: list[inspect.Parameter], returns: Any) -> Callable[..., Any]:
+    """Give a generic `**arguments` function the exact signature the SDK reads schemas and resolvers from."""
+    fn.__signature__ = inspect.Signature(params, return_annotation=returns)  # type: ignore[attr-defined]
+    fn.__annotations__ = {p.name: p.annotation for p in params} | {"return": returns}
+    fn.__name__ = fn.__qualname__ = name
+    return fn

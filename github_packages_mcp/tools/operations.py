@@ -1,0 +1,89 @@
+"""GitHub's 27 operations as tools: one generic path from a catalogue row to an MCP tool.
+
+Reads and restores run the row through `execute`; deletes first read their target and settle the person's
+confirmation (`server/confirmation.py`). The signatures are built at run time from the row's parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context, Resolve
+from mcp.server.mcpserver.tools import Tool
+from mcp_types import CallToolResult, ToolAnnotations
+
+from github_packages_mcp.github.catalogue import OPERATIONS, Operation
+from github_packages_mcp.github.execute import describe_deletion, execute
+from github_packages_mcp.github.models import ConfirmationOutcome, DeletionResult
+from github_packages_mcp.server.advice import tool_errors
+from github_packages_mcp.server.confirmation import Answer, ConfirmationToken, Target, asking, settle
+from github_packages_mcp.server.context import ToolContext, ToolEntry, app_of, progress_reporter
+from github_packages_mcp.server.schemas import build_tool, concise, keyword, signed
+
+__all__ = ["operation_entries"]
+
+_CONTEXT = keyword("ctx", Context)
+
+
+def operation_entries() -> tuple[ToolEntry, ...]:
+    """One tool per catalogue row; its toolset is the operation's kind (read, delete, restore)."""
+    return tuple(ToolEntry(op.name, op.kind, op.scopes, partial(_operation_tool, op)) for op in OPERATIONS)
+
+
+def _operation_tool(op: Operation) -> Tool:
+    params = [keyword(p.name, p.annotation, p.default) for p in op.params]
+    return build_tool(
+        _delete_body(op, params) if op.kind == "delete" else _plain_body(op, params),
+        name=op.name,
+        description=op.description,
+        # Explicit read-only and destructive hints; the others keep their defaults (open world, not idempotent).
+        annotations=ToolAnnotations(
+            read_only_hint=op.kind == "read", destructive_hint=None if op.kind == "read" else op.kind == "delete"
+        ),
+        meta={"operationId": op.operation_id},  # GitHub's own id for the operation
+    )
+
+
+def _check_with(op: Operation) -> str:
+    """The read tool that shows whether a failed request of `op` took effect."""
+    return op.name if op.kind == "read" else op.sibling("get").name
+
+
+def _plain_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
+    async def body(ctx: ToolContext, **arguments: Any) -> CallToolResult:
+        app = app_of(ctx)
+        progress = progress_reporter(ctx, "read {done} of {total} pages")
+        with tool_errors(op.scopes, _check_with(op)):
+            return concise(await execute(op, app.github, arguments, progress, full=app.settings.full_results))
+
+    return signed(body, op.name, [*params, _CONTEXT], Annotated[CallToolResult, op.result])
+
+
+def _delete_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
+    async def read_target(ctx: ToolContext, **arguments: Any) -> Target:
+        with tool_errors(op.scopes, _check_with(op)):
+            summary = await describe_deletion(op, app_of(ctx).github, arguments)
+        name = arguments["package_name"]
+        return Target(summary, name, f"the package name '{name}'")
+
+    read_target = signed(read_target, f"{op.name}_target", [*params, _CONTEXT], Target)
+
+    async def body(
+        ctx: ToolContext, target: Target, answer: Answer, confirmation_token: str | None, **arguments: Any
+    ) -> CallToolResult:
+        async def act() -> ConfirmationOutcome:
+            result = await execute(op, app_of(ctx).github, arguments)
+            assert isinstance(result, DeletionResult)
+            return result
+
+        with tool_errors(op.scopes, _check_with(op)):
+            return await settle(ctx, op.name, arguments, target, answer, confirmation_token, act, DeletionResult)
+
+    resolved = [
+        keyword("confirmation_token", ConfirmationToken, None),
+        keyword("target", Annotated[Target, Resolve(read_target)]),
+        keyword("answer", Annotated[Answer, Resolve(asking(read_target))]),
+    ]
+    return signed(body, op.name, [*params, *resolved, _CONTEXT], Annotated[CallToolResult, DeletionResult])

@@ -1,0 +1,81 @@
+"""The shared GitHub client: GitHub's headers, segments encoded exactly once, one client per server lifetime."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from mcp import Client
+
+from github_packages_mcp import __version__
+from github_packages_mcp.config import Settings
+from github_packages_mcp.github.catalogue import encode_segment, expand_path
+from github_packages_mcp.sandbox import DEMO_ORG, SandboxServer
+from github_packages_mcp.server.app import build_server
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.mark.parametrize(
+    ("value", "segment"),
+    [
+        ("web/api", "web%2Fapi"),
+        ("a/../b", "a%2F..%2Fb"),
+        ("..", "%2E%2E"),
+        (".", "%2E"),
+        ("50%", "50%25"),
+        ("web%2Fapi", "web%252Fapi"),
+        ("com.acme.app", "com.acme.app"),
+        ("Octo.Core", "Octo.Core"),
+    ],
+)
+def test_each_segment_is_encoded_exactly_once(value: str, segment: str) -> None:
+    assert encode_segment(value) == segment
+    path = expand_path("/orgs/{org}/packages", {"org": value})
+    assert httpx.URL("http://x" + path).raw_path.decode() == f"/orgs/{segment}/packages"
+
+
+async def test_requests_carry_githubs_headers_and_never_the_token(settings: Settings, sandbox: SandboxServer) -> None:
+    async with Client(build_server(settings)) as client:
+        await client.call_tool(
+            "get_org_package", {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
+        )
+    [request] = sandbox.state.requests
+    assert request.raw_path == f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi"
+    assert request.headers["accept"] == "application/vnd.github+json"
+    assert request.headers["x-github-api-version"] == "2022-11-28"
+    assert request.headers["user-agent"] == f"github-packages-mcp/{__version__}"
+    assert request.headers["authorization"] == "<redacted>"
+    assert request.status == 200
+
+
+class CountingTransport(httpx.AsyncHTTPTransport):
+    """A real HTTP transport that counts how often it is used and closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests = 0
+        self.closed = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        return await super().handle_async_request(request)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.closed += 1
+        await super().__aexit__(*exc_info)  # type: ignore[arg-type]
+
+
+async def test_one_client_serves_every_call_and_closes_at_shutdown(settings: Settings) -> None:
+    transport = CountingTransport()
+    server = build_server(settings, transport=transport)
+    async with Client(server) as client:
+        for _ in range(3):
+            await client.call_tool("list_my_packages", {"package_type": "container"})
+        assert (transport.requests, transport.closed) == (3, 0)
+    assert transport.closed == 1
+
+
+async def test_the_api_version_is_configurable(settings: Settings, sandbox: SandboxServer) -> None:
+    async with Client(build_server(settings.with_changes(api_version="2026-03-10"))) as client:
+        await client.call_tool("list_my_packages", {"package_type": "container"})
+    assert sandbox.state.requests[0].headers["x-github-api-version"] == "2026-03-10"

@@ -1,0 +1,290 @@
+"""GitHub's limits and failures, injected by the sandbox, met through the MCP protocol.
+
+Retries, rate-limit waits, conditional requests, paced concurrency, whole listings and cancellation.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+import httpx
+import pytest
+from mcp import Client
+
+from github_packages_mcp.config import Settings
+from github_packages_mcp.github.client import GitHubClient, RetryPolicy
+from github_packages_mcp.github.pacing import Pacer
+from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, Fault, SandboxServer
+from github_packages_mcp.server.app import build_server
+from tests.helpers import Person, error_text, ok
+
+pytestmark = pytest.mark.anyio
+
+WEB_API = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
+PACKAGES = f"/orgs/{DEMO_ORG}/packages"
+VERSIONS = f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi/versions"
+
+
+def statuses(sandbox: SandboxServer, method: str = "GET") -> list[int]:
+    return [r.status for r in sandbox.state.requests if r.method == method and not r.raw_path.startswith("/_")]
+
+
+async def test_reads_are_retried_after_502_and_503(settings: Settings, sandbox: SandboxServer) -> None:
+    sandbox.state.faults.script("GET", PACKAGES, [Fault(status=502), Fault(status=503)])
+    async with Client(build_server(settings)) as client:
+        result = ok(await client.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "container"}))
+    assert [item["name"] for item in result["items"]] == ["base-image", "multi/app", "web/api"]
+    assert statuses(sandbox) == [502, 503, 200]
+
+
+async def test_a_read_that_times_out_is_retried(settings: Settings, sandbox: SandboxServer) -> None:
+    sandbox.state.faults.script("GET", PACKAGES, [Fault(latency=1.0)])
+    async with Client(build_server(settings.with_changes(timeout_seconds=0.2))) as client:
+        result = ok(await client.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "container"}))
+    assert len(result["items"]) == 3
+    assert len([r for r in sandbox.state.requests if r.raw_path == PACKAGES]) == 2
+
+
+async def test_failures_the_request_caused_are_not_retried(settings: Settings, sandbox: SandboxServer) -> None:
+    sandbox.state.faults.script("GET", PACKAGES, [Fault(status=422)])
+    async with Client(build_server(settings)) as client:
+        invalid = await client.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "container"})
+        missing = await client.call_tool("get_org_package", {**WEB_API, "package_name": "nope"})
+    assert "422" in error_text(invalid)
+    assert "404" in error_text(missing)
+    assert statuses(sandbox) == [422, 404]
+
+
+async def test_persistent_5xx_gives_up_after_the_retries(settings: Settings, sandbox: SandboxServer) -> None:
+    sandbox.state.faults.script("GET", PACKAGES, [Fault(status=503)] * 10)
+    async with Client(build_server(settings.with_changes(max_retries=2))) as client:
+        result = await client.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "container"})
+    assert "503" in error_text(result)
+    assert "GitHub's side" in error_text(result)
+    assert statuses(sandbox) == [503, 503, 503]
+
+
+async def test_a_secondary_limit_with_retry_after_is_waited_out(settings: Settings, sandbox: SandboxServer) -> None:
+    sandbox.state.faults.script("GET", PACKAGES, [Fault.secondary_rate_limit(retry_after=1)])
+    async with Client(build_server(settings)) as client:
+        result = ok(await client.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "container"}))
+    assert len(result["items"]) == 3
+    assert statuses(sandbox) == [403, 200]
+
+
+async def test_a_secondary_limit_longer_than_the_maximum_wait_is_a_clear_error(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    # Without retry-after GitHub asks for at least a minute; with a 5 s maximum that is not slept through.
+    sandbox.state.faults.script("GET", PACKAGES, [Fault.secondary_rate_limit(retry_after=None)])
+    async with Client(build_server(settings.with_changes(max_rate_limit_wait_seconds=5))) as client:
+        with anyio.fail_after(5):
+            result = await client.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "container"})
+    text = error_text(result)
+    assert "secondary rate limit" in text
+    assert "in 1 minute(s)" in text
+    assert statuses(sandbox) == [403]
+
+
+async def test_an_exhausted_primary_limit_an_hour_away_fails_fast(settings: Settings, sandbox: SandboxServer) -> None:
+    sandbox.state.set_rate_limit(DEMO_TOKEN, remaining=0, reset_in=3600)
+    async with Client(build_server(settings)) as client:
+        with anyio.fail_after(5):
+            first = await client.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "container"})
+            second = await client.call_tool("get_org_package", WEB_API)
+    text = error_text(first)
+    assert "primary rate limit" in text
+    assert "in 60 minute(s)" in text
+    assert "UTC" in text
+    assert "primary rate limit" in error_text(second)
+    assert statuses(sandbox) == [403]  # the second call knew the quota was spent and sent nothing
+
+
+async def test_unchanged_reads_are_revalidated_with_etags_and_cost_no_quota(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    async with Client(build_server(settings)) as client:
+        first = ok(await client.call_tool("get_org_package", WEB_API))
+        quota = [r.headers.get("if-none-match") for r in sandbox.state.requests]
+        second = ok(await client.call_tool("get_org_package", WEB_API))
+        listing = {**WEB_API, "per_page": 5}
+        before = ok(await client.call_tool("list_org_package_versions", listing))
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as someone_else:
+            newest = before["items"][0]["id"]
+            await someone_else.delete(f"{sandbox.url}{VERSIONS}/{newest}")
+        after = ok(await client.call_tool("list_org_package_versions", listing))
+    assert second == first
+    assert quota == [None]
+    assert statuses(sandbox) == [200, 304, 200, 200]
+    revalidated = [r for r in sandbox.state.requests if r.status == 304]
+    assert revalidated[0].headers["if-none-match"]
+    assert newest not in [item["id"] for item in after["items"]]  # never served stale after a change
+
+
+async def test_a_304_does_not_spend_the_primary_quota(settings: Settings, sandbox: SandboxServer) -> None:
+    async with GitHubClient.from_settings(settings) as github:
+        await github.request("GET", f"{PACKAGES}/container/web%2Fapi")
+        spent = github.quota.remaining
+        response = await github.request("GET", f"{PACKAGES}/container/web%2Fapi")
+    assert response.status_code == 200
+    assert response.extensions["from_cache"] is True
+    assert github.quota.remaining == spent
+
+
+async def test_a_delete_whose_first_response_is_lost_counts_as_done(settings: Settings, sandbox: SandboxServer) -> None:
+    sandbox.state.faults.script("DELETE", f"{PACKAGES}/container/web%2Fapi", [Fault(reset=True, after=True)])
+    async with Client(build_server(settings), elicitation_callback=Person(typed="web/api")) as client:  # type: ignore[arg-type]
+        result = ok(await client.call_tool("delete_org_package", WEB_API))
+        gone = await client.call_tool("get_org_package", WEB_API)
+    assert result["deleted"] is True
+    assert "404" in error_text(gone)
+    assert [r.status for r in sandbox.state.requests if r.method == "DELETE"][-1] == 404
+
+
+async def test_a_restore_whose_response_is_lost_is_not_sent_twice(settings: Settings, sandbox: SandboxServer) -> None:
+    sandbox.state.faults.script("POST", "*/restore", [Fault(reset=True, after=True)])
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool("restore_my_package", {"package_type": "npm", "package_name": "old-cli"})
+    assert "may have reached GitHub: check with get_my_package" in error_text(result)
+    assert len([r for r in sandbox.state.requests if r.method == "POST"]) == 1
+
+
+async def test_a_restore_that_never_left_is_sent_again() -> None:
+    attempts: list[str] = []
+
+    def github(request: httpx.Request) -> httpx.Response:
+        attempts.append(request.method)
+        if len(attempts) == 1:
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(204)
+
+    async with GitHubClient(
+        base_url="https://api.github.com", token="t", api_version="2022-11-28", timeout=httpx.Timeout(5),
+        retry=RetryPolicy(backoff=0.01), pacer=Pacer(max_concurrency=1, mutation_interval=0),
+        transport=httpx.MockTransport(github),
+    ) as client:  # fmt: skip
+        response = await client.request("POST", "/user/packages/npm/x/restore")
+    assert response.status_code == 204
+    assert attempts == ["POST", "POST"]
+
+
+async def test_all_pages_are_read_concurrently_within_the_limit_in_order_with_progress(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    sandbox.state.add_package(DEMO_ORG, "container", "big/image", versions=2_000)
+    sandbox.state.faults.latency = 0.05
+    arguments = {"org": DEMO_ORG, "package_type": "container", "package_name": "big/image"}
+    progress: list[tuple[float, float | None]] = []
+
+    async def on_progress(done: float, total: float | None, _message: str | None) -> None:
+        progress.append((done, total))
+
+    async with Client(build_server(settings.with_changes(max_concurrency=3))) as client:
+        everything = ok(
+            await client.call_tool(
+                "list_org_package_versions", {**arguments, "all_pages": True}, progress_callback=on_progress
+            )
+        )
+        sandbox.state.faults.latency = 0
+        pages = [
+            ok(await client.call_tool("list_org_package_versions", {**arguments, "per_page": 100, "page": n}))
+            for n in range(1, 21)
+        ]
+    assert [item["id"] for item in everything["items"]] == [item["id"] for page in pages for item in page["items"]]
+    assert len(everything["items"]) == 2_000
+    assert "next_page" not in everything
+    assert everything["last_page"] == 20
+    assert sandbox.state.max_in_flight == 3
+    assert progress[-1] == (20, 20)
+    assert sorted(progress) == progress
+
+
+async def test_a_listing_without_a_last_link_follows_next() -> None:
+    def github(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        link = {} if page == 3 else {"link": f'<https://api.github.com/x?page={page + 1}>; rel="next"'}
+        return httpx.Response(200, json=[{"id": page}], headers=link)
+
+    async with GitHubClient(
+        base_url="https://api.github.com", token="t", api_version="2022-11-28", timeout=httpx.Timeout(5),
+        transport=httpx.MockTransport(github),
+    ) as client:  # fmt: skip
+        page = await client.get_all_pages("/x", {})
+    assert [item["id"] for item in page.items] == [1, 2, 3]
+    assert page.last_page == 3
+
+
+async def test_cancelling_a_listing_cancels_its_requests(settings: Settings, sandbox: SandboxServer) -> None:
+    sandbox.state.add_package(DEMO_ORG, "container", "big/image", versions=2_000)
+    sandbox.state.faults.latency = 0.3
+    arguments = {"org": DEMO_ORG, "package_type": "container", "package_name": "big/image", "all_pages": True}
+    async with Client(build_server(settings)) as client:
+        with anyio.move_on_after(1.0) as scope:
+            await client.call_tool("list_org_package_versions", arguments)
+        assert scope.cancelled_caught
+        sent = len(sandbox.state.requests)
+        await anyio.sleep(0.8)  # any page request still queued would have been sent by now
+        assert len(sandbox.state.requests) == sent
+        assert sent < 21
+        sandbox.state.faults.latency = 0
+        assert ok(await client.call_tool("get_org_package", WEB_API))["name"] == "web/api"
+
+
+async def test_mutations_are_spaced_and_concurrency_is_capped() -> None:
+    now = [0.0]
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    pacer = Pacer(max_concurrency=2, mutation_interval=1.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(3):
+        async with pacer.slot(mutating=True):
+            assert pacer.in_flight == 1
+    async with pacer.slot(mutating=False):
+        pass
+    assert sleeps == [1.0, 1.0]  # the first mutation goes at once, each next one a second later; reads never wait
+    pacer.pause_until(now[0] + 30)
+    async with pacer.slot(mutating=False):
+        pass
+    assert sleeps[-1] == 30
+
+
+async def test_each_request_logs_one_line_without_secrets(
+    settings: Settings, sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="github_packages_mcp.http")
+    sandbox.state.faults.script("GET", PACKAGES, [Fault(status=502)])
+    async with Client(build_server(settings)) as client:
+        await client.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "container"})
+        await client.call_tool("restore_my_package", {"package_type": "npm", "package_name": "old-cli", "token": "pkg"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "github_packages_mcp.http"]
+    query = "query=package_type=container&page=1&per_page=30"
+    assert lines[0].startswith(f"method=GET path={PACKAGES} {query} status=502 duration_ms=")
+    assert "retries=0" in lines[0]
+    assert "retries=1" in lines[1]
+    assert "remaining=" in lines[1]
+    assert "method=POST path=/user/packages/npm/old-cli/restore query=- status=204" in lines[2]
+    assert all(DEMO_TOKEN not in line and "pkg" not in line for line in lines)
+
+
+def test_retry_backoff_grows_and_is_bounded() -> None:
+    policy = RetryPolicy(backoff=0.5, max_backoff=4)
+    waits = [policy.backoff_for(n) for n in range(6)]
+    assert 0.5 <= waits[0] <= 0.625
+    assert 1.0 <= waits[1] <= 1.25
+    assert all(4 <= wait <= 5 for wait in waits[3:])
+
+
+def test_a_secondary_limit_without_retry_after_waits_a_minute_then_backs_off() -> None:
+    client = GitHubClient(
+        base_url="https://api.github.com", token="t", api_version="2022-11-28", timeout=httpx.Timeout(5)
+    )
+    body = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}
+    limited = httpx.Response(403, json=body, headers={"x-ratelimit-remaining": "4000"})
+    first, second = client._rate_limit(limited, 0), client._rate_limit(limited, 1)
+    assert first is not None and (first.kind, first.wait) == ("secondary", 60.0)
+    assert second is not None and 120.0 <= second.wait <= 132.0
+    assert client._rate_limit(httpx.Response(403, json={"message": "Must have admin rights"}), 0) is None

@@ -1,0 +1,54 @@
+"""Helpers the tests share: reading tool results, a person who answers confirmation forms, and running the
+installed command with a clean environment. Fixtures are in `conftest.py`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from mcp.client.session import ClientRequestContext
+from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult
+
+from github_packages_mcp.server.context import ToolEntry
+
+COMMAND = [sys.executable, "-m", "github_packages_mcp"]
+
+
+def ok(result: CallToolResult) -> dict[str, Any]:
+    """The structured result of a call that must have succeeded."""
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+def error_text(result: CallToolResult) -> str:
+    """The text of a call that must have failed."""
+    assert result.is_error
+    return " ".join(getattr(block, "text", "") for block in result.content)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any GitHub settings of the machine running the tests."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITHUB_PACKAGES_MCP"))}
+    return env | extra
+
+
+class Person:
+    """Answers confirmation forms like a person would, and remembers what they were shown."""
+
+    def __init__(self, action: str = "accept", typed: str | None = None) -> None:
+        self.action = action
+        self.typed = typed
+        self.messages: list[str] = []
+
+    async def __call__(self, _context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
+        self.messages.append(params.message)
+        if self.action != "accept":
+            return ElicitResult(action=self.action)  # type: ignore[arg-type]
+        return ElicitResult(action="accept", content={"confirm": self.typed or ""})
+
+
+def changes_nothing(entry: ToolEntry) -> bool:
+    """Whether a tool only reads, judged by the scopes it needs (its annotations must agree)."""
+    return not {"delete:packages", "write:packages"} & set(entry.scopes)

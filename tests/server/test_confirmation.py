@@ -1,0 +1,180 @@
+"""Deletes never reach GitHub without the person's explicit confirmation, by form or by token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from mcp import Client
+
+from github_packages_mcp.config import Settings
+from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
+from github_packages_mcp.server.app import build_server
+from github_packages_mcp.server.tokens import ConfirmationTokens, TokenRejected
+from tests.helpers import Person, error_text, ok
+
+pytestmark = pytest.mark.anyio
+
+PACKAGE = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
+
+
+def deletes(sandbox: SandboxServer) -> list[str]:
+    return [r.raw_path for r in sandbox.state.requests if r.method == "DELETE"]
+
+
+async def a_version(settings: Settings, *, tagged: bool) -> dict[str, Any]:
+    async with Client(build_server(settings)) as client:
+        listing = ok(await client.call_tool("list_org_package_versions", {**PACKAGE, "per_page": 100}))
+    return next(v for v in listing["items"] if bool(v["tags"]) is tagged)
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_the_form_names_owner_type_package_version_and_tags(
+    settings: Settings, sandbox: SandboxServer, mode: str
+) -> None:
+    version = await a_version(settings, tagged=True)
+    person = Person(typed="web/api")
+    async with Client(build_server(settings), mode=mode, elicitation_callback=person) as client:  # type: ignore[arg-type]
+        result = ok(
+            await client.call_tool("delete_org_package_version", {**PACKAGE, "package_version_id": version["id"]})
+        )
+    assert result["status"] == "deleted"
+    [message] = person.messages
+    for fact in (DEMO_ORG, "container", "'web/api'", str(version["id"]), version["name"], *version["tags"]):
+        assert fact in message
+    assert deletes(sandbox) == [f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi/versions/{version['id']}"]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize(
+    ("person", "status"),
+    [
+        (Person("decline"), "declined"),
+        (Person("cancel"), "cancelled"),
+        (Person(typed="web"), "not_confirmed"),
+        (Person(typed="WEB/API"), "not_confirmed"),
+    ],
+    ids=["decline", "cancel", "wrong-name", "wrong-case"],
+)
+async def test_anything_but_the_exact_name_deletes_nothing_and_says_so(
+    settings: Settings, sandbox: SandboxServer, mode: str, person: Person, status: str
+) -> None:
+    async with Client(build_server(settings), mode=mode, elicitation_callback=person) as client:  # type: ignore[arg-type]
+        result = ok(await client.call_tool("delete_org_package", PACKAGE))
+    assert (result["deleted"], result["status"]) == (False, status)
+    assert result["message"].startswith("Nothing was deleted")
+    assert deletes(sandbox) == []
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_a_client_without_forms_gets_a_summary_and_a_token_that_works_once(
+    settings: Settings, sandbox: SandboxServer, mode: str
+) -> None:
+    version = await a_version(settings, tagged=False)
+    arguments = {**PACKAGE, "package_version_id": version["id"]}
+    async with Client(build_server(settings), mode=mode) as client:  # type: ignore[arg-type]
+        first = ok(await client.call_tool("delete_org_package_version", arguments))
+        assert first["confirmation_required"] is True and first["deleted"] is False
+        assert str(version["id"]) in first["summary"] and "untagged" in first["summary"]
+        assert deletes(sandbox) == []
+
+        token = first["confirmation_token"]
+        done = ok(await client.call_tool("delete_org_package_version", {**arguments, "confirmation_token": token}))
+        assert done["deleted"] is True
+        ok(await client.call_tool("restore_org_package_version", arguments))
+        again = await client.call_tool("delete_org_package_version", {**arguments, "confirmation_token": token})
+    assert "already used" in error_text(again)
+    assert len(deletes(sandbox)) == 1
+
+
+async def test_a_token_is_bound_to_its_exact_arguments(settings: Settings, sandbox: SandboxServer) -> None:
+    one, other = await a_version(settings, tagged=False), await a_version(settings, tagged=True)
+    async with Client(build_server(settings)) as client:
+        first = ok(await client.call_tool("delete_org_package_version", {**PACKAGE, "package_version_id": one["id"]}))
+        moved = await client.call_tool(
+            "delete_org_package_version",
+            {**PACKAGE, "package_version_id": other["id"], "confirmation_token": first["confirmation_token"]},
+        )
+        forged = await client.call_tool(
+            "delete_org_package_version",
+            {**PACKAGE, "package_version_id": one["id"], "confirmation_token": "9999999999.00.AAAA"},
+        )
+    assert "not issued for delete_org_package_version with exactly these arguments" in error_text(moved)
+    assert "not issued" in error_text(forged)
+    assert deletes(sandbox) == []
+
+
+async def test_an_expired_token_deletes_nothing(settings: Settings, sandbox: SandboxServer) -> None:
+    now = [1_000_000.0]
+    server = build_server(settings.with_changes(confirmation_ttl_seconds=300), clock=lambda: now[0])
+    async with Client(server) as client:
+        first = ok(await client.call_tool("delete_org_package", PACKAGE))
+        now[0] += 301
+        late = await client.call_tool(
+            "delete_org_package", {**PACKAGE, "confirmation_token": first["confirmation_token"]}
+        )
+    assert "expired" in error_text(late)
+    assert deletes(sandbox) == []
+
+
+async def test_elicitation_mode_refuses_clients_that_cannot_show_a_form(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    strict = settings.with_changes(confirmation="elicitation")
+    async with Client(build_server(strict)) as client:
+        refused = await client.call_tool("delete_org_package", PACKAGE)
+    async with Client(build_server(strict), elicitation_callback=Person(typed="web/api")) as client:  # type: ignore[arg-type]
+        accepted = ok(await client.call_tool("delete_org_package", PACKAGE))
+    assert "requires confirmation through a form" in error_text(refused)
+    assert accepted["deleted"] is True
+    assert len(deletes(sandbox)) == 1
+
+
+async def test_token_mode_never_shows_a_form(settings: Settings, sandbox: SandboxServer) -> None:
+    person = Person(typed="web/api")
+    tokens_only = settings.with_changes(confirmation="token")
+    async with Client(build_server(tokens_only), elicitation_callback=person) as client:  # type: ignore[arg-type]
+        result = ok(await client.call_tool("delete_org_package", PACKAGE))
+    assert result["status"] == "confirmation_required"
+    assert person.messages == []
+    assert deletes(sandbox) == []
+
+
+async def test_read_only_mode_cannot_delete_or_restore(settings: Settings, sandbox: SandboxServer) -> None:
+    async with Client(build_server(settings.with_changes(read_only=True))) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        result = await client.call_tool("delete_org_package", PACKAGE)
+    assert not {name for name in names if name.startswith(("delete_", "restore_"))}
+    assert result.is_error
+    assert deletes(sandbox) == []
+
+
+def test_tokens_reject_other_tools_malformed_tokens_and_other_processes() -> None:
+    tokens, arguments = ConfirmationTokens(300), {"package_type": "npm", "package_name": "x"}
+    token, _ = tokens.issue("delete_my_package", arguments, "the npm package 'x'")
+    with pytest.raises(TokenRejected, match="not issued"):
+        tokens.redeem(token, "delete_org_package", arguments, "the npm package 'x'")
+    with pytest.raises(TokenRejected, match="malformed"):
+        tokens.redeem("not-a-token", "delete_my_package", arguments, "the npm package 'x'")
+    with pytest.raises(TokenRejected, match="not issued"):  # another process has another secret
+        ConfirmationTokens(300).redeem(token, "delete_my_package", arguments, "the npm package 'x'")
+    tokens.redeem(token, "delete_my_package", arguments, "the npm package 'x'")
+
+
+async def test_a_token_stops_working_when_the_target_changes_after_it_was_shown(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    other = await a_version(settings, tagged=False)
+    async with Client(build_server(settings)) as client:
+        first = ok(await client.call_tool("delete_org_package", PACKAGE))
+        assert "345 of its versions" in first["summary"]
+        # Meanwhile someone else deletes a version: the package the person approved is not the same any more.
+        url = f"{sandbox.url}/orgs/{DEMO_ORG}/packages/container/web%2Fapi/versions/{other['id']}"
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as someone_else:
+            (await someone_else.delete(url)).raise_for_status()
+        token = first["confirmation_token"]
+        changed = await client.call_tool("delete_org_package", {**PACKAGE, "confirmation_token": token})
+    assert "the target changed since it was shown (it is now: " in error_text(changed)
+    assert "344 of its versions" in error_text(changed)
+    assert len(deletes(sandbox)) == 1

@@ -1,0 +1,50 @@
+"""Resources (a package and its newest versions by URI) and prompts, through the MCP protocol."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from mcp import Client
+from mcp.shared.exceptions import MCPError
+
+from github_packages_mcp.config import Settings
+from github_packages_mcp.server.app import build_server
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_package_and_its_newest_versions_are_readable_by_uri(settings: Settings) -> None:
+    async with Client(build_server(settings)) as client:
+        templates = [t.uri_template for t in (await client.list_resource_templates()).resource_templates]
+        org = await client.read_resource("github-packages://orgs/acme-labs/packages/container/web%2Fapi")
+        mine = await client.read_resource("github-packages://user/packages/container/hello-world")
+        with pytest.raises(MCPError):
+            await client.read_resource("github-packages://orgs/acme-labs/packages/npm/nope")
+    assert templates == [
+        "github-packages://user/packages/{package_type}/{package_name}",
+        "github-packages://orgs/{org}/packages/{package_type}/{package_name}",
+        "github-packages://users/{username}/packages/{package_type}/{package_name}",
+    ]
+    web = json.loads(org.contents[0].text)  # type: ignore[union-attr]
+    assert web["package"]["name"] == "web/api"
+    assert len(web["versions"]["items"]) == 100
+    assert web["versions"]["next_page"] == 2
+    assert json.loads(mine.contents[0].text)["package"]["owner"]["login"] == "octo-demo"  # type: ignore[union-attr]
+
+
+async def test_prompts_guide_the_workflows_whose_tools_are_offered(settings: Settings) -> None:
+    async with Client(build_server(settings)) as client:
+        names = [prompt.name for prompt in (await client.list_prompts()).prompts]
+        cleanup = await client.get_prompt(
+            "clean_up_container_package", {"owner": "acme-labs", "package": "web/api", "keep_latest": "5"}
+        )
+        audit = await client.get_prompt("audit_organization", {"org": "acme-labs"})
+    text = cleanup.messages[0].content.text  # type: ignore[union-attr]
+    assert names == ["clean_up_container_package", "audit_organization"]
+    assert "'web/api' of 'acme-labs'" in text
+    assert "keep_latest=5" in text
+    assert "Only if I agree, call apply_version_cleanup" in text
+    assert "audit_packages with org='acme-labs'" in audit.messages[0].content.text  # type: ignore[union-attr]
+    async with Client(build_server(settings.with_changes(toolsets=("read",)))) as client:
+        assert (await client.list_prompts()).prompts == []

@@ -1,0 +1,241 @@
+"""Streamable HTTP: served on loopback by a real uvicorn, reached by the SDK's HTTP client."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import anyio
+import httpx
+import httpx2
+import pytest
+import uvicorn
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from github_packages_mcp.config import ConfigError, Settings
+from github_packages_mcp.sandbox import (
+    DEMO_ACTIONS_TOKEN,
+    DEMO_LOGIN,
+    DEMO_ORG,
+    DEMO_READ_TOKEN,
+    DEMO_TOKEN,
+    SandboxServer,
+)
+from github_packages_mcp.server.transports import http_app
+from tests.helpers import COMMAND, Person, clean_env, error_text, ok
+
+pytestmark = pytest.mark.anyio
+SECRET = "s3cret-for-the-mcp-endpoint"
+PACKAGE = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
+
+
+@asynccontextmanager
+async def serving(app: ASGIApp) -> AsyncIterator[str]:
+    """The app on a free loopback port, served by uvicorn in this test's own event loop, for the block."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", log_config=None))
+    async with anyio.create_task_group() as group:
+        group.start_soon(server.serve, [sock])
+        with anyio.fail_after(10):
+            while not server.started:  # noqa: ASYNC110  (uvicorn offers a flag, not an event)
+                await anyio.sleep(0.01)
+        try:
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
+        finally:
+            server.should_exit = True
+    sock.close()
+
+
+@asynccontextmanager
+async def http_client(url: str, secret: str | None = None) -> AsyncIterator[Client]:
+    """The SDK's client over streamable HTTP; the HTTP client handed to it is ours to close."""
+    headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+    async with (
+        httpx2.AsyncClient(headers=headers) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        yield client
+
+
+async def test_loopback_http_serves_every_tool(settings: Settings) -> None:
+    async with serving(http_app(settings)) as url, http_client(url) as client:
+        names = [tool.name for tool in (await client.list_tools()).tools]
+        listing = ok(await client.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "container"}))
+    assert "delete_org_package_version" in names
+    assert "web/api" in [item["name"] for item in listing["items"]]
+
+
+async def test_a_bearer_secret_guards_the_endpoint(settings: Settings) -> None:
+    guarded = settings.with_changes(http_auth="bearer", http_bearer_secret=SECRET)
+    async with serving(http_app(guarded)) as url:
+        async with httpx.AsyncClient() as raw:
+            refused = await raw.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+            wrong = await raw.post(url, json={}, headers={"Authorization": "Bearer not-the-secret"})
+        async with http_client(url, SECRET) as client:
+            first = ok(await client.call_tool("delete_org_package", PACKAGE))
+    assert refused.status_code == wrong.status_code == 401
+    assert "Bearer" in refused.headers["www-authenticate"]
+    assert first["status"] == "confirmation_required"  # the HTTP client shows no form here
+
+
+async def test_dns_rebinding_is_refused(settings: Settings) -> None:
+    async with serving(http_app(settings)) as url, httpx.AsyncClient() as raw:
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+        wrong_host = await raw.post(url, json=body, headers={"Host": "evil.example"})
+        wrong_origin = await raw.post(url, json=body, headers={"Origin": "http://evil.example"})
+    assert wrong_host.status_code == 421
+    assert wrong_origin.status_code == 403
+
+
+def test_no_authentication_off_loopback_or_without_a_real_secret(settings: Settings) -> None:
+    with pytest.raises(ConfigError, match=r"refusing to serve on 0\.0\.0\.0 without authentication"):
+        http_app(settings.with_changes(http_host="0.0.0.0"))  # noqa: S104
+    with pytest.raises(ConfigError, match="needs http_bearer_secret"):
+        http_app(settings.with_changes(http_auth="bearer", http_bearer_secret="short"))
+    http_app(settings.with_changes(http_host="0.0.0.0", http_auth="bearer", http_bearer_secret=SECRET))  # noqa: S104
+
+
+async def test_a_shared_secret_lets_any_replica_redeem_a_confirmation(settings: Settings) -> None:
+    replica = settings.with_changes(shared_secret="one secret for every replica")
+    stranger = settings.with_changes(shared_secret="another deployment entirely")
+    async with serving(http_app(replica)) as first_url, serving(http_app(replica)) as second_url:
+        async with http_client(first_url) as client:
+            first = ok(await client.call_tool("delete_org_package", PACKAGE))
+        async with serving(http_app(stranger)) as stranger_url, http_client(stranger_url) as client:
+            refused = await client.call_tool(
+                "delete_org_package", {**PACKAGE, "confirmation_token": first["confirmation_token"]}
+            )
+        async with http_client(second_url) as client:
+            done = ok(await client.call_tool(
+                "delete_org_package", {**PACKAGE, "confirmation_token": first["confirmation_token"]}
+            ))  # fmt: skip
+    assert refused.is_error
+    assert done["deleted"] is True
+
+
+async def test_the_command_serves_http_with_the_sandbox() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [*COMMAND, "--sandbox", "--transport", "http", "--port", str(port)]
+    process = subprocess.Popen(command, env=clean_env(), stderr=subprocess.DEVNULL)  # noqa: ASYNC220
+    try:
+        url = f"http://127.0.0.1:{port}/mcp"
+        with anyio.fail_after(20):
+            while True:
+                try:
+                    async with http_client(url) as client:
+                        names = [tool.name for tool in (await client.list_tools()).tools]
+                        break
+                except Exception:
+                    await anyio.sleep(0.1)
+        assert "plan_version_cleanup" in names
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def test_callers_github_tokens_pass_through_and_never_mix(settings: Settings, sandbox: SandboxServer) -> None:
+    passing = settings.with_changes(http_auth="github", token=None)
+    async with serving(http_app(passing)) as url:
+        async with httpx.AsyncClient() as raw:
+            anonymous = await raw.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        async with http_client(url, DEMO_TOKEN) as admin, http_client(url, DEMO_ACTIONS_TOKEN) as bot:
+            people = [ok(await client.call_tool("check_token", {})) for client in (admin, bot) for _ in range(2)]
+            offered = ok(await admin.call_tool("delete_org_package", PACKAGE))
+            # The bot may delete acme-labs packages too, but not with the admin's confirmation.
+            stolen = await bot.call_tool(
+                "delete_org_package", {**PACKAGE, "confirmation_token": offered["confirmation_token"]}
+            )
+        async with http_client(url, DEMO_READ_TOKEN) as reader:
+            refused = await reader.call_tool("restore_my_package", {"package_type": "npm", "package_name": "old-cli"})
+    assert anonymous.status_code == 401
+    assert [person["token_type"] for person in people] == [
+        "classic personal access token",
+        "classic personal access token",
+        "GitHub Actions or GitHub App installation token",
+        "GitHub Actions or GitHub App installation token",
+    ]
+    assert people[0]["login"] == DEMO_LOGIN
+    assert "not issued for delete_org_package" in error_text(stolen)
+    assert "lacks the scope write:packages" in error_text(refused)
+    assert [r for r in sandbox.state.requests if r.method == "DELETE"] == []
+
+
+class RoundRobin:
+    """A load balancer in front of several replicas of the app: each HTTP request goes to the next one."""
+
+    def __init__(self, *replicas: ASGIApp) -> None:
+        self.replicas = replicas
+        self.turn = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":  # every replica starts and stops with the balancer
+            async with AsyncExitStack() as stack:
+                for replica in self.replicas:
+                    await stack.enter_async_context(_lifespan(replica))
+                while (await receive())["type"] != "lifespan.shutdown":
+                    await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        self.turn += 1
+        await self.replicas[self.turn % len(self.replicas)](scope, receive, send)
+
+
+@asynccontextmanager
+async def _lifespan(app: ASGIApp) -> AsyncIterator[None]:
+    """Run an app's ASGI lifespan (startup before the block, shutdown after) in a background task."""
+    to_app_send, to_app_receive = anyio.create_memory_object_stream[dict[str, Any]](4)
+    from_app_send, from_app_receive = anyio.create_memory_object_stream[dict[str, Any]](4)
+    async with to_app_send, to_app_receive, from_app_send, from_app_receive, anyio.create_task_group() as group:
+        group.start_soon(
+            app, {"type": "lifespan", "asgi": {"version": "3.0"}}, to_app_receive.receive, from_app_send.send
+        )
+        await to_app_send.send({"type": "lifespan.startup"})
+        assert (await from_app_receive.receive())["type"] == "lifespan.startup.complete"
+        yield
+        await to_app_send.send({"type": "lifespan.shutdown"})
+        await from_app_receive.receive()
+
+
+async def test_a_form_answered_through_one_replica_completes_on_another(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    replica = settings.with_changes(shared_secret="one secret for the replicas")
+    person = Person(typed="web/api")
+    async with (
+        serving(RoundRobin(http_app(replica), http_app(replica))) as url,
+        httpx2.AsyncClient() as http,
+        Client(
+            streamable_http_client(url, http_client=http),
+            elicitation_callback=person,  # type: ignore[arg-type]
+        ) as client,
+    ):
+        result = ok(await client.call_tool("delete_org_package", PACKAGE))
+    assert person.messages  # one replica asked (input required), the other received the answer and deleted
+    assert result["deleted"] is True
+    assert len([r for r in sandbox.state.requests if r.method == "DELETE"]) == 1
+
+
+async def test_replicas_without_a_shared_secret_refuse_each_others_state(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    apps = [http_app(settings.with_changes(shared_secret=f"secret number {n} of two")) for n in (1, 2)]
+    async with (
+        serving(RoundRobin(*apps)) as url,
+        httpx2.AsyncClient() as http,
+        Client(
+            streamable_http_client(url, http_client=http),
+            elicitation_callback=Person(typed="web/api"),  # type: ignore[arg-type]
+        ) as client,
+    ):
+        with pytest.raises(MCPError, match="Invalid or expired requestState"):
+            await client.call_tool("delete_org_package", PACKAGE)
+    assert [r for r in sandbox.state.requests if r.method == "DELETE"] == []

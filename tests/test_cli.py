@@ -1,0 +1,182 @@
+"""The installed command, as MCP clients and people run it: a stdio subprocess, and the CLI subcommands."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from typing import Any
+
+import httpx
+import pytest
+from mcp import Client, ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
+from github_packages_mcp.server.app import tool_entries
+from tests.helpers import COMMAND, Person, changes_nothing, clean_env, ok
+
+pytestmark = pytest.mark.anyio
+PACKAGE = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
+
+
+def server_params(sandbox: SandboxServer, *args: str) -> StdioServerParameters:
+    env = clean_env(GITHUB_API_URL=sandbox.url, GITHUB_TOKEN=DEMO_TOKEN)
+    return StdioServerParameters(command=COMMAND[0], args=[*COMMAND[1:], *args], env=env)
+
+
+def run_cli(*args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*COMMAND, *args], input=stdin, capture_output=True, text=True, timeout=60, env=clean_env(**env), check=False
+    )
+
+
+async def test_stdio_server_serves_every_tool_and_confirms_by_token(sandbox: SandboxServer) -> None:
+    async with Client(server_params(sandbox)) as client:
+        assert len((await client.list_tools()).tools) == len(tool_entries())
+        listing = ok(await client.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "container"}))
+        first = ok(await client.call_tool("delete_org_package", PACKAGE))
+        done = ok(
+            await client.call_tool("delete_org_package", {**PACKAGE, "confirmation_token": first["confirmation_token"]})
+        )
+    assert "web/api" in [item["name"] for item in listing["items"]]
+    assert first["status"] == "confirmation_required"
+    assert done["deleted"] is True
+    assert [r.raw_path for r in sandbox.state.requests if r.method == "DELETE"] == [
+        f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi"
+    ]
+
+
+async def test_stdio_server_asks_the_person_on_the_2025_11_25_protocol(sandbox: SandboxServer) -> None:
+    person = Person(typed="web/api")
+    async with (
+        stdio_client(server_params(sandbox)) as (read, write),
+        ClientSession(
+            read,
+            write,
+            elicitation_callback=person,  # type: ignore[arg-type]
+        ) as session,
+    ):
+        initialized = await session.initialize()
+        result = await session.call_tool("delete_org_package", PACKAGE)
+    assert initialized.protocol_version == "2025-11-25"
+    assert result.structured_content is not None
+    assert result.structured_content["deleted"] is True
+    assert "'web/api'" in person.messages[0]
+
+
+async def test_read_only_flag_over_stdio(sandbox: SandboxServer) -> None:
+    async with Client(server_params(sandbox, "--read-only")) as client:
+        names = [tool.name for tool in (await client.list_tools()).tools]
+    assert sorted(names) == sorted(entry.name for entry in tool_entries() if changes_nothing(entry))
+
+
+async def test_sandbox_flag_needs_no_token() -> None:
+    params = StdioServerParameters(command=COMMAND[0], args=[*COMMAND[1:], "--sandbox"], env=clean_env())
+    async with Client(params) as client:
+        listing = ok(await client.call_tool("list_my_packages", {"package_type": "container"}))
+    assert [item["name"] for item in listing["items"]] == ["hello-world"]
+
+
+def test_a_missing_token_is_a_clear_start_up_error() -> None:
+    result = run_cli()
+    assert result.returncode == 2
+    assert result.stdout == ""
+    for fragment in (
+        "No GitHub token",
+        "classic personal access token",
+        "read:packages",
+        "delete:packages",
+        "write:packages",
+        "--sandbox",
+    ):
+        assert fragment in result.stderr
+
+
+def test_config_errors_name_the_key(tmp_path: Any) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('confirmation = "never"\n')
+    result = run_cli("--config", str(config), GITHUB_TOKEN="ghp_x")
+    assert result.returncode == 2
+    assert "confirmation" in result.stderr
+    assert "'auto', 'elicitation' or 'token'" in result.stderr
+
+
+def test_tools_command_lists_every_tool_with_its_kind() -> None:
+    result = run_cli("tools", "--sandbox")
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0
+    assert len(lines) == len(tool_entries())
+    assert any(line.startswith("delete_org_package ") and "destructive" in line for line in lines)
+
+
+def test_call_command_prints_the_structured_result() -> None:
+    arguments = [
+        "call",
+        "list_org_package_versions",
+        f"org={DEMO_ORG}",
+        "package_type=container",
+        "package_name=web/api",
+    ]
+    page = run_cli(*arguments, "per_page=2", "--sandbox")
+    everything = run_cli(*arguments, "all_pages=true", "--sandbox", "--log-level", "info")
+    assert page.returncode == 0, page.stderr
+    assert '"next_page": 2' in page.stdout
+    assert everything.returncode == 0, everything.stderr
+    assert everything.stdout.count('"id": ') == 345
+    assert "github_packages_mcp.http method=GET path=/orgs/acme-labs/packages/container/web%2Fapi/versions" in (
+        everything.stderr
+    )
+
+
+def test_call_command_asks_on_the_terminal_before_deleting() -> None:
+    arguments = [
+        "call",
+        "delete_org_package",
+        f"org={DEMO_ORG}",
+        "package_type=container",
+        "package_name=web/api",
+        "--sandbox",
+    ]
+    refused = run_cli(*arguments, stdin="web\n")
+    confirmed = run_cli(*arguments, stdin="web/api\n")
+    assumed = run_cli(*arguments, "--yes")
+    assert "Permanently delete" in refused.stderr
+    assert '"status": "not_confirmed"' in refused.stdout
+    assert '"deleted": true' in confirmed.stdout
+    assert '"deleted": true' in assumed.stdout
+
+
+def test_call_command_reports_tool_errors_on_stderr() -> None:
+    result = run_cli("call", "list_org_packages", f"org={DEMO_ORG}", "package_type=pypi", "--sandbox")
+    assert result.returncode == 1
+    assert "package_type" in result.stderr
+
+
+def test_sandbox_command_serves_the_api_on_loopback() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [*COMMAND, "sandbox", "--port", str(port)], env=clean_env(), stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx.get(
+                    f"http://127.0.0.1:{port}/user/packages",
+                    params={"package_type": "npm"},
+                    headers={"Authorization": f"Bearer {DEMO_TOKEN}"},
+                )
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "sandbox did not start"
+                time.sleep(0.1)
+        assert response.status_code == 200
+        assert "octo-utils" in [package["name"] for package in response.json()]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        assert process.stderr is not None
+        process.stderr.close()

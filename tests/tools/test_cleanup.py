@@ -1,0 +1,198 @@
+"""Retention cleanup through the MCP protocol against the sandbox: plan, confirm, apply, journal, resume, restore."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from mcp import Client
+
+from github_packages_mcp.config import Settings
+from github_packages_mcp.retention.rules import parse_time
+from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, Fault, SandboxServer
+from github_packages_mcp.server.app import build_server
+from tests.helpers import Person, error_text, ok
+
+pytestmark = pytest.mark.anyio
+
+MULTI = {"org": DEMO_ORG, "package_type": "container", "package_name": "multi/app"}
+WEB = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
+# multi/app in the sandbox: two tagged indexes (v2.1.0 with attestations, v2.0.0) whose platform children are
+# untagged, a signature tagged by the cosign convention, a sigstore bundle attached as an OCI referrer, an old
+# untagged index with its two children, and two orphan images.
+OLD_INDEX_AND_CHILDREN = {3388000103, 3388000101, 3388000102}
+ORPHANS = {3390112401, 3391540077}
+KEPT_CHILDREN = {3420551201, 3420551202, 3420551203, 3420551204, 3412870311, 3412870312}
+BUNDLE, SIGNATURE = 3420553918, 3420553917
+
+
+def decisions(plan: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    return {d["id"]: d for package in plan["packages"] for d in package["decisions"]}
+
+
+def deleted_ids(sandbox: SandboxServer) -> list[int]:
+    return [int(r.raw_path.rsplit("/", 1)[1]) for r in sandbox.state.requests if r.method == "DELETE"]
+
+
+async def test_a_plan_keeps_what_multi_arch_images_need_and_deletes_nothing(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    async with Client(build_server(settings)) as client:
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+    decided = decisions(plan)
+    assert {i for i, d in decided.items() if d["action"] == "delete"} == OLD_INDEX_AND_CHILDREN | ORPHANS
+    for child in KEPT_CHILDREN:
+        assert decided[child]["rule"].startswith(("kept: platform image of kept index", "kept: attestation of kept"))
+    assert decided[3420551203]["rule"].startswith("kept: attestation of kept index")
+    assert decided[BUNDLE]["rule"].startswith("kept: referrer of kept image")
+    assert decided[SIGNATURE]["rule"].startswith("kept: not selected (tagged")
+    assert plan["packages"][0]["manifests"].startswith("read ")
+    assert plan["delete"] == 5
+    assert plan["keep"] == 10
+    assert deleted_ids(sandbox) == []
+
+
+async def test_without_readable_manifests_no_untagged_version_is_deleted(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    sandbox.state.set_registry_available(False)
+    async with Client(build_server(settings)) as client:
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+    assert plan["delete"] == 0
+    assert plan["packages"][0]["manifests"].startswith("unavailable: the registry's manifests could not be read")
+    assert "could not be read" in decisions(plan)[3390112401]["rule"]
+
+
+async def test_rules_combine_and_each_decision_names_its_rule(settings: Settings, sandbox: SandboxServer) -> None:
+    arguments = {**WEB, "tagged": "untagged", "keep_latest": 10, "keep_younger_than_days": 30}
+    async with Client(build_server(settings)) as client:
+        plan = ok(await client.call_tool("plan_version_cleanup", arguments))
+    package = sandbox.state.package(DEMO_ORG, "container", "web/api")
+    untagged = sorted((v for v in package.active_versions() if not v.tags), key=lambda v: (v.created_at, v.id))
+    cutoff = datetime.now(UTC) - timedelta(days=30)
+    expected = {v.id for v in untagged[:-10] if v.created_at <= cutoff}
+    summary = plan["packages"][0]
+    assert summary["versions"] == len(package.active_versions())
+    assert summary["delete"] == len(expected) > 0
+    assert {d["id"] for d in summary["decisions"] if d["action"] == "delete"} == expected
+    assert summary["by_rule"]["keep_latest"] == 10
+    assert summary["by_rule"]["not_selected"] == len(package.active_versions()) - len(untagged)
+    # Over 200 versions, the result lists the deletions only (the saved plan has every decision).
+    assert summary["decisions_omitted"] == summary["versions"] - len(expected)
+    assert all(d["rule"].startswith("delete: untagged, older than 30 days") for d in summary["decisions"])
+
+
+async def test_a_name_glob_plans_several_packages(settings: Settings) -> None:
+    arguments = {"org": DEMO_ORG, "package_type": "container", "package_name": "*", "tagged": "untagged",
+                 "keep_younger_than_days": 60}  # fmt: skip
+    async with Client(build_server(settings)) as client:
+        plan = ok(await client.call_tool("plan_version_cleanup", arguments))
+    assert [package["package"] for package in plan["packages"]] == ["base-image", "multi/app", "web/api"]
+
+
+async def test_invalid_rules_are_refused_before_any_request(settings: Settings, sandbox: SandboxServer) -> None:
+    async with Client(build_server(settings)) as client:
+        bad_regex = await client.call_tool(
+            "plan_version_cleanup", {**WEB, "include_tags": ["v(1"], "pattern_syntax": "regex"}
+        )
+        negative = await client.call_tool("plan_version_cleanup", {**WEB, "keep_latest": -1})
+        both = await client.call_tool("plan_version_cleanup", {**WEB, "username": "x"})
+    assert "include_tags: invalid regex 'v(1'" in error_text(bad_regex)
+    assert "keep_latest" in error_text(negative)
+    assert "org or username, not both" in error_text(both)
+    assert sandbox.state.requests == []
+
+
+async def test_apply_asks_once_deletes_journals_and_restores(settings: Settings, sandbox: SandboxServer) -> None:
+    person = Person(typed="5")
+    async with Client(build_server(settings), elicitation_callback=person) as client:  # type: ignore[arg-type]
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        applied = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+        [question] = person.messages
+        restored = ok(await client.call_tool("restore_from_journal", {"plan_id": plan["plan_id"]}))
+    assert question.startswith("Permanently delete 5 version(s) of 1 container package(s) owned by the organization")
+    assert question.endswith("?\nType 5 (the number of versions) to confirm.")
+    assert (applied["deleted"], applied["deleted_count"], applied["skipped"]) == (True, 5, 0)
+    assert sorted(deleted_ids(sandbox)) == sorted(OLD_INDEX_AND_CHILDREN | ORPHANS)
+    journal = [json.loads(line) for line in Path(applied["journal"]).read_text().splitlines()]
+    assert [entry["result"] for entry in journal] == ["deleted"] * 5 + ["restored"] * 5
+    assert {"time", "version_id", "name", "tags", "result"} <= set(journal[0])
+    assert restored["restored"] == 5
+    assert len(sandbox.state.package(DEMO_ORG, "container", "multi/app").active_versions()) == 15
+
+
+async def test_apply_without_forms_needs_the_token_and_refuses_a_wrong_count(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    async with Client(build_server(settings)) as client:
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        first = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+        assert first["status"] == "confirmation_required"
+        assert "5 version(s)" in first["summary"]
+        assert deleted_ids(sandbox) == []
+        done = ok(await client.call_tool(
+            "apply_version_cleanup", {"plan_id": plan["plan_id"], "confirmation_token": first["confirmation_token"]}
+        ))  # fmt: skip
+    assert done["deleted_count"] == 5
+    async with Client(build_server(settings), elicitation_callback=Person(typed="4")) as client:  # type: ignore[arg-type]
+        other = ok(await client.call_tool("plan_version_cleanup", {**WEB, "tagged": "untagged", "keep_latest": 290}))
+        refused = ok(await client.call_tool("apply_version_cleanup", {"plan_id": other["plan_id"]}))
+    assert refused["status"] == "not_confirmed"
+    assert len(deleted_ids(sandbox)) == 5
+
+
+async def test_refusals_are_skipped_and_gone_versions_count_as_done(settings: Settings, sandbox: SandboxServer) -> None:
+    popular = {"org": DEMO_ORG, "package_type": "container", "package_name": "base-image", "keep_latest": 1}
+    async with Client(build_server(settings), elicitation_callback=Person(typed="2")) as client:  # type: ignore[arg-type]
+        plan = ok(await client.call_tool("plan_version_cleanup", popular))
+        applied = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+    assert (applied["skipped"], applied["failed"], applied["deleted_count"]) == (2, 0, 0)
+    assert "5000 downloads" in applied["skipped_versions"][0]["reason"]
+
+    async with Client(build_server(settings), elicitation_callback=Person(typed="5")) as client:  # type: ignore[arg-type]
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        # Meanwhile someone else deletes one of the planned versions.
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as someone_else:
+            path = f"/orgs/{DEMO_ORG}/packages/container/multi%2Fapp/versions/3390112401"
+            (await someone_else.delete(sandbox.url + path)).raise_for_status()
+        applied = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+    assert (applied["deleted_count"], applied["already_gone"]) == (4, 1)
+
+
+async def test_an_interrupted_apply_resumes_where_it_stopped(settings: Settings, sandbox: SandboxServer) -> None:
+    patient = settings.with_changes(max_rate_limit_wait_seconds=5)
+    async with Client(build_server(patient), elicitation_callback=Person(typed="5")) as client:  # type: ignore[arg-type]
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        # The third DELETE meets a secondary rate limit that asks for a minute: the run stops there.
+        planned = [d["id"] for d in plan["packages"][0]["decisions"] if d["action"] == "delete"]
+        sandbox.state.faults.script(
+            "DELETE", f"*/versions/{planned[2]}", [Fault.secondary_rate_limit(retry_after=None)]
+        )
+        stopped = await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]})
+    assert "secondary rate limit" in error_text(stopped)
+    assert "again with the same plan_id to resume" in error_text(stopped)
+    async with Client(build_server(patient), elicitation_callback=Person(typed="3")) as client:  # type: ignore[arg-type]
+        resumed = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+    assert resumed["deleted_count"] == 3
+    journal = [json.loads(line) for line in Path(resumed["journal"]).read_text().splitlines()]
+    assert sorted(entry["version_id"] for entry in journal) == sorted(OLD_INDEX_AND_CHILDREN | ORPHANS)
+    assert all(parse_time(entry["time"]) for entry in journal)
+
+
+async def test_restore_a_subset_from_the_journal(settings: Settings, sandbox: SandboxServer) -> None:
+    async with Client(build_server(settings), elicitation_callback=Person(typed="5")) as client:  # type: ignore[arg-type]
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+        some = ok(
+            await client.call_tool("restore_from_journal", {"plan_id": plan["plan_id"], "version_ids": [3390112401]})
+        )
+        unknown = await client.call_tool("restore_from_journal", {"plan_id": "feedface"})
+    assert (some["restored"], some["failed"]) == (1, 0)
+    assert "no cleanup plan 'feedface'" in error_text(unknown)
+    active = {v.id for v in sandbox.state.package(DEMO_ORG, "container", "multi/app").active_versions()}
+    assert 3390112401 in active
+    assert 3391540077 not in active

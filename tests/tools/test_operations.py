@@ -1,0 +1,115 @@
+"""Every one of the 27 tools, called through a real MCP client session against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp_types import CallToolResult
+
+from github_packages_mcp.config import Settings
+from github_packages_mcp.github.catalogue import OPERATIONS
+from github_packages_mcp.sandbox import DEMO_LOGIN, DEMO_ORG, DEMO_OTHER_USER, SandboxServer
+from github_packages_mcp.server.app import build_server
+from tests.helpers import Person, error_text, ok
+
+pytestmark = pytest.mark.anyio
+
+# owner kind -> (owner arguments, a container package it owns, its Docker-migration conflict)
+OWNERS: dict[str, tuple[dict[str, str], str, str]] = {
+    "my": ({}, "hello-world", "legacy-image"),
+    "org": ({"org": DEMO_ORG}, "web/api", "old-registry-image"),
+    "user": ({"username": DEMO_LOGIN}, "hello-world", "legacy-image"),
+}
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize("owner", list(OWNERS))
+async def test_all_nine_tools_of_an_owner_work_end_to_end(
+    settings: Settings, sandbox: SandboxServer, mode: str, owner: str
+) -> None:
+    owner_args, name, conflict = OWNERS[owner]
+    package = {**owner_args, "package_type": "container", "package_name": name}
+    person = Person(typed=name)
+    called: set[str] = set()
+
+    async with Client(build_server(settings), mode=mode, elicitation_callback=person) as client:  # type: ignore[arg-type]
+
+        async def call(tool: str, arguments: dict[str, Any]) -> CallToolResult:
+            called.add(tool)
+            return await client.call_tool(f"{tool.format(o=owner)}", arguments)
+
+        listing = ok(await call("list_{o}_packages", {**owner_args, "package_type": "container"}))
+        assert name in [item["name"] for item in listing["items"]]
+
+        got = ok(await call("get_{o}_package", package))
+        assert (got["name"], got["package_type"]) == (name, "container")
+        assert got["owner"]["login"] == owner_args.get("org", DEMO_LOGIN)
+
+        versions = ok(await call("list_{o}_package_versions", {**package, "per_page": 100}))
+        untagged = next(v for v in versions["items"] if v["tags"] == [])
+        version = {**package, "package_version_id": untagged["id"]}
+        assert ok(await call("get_{o}_package_version", version))["name"] == untagged["name"]
+
+        assert ok(await call("delete_{o}_package_version", version))["deleted"] is True
+        assert f"version {untagged['id']}" in person.messages[-1]
+        assert "not found" in error_text(await call("get_{o}_package_version", version)).lower()
+        assert ok(await call("restore_{o}_package_version", version))["restored"] is True
+        assert ok(await call("get_{o}_package_version", version))["id"] == untagged["id"]
+
+        conflicts = ok(await call("list_{o}_docker_conflicts", owner_args))
+        assert conflict in [item["name"] for item in conflicts["items"]]
+
+        assert ok(await call("delete_{o}_package", package))["deleted"] is True
+        assert "with all" in person.messages[-1]
+        remaining = ok(await call("list_{o}_packages", {**owner_args, "package_type": "container"}))
+        assert name not in [item["name"] for item in remaining["items"]]
+        assert ok(await call("restore_{o}_package", package))["restored"] is True
+        assert ok(await call("get_{o}_package", package))["version_count"] == got["version_count"]
+
+    assert {tool.format(o=owner) for tool in called} == {op.name for op in OPERATIONS if op.owner == owner}
+    deletes = [r.raw_path for r in sandbox.state.requests if r.method == "DELETE"]
+    encoded = name.replace("/", "%2F")
+    assert len(deletes) == 2
+    assert all(f"/packages/container/{encoded}" in path for path in deletes)
+
+
+async def test_version_listing_pages_through_hundreds_of_versions_with_64_bit_ids(settings: Settings) -> None:
+    arguments = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api", "per_page": 100}
+    async with Client(build_server(settings)) as client:
+        first = ok(await client.call_tool("list_org_package_versions", arguments))
+        assert (first["page"], first["per_page"], first["next_page"]) == (1, 100, 2)
+        last_page = first["last_page"]
+        assert last_page is not None and last_page >= 3
+        last = ok(await client.call_tool("list_org_package_versions", {**arguments, "page": last_page}))
+        deleted = ok(await client.call_tool("list_org_package_versions", {**arguments, "state": "deleted"}))
+    assert "next_page" not in last  # absent rather than null: results carry no nulls
+    assert 0 < len(last["items"]) <= 100
+    assert all(item["id"] > 2**31 for item in first["items"] + last["items"])
+    assert deleted["items"] and all(item["deleted_at"] for item in deleted["items"])
+
+
+async def test_visibility_filter_and_another_users_private_packages(settings: Settings) -> None:
+    async with Client(build_server(settings)) as client:
+        public = ok(
+            await client.call_tool(
+                "list_org_packages", {"org": DEMO_ORG, "package_type": "container", "visibility": "public"}
+            )
+        )
+        theirs = ok(await client.call_tool("list_user_packages", {"username": DEMO_OTHER_USER, "package_type": "npm"}))
+        hidden = await client.call_tool(
+            "get_user_package", {"username": DEMO_OTHER_USER, "package_type": "npm", "package_name": "mona-private"}
+        )
+    assert [item["visibility"] for item in public["items"]] == ["public"] * len(public["items"]) != []
+    assert theirs["items"] == []
+    assert "404" in error_text(hidden)
+
+
+async def test_results_are_trimmed_summaries_not_githubs_full_objects(settings: Settings) -> None:
+    async with Client(build_server(settings)) as client:
+        package = ok(
+            await client.call_tool("get_my_package", {"package_type": "container", "package_name": "hello-world"})
+        )
+    assert set(package["owner"]) == {"login", "type"}
+    assert set(package["repository"]) == {"full_name", "html_url", "private"}

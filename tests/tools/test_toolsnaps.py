@@ -1,0 +1,71 @@
+"""Every tool's published definition (schema, annotations, _meta) against a reviewed snapshot.
+
+A changed tool fails until its snapshot is rewritten on purpose: `UPDATE_TOOLSNAPS=1 pytest tests/test_toolsnaps.py`.
+A missing snapshot fails too (in CI nothing is written).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from github_packages_mcp.config import Settings
+from github_packages_mcp.github.catalogue import OPERATIONS
+from github_packages_mcp.server.app import build_server, tool_entries
+from tests.helpers import changes_nothing
+
+pytestmark = pytest.mark.anyio
+SNAPSHOTS = Path(__file__).parent / "__toolsnaps__"
+
+
+async def _published_tools() -> dict[str, dict[str, Any]]:
+    async with Client(build_server(Settings())) as client:
+        tools = (await client.list_tools()).tools
+    return {tool.name: tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools}
+
+
+async def test_tool_definitions_match_their_snapshots() -> None:
+    tools = await _published_tools()
+    assert sorted(tools) == sorted(entry.name for entry in tool_entries())
+    changed = []
+    for name, definition in tools.items():
+        path = SNAPSHOTS / f"{name}.snap"
+        text = json.dumps(definition, indent=2, sort_keys=True) + "\n"
+        if os.environ.get("UPDATE_TOOLSNAPS") and not os.environ.get("CI"):
+            path.write_text(text)
+        elif not path.exists() or path.read_text() != text:
+            changed.append(name)
+    assert not changed, f"tool definitions differ from tests/__toolsnaps__ (UPDATE_TOOLSNAPS=1 to accept): {changed}"
+
+
+async def test_no_input_schema_has_a_top_level_combinator() -> None:
+    for definition in (await _published_tools()).values():
+        schema = definition["inputSchema"]
+        assert schema["type"] == "object"
+        assert not {"anyOf", "oneOf", "allOf"} & set(schema)
+        assert all("anyOf" not in prop for prop in schema["properties"].values())
+
+
+async def test_annotations_are_explicit_on_every_tool() -> None:
+    operations = {op.name: op for op in OPERATIONS}
+    entries = {entry.name: entry for entry in tool_entries()}
+    for name, definition in (await _published_tools()).items():
+        hints = definition["annotations"]
+        assert hints["readOnlyHint"] is changes_nothing(entries[name]), name
+        if not hints["readOnlyHint"]:  # meaningful only for tools that change something
+            assert hints["destructiveHint"] is ("delete:packages" in entries[name].scopes), name
+        if name in operations:
+            assert definition["_meta"]["operationId"] == operations[name].operation_id
+
+
+async def test_read_only_mode_registers_only_tools_that_change_nothing() -> None:
+    async with Client(build_server(Settings(read_only=True))) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+    assert names == {entry.name for entry in tool_entries() if changes_nothing(entry)}
+    assert names >= {op.name for op in OPERATIONS if op.method == "GET"} | {"plan_version_cleanup", "check_token"}
+    assert not names & {"apply_version_cleanup", "restore_from_journal"}
