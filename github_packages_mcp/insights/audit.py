@@ -122,20 +122,21 @@ async def audit(
     notes = [NOT_LISTED] + ([] if include_versions else [NO_VERSIONS]) + ([] if owner.kind == "my" else [ONLY_VISIBLE])
     if unreadable := [p.name for p in audited if include_versions and p.restorable is None]:
         notes.append(f"{NO_DELETED} {', '.join(unreadable)}.")
+    totals = _totals(audited, include_versions)
     return Audit(
-        owner=owner.describe(),
-        stale_after_days=stale_after_days,
-        totals=AuditTotals(
-            packages=len(audited),
-            versions=sum(p.version_count for p in audited),
-            stale=sum(p.stale for p in audited),
-            restorable=sum(p.restorable or 0 for p in audited) if include_versions else None,
-            by_type=dict(Counter(p.type for p in audited)),
-            by_visibility=dict(Counter(p.visibility for p in audited)),
-            public=[p.name for p in audited if p.visibility == "public"],
-        ),
-        packages=audited,
-        notes=notes,
+        owner=owner.describe(), stale_after_days=stale_after_days, totals=totals, packages=audited, notes=notes
+    )
+
+
+def _totals(audited: Sequence[PackageAudit], include_versions: bool) -> AuditTotals:
+    return AuditTotals(
+        packages=len(audited),
+        versions=sum(p.version_count for p in audited),
+        stale=sum(p.stale for p in audited),
+        restorable=sum(p.restorable or 0 for p in audited) if include_versions else None,
+        by_type=dict(Counter(p.type for p in audited)),
+        by_visibility=dict(Counter(p.visibility for p in audited)),
+        public=[p.name for p in audited if p.visibility == "public"],
     )
 
 

@@ -4,9 +4,9 @@ do). The work itself is in `insights/`."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated
 
-from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, ToolAnnotations
 
 from github_packages_mcp.github.catalogue import OptionalLogin, Owner, arg, scopes_for
@@ -49,14 +49,8 @@ async def check_token_tool(ctx: ToolContext) -> Annotated[CallToolResult, TokenC
 
 
 def audit_entries() -> tuple[ToolEntry, ...]:
-    return (
-        ToolEntry("audit_packages", "audit", READ, _audit_tool),
-        ToolEntry("check_token", "audit", (), _check_token_tool),
-    )
-
-
-def _audit_tool() -> Tool:
-    return build_tool(
+    audit_tool = partial(
+        build_tool,
         audit_packages,
         description=(
             "Audit an owner's packages: versions, last update, visibility, stale and public ones, and deleted "
@@ -64,14 +58,16 @@ def _audit_tool() -> Tool:
         ),
         annotations=ToolAnnotations(read_only_hint=True),
     )
-
-
-def _check_token_tool() -> Tool:
-    return build_tool(
+    check_tool = partial(
+        build_tool,
         check_token_tool,
         name="check_token",
         description=(
             "Check the token: its user, kind, scopes, which tools it can use (and what others miss), its quota."
         ),
         annotations=ToolAnnotations(read_only_hint=True),
+    )
+    return (
+        ToolEntry("audit_packages", "audit", READ, audit_tool),
+        ToolEntry("check_token", "audit", (), check_tool),
     )

@@ -4,11 +4,11 @@ and restore_from_journal. The work itself is in `retention/`."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated
 
 from mcp.server.mcpserver import Resolve
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, ToolAnnotations
 
 from github_packages_mcp.github.catalogue import OptionalLogin, Owner, PackageTypeArgument, arg, scopes_for
@@ -122,15 +122,8 @@ async def restore_from_journal_tool(
 
 
 def cleanup_entries() -> tuple[ToolEntry, ...]:
-    return (
-        ToolEntry("plan_version_cleanup", "cleanup", READ, _plan_tool),
-        ToolEntry("apply_version_cleanup", "cleanup", DELETE, _apply_tool),
-        ToolEntry("restore_from_journal", "cleanup", RESTORE, _restore_tool),
-    )
-
-
-def _plan_tool() -> Tool:
-    return build_tool(
+    plan = partial(
+        build_tool,
         plan_version_cleanup,
         description=(
             "Plan a cleanup, deleting nothing: delete or keep, and why, for each version of a package or of a "
@@ -138,10 +131,8 @@ def _plan_tool() -> Tool:
         ),
         annotations=ToolAnnotations(read_only_hint=True),
     )
-
-
-def _apply_tool() -> Tool:
-    return build_tool(
+    apply = partial(
+        build_tool,
         apply_version_cleanup,
         description=(
             "Apply a cleanup plan after the person confirms: paced deletes, journaled; again resumes. 404s count "
@@ -149,14 +140,17 @@ def _apply_tool() -> Tool:
         ),
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True),
     )
-
-
-def _restore_tool() -> Tool:
-    return build_tool(
+    restore = partial(
+        build_tool,
         restore_from_journal_tool,
         name="restore_from_journal",
         description=(
             "Restore versions a cleanup deleted (all or some) from its journal, within 30 days. Needs write:packages."
         ),
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False),
+    )
+    return (
+        ToolEntry("plan_version_cleanup", "cleanup", READ, plan),
+        ToolEntry("apply_version_cleanup", "cleanup", DELETE, apply),
+        ToolEntry("restore_from_journal", "cleanup", RESTORE, restore),
     )

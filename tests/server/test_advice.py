@@ -35,6 +35,7 @@ async def test_not_found_says_the_token_may_lack_access(settings: Settings) -> N
         )
     text = error_text(result)
     assert "404" in text and "not found" in text.lower() and "hidden from this token" in text
+    assert ": Package not found. The package" in text  # GitHub's full stop, not a second one of ours
 
 
 async def test_a_missing_scope_is_named(settings: Settings) -> None:

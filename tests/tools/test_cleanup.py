@@ -56,6 +56,17 @@ async def test_a_plan_keeps_what_multi_arch_images_need_and_deletes_nothing(
     assert deleted_ids(sandbox) == []
 
 
+@pytest.mark.parametrize("name", ["..", "."])
+async def test_a_dot_segment_package_name_stays_inside_its_segment(
+    settings: Settings, sandbox: SandboxServer, name: str
+) -> None:
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool("plan_version_cleanup", {**WEB, "package_name": name})
+    assert "404" in error_text(result)
+    encoded = name.replace(".", "%2E")
+    assert [r.raw_path for r in sandbox.state.requests] == [f"/orgs/{DEMO_ORG}/packages/container/{encoded}"]
+
+
 async def test_without_readable_manifests_no_untagged_version_is_deleted(
     settings: Settings, sandbox: SandboxServer
 ) -> None:

@@ -1,6 +1,7 @@
 """Every tool's published definition (schema, annotations, _meta) against a reviewed snapshot.
 
-A changed tool fails until its snapshot is rewritten on purpose: `UPDATE_TOOLSNAPS=1 pytest tests/test_toolsnaps.py`.
+A changed tool fails until its snapshot is rewritten on purpose:
+`UPDATE_TOOLSNAPS=1 pytest tests/tools/test_toolsnaps.py`.
 A missing snapshot fails too (in CI nothing is written).
 """
 
@@ -40,7 +41,7 @@ async def test_tool_definitions_match_their_snapshots() -> None:
             path.write_text(text)
         elif not path.exists() or path.read_text() != text:
             changed.append(name)
-    assert not changed, f"tool definitions differ from tests/__toolsnaps__ (UPDATE_TOOLSNAPS=1 to accept): {changed}"
+    assert not changed, f"tool definitions differ from their snapshots (UPDATE_TOOLSNAPS=1 to accept): {changed}"
 
 
 async def test_no_input_schema_has_a_top_level_combinator() -> None:
