@@ -2,7 +2,8 @@
 
 Every request goes through one loop: the process-wide `Pacer` (concurrency, mutation spacing, shared
 pause), conditional GETs against the `ETagCache`, retries where they are safe, rate-limit waits up to a
-bound, and one log line per attempt. What cannot be fixed by waiting becomes an error from `errors.py`.
+bound, and one log line per attempt. Whether to retry, wait or stop is decided by `retry.py`; the loop only
+carries it out. What cannot be fixed by waiting becomes an error from `errors.py`.
 
 Usage::
 
@@ -14,14 +15,13 @@ from __future__ import annotations
 
 import base64
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, Self, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import anyio
@@ -29,17 +29,16 @@ import httpx
 
 from github_packages_mcp import __version__
 from github_packages_mcp.config import Settings
-from github_packages_mcp.github.cache import ETagCache, identity_of
+from github_packages_mcp.github.cache import CachedResponse, ETagCache, identity_of
 from github_packages_mcp.github.errors import (
-    APIError,
-    Forbidden,
     GitHubError,
-    NotFound,
-    RateLimited,
-    TransportError,
-    Unauthorized,
+    error_from_response,
+    quota_spent,
+    rate_limited,
+    transport_error,
 )
 from github_packages_mcp.github.pacing import Pacer
+from github_packages_mcp.github.retry import Decision, Pause, Quota, RetryPolicy, Stop
 
 __all__ = [
     "USER_AGENT",
@@ -48,7 +47,6 @@ __all__ = [
     "ProgressCallback",
     "QueryValue",
     "Quota",
-    "RetryPolicy",
     "gather",
 ]
 
@@ -58,50 +56,6 @@ ProgressCallback = Callable[[int, int | None], Awaitable[None]]
 
 log = logging.getLogger("github_packages_mcp.http")
 T = TypeVar("T")
-
-_STATUS_ERRORS: dict[int, type[APIError]] = {401: Unauthorized, 403: Forbidden, 404: NotFound}
-# Failures after which the request surely never reached GitHub, so even a restore may be sent again.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """When to try again, and how long a rate limit may be waited out before giving up.
-
-    Usage: `RetryPolicy(max_retries=3, backoff=0.5)`: waits about 0.5 s, 1 s, 2 s between attempts.
-    """
-
-    max_retries: int = 3
-    backoff: float = 0.5
-    max_backoff: float = 8.0
-    max_wait: float = 60.0
-    # GitHub: after a secondary limit that names no wait, wait at least a minute, then back off.
-    secondary_wait: float = 60.0
-
-    def backoff_for(self, retry: int) -> float:
-        """Exponential backoff with up to 25 % jitter, so parallel retries do not arrive together."""
-        return float(min(self.max_backoff, self.backoff * 2**retry)) * (1 + random.random() / 4)  # noqa: S311
-
-
-@dataclass
-class Quota:
-    """The primary rate limit as GitHub last reported it (`x-ratelimit-*` headers)."""
-
-    limit: int | None = None
-    remaining: int | None = None
-    used: int | None = None
-    reset_at: datetime | None = None
-    resource: str | None = None
-
-    def update(self, headers: httpx.Headers) -> None:
-        if (remaining := headers.get("x-ratelimit-remaining")) is None:
-            return
-        self.remaining = int(remaining)
-        self.limit = _int_or_none(headers.get("x-ratelimit-limit"))
-        self.used = _int_or_none(headers.get("x-ratelimit-used"))
-        reset = _int_or_none(headers.get("x-ratelimit-reset"))
-        self.reset_at = datetime.fromtimestamp(reset, UTC) if reset is not None else None
-        self.resource = headers.get("x-ratelimit-resource")
 
 
 @dataclass(frozen=True)
@@ -118,13 +72,6 @@ class Page:
     def paging(self) -> dict[str, Any]:
         """Where this page stands, without its items."""
         return {"page": self.page, "per_page": self.per_page, "next_page": self.next_page, "last_page": self.last_page}
-
-
-@dataclass(frozen=True)
-class _Limit:
-    kind: Literal["primary", "secondary"]
-    wait: float
-    reset_at: datetime
 
 
 class GitHubClient:
@@ -222,56 +169,34 @@ class GitHubClient:
             APIError: If GitHub answered with an error status (a subclass where one fits).
         """
         params = dict(query or {})
-        retries, maybe_done = 0, False
+        retries, earlier_arrived = 0, False
         while True:
-            self._check_known_quota(method, path)
-            token = self.token
-            request = self._http.build_request(method, path, params=params, headers=_auth(token) | dict(headers or {}))
-            identity = identity_of(token)
-            cached = self.cache.get(identity, str(request.url)) if self.cache is not None and method == "GET" else None
-            if cached is not None:
-                request.headers["If-None-Match"] = cached.etag
+            self._wait_out_known_quota(method, path)
+            request, identity, cached = self._build(method, path, params, headers)
             started = time.monotonic()
             try:
                 async with self.pacer.slot(mutating=method != "GET"):
                     response = await self._http.send(request)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
-                arrived = not isinstance(exc, _NOT_SENT)
                 self._log(method, path, params, f"error={type(exc).__name__}", started, retries)
-                if retries < self.retry.max_retries and (method != "POST" or not arrived):
-                    maybe_done = maybe_done or arrived
-                    await anyio.sleep(self.retry.backoff_for(retries))
-                    retries += 1
-                    continue
-                raise _transport_error(exc, method, path, arrived) from exc
-
-            self.quota.update(response.headers)
-            status = response.status_code
-            self._log(method, path, params, f"status={status}", started, retries)
-            if status == 304 and cached is not None:
-                return httpx.Response(
-                    200, headers=cached.headers, content=cached.content, request=response.request,
-                    extensions={"from_cache": True},
-                )  # fmt: skip
-            if limit := self._rate_limit(response, retries):
-                if limit.wait > self.retry.max_wait or retries >= self.retry.max_retries:
-                    raise _rate_limited(response, method, path, limit)
-                self.pacer.pause_until(time.monotonic() + limit.wait)
-                retries += 1
-                continue
-            if status >= 500 and method != "POST" and retries < self.retry.max_retries:
-                maybe_done = True
-                await anyio.sleep(self.retry.backoff_for(retries))
-                retries += 1
-                continue
-            if status == 404 and method == "DELETE" and maybe_done:
-                log.info("%s %s answered 404 after a failed attempt: the earlier attempt deleted it", method, path)
-                return response
-            if status >= 400:
-                raise _api_error(response, method, path)
-            if self.cache is not None and method == "GET":
-                self.cache.put(identity, response)
-            return response
+                decision: Decision = self.retry.after_failure(exc, method, retries)
+                if isinstance(decision, Stop):
+                    raise transport_error(exc, method, path) from exc
+            else:
+                self.quota.update(response.headers)
+                self._log(method, path, params, f"status={response.status_code}", started, retries)
+                if response.status_code == 304 and cached is not None:
+                    return _from_cache(cached, response)
+                now = datetime.now(UTC)
+                decision = self.retry.after_response(response, method, retries, now, earlier_arrived=earlier_arrived)
+                if isinstance(decision, Stop):
+                    return self._settle(response, decision, method, path, identity)
+            if isinstance(decision, Pause):
+                self.pacer.pause_until(time.monotonic() + decision.limit.wait)
+            else:
+                earlier_arrived = earlier_arrived or decision.arrived
+                await anyio.sleep(decision.wait)
+            retries += 1
 
     async def registry_get(self, url: str, accept: str) -> httpx.Response:
         """GET from the container registry (an absolute URL) with the same token, paced and retried like the API.
@@ -342,40 +267,54 @@ class GitHubClient:
         items = _unique([item for page_items in pages for item in page_items])
         return Page(items=items, page=1, per_page=per_page, next_page=None, last_page=done)
 
-    def _check_known_quota(self, method: str, path: str) -> None:
-        """Fail fast, without sending, while the primary quota is known to be spent for longer than max_wait.
+    def _wait_out_known_quota(self, method: str, path: str) -> None:
+        """Pause while the primary quota is known to be spent; fail fast, sending nothing, if that is too long.
 
         GitHub may ban integrations that keep calling while rate limited.
-        """
-        reset_at, now = self.quota.reset_at, datetime.now(UTC)
-        if self.quota.remaining != 0 or reset_at is None or reset_at <= now:
-            return
-        wait = (reset_at - now).total_seconds()
-        if wait > self.retry.max_wait:
-            raise RateLimited(
-                "the primary rate limit is spent", method=method, path=path, status=403, limit="primary",
-                reset_at=reset_at,
-            )  # fmt: skip
-        self.pacer.pause_until(time.monotonic() + wait)
 
-    def _rate_limit(self, response: httpx.Response, retries: int) -> _Limit | None:
-        """Which limit a 403/429 comes from and how long to wait, or None when it is not a rate limit."""
-        if response.status_code not in (403, 429):
-            return None
-        headers, now = response.headers, datetime.now(UTC)
-        retry_after = _int_or_none(headers.get("retry-after"))
-        if headers.get("x-ratelimit-remaining") == "0" and retry_after is None:
-            reset = _int_or_none(headers.get("x-ratelimit-reset"))
-            reset_at = datetime.fromtimestamp(reset, UTC) if reset is not None else now + timedelta(hours=1)
-            return _Limit("primary", max(0.0, (reset_at - now).total_seconds()) + 1, reset_at)
-        if retry_after is not None:
-            wait = float(retry_after)
-        elif response.status_code == 429 or "rate limit" in _message(response).lower():
-            # At least a minute, as GitHub asks; later waits double, with jitter so they spread out.
-            wait = self.retry.secondary_wait * 2**retries * (1 + random.random() / 10 if retries else 1)  # noqa: S311
-        else:
-            return None
-        return _Limit("secondary", wait, now + timedelta(seconds=wait))
+        Raises:
+            RateLimited: If the quota resets later than `RetryPolicy.max_wait` from now.
+        """
+        decision = self.retry.before_sending(self.quota, datetime.now(UTC))
+        if isinstance(decision, Stop) and decision.limit is not None:
+            raise quota_spent(method, path, decision.limit.reset_at)
+        if isinstance(decision, Pause):
+            self.pacer.pause_until(time.monotonic() + decision.limit.wait)
+
+    def _build(
+        self, method: str, path: str, params: Mapping[str, QueryValue], headers: Mapping[str, str] | None
+    ) -> tuple[httpx.Request, str, CachedResponse | None]:
+        """The request with this attempt's token, conditional on the cached answer of a GET when there is one.
+
+        The token is read per attempt: with a `token_source` each request acts with its caller's token.
+        """
+        token = self.token
+        request = self._http.build_request(method, path, params=params, headers=_auth(token) | dict(headers or {}))
+        identity = identity_of(token)
+        cached = self.cache.get(identity, str(request.url)) if self.cache is not None and method == "GET" else None
+        if cached is not None:
+            request.headers["If-None-Match"] = cached.etag
+        return request, identity, cached
+
+    def _settle(
+        self, response: httpx.Response, decision: Stop, method: str, path: str, identity: str
+    ) -> httpx.Response:
+        """The answer a request ends with: returned (and cached) when it is one, else raised as its error.
+
+        Raises:
+            RateLimited: If the answer is a rate limit too long to wait out.
+            APIError: If GitHub answered with an error status (a subclass where one fits).
+        """
+        if decision.limit is not None:
+            raise rate_limited(response, method, path, decision.limit.kind, decision.limit.reset_at)
+        if decision.done:
+            log.info("%s %s answered 404 after a failed attempt: the earlier attempt deleted it", method, path)
+            return response
+        if response.status_code >= 400:
+            raise error_from_response(response, method, path)
+        if self.cache is not None and method == "GET":
+            self.cache.put(identity, response)
+        return response
 
     def _log(
         self, method: str, path: str, params: Mapping[str, QueryValue], outcome: str, started: float, retries: int
@@ -436,22 +375,12 @@ def _auth(token: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
-def _int_or_none(value: str | None) -> int | None:
-    return int(value) if value is not None and value.strip().isdigit() else None
-
-
-def _error_body(response: httpx.Response) -> dict[str, Any]:
-    """GitHub's error object (`message`, `documentation_url`), or {} when the body is not one."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _message(response: httpx.Response, body: dict[str, Any] | None = None) -> str:
-    message = (body if body is not None else _error_body(response)).get("message")
-    return str(message or response.reason_phrase or "error")
+def _from_cache(cached: CachedResponse, response: httpx.Response) -> httpx.Response:
+    """GitHub's 304 answered from the cache: the kept answer, marked `from_cache`, for the request just sent."""
+    return httpx.Response(
+        200, headers=cached.headers, content=cached.content, request=response.request,
+        extensions={"from_cache": True},
+    )  # fmt: skip
 
 
 def _linked_page(response: httpx.Response, rel: str) -> int | None:
@@ -460,31 +389,3 @@ def _linked_page(response: httpx.Response, rel: str) -> int | None:
         return None
     pages = parse_qs(urlsplit(link["url"]).query).get("page")
     return int(pages[0]) if pages and pages[0].isdigit() else None
-
-
-def _transport_error(exc: Exception, method: str, path: str, arrived: bool) -> TransportError:
-    if isinstance(exc, httpx.TimeoutException):
-        message = f"GitHub did not answer in time ({type(exc).__name__})"
-    else:
-        message = f"could not reach GitHub: {exc or type(exc).__name__}"
-    return TransportError(message, method=method, path=path, may_have_arrived=arrived)
-
-
-def _rate_limited(response: httpx.Response, method: str, path: str, limit: _Limit) -> RateLimited:
-    return RateLimited(
-        _message(response), method=method, path=path, status=response.status_code, limit=limit.kind,
-        reset_at=limit.reset_at,
-    )  # fmt: skip
-
-
-def _api_error(response: httpx.Response, method: str, path: str) -> APIError:
-    body = _error_body(response)
-    return _STATUS_ERRORS.get(response.status_code, APIError)(
-        _message(response, body),
-        method=method,
-        path=path,
-        status=response.status_code,
-        documentation_url=body.get("documentation_url"),
-        accepted_scopes=response.headers.get("x-accepted-oauth-scopes"),
-        token_scopes=response.headers.get("x-oauth-scopes"),
-    )

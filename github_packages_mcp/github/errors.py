@@ -11,15 +11,19 @@
           ├── NotFound       404: absent, or hidden from this token
           └── RateLimited    403/429 from a rate limit too long to wait out (which limit, when it resets)
 
-`client.py` maps httpx's errors and GitHub's answers in (after its retries and waits); the layers above raise
-their own `InvalidRequest` subclasses; `server/advice.py` maps both trees out to tool errors.
+The functions below the classes map httpx's errors and GitHub's answers in: `transport_error`,
+`error_from_response`, `rate_limited` and `quota_spent`, which `client.py` raises once `retry.py` says to stop
+retrying and waiting. The layers above raise their own `InvalidRequest` subclasses; `server/advice.py` maps
+both trees out to tool errors.
 No message here ever contains the token: requests are described by method and path only.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
+
+import httpx
 
 __all__ = [
     "APIError",
@@ -31,6 +35,12 @@ __all__ = [
     "RateLimited",
     "TransportError",
     "Unauthorized",
+    "error_from_response",
+    "error_message",
+    "may_have_arrived",
+    "quota_spent",
+    "rate_limited",
+    "transport_error",
 ]
 
 
@@ -120,3 +130,68 @@ class RateLimited(APIError):
     @property
     def resets_in_seconds(self) -> float:
         return max(0.0, (self.reset_at - datetime.now(UTC)).total_seconds())
+
+
+_STATUS_ERRORS: dict[int, type[APIError]] = {401: Unauthorized, 403: Forbidden, 404: NotFound}
+# Failures after which the request surely never reached GitHub, so even a restore may be sent again.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def may_have_arrived(exc: Exception) -> bool:
+    """False only when no connection was made, so the request surely never reached GitHub."""
+    return not isinstance(exc, _NOT_SENT)
+
+
+def transport_error(exc: Exception, method: str, path: str) -> TransportError:
+    """The `TransportError` for an httpx timeout or network failure."""
+    if isinstance(exc, httpx.TimeoutException):
+        message = f"GitHub did not answer in time ({type(exc).__name__})"
+    else:
+        message = f"could not reach GitHub: {exc or type(exc).__name__}"
+    return TransportError(message, method=method, path=path, may_have_arrived=may_have_arrived(exc))
+
+
+def error_from_response(response: httpx.Response, method: str, path: str) -> APIError:
+    """The `APIError` (a subclass where one fits) for an error answer, with GitHub's message and scopes."""
+    body = _error_body(response)
+    return _STATUS_ERRORS.get(response.status_code, APIError)(
+        error_message(response, body),
+        method=method,
+        path=path,
+        status=response.status_code,
+        documentation_url=body.get("documentation_url"),
+        accepted_scopes=response.headers.get("x-accepted-oauth-scopes"),
+        token_scopes=response.headers.get("x-oauth-scopes"),
+    )
+
+
+def rate_limited(
+    response: httpx.Response, method: str, path: str, limit: Literal["primary", "secondary"], reset_at: datetime
+) -> RateLimited:
+    """The `RateLimited` for a 403/429 rate-limit answer that is too long to wait out."""
+    return RateLimited(
+        error_message(response), method=method, path=path, status=response.status_code, limit=limit,
+        reset_at=reset_at,
+    )  # fmt: skip
+
+
+def quota_spent(method: str, path: str, reset_at: datetime) -> RateLimited:
+    """The `RateLimited` for a request not sent because the primary quota is known to be spent."""
+    return RateLimited(
+        "the primary rate limit is spent", method=method, path=path, status=403, limit="primary", reset_at=reset_at
+    )
+
+
+def _error_body(response: httpx.Response) -> dict[str, Any]:
+    """GitHub's error object (`message`, `documentation_url`), or {} when the body is not one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def error_message(response: httpx.Response, body: dict[str, Any] | None = None) -> str:
+    """GitHub's `message`, else the reason phrase; `body` when the caller has already parsed it."""
+    message = (body if body is not None else _error_body(response)).get("message")
+    return str(message or response.reason_phrase or "error")

@@ -6,6 +6,7 @@ Retries, rate-limit waits, conditional requests, paced concurrency, whole listin
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import anyio
 import httpx
@@ -13,8 +14,9 @@ import pytest
 from mcp import Client
 
 from github_packages_mcp.config import Settings
-from github_packages_mcp.github.client import GitHubClient, RetryPolicy
+from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.github.pacing import Pacer
+from github_packages_mcp.github.retry import Limit, RetryPolicy, rate_limit
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, Fault, SandboxServer
 from github_packages_mcp.server.app import build_server
 from tests.helpers import Person, error_text, ok
@@ -279,12 +281,12 @@ def test_retry_backoff_grows_and_is_bounded() -> None:
 
 
 def test_a_secondary_limit_without_retry_after_waits_a_minute_then_backs_off() -> None:
-    client = GitHubClient(
-        base_url="https://api.github.com", token="t", api_version="2022-11-28", timeout=httpx.Timeout(5)
-    )
+    def limit_of(response: httpx.Response, retries: int) -> Limit | None:
+        return rate_limit(response, retries, datetime.now(UTC), secondary_wait=RetryPolicy().secondary_wait)
+
     body = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}
     limited = httpx.Response(403, json=body, headers={"x-ratelimit-remaining": "4000"})
-    first, second = client._rate_limit(limited, 0), client._rate_limit(limited, 1)
+    first, second = limit_of(limited, 0), limit_of(limited, 1)
     assert first is not None and (first.kind, first.wait) == ("secondary", 60.0)
     assert second is not None and 120.0 <= second.wait <= 132.0
-    assert client._rate_limit(httpx.Response(403, json={"message": "Must have admin rights"}), 0) is None
+    assert limit_of(httpx.Response(403, json={"message": "Must have admin rights"}), 0) is None
