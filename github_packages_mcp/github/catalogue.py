@@ -109,7 +109,7 @@ USERNAME = Param("username", "path", Annotated[str, arg(min_length=1)])
 PackageTypeArgument = Annotated[PackageType, arg()]  # which type is which: the server's instructions
 PACKAGE_TYPE = Param("package_type", "path", PackageTypeArgument)
 # list-packages takes the type as a required query parameter; everywhere else it is a path segment.
-PACKAGE_TYPE_QUERY = Param("package_type", "query", PACKAGE_TYPE.annotation)
+PACKAGE_TYPE_QUERY = Param("package_type", "query", PackageTypeArgument)
 PACKAGE_NAME = Param("package_name", "path", Annotated[str, arg(min_length=1)])  # '/' allowed: sent encoded
 # GitHub's spec types ids as plain `integer`; real version ids already pass 2^31, so they are 64-bit here.
 # Strict: the schema says integer, so "123" as a string is refused rather than guessed at.

@@ -1,0 +1,123 @@
+"""The layout keeps its promises: small units, one-way imports, API paths only in the catalogue, MCP-free lower
+layers, and test modules that do not import each other. Read from the source, so a change that breaks one fails
+here with the place named."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+PACKAGE = ROOT / "github_packages_mcp"
+TESTS = ROOT / "tests"
+MAX_FILE_LINES = 500
+MAX_FUNCTION_LINES = 60
+# GitHub's API paths, as they would be spelled by hand: `/user`, `/orgs/...`, `.../packages`, `/rate_limit` ...
+API_PATH = re.compile(r"^/(user|users|orgs|rate_limit)\b|/(packages|versions|restore|docker/conflicts)\b")
+# The rooms below the MCP wiring, and what each may import from the package.
+LOWER_LAYERS = {
+    "github": {"github", "config"},
+    "retention": {"github", "retention"},
+    "insights": {"github", "insights", "retention"},
+}
+
+
+def modules(root: Path) -> Iterator[tuple[str, Path, ast.Module]]:
+    for path in sorted(root.rglob("*.py")):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        yield name, path, ast.parse(path.read_text(encoding="utf-8"))
+
+
+def imported(tree: ast.Module) -> Iterator[str]:
+    """Every module a module imports; `from package import module` names the module."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                is_module = (ROOT / submodule.replace(".", "/")).with_suffix(".py").exists()
+                yield submodule if is_module else node.module
+        elif isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+
+
+def test_no_source_file_is_over_500_lines() -> None:
+    long = {
+        str(path.relative_to(ROOT)): n
+        for _, path, _ in modules(PACKAGE)
+        if (n := len(path.read_text().splitlines())) > MAX_FILE_LINES
+    }
+    assert not long
+
+
+def test_no_function_is_over_60_lines() -> None:
+    long = [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({length} lines)"
+        for _, path, tree in modules(PACKAGE)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and (length := (node.end_lineno or node.lineno) - node.lineno + 1) > MAX_FUNCTION_LINES
+    ]
+    assert not long
+
+
+def test_package_imports_have_no_cycle() -> None:
+    graph = {
+        name: {target for target in imported(tree) if target.startswith("github_packages_mcp.")}
+        for name, _, tree in modules(PACKAGE)
+    }
+    cycles: list[list[str]] = []
+
+    def visit(name: str, trail: list[str]) -> None:
+        if name in trail:
+            cycles.append([*trail[trail.index(name) :], name])
+            return
+        for target in sorted(graph.get(name, ())):
+            visit(target, [*trail, name])
+
+    for name in graph:
+        visit(name, [])
+    assert not cycles
+
+
+@pytest.mark.parametrize("room", sorted(LOWER_LAYERS))
+def test_lower_layers_import_no_mcp_and_nothing_above_them(room: str) -> None:
+    wrong = [
+        f"{name} imports {target}"
+        for name, _, tree in modules(PACKAGE / room)
+        for target in imported(tree)
+        if target.split(".")[0] == "mcp"
+        or (target.startswith("github_packages_mcp.") and target.split(".")[1] not in LOWER_LAYERS[room])
+    ]
+    assert not wrong
+
+
+def test_api_paths_are_spelled_only_in_the_catalogue() -> None:
+    # The sandbox is GitHub's stand-in: it serves these paths, so it spells them.
+    allowed = {PACKAGE / "github" / "catalogue.py"}
+    spelled = [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}"
+        for _, path, tree in modules(PACKAGE)
+        if path not in allowed and "sandbox" not in path.parts
+        for node in ast.walk(tree)
+        # Prose (docstrings, messages) has spaces; a path does not.
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and not re.search(r"\s", node.value)
+        and API_PATH.search(node.value)
+    ]
+    assert not spelled
+
+
+def test_no_test_module_imports_another() -> None:
+    wrong = [
+        f"{name} imports {target}"
+        for name, _, tree in modules(TESTS)
+        for target in imported(tree)
+        if target.startswith("tests.")
+        and (target.rsplit(".", 1)[-1].startswith("test_") or target.endswith("conftest"))
+    ]
+    assert not wrong
