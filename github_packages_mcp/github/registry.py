@@ -1,18 +1,21 @@
-"""The container registry (ghcr.io), read-only: what one image's manifest and referrers say it is linked to.
+"""The container registry (ghcr.io), read-only: what a version's manifest says it is linked to.
 
 Cleanups need this to keep what a kept image needs: the platform images and attestation manifests an image
-index lists, and the artifacts (signatures, SBOMs, attestations) whose subject is an image.
+index lists, and the artifacts (signatures, SBOMs, attestations) whose manifest names an image as its `subject`.
+The OCI referrers API would list those artifacts too, but ghcr.io has none (it answers 404, or a 303 to an HTML
+page: docs/github-behaviour.md#referrers-api), so every artifact is found through its own manifest instead.
+Manifests are immutable, so each digest is read at most once per `Registry`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from github_packages_mcp.github.client import GitHubClient
-from github_packages_mcp.github.errors import NotFound
 
-__all__ = ["MANIFEST_TYPES", "ImageLinks", "read_image_links"]
+__all__ = ["MANIFEST_TYPES", "Manifest", "Registry", "parse_manifest"]
 
 # Accept headers for reading any manifest ghcr.io serves: OCI and Docker, single images and indexes.
 MANIFEST_TYPES = ", ".join(
@@ -23,39 +26,63 @@ MANIFEST_TYPES = ", ".join(
         "application/vnd.docker.distribution.manifest.v2+json",
     )
 )
-_OCI_INDEX = MANIFEST_TYPES.split(",")[0]
 # BuildKit marks the attestation manifests it lists in an index with this annotation value.
 _ATTESTATION = "attestation-manifest"
 
 
 @dataclass(frozen=True)
-class ImageLinks:
-    """What the registry says about one image."""
+class Manifest:
+    """What one manifest links to."""
 
     digest: str
-    children: tuple[str, ...] = ()  # digests listed by an image index (platform images, attestation manifests)
-    referrers: tuple[str, ...] = ()  # digests of artifacts whose subject is this image (signatures, SBOMs, ...)
-    attestations: tuple[str, ...] = ()  # the children known to be attestation manifests (from index annotations)
+    children: tuple[str, ...] = ()  # what an image index lists: platform images, attestation manifests
+    attestations: tuple[str, ...] = ()  # the children annotated as attestation manifests
+    subject: str | None = None  # for an artifact (signature, SBOM, attestation): the digest it is about
+    artifact_type: str | None = None  # the artifact's type, or its config's media type
 
 
-async def read_image_links(github: GitHubClient, registry_url: str, repository: str, digest: str) -> ImageLinks:
-    """Read the manifest of `repository@digest` and its referrers.
+class Registry:
+    """One repository on the container registry, read with the client's token, pacing and retries."""
+
+    def __init__(self, github: GitHubClient, registry_url: str, repository: str) -> None:
+        self._github = github
+        # Registry names keep their "/" (`acme-labs/web/api`); each part is encoded on its own.
+        self._base = f"{registry_url}/v2/{'/'.join(quote(part, safe='') for part in repository.split('/'))}"
+        self._manifests: dict[str, Manifest] = {}
+
+    async def manifest(self, digest: str) -> Manifest:
+        """The manifest of `digest`.
+
+        Raises:
+            GitHubError: If the registry does not serve it.
+            ValueError: If what it serves is not a JSON manifest.
+        """
+        if (known := self._manifests.get(digest)) is not None:
+            return known
+        response = await self._github.registry_get(f"{self._base}/manifests/{quote(digest, safe=':')}", MANIFEST_TYPES)
+        manifest = parse_manifest(digest, response.json())
+        self._manifests[digest] = manifest
+        return manifest
+
+
+def parse_manifest(digest: str, document: Any) -> Manifest:
+    """A manifest's links, from its JSON document.
 
     Raises:
-        GitHubError: If the manifest cannot be read.
+        ValueError: If the document is not a manifest.
     """
-    name = "/".join(quote(part, safe="") for part in repository.split("/"))  # registry names keep their "/"
-    manifest = (await github.registry_get(f"{registry_url}/v2/{name}/manifests/{digest}", MANIFEST_TYPES)).json()
-    entries = manifest.get("manifests") or []
-    children = tuple(entry["digest"] for entry in entries)
-    attestations = tuple(
-        entry["digest"]
-        for entry in entries
-        if (entry.get("annotations") or {}).get("vnd.docker.reference.type") == _ATTESTATION
+    if not isinstance(document, dict):
+        raise ValueError("not a manifest")
+    entries = [entry for entry in document.get("manifests") or [] if isinstance(entry, dict) and "digest" in entry]
+    subject = document.get("subject")
+    return Manifest(
+        digest=digest,
+        children=tuple(entry["digest"] for entry in entries),
+        attestations=tuple(
+            entry["digest"]
+            for entry in entries
+            if (entry.get("annotations") or {}).get("vnd.docker.reference.type") == _ATTESTATION
+        ),
+        subject=subject.get("digest") if isinstance(subject, dict) else None,
+        artifact_type=document.get("artifactType") or (document.get("config") or {}).get("mediaType"),
     )
-    try:
-        referrers_index = (await github.registry_get(f"{registry_url}/v2/{name}/referrers/{digest}", _OCI_INDEX)).json()
-        referrers = tuple(entry["digest"] for entry in referrers_index.get("manifests") or [])
-    except NotFound:  # a registry without the referrers API: signatures are then found by their tags
-        referrers = ()
-    return ImageLinks(digest=digest, children=children, referrers=referrers, attestations=attestations)

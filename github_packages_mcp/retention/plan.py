@@ -1,9 +1,9 @@
 """Planning a retention cleanup, deleting nothing: delete or keep, and why, for every active version of one package
 or of every package matching a name glob.
 
-The rules decide (`rules.py`); for containers the registry's manifests of the kept images then keep what they
-need (`images.py`); when the manifests cannot be read, no untagged version of that package is deleted. The plan
-is saved (`store.py`) for `apply.py`.
+The rules decide (`rules.py`); for containers they decide the images, and the registry's manifests tell which
+versions are parts that follow them (`images.py`). What GitHub would refuse to delete is kept. The plan is saved
+(`store.py`) for `apply.py`, images before their parts, so an interrupted run never leaves a kept image broken.
 """
 
 from __future__ import annotations
@@ -20,12 +20,23 @@ from pydantic import Field
 from github_packages_mcp.github.catalogue import Owner
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback, gather
 from github_packages_mcp.github.models import PackageType, Result, version_tags
-from github_packages_mcp.retention.images import protect_images
-from github_packages_mcp.retention.rules import Decision, Rules, VersionFacts, decide, parse_time, summarize
+from github_packages_mcp.github.registry import Registry
+from github_packages_mcp.retention.images import plan_images
+from github_packages_mcp.retention.rules import (
+    Decision,
+    Rules,
+    VersionFacts,
+    check_tags_apply,
+    decide,
+    last_to_keep,
+    parse_time,
+    summarize,
+)
 from github_packages_mcp.retention.store import CleanupStore, PlannedDeletion, SavedPlan, timestamp
 
 __all__ = ["SHOWN_DECISIONS", "CleanupPlan", "PackagePlan", "VersionDecision", "make_plan"]
 
+TAGGED_TYPES = ("container", "docker")  # the registries whose versions have tags
 # A plan lists every decision up to this many versions per package; beyond, only the deletions (up to this
 # many), so one result stays readable in a context window. The saved plan always has all of them.
 SHOWN_DECISIONS = 200
@@ -80,21 +91,15 @@ async def make_plan(
         RulesError: If a rule is invalid (before any request).
         GitHubError: If GitHub cannot be read.
     """
-    rules.matchers()  # an invalid pattern is refused before any request
+    # Invalid patterns, and tag rules for a registry without tags, are refused before any request.
+    rules.patterns()
+    check_tags_apply(rules, tagless=package_type not in TAGGED_TYPES)
     packages = await _matching_packages(github, owner, package_type, package_name)
     done = 0
 
     async def plan_one(package: dict[str, Any]) -> PlannedPackage:
         nonlocal done
-        versions = owner.operation("list", "package_versions")
-        path = versions.url_path({**owner.arguments, "package_type": package_type, "package_name": package["name"]})
-        listing = await github.get_all_pages(path, {"state": "active"})
-        decisions = decide([_facts(version) for version in listing.items], rules, now)
-        note = None
-        if package_type == "container" and any(d.action == "delete" for d in decisions):
-            login = (package.get("owner") or {}).get("login") or owner.login or ""
-            repository = f"{login.lower()}/{package['name']}"
-            decisions, note = await protect_images(github, registry_url, repository, decisions)
+        decisions, note = await _decide_package(github, registry_url, owner, package_type, package, rules, now)
         done += 1
         if progress:
             await progress(done, len(packages))
@@ -119,6 +124,32 @@ async def make_plan(
             else "Nothing to delete under these rules."
         ),
     )
+
+
+async def _decide_package(
+    github: GitHubClient,
+    registry_url: str,
+    owner: Owner,
+    package_type: PackageType,
+    package: dict[str, Any],
+    rules: Rules,
+    now: datetime,
+) -> tuple[list[Decision], str | None]:
+    """The decisions for every active version of one package, and for containers how the manifests were read."""
+    listing = owner.operation("list", "package_versions")
+    path = listing.url_path({**owner.arguments, "package_type": package_type, "package_name": package["name"]})
+    versions = [_facts(version) for version in (await github.get_all_pages(path, {"state": "active"})).items]
+    decisions = decide(versions, rules, now)
+    if package_type == "container":
+        if not any(d.action == "delete" for d in decisions):
+            return decisions, None  # parts only follow what the rules decide: with no delete, none to find
+        login = (package.get("owner") or {}).get("login") or owner.login or ""
+        return await plan_images(
+            Registry(github, registry_url, f"{login.lower()}/{package['name']}"), versions, rules, now
+        )
+    if (kept := last_to_keep(decisions, tagged_only=False)) is not None:
+        decisions = [kept if d.version.id == kept.version.id else d for d in decisions]
+    return decisions, None
 
 
 async def _matching_packages(
@@ -169,7 +200,8 @@ def _saved_plan(
         deletions=[
             PlannedDeletion(id=d.version.id, name=d.version.name, tags=_tag_list(d), package_name=package["name"])
             for package, decisions, _ in planned
-            for d in decisions
+            # Images before their parts: a run stopped halfway leaves stray parts, never a broken image.
+            for d in sorted(decisions, key=lambda d: d.rule_id == "deleted_with")
             if d.action == "delete"
         ],
     )

@@ -3,11 +3,13 @@
 `decide` takes all versions of one package and a `Rules` and returns one `Decision` per version, in input order.
 The rules apply in this order; the first that applies decides:
 
-1. exclude_tags: a version with any tag matching an exclude pattern is kept ("exclude_tags").
-2. selection: a version is selected only when it passes all three filters, else it is kept ("not_selected"):
+1. exclusions: a version with any tag matching exclude_tags ("exclude_tags"), or whose name matches
+   exclude_versions ("exclude_versions"), is kept.
+2. selection: a version is selected only when it passes all four filters, else it is kept ("not_selected"):
    a. tagged: "tagged" selects versions with at least one tag, "untagged" those with none, "any" all;
    b. include_tags: when given, a version needs at least one tag matching one of the patterns;
-   c. prerelease: "only" selects pre-releases, "never" selects the others, "any" all.
+   c. include_versions: when given, a version's name must match one of the patterns;
+   d. prerelease: "only" selects pre-releases, "never" selects the others, "any" all.
 3. keep_latest: the N newest selected versions are kept ("keep_latest"). Newest means the latest created_at, and on
    equal created_at the higher id (GitHub hands out ids in increasing order). Versions kept by rule 1 or 2 are not
    selected, so they do not count toward N.
@@ -15,8 +17,13 @@ The rules apply in this order; the first that applies decides:
    from created_at or updated_at (age_basis); a version exactly at the cut-off counts as old.
 5. Every other version is deleted ("delete"); the rule text lists the criteria that made it deletable.
 
-Patterns match tags only, never a version's name, so `sha256*` never matches a digest. Glob patterns use
-`fnmatch.fnmatchcase` on the whole tag (case-sensitive); regex patterns use `re.fullmatch`.
+Tag patterns match tags only, never a version's name, so `sha256*` never matches a digest; version patterns
+match the name (`1.*`, `*-SNAPSHOT`), for every registry. Glob patterns use `fnmatch.fnmatchcase` on the whole
+text (case-sensitive); regex patterns use `re.fullmatch`.
+
+GitHub refuses some deletes (docs/github-behaviour.md#last-tagged-version): the last tagged version of a container
+package (untagged ones do not count) and the last version of any other package. `last_to_keep` names the version
+a set of decisions must keep instead ("github_refuses").
 
 Registries without tags (npm, maven, rubygems, nuget) give versions with `tags=None`. Tag rules cannot apply to
 them, so `decide` raises `RulesError` when such a version meets `tagged` other than "any" or non-empty
@@ -29,7 +36,7 @@ pre-releases; `1.2.3`, `1.2.3+build`, `latest`, `2024-01-01` and digests are not
 as `1.25-alpine` counts as a pre-release too (use patterns for those); RubyGems' dotted `1.0.0.pre` does not.
 A version with tags (containers) is a pre-release when any of its tags is one; a tagless version when its name is.
 
-`images.py` then keeps what kept container images need.
+For containers, `images.py` decides only the images with these rules; their parts follow them.
 """
 
 from __future__ import annotations
@@ -51,7 +58,9 @@ __all__ = [
     "AgeBasis",
     "Decision",
     "ExcludeTags",
+    "ExcludeVersions",
     "IncludeTags",
+    "IncludeVersions",
     "KeepLatest",
     "KeepYoungerThanDays",
     "PatternSyntax",
@@ -60,8 +69,11 @@ __all__ = [
     "RulesError",
     "Tagged",
     "VersionFacts",
+    "check_tags_apply",
     "decide",
+    "exclusion",
     "is_prerelease",
+    "last_to_keep",
     "parse_time",
     "short_digest",
     "summarize",
@@ -71,13 +83,27 @@ __all__ = [
 KeepLatest = Annotated[int, arg("Keep the N newest selected", strict=True, ge=0)]
 KeepYoungerThanDays = Annotated[float | None, arg("Keep selected ones younger than this", ge=0, allow_inf_nan=False)]
 AgeBasis = Annotated[Literal["created", "updated"], arg()]
-Tagged = Annotated[Literal["any", "tagged", "untagged"], arg("Which are selected")]
-IncludeTags = Annotated[list[str], arg("Select only those with a matching tag")]
-ExcludeTags = Annotated[list[str], arg("Always keep those with a matching tag")]
+Tagged = Annotated[Literal["any", "tagged", "untagged"], arg()]
+IncludeTags = Annotated[list[str], arg("Select only if a tag matches")]
+ExcludeTags = Annotated[list[str], arg("Keep if a tag matches")]
+IncludeVersions = Annotated[list[str], arg("Select only if the name matches")]
+ExcludeVersions = Annotated[list[str], arg("Keep if the name matches")]
 PatternSyntax = Annotated[Literal["glob", "regex"], arg()]
 Prerelease = Annotated[Literal["any", "only", "never"], arg("Semver pre-releases")]
 
-RULE_IDS: tuple[str, ...] = ("exclude_tags", "not_selected", "keep_latest", "keep_younger", "protected", "delete")
+RULE_IDS: tuple[str, ...] = (
+    "exclude_tags",
+    "exclude_versions",
+    "not_selected",
+    "keep_latest",
+    "keep_younger",
+    "protected",
+    "github_refuses",
+    "deleted_with",
+    "delete",
+)
+LAST_TAGGED = "kept: GitHub refuses to delete the last tagged version of a package (delete the package instead)"
+LAST_VERSION = "kept: GitHub refuses to delete the last version of a package (delete the package instead)"
 
 Matcher = Callable[[Sequence[str]], tuple[str, str] | None]
 
@@ -97,18 +123,30 @@ class Rules(BaseModel):
     tagged: Tagged = "any"
     include_tags: IncludeTags = []
     exclude_tags: ExcludeTags = []
+    include_versions: IncludeVersions = []
+    exclude_versions: ExcludeVersions = []
     pattern_syntax: PatternSyntax = "glob"
     prerelease: Prerelease = "any"
 
-    def matchers(self) -> tuple[Matcher, Matcher]:
-        """The exclude and include matchers.
+    def patterns(self) -> Patterns:
+        """The compiled patterns.
 
         Raises:
             RulesError: If a regex pattern does not compile.
         """
-        return _matcher("exclude_tags", self.exclude_tags, self.pattern_syntax), _matcher(
-            "include_tags", self.include_tags, self.pattern_syntax
+        return Patterns(
+            *(_matcher(name, getattr(self, name), self.pattern_syntax) for name in Patterns.__dataclass_fields__)
         )
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """Each pattern rule as a function giving the first (text, pattern) that matches, or None."""
+
+    exclude_tags: Matcher
+    include_tags: Matcher
+    exclude_versions: Matcher
+    include_versions: Matcher
 
 
 @dataclass(frozen=True)
@@ -188,15 +226,22 @@ def _prerelease_text(version: VersionFacts) -> str | None:
     return next((text for text in texts if is_prerelease(text)), None)
 
 
-def _check_tagless(versions: Sequence[VersionFacts], rules: Rules) -> None:
-    if not any(version.tags is None for version in versions):
+def check_tags_apply(rules: Rules, *, tagless: bool) -> None:
+    """Refuse tag rules for a registry without tags (npm, maven, rubygems, nuget), where they could only keep or
+    delete everything.
+
+    Raises:
+        RulesError: If a tag rule is set and the registry is `tagless`.
+    """
+    if not tagless:
         return
     registry = "these versions come from a registry without tags (npm, maven, rubygems, nuget)"
     if rules.tagged != "any":
         raise RulesError(f"tagged={rules.tagged!r} needs tags, but {registry}: use tagged='any'")
     for name in ("include_tags", "exclude_tags"):
         if getattr(rules, name):
-            raise RulesError(f"{name} needs tags, but {registry}: leave {name} empty")
+            other = name.replace("_tags", "_versions")
+            raise RulesError(f"{name} needs tags, but {registry}: leave {name} empty (use {other} for names)")
 
 
 def _days(days: float) -> str:
@@ -209,8 +254,8 @@ def decide(versions: Sequence[VersionFacts], rules: Rules, now: datetime) -> lis
     Raises:
         RulesError: If the rules cannot apply to these versions.
     """
-    excluded, included = rules.matchers()
-    _check_tagless(versions, rules)
+    patterns = rules.patterns()
+    check_tags_apply(rules, tagless=any(version.tags is None for version in versions))
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     for version in versions:
@@ -220,7 +265,7 @@ def decide(versions: Sequence[VersionFacts], rules: Rules, now: datetime) -> lis
     # For each selected version (by position), what made it selected, for the delete text.
     selected: dict[int, list[str]] = {}
     for position, version in enumerate(versions):
-        kept_or_reasons = _select(version, rules, excluded, included)
+        kept_or_reasons = exclusion(version, patterns) or _select(version, rules, patterns)
         if isinstance(kept_or_reasons, Decision):
             decisions[position] = kept_or_reasons
         else:
@@ -230,12 +275,18 @@ def decide(versions: Sequence[VersionFacts], rules: Rules, now: datetime) -> lis
     return [decision for decision in decisions if decision is not None]
 
 
-def _select(version: VersionFacts, rules: Rules, excluded: Matcher, included: Matcher) -> Decision | list[str]:
-    """Rules 1 and 2: a keep decision, or the reasons the version is selected."""
-    tags = version.tags or ()
-    hit = excluded(tags)
-    if hit:
+def exclusion(version: VersionFacts, patterns: Patterns) -> Decision | None:
+    """Rule 1: the keep decision of a version an exclude pattern matches, or None."""
+    if hit := patterns.exclude_tags(version.tags or ()):
         return Decision(version, "keep", f"kept: tag {hit[0]!r} matches exclude pattern {hit[1]!r}", "exclude_tags")
+    if hit := patterns.exclude_versions((version.name,)):
+        return Decision(version, "keep", f"kept: name matches exclude pattern {hit[1]!r}", "exclude_versions")
+    return None
+
+
+def _select(version: VersionFacts, rules: Rules, patterns: Patterns) -> Decision | list[str]:
+    """Rule 2: a keep decision, or the reasons the version is selected."""
+    tags = version.tags or ()
     reasons: list[str] = []
     why_not: str | None = None
     if rules.tagged != "any":
@@ -245,7 +296,7 @@ def _select(version: VersionFacts, rules: Rules, excluded: Matcher, included: Ma
         else:
             why_not = f"{'untagged' if wanted else 'tagged'}, and only {rules.tagged} versions are selected"
     if why_not is None and rules.include_tags:
-        hit = included(tags)
+        hit = patterns.include_tags(tags)
         noun = "pattern" if len(rules.include_tags) == 1 else "patterns"
         if hit:
             reasons.append(f"tag {hit[0]!r} matches include pattern {hit[1]!r}")
@@ -253,6 +304,11 @@ def _select(version: VersionFacts, rules: Rules, excluded: Matcher, included: Ma
             why_not = f"no tag matches include {noun} {_quoted(rules.include_tags)}"
         else:
             why_not = f"untagged, and only versions with a tag matching {_quoted(rules.include_tags)} are selected"
+    if why_not is None and rules.include_versions:
+        if hit := patterns.include_versions((version.name,)):
+            reasons.append(f"name matches include pattern {hit[1]!r}")
+        else:
+            why_not = f"name matches none of {_quoted(rules.include_versions)}"
     if why_not is None and rules.prerelease != "any":
         prerelease = _prerelease_text(version)
         if rules.prerelease == "only" and prerelease is None:
@@ -294,6 +350,16 @@ def _keep_or_delete(
         text = "delete: " + (", ".join(reasons) if reasons else "every version is selected and no keep rule is set")
         decisions[position] = Decision(version, "delete", text, "delete")
     return decisions
+
+
+def last_to_keep(decisions: Sequence[Decision], *, tagged_only: bool) -> Decision | None:
+    """The keep decision GitHub's refusal forces when `decisions` delete every version (with `tagged_only`, every
+    tagged version, as for containers): the newest such version is kept. None when GitHub refuses nothing."""
+    counted = [d for d in decisions if d.version.tags or not tagged_only]
+    if not counted or any(d.action == "keep" for d in counted):
+        return None
+    newest = max(counted, key=lambda d: (d.version.created_at, d.version.id)).version
+    return Decision(newest, "keep", LAST_TAGGED if tagged_only else LAST_VERSION, "github_refuses")
 
 
 def summarize(decisions: Sequence[Decision]) -> dict[str, int]:

@@ -25,7 +25,9 @@ from github_packages_mcp.retention.plan import CleanupPlan, make_plan
 from github_packages_mcp.retention.rules import (
     AgeBasis,
     ExcludeTags,
+    ExcludeVersions,
     IncludeTags,
+    IncludeVersions,
     KeepLatest,
     KeepYoungerThanDays,
     PatternSyntax,
@@ -59,13 +61,16 @@ async def plan_version_cleanup(
     tagged: Tagged = "any",
     include_tags: IncludeTags = [],  # noqa: B006  (never mutated; the published default)
     exclude_tags: ExcludeTags = [],  # noqa: B006
+    include_versions: IncludeVersions = [],  # noqa: B006
+    exclude_versions: ExcludeVersions = [],  # noqa: B006
     pattern_syntax: PatternSyntax = "glob",
     prerelease: Prerelease = "any",
 ) -> Annotated[CallToolResult, CleanupPlan]:
     app = app_of(ctx)
     rules = Rules(
         keep_latest=keep_latest, keep_younger_than_days=keep_younger_than_days, age_basis=age_basis, tagged=tagged,
-        include_tags=include_tags, exclude_tags=exclude_tags, pattern_syntax=pattern_syntax, prerelease=prerelease,
+        include_tags=include_tags, exclude_tags=exclude_tags, include_versions=include_versions,
+        exclude_versions=exclude_versions, pattern_syntax=pattern_syntax, prerelease=prerelease,
     )  # fmt: skip
     progress = progress_reporter(ctx, "planned {done} of {total} package(s)")
     with tool_errors(READ, "list_org_package_versions"):
@@ -126,8 +131,8 @@ def cleanup_entries() -> tuple[ToolEntry, ...]:
         build_tool,
         plan_version_cleanup,
         description=(
-            "Plan a cleanup, deleting nothing: delete or keep, and why, for each version of a package or of a "
-            "name glob. Keeps what kept multi-arch images and signatures need."
+            "Plan a cleanup, deleting nothing: delete or keep, and why, for each version of a package or name "
+            "glob. Image parts (platform images, signatures) follow their image."
         ),
         annotations=ToolAnnotations(read_only_hint=True),
     )
@@ -144,9 +149,7 @@ def cleanup_entries() -> tuple[ToolEntry, ...]:
         build_tool,
         restore_from_journal_tool,
         name="restore_from_journal",
-        description=(
-            "Restore versions a cleanup deleted (all or some) from its journal, within 30 days. Needs write:packages."
-        ),
+        description=("Restore versions a cleanup deleted, from its journal, within 30 days. Needs write:packages."),
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False),
     )
     return (

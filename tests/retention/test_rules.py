@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from github_packages_mcp.github.registry import ImageLinks
-from github_packages_mcp.retention.images import protect
+from github_packages_mcp.retention.images import Part, decide_images
 from github_packages_mcp.retention.rules import (
+    LAST_VERSION,
     Rules,
     RulesError,
     decide,
     is_prerelease,
+    last_to_keep,
     parse_time,
     summarize,
 )
@@ -232,8 +233,8 @@ def test_rules_outside_their_declared_types_are_refused_naming_the_field(values:
     ("rules", "message"),
     [
         (Rules(tagged="untagged"), "tagged='untagged' needs tags.*use tagged='any'"),
-        (Rules(include_tags=("1.*",)), "include_tags needs tags.*leave include_tags empty"),
-        (Rules(exclude_tags=("1.*",)), "exclude_tags needs tags.*leave exclude_tags empty"),
+        (Rules(include_tags=["1.*"]), r"include_tags needs tags.*leave include_tags empty \(use include_versions"),
+        (Rules(exclude_tags=["1.*"]), r"exclude_tags needs tags.*leave exclude_tags empty \(use exclude_versions"),
     ],
 )
 def test_tag_rules_on_a_tagless_registry_are_errors(rules: Rules, message: str) -> None:
@@ -243,15 +244,40 @@ def test_tag_rules_on_a_tagless_registry_are_errors(rules: Rules, message: str) 
 
 def test_summarize_counts_actions_and_every_rule_id() -> None:
     versions = [image(1, "latest", age=1), image(2, age=2), image(3, age=3), image(4, age=4), image(5, "v1", age=5)]
-    decisions = decide(versions, Rules(tagged="untagged", keep_latest=1, exclude_tags=("latest",)), NOW)
-    decisions, _ = protect(decisions, {digest(2): ImageLinks(digest(2), children=(digest(3),))})
+    rules = Rules(tagged="untagged", keep_latest=1, exclude_tags=["latest"])
+    decisions = decide_images(versions, rules, NOW, {digest(3): Part("platform image", "index", (digest(2),))})
     assert summarize(decisions) == {
         "delete": 1,
         "keep": 4,
         "exclude_tags": 1,
+        "exclude_versions": 0,
         "not_selected": 1,
         "keep_latest": 1,
         "keep_younger": 0,
         "protected": 1,
+        "github_refuses": 0,
+        "deleted_with": 0,
     }
     assert set(summarize([]).values()) == {0}
+
+
+@pytest.mark.parametrize("syntax", ["glob", "regex"])
+def test_version_name_patterns_select_and_exclude_on_any_registry(syntax: str) -> None:
+    versions = [npm(1, "1.0.0"), npm(2, "1.1.0-SNAPSHOT"), npm(3, "2.0.0-SNAPSHOT"), npm(4, "2.0.0")]
+    snapshots, ones = ("*-SNAPSHOT", "1.*") if syntax == "glob" else (r".*-SNAPSHOT", r"1\..*")
+    rules = Rules(include_versions=[snapshots], exclude_versions=[ones], pattern_syntax=syntax)  # type: ignore[arg-type]
+    decisions = decide(versions, rules, NOW)
+    assert actions(decisions) == {1: "exclude_versions", 2: "exclude_versions", 3: "delete", 4: "not_selected"}
+    assert decisions[0].rule == f"kept: name matches exclude pattern {ones!r}"
+    assert decisions[2].rule == f"delete: name matches include pattern {snapshots!r}"
+    assert decisions[3].rule == f"kept: not selected (name matches none of {snapshots!r})"
+
+
+def test_the_last_version_of_a_package_is_kept_as_github_requires() -> None:
+    versions = [npm(1, "1.0.0", age=30), npm(2, "1.1.0", age=20)]
+    decisions = decide(versions, Rules(), NOW)
+    kept = last_to_keep(decisions, tagged_only=False)
+    assert kept is not None and (kept.version.id, kept.rule, kept.rule_id) == (2, LAST_VERSION, "github_refuses")
+    assert last_to_keep([*decisions[:1], kept], tagged_only=False) is None
+    untagged = decide([image(1), image(2)], Rules(), NOW)
+    assert last_to_keep(untagged, tagged_only=True) is None  # GitHub counts tagged container versions only

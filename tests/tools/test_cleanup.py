@@ -24,10 +24,13 @@ WEB = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
 # multi/app in the sandbox: two tagged indexes (v2.1.0 with attestations, v2.0.0) whose platform children are
 # untagged, a signature tagged by the cosign convention, a sigstore bundle attached as an OCI referrer, an old
 # untagged index with its two children, and two orphan images.
-OLD_INDEX_AND_CHILDREN = {3388000103, 3388000101, 3388000102}
+OLD_INDEX = 3388000103
+OLD_INDEX_AND_CHILDREN = {OLD_INDEX, 3388000101, 3388000102}
 ORPHANS = {3390112401, 3391540077}
 KEPT_CHILDREN = {3420551201, 3420551202, 3420551203, 3420551204, 3412870311, 3412870312}
 BUNDLE, SIGNATURE = 3420553918, 3420553917
+CURRENT_INDEX, PREVIOUS_INDEX, PREVIOUS_CHILDREN = 3420551205, 3412870313, {3412870311, 3412870312}
+DESIGN = {"org": DEMO_ORG, "package_type": "npm", "package_name": "design-system"}
 
 
 def decisions(plan: dict[str, Any]) -> dict[int, dict[str, Any]]:
@@ -48,8 +51,12 @@ async def test_a_plan_keeps_what_multi_arch_images_need_and_deletes_nothing(
     for child in KEPT_CHILDREN:
         assert decided[child]["rule"].startswith(("kept: platform image of kept index", "kept: attestation of kept"))
     assert decided[3420551203]["rule"].startswith("kept: attestation of kept index")
-    assert decided[BUNDLE]["rule"].startswith("kept: referrer of kept image")
-    assert decided[SIGNATURE]["rule"].startswith("kept: not selected (tagged")
+    # Found through its manifest's subject: ghcr.io has no referrers API.
+    assert decided[BUNDLE]["rule"].startswith("kept: signature of kept image")
+    assert decided[SIGNATURE]["rule"].startswith("kept: signature of kept image")
+    assert decided[SIGNATURE]["rule"].endswith(".sig'")
+    for child in OLD_INDEX_AND_CHILDREN - {OLD_INDEX}:
+        assert decided[child]["rule"].startswith("delete: platform image of deleted index")
     assert plan["packages"][0]["manifests"].startswith("read ")
     assert plan["delete"] == 5
     assert plan["keep"] == 10
@@ -76,6 +83,60 @@ async def test_without_readable_manifests_no_untagged_version_is_deleted(
     assert plan["delete"] == 0
     assert plan["packages"][0]["manifests"].startswith("unavailable: the registry's manifests could not be read")
     assert "could not be read" in decisions(plan)[3390112401]["rule"]
+
+
+async def test_signatures_never_count_toward_keep_latest_and_an_index_takes_its_platform_images_along(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    async with Client(build_server(settings), elicitation_callback=Person(typed="3")) as client:  # type: ignore[arg-type]
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "tagged", "keep_latest": 1}))
+        ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+    decided = decisions(plan)
+    assert decided[CURRENT_INDEX]["rule"] == "kept: among the newest selected"
+    assert {i for i, d in decided.items() if d["action"] == "delete"} == {PREVIOUS_INDEX} | PREVIOUS_CHILDREN
+    for child in PREVIOUS_CHILDREN:
+        assert decided[child]["rule"].startswith("delete: platform image of deleted index sha256:")
+    assert decided[SIGNATURE]["rule"].startswith("kept: signature of kept image")
+    assert plan["packages"][0]["by_rule"]["deleted_with"] == 2
+    # The index goes first: a run stopped halfway never leaves a kept index without its platform images.
+    deleted = deleted_ids(sandbox)
+    assert (deleted[0], set(deleted[1:])) == (PREVIOUS_INDEX, PREVIOUS_CHILDREN)
+
+
+async def test_what_github_would_refuse_is_kept_not_planned(settings: Settings) -> None:
+    async with Client(build_server(settings)) as client:
+        images = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "tagged"}))
+        npm = ok(await client.call_tool("plan_version_cleanup", DESIGN))
+    decided = decisions(images)
+    assert decided[CURRENT_INDEX]["rule"].startswith("kept: GitHub refuses to delete the last tagged version")
+    assert decided[SIGNATURE]["action"] == decided[3420551201]["action"] == "keep"  # its parts stay with it
+    assert decided[PREVIOUS_INDEX]["action"] == "delete"
+    [newest] = [d for d in decisions(npm).values() if d["name"] == "2.1.0"]
+    assert newest["rule"].startswith("kept: GitHub refuses to delete the last version")
+    assert npm["delete"] == npm["packages"][0]["versions"] - 1
+
+
+async def test_version_name_patterns_clean_up_registries_without_tags(settings: Settings) -> None:
+    arguments = {**DESIGN, "include_versions": ["1.*"], "exclude_versions": ["1.4.*"]}
+    async with Client(build_server(settings)) as client:
+        plan = ok(await client.call_tool("plan_version_cleanup", arguments))
+        tag_rule = await client.call_tool("plan_version_cleanup", {**DESIGN, "exclude_tags": ["1.*"]})
+    deleted = sorted(d["name"] for d in decisions(plan).values() if d["action"] == "delete")
+    assert deleted == ["1.0.0", "1.1.0", "1.2.0", "1.3.0"]
+    assert plan["packages"][0]["by_rule"] == {"exclude_versions": 2, "not_selected": 2}
+    text = error_text(tag_rule)
+    assert "Invalid arguments, nothing was sent: exclude_tags needs tags" in text
+    assert "use exclude_versions" in text
+
+
+async def test_an_unreadable_manifest_keeps_every_untagged_version(settings: Settings, sandbox: SandboxServer) -> None:
+    [orphan] = [v for v in sandbox.state.package(DEMO_ORG, "container", "multi/app").versions if v.id == 3390112401]
+    sandbox.state.faults.script("GET", f"/v2/*/manifests/{orphan.name}*", [Fault(status=404, body={"errors": []})] * 3)
+    async with Client(build_server(settings)) as client:
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+    assert plan["delete"] == 0
+    assert decisions(plan)[3390112401]["rule"].startswith("kept: its manifest could not be read")
+    assert decisions(plan)[3391540077]["rule"].startswith("kept: untagged, and the registry's manifests could not")
 
 
 async def test_rules_combine_and_each_decision_names_its_rule(settings: Settings, sandbox: SandboxServer) -> None:
@@ -179,9 +240,8 @@ async def test_an_interrupted_apply_resumes_where_it_stopped(settings: Settings,
     async with Client(build_server(patient), elicitation_callback=Person(typed="5")) as client:  # type: ignore[arg-type]
         plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
         # The third DELETE meets a secondary rate limit that asks for a minute: the run stops there.
-        planned = [d["id"] for d in plan["packages"][0]["decisions"] if d["action"] == "delete"]
         sandbox.state.faults.script(
-            "DELETE", f"*/versions/{planned[2]}", [Fault.secondary_rate_limit(retry_after=None)]
+            "DELETE", "*/versions/*", [Fault(), Fault(), Fault.secondary_rate_limit(retry_after=None)]
         )
         stopped = await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]})
     assert "secondary rate limit" in error_text(stopped)
