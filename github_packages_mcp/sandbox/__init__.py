@@ -16,6 +16,7 @@ from github_packages_mcp.sandbox.faults import Fault, Faults
 from github_packages_mcp.sandbox.model import SandboxError
 from github_packages_mcp.sandbox.server import SandboxServer
 from github_packages_mcp.sandbox.state import Clock, RecordedRequest, SandboxState
+from github_packages_mcp.sandbox.switches import REFERRERS_MODES, ReferrersMode, Switches
 
 __all__ = [
     "DEMO_ACTIONS_TOKEN",
@@ -25,13 +26,16 @@ __all__ = [
     "DEMO_OTHER_USER",
     "DEMO_READ_TOKEN",
     "DEMO_TOKEN",
+    "REFERRERS_MODES",
     "Clock",
     "Fault",
     "Faults",
     "RecordedRequest",
+    "ReferrersMode",
     "SandboxApp",
     "SandboxError",
     "SandboxServer",
     "SandboxState",
+    "Switches",
     "build_demo_world",
 ]

@@ -1,4 +1,5 @@
-"""The sandbox's own control endpoints under /_sandbox/: reset, clock, faults, registry outage, rate limits, stats.
+"""The sandbox's own control endpoints under /_sandbox/: reset, clock, faults, registry outage, switches, rate
+limits, stats.
 
 They answer without authentication, latency, faults or GitHub's headers: they drive the sandbox, they are not GitHub.
 """
@@ -79,6 +80,19 @@ async def _set_registry(state: SandboxState, request: Request) -> Response:
     return await _get_registry(state, request)
 
 
+async def _get_switches(state: SandboxState, request: Request) -> Response:
+    return json_response(state.switches.to_json())
+
+
+async def _set_switches(state: SandboxState, request: Request) -> Response:
+    """Change the switches the body names, keep the others (see switches.py); a reset restores them all."""
+    try:
+        state.update_switches(await request.json())
+    except ValueError as error:  # a body that is not JSON is a ValueError too
+        return error_response(400, f"Bad switches: {error}.")
+    return await _get_switches(state, request)
+
+
 async def _set_rate_limit(state: SandboxState, request: Request) -> Response:
     try:
         data = await request.json()
@@ -105,6 +119,7 @@ CONTROL_ROUTES: Final[dict[str, dict[str, ControlHandler]]] = {
     "/_sandbox/clock": {"GET": _get_clock, "POST": _advance_clock},
     "/_sandbox/faults": {"GET": _get_faults, "POST": _load_faults, "DELETE": _clear_faults},
     "/_sandbox/registry": {"GET": _get_registry, "POST": _set_registry},
+    "/_sandbox/switches": {"GET": _get_switches, "POST": _set_switches},
     "/_sandbox/rate-limit": {"POST": _set_rate_limit},
     "/_sandbox/stats": {"GET": _get_stats},
 }

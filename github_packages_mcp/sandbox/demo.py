@@ -69,7 +69,23 @@ def _images(
 
 
 def _multi_arch(now: datetime) -> list[Version]:
-    """multi/app as `docker buildx` and cosign leave it: indexes, their untagged children, signatures, orphans."""
+    """multi/app as `docker buildx` and cosign leave it: indexes, their untagged children, signatures, orphans.
+
+    Its 15 versions (ids; names are the manifests' digests, the same at any clock):
+      3388000101, 3388000102  v1.0.0's linux/amd64 and linux/arm64 images (untagged, 90 days old)
+      3388000103              v1.0.0's image index, untagged: its tag moved on
+      3390112401, 3391540077  orphans: untagged images no index lists (80 and 75 days old)
+      3412870311, 3412870312  v2.0.0's platform images (untagged)
+      3412870313              v2.0.0's image index, tagged "v2.0.0"
+      3420551201, 3420551202  v2.1.0's platform images (untagged)
+      3420551203, 3420551204  their BuildKit provenance attestations (untagged, listed by the index)
+      3420551205              v2.1.0's image index, tagged "v2.1.0" and "latest"
+      3420553917              a cosign signature of 3420551205, found by its tag "sha256-<hex of 3420551205>.sig"
+      3420553918              a Sigstore bundle (artifactType application/vnd.dev.sigstore.bundle.v0.3+json) whose
+                              manifest's `subject` names 3420551205; untagged, and no tag names its digest, so only
+                              its subject (or a registry's referrers API, which ghcr.io lacks by default) links it to
+                              the image it signs: docs/github-behaviour.md#subject-only-signatures
+    """
     seconds, days = timedelta(seconds=1), timedelta(days=1)
     versions: list[Version] = []
 

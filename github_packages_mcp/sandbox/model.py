@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 
+from github_packages_mcp.sandbox import oci
 from github_packages_mcp.sandbox.oci import Manifest, RegistryError
 
 PACKAGE_TYPES: Final = ("npm", "maven", "rubygems", "docker", "nuget", "container")
@@ -25,6 +26,12 @@ ACTIONS_RATE_LIMIT: Final = 1000  # a GITHUB_TOKEN's hourly quota
 RATE_WINDOW: Final = timedelta(hours=1)
 FINE_GRAINED_REFUSED: Final = "Resource not accessible by personal access token"
 INTEGRATION_REFUSED: Final = "Resource not accessible by integration"
+# An Actions token listing an organization's packages (docs/github-behaviour.md#actions-token-org-packages).
+INVALID_ARGUMENT: Final = "Invalid argument."
+LAST_TAGGED_REFUSED: Final = (
+    "You cannot delete the last tagged version of a package. You must delete the package instead."
+)
+LAST_VERSION_REFUSED: Final = "You cannot delete the last version of a package. You must delete the package instead."
 
 OwnerKind = Literal["user", "org", "users"]
 TokenKind = Literal["classic", "fine_grained", "actions"]
@@ -110,6 +117,19 @@ class Package:
                 return v
         raise SandboxError(404, "Package version not found.")
 
+    def require_deletable(self, version: Version) -> None:
+        """GitHub's 400 for deleting what must be kept: the package has to be deleted instead.
+
+        A container package keeps its last tagged version; untagged versions do not count, and the last one
+        left may go (docs/github-behaviour.md#last-tagged-version). Other packages keep their last version
+        (docs/github-behaviour.md#last-version); docker ones are taken to follow that rule too.
+        """
+        if self.package_type == "container":
+            if version.tags and not any(v.tags for v in self.active_versions() if v is not version):
+                raise SandboxError(400, LAST_TAGGED_REFUSED)
+        elif self.active_versions() == [version]:
+            raise SandboxError(400, LAST_VERSION_REFUSED)
+
     def matches_visibility(self, wanted: str) -> bool:
         """Whether the `visibility` filter of list-packages keeps this package."""
         if wanted == "public":
@@ -128,6 +148,7 @@ class TokenRules:
     scoped: bool  # carries OAuth scopes (X-OAuth-Scopes); the other kinds have permissions instead
     refused: Mapping[Api, str] = field(default_factory=dict)  # GitHub's 403 message for an API it cannot use
     no_access: str | None = None  # its 403 for a package it may not see or change (users get 404 or "admin access")
+    lists_org_packages: bool = True  # False: GitHub's 400 INVALID_ARGUMENT for GET /orgs/{org}/packages
 
 
 TOKEN_RULES: Final[Mapping[TokenKind, TokenRules]] = {
@@ -137,8 +158,14 @@ TOKEN_RULES: Final[Mapping[TokenKind, TokenRules]] = {
         RATE_LIMIT, scoped=False, refused={"packages": FINE_GRAINED_REFUSED, "registry": FINE_GRAINED_REFUSED}
     ),
     # A GITHUB_TOKEN belongs to an app installation, not to a user.
+    # It manages its repository's packages one by one, but cannot list its organization's
+    # (docs/github-behaviour.md#actions-token-org-packages).
     "actions": TokenRules(
-        ACTIONS_RATE_LIMIT, scoped=False, refused={"user": INTEGRATION_REFUSED}, no_access=INTEGRATION_REFUSED
+        ACTIONS_RATE_LIMIT,
+        scoped=False,
+        refused={"user": INTEGRATION_REFUSED},
+        no_access=INTEGRATION_REFUSED,
+        lists_org_packages=False,
     ),
 }
 
@@ -262,6 +289,19 @@ class RateLimit:
 
     def headers(self) -> dict[str, str]:
         return {f"X-RateLimit-{key.title()}": str(value) for key, value in self.to_json().items()}
+
+
+def generated_versions(seed: str, image: bool, first_id: int, count: int, now: datetime) -> list[Version]:
+    """What add_package publishes: `count` versions, oldest first and one hour apart, the newest at `now`."""
+    created: list[Version] = []
+    for i in range(count):
+        moment = now - timedelta(hours=count - 1 - i)
+        if image:
+            tags = (f"v1.{i // 10}",) if i % 10 == 0 else ()
+            created.append(image_version(first_id + i, oci.image(f"{seed}:{i}"), moment, tags))
+        else:
+            created.append(Version(first_id + i, f"1.0.{i}", moment, moment))
+    return created
 
 
 WorldFactory = Callable[[datetime], World]

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from github_packages_mcp.sandbox import oci
 from github_packages_mcp.sandbox.model import Token
 from github_packages_mcp.sandbox.oci import RegistryError
+from github_packages_mcp.sandbox.render import package_html_url
 from github_packages_mcp.sandbox.state import SandboxState
 
 SERVICE: Final = "ghcr.io"
@@ -102,6 +103,22 @@ def _answer(state: SandboxState, request: Request, token: Token, found: Route) -
         manifest = state.manifest(token, found.repository, found.reference)
         headers = API_VERSION | {"Docker-Content-Digest": manifest.digest}
         return Response(manifest.body, 200, headers, media_type=manifest.media_type)  # a HEAD loses only the body
+    return _referrers(state, request, token, found)
+
+
+def _referrers(state: SandboxState, request: Request, token: Token, found: Route) -> Response:
+    """The referrers API as the `referrers` switch says ghcr.io answers it: docs/github-behaviour.md#referrers-api.
+
+    Whatever the switch, the repository must exist and be visible to the token (404 NAME_UNKNOWN, 403 DENIED).
+    """
+    package = state.image(token, found.repository)
+    mode = state.switches.referrers
+    if mode == "none":  # ghcr.io has no referrers API: it answers as for an unknown manifest
+        raise RegistryError(404, "MANIFEST_UNKNOWN", "manifest unknown")
+    if mode == "redirect":  # also seen: a redirect to the package's page on github.com, with an HTML body
+        location = package_html_url(package)
+        body = f'<html><body>You are being <a href="{location}">redirected</a>.</body></html>'
+        return Response(body, 303, {"Location": location}, media_type="text/html; charset=utf-8")
     if not DIGEST.fullmatch(found.reference):
         raise RegistryError(400, "DIGEST_INVALID", "invalid digest")
     descriptors = state.referrers(token, found.repository, found.reference)

@@ -161,7 +161,8 @@ def _package_url(package: Package, base: str) -> str:
     return f"{base}/{_namespace(package.owner)}/packages/{package.package_type}/{quote(package.name, safe='')}"
 
 
-def _package_html_url(package: Package) -> str:
+def package_html_url(package: Package) -> str:
+    """The package's page on github.com."""
     # GitHub links images under the owner, other packages under their repository when they have one.
     if package.repository is not None and not _is_image(package):
         return f"https://github.com/{package.owner.login}/{package.repository}/packages/{package.id}"
@@ -180,7 +181,7 @@ def package_json(package: Package, base: str) -> Json:
         "url": _package_url(package, base),
         "created_at": timestamp(package.created_at),
         "updated_at": timestamp(package.updated_at),
-        "html_url": _package_html_url(package),
+        "html_url": package_html_url(package),
     }
     if package.repository is not None:
         private = package.visibility == "private"
@@ -198,7 +199,7 @@ class VersionRenderer:
     def __init__(self, package: Package, base: str) -> None:
         self.package_type = package.package_type
         self.image = _is_image(package)
-        self.package_html_url = _package_html_url(package)
+        self.package_html_url = package_html_url(package)
         self.versions_url = f"{_package_url(package, base)}/versions/"
         name = quote(package.name, safe="")
         self.image_html_url = f"https://github.com/{_namespace(package.owner)}/packages/{package.package_type}/{name}/"

@@ -94,8 +94,10 @@ def _paging(query: QueryParams) -> tuple[int, int]:
     return number("page", 1), min(number("per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
 
 
-def _paged(call: Call, items: Sequence[T], page: int, per_page: int, build: Callable[[T], Json]) -> Response:
-    """One page of `items` with GitHub's Link header; only that page is turned into JSON."""
+def _paged(
+    call: Call, items: Sequence[T], page: int, per_page: int, build: Callable[[T], Json], *, linked: bool = True
+) -> Response:
+    """One page of `items` with GitHub's Link header (unless not `linked`); only that page is turned into JSON."""
     last = max(1, math.ceil(len(items) / per_page))
     pairs = parse_qsl(call.raw_query, keep_blank_values=True)
 
@@ -110,7 +112,7 @@ def _paged(call: Call, items: Sequence[T], page: int, per_page: int, build: Call
         links += [link(page + 1, "next"), link(last, "last")]
     if page > 1:
         links.append(link(1, "first"))
-    headers = {"Link": ", ".join(links)} if links else {}
+    headers = {"Link": ", ".join(links)} if links and linked else {}
     return json_response([build(item) for item in items[(page - 1) * per_page : page * per_page]], headers=headers)
 
 
@@ -129,7 +131,9 @@ def _list_packages(call: Call) -> Response:
     packages = call.state.list_packages(
         call.viewer, call.owner, call.query.get("package_type"), call.query.get("visibility")
     )
-    return _paged(call, packages, page, per_page, lambda p: package_json(p, call.base))
+    # GitHub has been seen to list packages without a Link header (docs/github-behaviour.md#list-packages-link-header).
+    linked = not call.state.switches.list_packages_without_link
+    return _paged(call, packages, page, per_page, lambda p: package_json(p, call.base), linked=linked)
 
 
 def _docker_conflicts(call: Call) -> Response:

@@ -12,6 +12,7 @@ import uvicorn
 from github_packages_mcp.sandbox.app import SandboxApp
 from github_packages_mcp.sandbox.demo import build_demo_world
 from github_packages_mcp.sandbox.state import SandboxState
+from github_packages_mcp.sandbox.switches import Switches
 
 START_TIMEOUT = 10.0
 
@@ -19,12 +20,24 @@ START_TIMEOUT = 10.0
 class SandboxServer:
     """The sandbox served by uvicorn on `host:port` (port 0 picks a free one); usable as a context manager.
 
+    `switches` (for the demo world it builds when no `state` is given) depart from GitHub's observed behaviour;
+    a reset restores them.
+
     uvicorn runs in a daemon thread with its own event loop: off the main thread it installs no signal
     handlers, so the host keeps its own Ctrl-C handling.
     """
 
-    def __init__(self, state: SandboxState | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.state = state if state is not None else SandboxState(build_demo_world)
+    def __init__(
+        self,
+        state: SandboxState | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        switches: Switches | None = None,
+    ) -> None:
+        if state is not None and switches is not None:
+            raise ValueError("give the switches to the SandboxState, or no state")
+        self.state = state if state is not None else SandboxState(build_demo_world, switches=switches)
         self.host = host
         self.port = port
         self._server: uvicorn.Server | None = None

@@ -16,6 +16,7 @@ from github_packages_mcp.sandbox import oci
 from github_packages_mcp.sandbox.faults import Faults
 from github_packages_mcp.sandbox.model import (
     DOWNLOAD_LIMIT,
+    INVALID_ARGUMENT,
     PACKAGE_TYPES,
     RATE_LIMIT,
     RATE_WINDOW,
@@ -31,9 +32,10 @@ from github_packages_mcp.sandbox.model import (
     TokenKind,
     Version,
     WorldFactory,
-    image_version,
+    generated_versions,
 )
 from github_packages_mcp.sandbox.oci import Manifest, RegistryError
+from github_packages_mcp.sandbox.switches import ReferrersMode, Switches
 
 # OwnerRef and Package are imported from here by code outside the sandbox, so they stay importable from here.
 __all__ = ["Clock", "OwnerRef", "Package", "RecordedRequest", "SandboxState"]
@@ -81,9 +83,14 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> None:
 
 
 class SandboxState:
-    """The whole sandbox world. Public methods take `lock`, so other threads may use them too."""
+    """The whole sandbox world. Public methods take `lock`, so other threads may use them too.
 
-    def __init__(self, world_factory: WorldFactory, clock: Clock | None = None) -> None:
+    `switches` are where it departs from GitHub's observed behaviour (by default it does not); a reset restores them.
+    """
+
+    def __init__(
+        self, world_factory: WorldFactory, clock: Clock | None = None, *, switches: Switches | None = None
+    ) -> None:
         self.clock = clock or Clock()
         # Re-entrant so the app can hold it around a handler and its serialization.
         self.lock = threading.RLock()
@@ -98,9 +105,10 @@ class SandboxState:
         self._revision = 0
         self._sorted: dict[tuple[int, int], list[Version]] = {}
         self._registry_available = True
+        self._default_switches = self._switches = switches or Switches()
 
     def reset(self) -> None:
-        """Back to a fresh world: clock, packages, tokens, rate limits, faults and recorded requests."""
+        """Back to a fresh world: clock, packages, tokens, rate limits, faults, switches and recorded requests."""
         with self.lock:
             self.clock.reset()
             self._world = self._factory(self.clock.now())
@@ -109,6 +117,7 @@ class SandboxState:
             self.requests.clear()
             self.faults.clear()
             self._registry_available = True
+            self._switches = self._default_switches
             self._max_in_flight = self._in_flight  # requests still running keep counting
 
     # --- load -----------------------------------------------------------------------------------------------------
@@ -199,7 +208,7 @@ class SandboxState:
             # Ids above every existing one keep them unique; images' ids exceed 2**31 like GitHub's today.
             first_id = max((v.id for p in self._world.packages for v in p.versions), default=0) + 1
             first_id = max(first_id, 2**31 + 1) if image else first_id
-            created = _generated_versions(f"{found.login}/{name}", image, first_id, versions, now)
+            created = generated_versions(f"{found.login}/{name}", image, first_id, versions, now)
             package = Package(
                 max((p.id for p in self._world.packages), default=0) + 1,
                 name,
@@ -285,6 +294,11 @@ class SandboxState:
             _choice("visibility", visibility, VISIBILITY_FILTERS)
         with self.lock:
             owner = self._world.owner(viewer, ref)
+            # docs/github-behaviour.md#actions-token-org-packages
+            if ref.kind == "org" and not (
+                viewer.rules.lists_org_packages or self._switches.actions_token_lists_org_packages
+            ):
+                raise SandboxError(400, INVALID_ARGUMENT)
             found = [
                 p
                 for p in self._world.packages
@@ -383,10 +397,7 @@ class SandboxState:
             version = package.active_version(version_id)
             if package.visibility == "public" and version.download_count > DOWNLOAD_LIMIT:
                 raise SandboxError(400, _too_popular("package versions"))
-            if len(package.active_versions()) == 1:
-                raise SandboxError(
-                    400, "You cannot delete the last tagged version of a package. You must delete the package instead."
-                )
+            package.require_deletable(version)
             version.deleted_at = self.clock.now()
             self._revision += 1
 
@@ -419,6 +430,37 @@ class SandboxState:
         with self.lock:
             self._registry_available = available
 
+    @property
+    def switches(self) -> Switches:
+        with self.lock:
+            return self._switches
+
+    def set_switches(
+        self,
+        *,
+        referrers: ReferrersMode | None = None,
+        list_packages_without_link: bool | None = None,
+        actions_token_lists_org_packages: bool | None = None,
+    ) -> Switches:
+        """Change the switches given (see Switches), keep the others; a reset restores the state's defaults."""
+        given = {
+            "referrers": referrers,
+            "list_packages_without_link": list_packages_without_link,
+            "actions_token_lists_org_packages": actions_token_lists_org_packages,
+        }
+        return self.update_switches({name: value for name, value in given.items() if value is not None})
+
+    def update_switches(self, changes: object) -> Switches:
+        """Apply the JSON object POST /_sandbox/switches sends; ValueError leaves the switches unchanged."""
+        with self.lock:
+            self._switches = self._switches.updated(changes)
+            return self._switches
+
+    def image(self, viewer: Token, repository: str) -> Package:
+        """The container package a registry repository names, if `viewer` may pull it (else a RegistryError)."""
+        with self.lock:
+            return self._world.image(viewer, repository)
+
     def manifest(self, viewer: Token, repository: str, reference: str) -> Manifest:
         """The manifest of the active version a registry reference (a digest or a tag) names in `repository`."""
         by_digest = reference.startswith("sha256:")
@@ -434,19 +476,6 @@ class SandboxState:
             versions = _newest_first(self._world.image(viewer, repository).active_versions())
         found = (oci.referrer(v.manifest, digest) for v in versions if v.manifest is not None)  # bytes never change
         return [descriptor for descriptor in found if descriptor is not None]
-
-
-def _generated_versions(seed: str, image: bool, first_id: int, count: int, now: datetime) -> list[Version]:
-    """What add_package publishes: `count` versions, oldest first and one hour apart, the newest at `now`."""
-    created: list[Version] = []
-    for i in range(count):
-        moment = now - timedelta(hours=count - 1 - i)
-        if image:
-            tags = (f"v1.{i // 10}",) if i % 10 == 0 else ()
-            created.append(image_version(first_id + i, oci.image(f"{seed}:{i}"), moment, tags))
-        else:
-            created.append(Version(first_id + i, f"1.0.{i}", moment, moment))
-    return created
 
 
 def _too_popular(what: str) -> str:

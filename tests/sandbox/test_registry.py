@@ -224,6 +224,7 @@ def test_cosign_signature_is_tagged_by_the_signed_digest(client: httpx.Client, s
 
 
 def test_referrers(client: httpx.Client, state: SandboxState) -> None:
+    state.set_switches(referrers="supported")  # ghcr.io has no referrers API (see test_evidence.py)
     package = versions(state)
     subject, bundle = package[V210], package[BUNDLE]
     response = client.get(f"{MULTI}/referrers/{subject.name}")
@@ -298,6 +299,7 @@ def test_registry_can_be_made_unavailable(sandbox: SandboxServer, client: httpx.
 
 
 def test_faults_latency_and_recording_apply_to_the_registry(client: httpx.Client, state: SandboxState) -> None:
+    state.set_switches(referrers="supported")
     state.faults.script("GET", "/v2/*", [Fault(status=502), Fault(latency=0.1)])
     state.faults.script("GET", f"{MULTI}/referrers/*", [Fault(reset=True)])
     assert client.get(f"{MULTI}/manifests/latest").status_code == 502
@@ -367,6 +369,7 @@ def test_fine_grained_token_works_for_user_but_not_for_packages(client: httpx.Cl
 
 
 def test_actions_token_manages_its_organizations_packages_only(client: httpx.Client, state: SandboxState) -> None:
+    state.set_switches(actions_token_lists_org_packages=True)  # GitHub refuses it by default (see test_evidence.py)
     token = bearer(DEMO_ACTIONS_TOKEN)
     user = client.get("/user", headers=token)
     assert_error(user, 403, "Resource not accessible by integration")

@@ -298,7 +298,7 @@ def test_delete_rules(client: httpx.Client, state: SandboxState, ids: dict[str, 
     assert_error(
         client.delete(f"/orgs/acme-labs/packages/rubygems/acme-ruby/versions/{only}"),
         400,
-        "You cannot delete the last tagged version of a package. You must delete the package instead.",
+        "You cannot delete the last version of a package. You must delete the package instead.",
     )
     version = f"{WEB_API}/versions/{ids['web']}"
     assert client.delete(version).status_code == 204
