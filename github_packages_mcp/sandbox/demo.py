@@ -84,7 +84,7 @@ def _multi_arch(now: datetime) -> list[Version]:
       3420553918              a Sigstore bundle (artifactType application/vnd.dev.sigstore.bundle.v0.3+json) whose
                               manifest's `subject` names 3420551205; untagged, and no tag names its digest, so only
                               its subject (or a registry's referrers API, which ghcr.io lacks by default) links it to
-                              the image it signs: docs/github-behaviour.md#subject-only-signatures
+                              the image it signs: docs/github-behaviour.md#signatures-and-attestations
     """
     seconds, days = timedelta(seconds=1), timedelta(days=1)
     versions: list[Version] = []

@@ -26,7 +26,7 @@ ACTIONS_RATE_LIMIT: Final = 1000  # a GITHUB_TOKEN's hourly quota
 RATE_WINDOW: Final = timedelta(hours=1)
 FINE_GRAINED_REFUSED: Final = "Resource not accessible by personal access token"
 INTEGRATION_REFUSED: Final = "Resource not accessible by integration"
-# An Actions token listing an organization's packages (docs/github-behaviour.md#actions-token-org-packages).
+# An Actions token listing an organization's packages (docs/github-behaviour.md#actions-tokens).
 INVALID_ARGUMENT: Final = "Invalid argument."
 LAST_TAGGED_REFUSED: Final = (
     "You cannot delete the last tagged version of a package. You must delete the package instead."
@@ -122,7 +122,7 @@ class Package:
 
         A container package keeps its last tagged version; untagged versions do not count, and the last one
         left may go (docs/github-behaviour.md#last-tagged-version). Other packages keep their last version
-        (docs/github-behaviour.md#last-version); docker ones are taken to follow that rule too.
+        (docs/github-behaviour.md#last-tagged-version); docker ones are taken to follow that rule too.
         """
         if self.package_type == "container":
             if version.tags and not any(v.tags for v in self.active_versions() if v is not version):
@@ -159,7 +159,7 @@ TOKEN_RULES: Final[Mapping[TokenKind, TokenRules]] = {
     ),
     # A GITHUB_TOKEN belongs to an app installation, not to a user.
     # It manages its repository's packages one by one, but cannot list its organization's
-    # (docs/github-behaviour.md#actions-token-org-packages).
+    # (docs/github-behaviour.md#actions-tokens).
     "actions": TokenRules(
         ACTIONS_RATE_LIMIT,
         scoped=False,

@@ -131,7 +131,7 @@ def _list_packages(call: Call) -> Response:
     packages = call.state.list_packages(
         call.viewer, call.owner, call.query.get("package_type"), call.query.get("visibility")
     )
-    # GitHub has been seen to list packages without a Link header (docs/github-behaviour.md#list-packages-link-header).
+    # GitHub has been seen to list packages without a Link header (docs/github-behaviour.md#listing-without-link).
     linked = not call.state.switches.list_packages_without_link
     return _paged(call, packages, page, per_page, lambda p: package_json(p, call.base), linked=linked)
 

@@ -294,7 +294,7 @@ class SandboxState:
             _choice("visibility", visibility, VISIBILITY_FILTERS)
         with self.lock:
             owner = self._world.owner(viewer, ref)
-            # docs/github-behaviour.md#actions-token-org-packages
+            # docs/github-behaviour.md#actions-tokens
             if ref.kind == "org" and not (
                 viewer.rules.lists_org_packages or self._switches.actions_token_lists_org_packages
             ):

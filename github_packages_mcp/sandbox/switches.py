@@ -23,9 +23,9 @@ class Switches:
     MANIFEST_UNKNOWN), "redirect" (ghcr.io also seen answering 303 See Other to github.com, with an HTML body),
     "supported" (an OCI 1.1 referrers index, as other registries serve it). docs/github-behaviour.md#referrers-api
     `list_packages_without_link`: list-packages answers without a Link header, paging still working through
-    `page` and `per_page`. docs/github-behaviour.md#list-packages-link-header
+    `page` and `per_page`. docs/github-behaviour.md#listing-without-link
     `actions_token_lists_org_packages`: an Actions token may list an organization's packages instead of getting
-    GitHub's 400 "Invalid argument.". docs/github-behaviour.md#actions-token-org-packages
+    GitHub's 400 "Invalid argument.". docs/github-behaviour.md#actions-tokens
     """
 
     referrers: ReferrersMode = "none"

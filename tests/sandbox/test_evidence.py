@@ -118,7 +118,7 @@ def test_referrers_switch_through_the_control_api(
     assert referrers_of(client, state).status_code == 404
 
 
-# --- docs/github-behaviour.md#subject-only-signatures -------------------------------------------------------------
+# --- docs/github-behaviour.md#signatures-and-attestations -------------------------------------------------------------
 
 
 def test_a_signature_found_only_through_its_subject(client: httpx.Client, state: SandboxState) -> None:
@@ -143,7 +143,7 @@ def test_a_signature_found_only_through_its_subject(client: httpx.Client, state:
     assert referrers_of(client, state).status_code == 404
 
 
-# --- docs/github-behaviour.md#list-packages-link-header -----------------------------------------------------------
+# --- docs/github-behaviour.md#listing-without-link -----------------------------------------------------------
 
 LISTINGS = ["/user/packages", f"/orgs/{DEMO_ORG}/packages", f"/users/{DEMO_OTHER_USER}/packages"]
 
@@ -183,7 +183,7 @@ def test_list_packages_link_switch_through_the_control_api(control: httpx.Client
     assert "link" in client.get(listing).headers
 
 
-# --- docs/github-behaviour.md#actions-token-org-packages ----------------------------------------------------------
+# --- docs/github-behaviour.md#actions-tokens ----------------------------------------------------------
 
 
 def test_actions_token_cannot_list_its_organizations_packages(client: httpx.Client, state: SandboxState) -> None:

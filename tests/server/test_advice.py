@@ -75,7 +75,7 @@ async def test_githubs_delete_rules_are_passed_on_plainly(settings: Settings, sa
             },
         )
     assert "400" in error_text(popular) and "5000 downloads" in error_text(popular)
-    assert "400" in error_text(last) and "last tagged version" in error_text(last)
+    assert "400" in error_text(last) and "cannot delete the last version of a package" in error_text(last)
 
 
 async def test_another_users_package_cannot_be_deleted(settings: Settings) -> None:

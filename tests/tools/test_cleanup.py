@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -72,6 +72,20 @@ async def test_a_dot_segment_package_name_stays_inside_its_segment(
     assert "404" in error_text(result)
     encoded = name.replace(".", "%2E")
     assert [r.raw_path for r in sandbox.state.requests] == [f"/orgs/{DEMO_ORG}/packages/container/{encoded}"]
+
+
+@pytest.mark.parametrize("referrers", ["none", "redirect", "supported"])
+async def test_a_signature_found_only_through_its_subject_is_kept_whatever_the_referrers_api_answers(
+    settings: Settings, sandbox: SandboxServer, referrers: Literal["none", "redirect", "supported"]
+) -> None:
+    sandbox.state.set_switches(referrers=referrers)
+    async with Client(build_server(settings)) as client:
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+    assert decisions(plan)[BUNDLE]["rule"].startswith(
+        "kept: signature of kept image sha256:c94da96b3e43… (v2.1.0, latest)"
+    )
+    assert plan["delete"] == 5
+    assert not [r for r in sandbox.state.requests if "/referrers/" in r.raw_path]
 
 
 async def test_without_readable_manifests_no_untagged_version_is_deleted(
