@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 import stat
 import tomllib
 from collections.abc import Mapping
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 __all__ = [
     "CONFIG_ENV",
@@ -31,6 +32,7 @@ __all__ = [
     "Toolset",
     "is_loopback",
     "load_settings",
+    "registry_for",
 ]
 
 ConfirmationMode = Literal["auto", "elicitation", "token"]
@@ -44,9 +46,37 @@ _ENV_KEYS: tuple[tuple[str, str], ...] = (
     ("GITHUB_TOKEN", "token"),
     ("GITHUB_PERSONAL_ACCESS_TOKEN", "token"),
     ("GITHUB_API_URL", "api_url"),
+    ("GITHUB_REGISTRY_URL", "registry_url"),
     ("GITHUB_PACKAGES_MCP_BEARER_SECRET", "http_bearer_secret"),
     ("GITHUB_PACKAGES_MCP_SHARED_SECRET", "shared_secret"),
 )
+
+
+GITHUB_API = "https://api.github.com"
+GHCR = "https://ghcr.io"
+_GHE_COM_API = re.compile(r"api\.([a-z0-9-]+)\.ghe\.com")
+
+
+def registry_for(api_url: str) -> str | None:
+    """The container registry beside a REST API, so the token is only ever sent where it belongs.
+
+    GitHub.com: ghcr.io. GitHub Enterprise Server (`https://HOST/api/v3`): `https://containers.HOST`, its
+    registry under subdomain isolation, which the Container registry requires. GHE.com (`api.SUBDOMAIN.ghe.com`):
+    `https://containers.SUBDOMAIN.ghe.com` (GitHub's docs on data residency, "URL differences"). Any other API
+    (a sandbox, a proxy) keeps the registry at the API's own address: never ghcr.io, where a token of another
+    GitHub does not belong. None when `api_url` is no http(s) URL (its own validation says so).
+    """
+    parts = urlsplit(api_url.strip().rstrip("/"))
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        return None
+    if host == "api.github.com":
+        return GHCR
+    if match := _GHE_COM_API.fullmatch(host):
+        return f"https://containers.{match.group(1)}.ghe.com"
+    if parts.path == "/api/v3" and not is_loopback(host):
+        return f"https://containers.{host}"
+    return api_url.strip().rstrip("/")
 
 
 class ConfigError(Exception):
@@ -59,9 +89,10 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     token: SecretStr | None = None
-    api_url: str = "https://api.github.com"
-    # The container registry, read by cleanups to keep what multi-arch images need (GHES: https://containers.HOST).
-    registry_url: str = "https://ghcr.io"
+    api_url: str = GITHUB_API
+    # The container registry, read by cleanups (with the token) to keep what multi-arch images need. Unset, it
+    # is derived from api_url (`registry_for`): ghcr.io for GitHub.com, https://containers.HOST for GHES.
+    registry_url: str = GHCR
     api_version: str = "2022-11-28"
     read_only: bool = False
     toolsets: tuple[Toolset, ...] = TOOLSETS
@@ -101,6 +132,28 @@ class Settings(BaseModel):
     # Cleanup plans and the journal of every version a cleanup deleted or restored (JSON lines).
     journal_dir: Path = Field(default_factory=lambda: _state_home() / "github-packages-mcp")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _registry_beside_the_api(cls, data: Any) -> Any:
+        """Derive `registry_url` from `api_url` when it is not set (`registry_for`)."""
+        if isinstance(data, dict) and data.get("registry_url") is None:
+            data = {key: value for key, value in data.items() if key != "registry_url"}
+            api_url = data.get("api_url", GITHUB_API)
+            if isinstance(api_url, str) and (registry := registry_for(api_url)) is not None:
+                data["registry_url"] = registry
+        return data
+
+    @model_validator(mode="after")
+    def _no_ghcr_for_another_github(self) -> Settings:
+        """Refuse to send the token of another GitHub (GHES, GHE.com, a sandbox) to GitHub.com's registry."""
+        if urlsplit(self.registry_url).hostname == "ghcr.io" and urlsplit(self.api_url).hostname != "api.github.com":
+            raise ValueError(
+                f"registry_url {self.registry_url} is GitHub.com's registry, but api_url is {self.api_url}: the "
+                "token would be sent to ghcr.io. Set registry_url to this GitHub's registry (GitHub Enterprise "
+                "Server: https://containers.HOST) or leave it unset to derive it"
+            )
+        return self
+
     @field_validator("api_url", "registry_url")
     @classmethod
     def _https_unless_loopback(cls, value: str) -> str:
@@ -113,8 +166,14 @@ class Settings(BaseModel):
         return value.rstrip("/")
 
     def with_changes(self, **changes: Any) -> Settings:
-        """A validated copy with some values changed (unlike `model_copy`, which skips validation)."""
-        return Settings.model_validate({**self.model_dump(), **changes})
+        """A validated copy with some values changed (unlike `model_copy`, which skips validation).
+
+        A registry that is the one derived from the old `api_url` follows a new `api_url`.
+        """
+        values = self.model_dump()
+        if "api_url" in changes and "registry_url" not in changes and self.registry_url == registry_for(self.api_url):
+            del values["registry_url"]
+        return Settings.model_validate({**values, **changes})
 
     def require_token(self) -> str:
         """The token's value.

@@ -1,4 +1,5 @@
-"""Settings: file < environment < flags, strict keys, https unless loopback, the token kept secret."""
+"""Settings: file < environment < flags, strict keys, https unless loopback, the token kept secret, the registry
+beside the API."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ EXAMPLE = Path(__file__).parent.parent / "config.example.toml"
 def test_the_example_file_documents_every_setting_with_its_default() -> None:
     documented = tomllib.loads(EXAMPLE.read_text())
     # Shown as commented examples: secrets, and values with no fixed default.
-    without_default = {"token", "tools", "journal_dir", "http_bearer_secret", "public_url", "shared_secret"}
+    # registry_url has no fixed default: it is derived from api_url.
+    without_default = {
+        "token", "tools", "journal_dir", "http_bearer_secret", "public_url", "shared_secret", "registry_url"
+    }  # fmt: skip
     assert set(documented) | without_default == set(Settings.model_fields)
     assert all(f"# {key} = " in EXAMPLE.read_text() for key in without_default)
     defaults = Settings()
@@ -85,3 +89,60 @@ def test_a_config_file_with_a_token_that_others_can_read_gets_a_warning(
     assert len(warnings) == 1
     assert "every user of this machine can read it: chmod 600" in warnings[0]
     assert "ghp_in_a_file" not in warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("api_url", "registry"),
+    [
+        ("https://api.github.com", "https://ghcr.io"),
+        ("https://api.github.com/", "https://ghcr.io"),
+        # GitHub Enterprise Server: the Container registry lives at containers.HOST (subdomain isolation).
+        ("https://github.example.com/api/v3", "https://containers.github.example.com"),
+        ("https://GitHub.Example.com/api/v3/", "https://containers.github.example.com"),
+        # GHE.com (data residency): GitHub's docs put the registry at containers.SUBDOMAIN.ghe.com.
+        ("https://api.octocorp.ghe.com", "https://containers.octocorp.ghe.com"),
+        # Anything else stays with the API's own address: a sandbox, a proxy, never ghcr.io.
+        ("http://127.0.0.1:8787", "http://127.0.0.1:8787"),
+        ("http://localhost:8787/api/v3", "http://localhost:8787/api/v3"),
+        ("https://proxy.example.com/github", "https://proxy.example.com/github"),
+    ],
+)
+def test_the_registry_is_derived_from_the_api_url_when_unset(api_url: str, registry: str) -> None:
+    assert Settings(api_url=api_url).registry_url == registry
+    assert load_settings(env={"GITHUB_API_URL": api_url}).registry_url == registry
+
+
+def test_the_registry_url_can_be_set_in_the_file_or_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('api_url = "https://ghe.example/api/v3"\nregistry_url = "https://registry.ghe.example/"\n')
+    assert load_settings(config, env={}).registry_url == "https://registry.ghe.example"
+    env = {"GITHUB_REGISTRY_URL": "https://other.ghe.example"}
+    assert load_settings(config, env=env).registry_url == "https://other.ghe.example"
+    ghes = {"GITHUB_API_URL": "https://ghe.example/api/v3"}
+    assert load_settings(env=ghes | env).registry_url == "https://other.ghe.example"
+    assert Settings().registry_url == "https://ghcr.io"
+
+
+@pytest.mark.parametrize(
+    "api_url", ["https://ghe.example/api/v3", "https://api.octocorp.ghe.com", "http://127.0.0.1:1"]
+)
+def test_a_token_of_another_github_is_never_sent_to_ghcr(api_url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={"GITHUB_API_URL": api_url, "GITHUB_REGISTRY_URL": "https://ghcr.io"})
+    assert "the token would be sent to ghcr.io" in str(caught.value)
+    # Moving a GitHub.com configuration to another API moves the derived registry with it.
+    assert Settings().with_changes(api_url=api_url).registry_url != "https://ghcr.io"
+
+
+def test_an_explicit_registry_stays_when_the_api_url_changes() -> None:
+    settings = Settings(api_url="https://ghe.example/api/v3", registry_url="https://registry.ghe.example")
+    assert settings.with_changes(api_url="https://ghe2.example/api/v3").registry_url == "https://registry.ghe.example"
+    derived = Settings(api_url="https://ghe.example/api/v3")
+    assert derived.with_changes(api_url="https://ghe2.example/api/v3").registry_url == "https://containers.ghe2.example"
+
+
+def test_an_invalid_api_url_is_one_error_not_two() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={"GITHUB_API_URL": "ftp://x"})
+    assert "api_url" in str(caught.value)
+    assert "registry_url" not in str(caught.value)
