@@ -21,7 +21,6 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
-from github_packages_mcp.github.client import QueryValue
 from github_packages_mcp.github.errors import InvalidArguments
 from github_packages_mcp.github.models import (
     DeletionResult,
@@ -33,6 +32,7 @@ from github_packages_mcp.github.models import (
     PackageVersionList,
     RestoreResult,
 )
+from github_packages_mcp.github.paging import QueryValue
 
 __all__ = [
     "AUTHENTICATED_USER",
@@ -51,6 +51,7 @@ __all__ = [
     "encode_segment",
     "expand_path",
     "operation",
+    "operation_at",
     "parse_scopes",
     "scopes_for",
 ]
@@ -426,3 +427,20 @@ def operation(name: str) -> Operation:
         KeyError: If no operation has that name.
     """
     return _BY_NAME[name]
+
+
+def _matcher(template: str) -> re.Pattern[str]:
+    """A template as a pattern over request paths: each placeholder is one (encoded) segment."""
+    parts = _PLACEHOLDER.split(template)  # literal, name, literal, name, ..., literal
+    return re.compile("".join(re.escape(part) if i % 2 == 0 else "[^/]+" for i, part in enumerate(parts)))
+
+
+_MATCHERS = tuple((op, _matcher(op.path)) for op in OPERATIONS)
+
+
+def operation_at(method: str, path: str) -> Operation | None:
+    """The operation a request is, from its method and (filled, encoded) path; None for any other request.
+
+    Lets the client know a listing's result window, and advice know which operation failed.
+    """
+    return next((op for op, pattern in _MATCHERS if op.method == method and pattern.fullmatch(path)), None)

@@ -3,7 +3,10 @@
 Every request goes through one loop: the process-wide `Pacer` (concurrency, mutation spacing, shared
 pause), conditional GETs against the `ETagCache`, retries where they are safe, rate-limit waits up to a
 bound, and one log line per attempt. Whether to retry, wait or stop is decided by `retry.py`; the loop only
-carries it out. What cannot be fixed by waiting becomes an error from `errors.py`.
+carries it out. What cannot be fixed by waiting becomes an error from `errors.py`; so does every 3xx (redirects
+are never followed, and never count as done). Listings are read page by page as `paging.py` reads each page:
+concurrently when GitHub's `Link` header names the last page, else one by one, never taking a full page for
+the end.
 
 Usage::
 
@@ -17,12 +20,10 @@ import base64
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
 from typing import Any, Self, TypeVar
-from urllib.parse import parse_qs, urlsplit
 
 import anyio
 import httpx
@@ -30,14 +31,20 @@ import httpx
 from github_packages_mcp import __version__
 from github_packages_mcp.config import Settings
 from github_packages_mcp.github.cache import CachedResponse, ETagCache, identity_of
+from github_packages_mcp.github.catalogue import operation_at
+from github_packages_mcp.github.credentials import token_kind
 from github_packages_mcp.github.errors import (
     GitHubError,
+    IncompleteListing,
+    InvalidRequest,
     error_from_response,
     quota_spent,
     rate_limited,
+    redirected,
     transport_error,
 )
 from github_packages_mcp.github.pacing import Pacer
+from github_packages_mcp.github.paging import Page, ProgressCallback, QueryValue, read_page
 from github_packages_mcp.github.retry import Decision, Pause, Quota, RetryPolicy, Stop
 
 __all__ = [
@@ -51,27 +58,9 @@ __all__ = [
 ]
 
 USER_AGENT = f"github-packages-mcp/{__version__}"
-QueryValue = str | int
-ProgressCallback = Callable[[int, int | None], Awaitable[None]]
 
 log = logging.getLogger("github_packages_mcp.http")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a GitHub listing, with what its `Link` header says about the others."""
-
-    items: list[Any]
-    page: int
-    per_page: int
-    next_page: int | None
-    last_page: int | None
-
-    @property
-    def paging(self) -> dict[str, Any]:
-        """Where this page stands, without its items."""
-        return {"page": self.page, "per_page": self.per_page, "next_page": self.next_page, "last_page": self.last_page}
 
 
 class GitHubClient:
@@ -211,15 +200,12 @@ class GitHubClient:
         return (await self.request("GET", path, query)).json()
 
     async def get_page(self, path: str, query: Mapping[str, QueryValue]) -> Page:
-        """GET one page of a listing; `query` carries `page` and `per_page` when the caller chose them."""
+        """GET one page of a listing; `query` carries `page` and `per_page` when the caller chose them.
+
+        Without a `Link` header, a full page reports the following page as next (`paging.read_page`).
+        """
         response = await self.request("GET", path, query)
-        return Page(
-            items=response.json(),
-            page=int(query.get("page", 1)),
-            per_page=int(query.get("per_page", 30)),
-            next_page=_linked_page(response, "next"),
-            last_page=_linked_page(response, "last"),
-        )
+        return read_page(response, int(query.get("page", 1)), int(query.get("per_page", 30)))
 
     async def get_all_pages(
         self,
@@ -232,40 +218,76 @@ class GitHubClient:
         """Every page of a listing, in order, as one page.
 
         Page 1 tells the last page (`Link: rel="last"`); the rest are then fetched concurrently within the
-        pacer's limit. Without `last`, `next` links are followed one by one. An item that moved between
-        pages while they were read (GitHub pages by offset) appears once.
+        pacer's limit. Without `last`, pages are read one by one: by the `next` links, or, when GitHub sent no
+        `Link` header, for as long as pages come back full. An item that moved between pages while they were
+        read (GitHub pages by offset) appears once.
 
         Raises:
+            IncompleteListing: If the listing cannot be read whole: its result window (list-packages serves
+                10,000 results) is full with more possibly following, or a page without a `Link` header
+                repeats only items already read. A listing is never reported whole when it may not be.
             GitHubError: If any page fails; no partial listing is returned.
         """
         query = {**query, "per_page": per_page}
         first = await self.get_page(path, {**query, "page": 1})
-        pages: list[list[Any]] = [first.items]
-        done = 1
         if progress:
-            await progress(done, first.last_page or None)
+            await progress(1, first.last_page or None)
         if first.last_page:
-            rest: list[list[Any]] = [[] for _ in range(first.last_page - 1)]
-
-            async def fetch(number: int) -> None:
-                nonlocal done
-                rest[number - 2] = (await self.get_page(path, {**query, "page": number})).items
-                done += 1
-                if progress:
-                    await progress(done, first.last_page)
-
-            await _run_all([partial(fetch, number) for number in range(2, first.last_page + 1)])
-            pages += rest
+            pages = await self._read_linked_pages(path, query, first, progress)
         else:
-            page = first
-            while page.next_page:
-                page = await self.get_page(path, {**query, "page": page.next_page})
-                pages.append(page.items)
-                done += 1
-                if progress:
-                    await progress(done, None)
+            pages = await self._read_one_by_one(path, query, first, progress)
         items = _unique([item for page_items in pages for item in page_items])
-        return Page(items=items, page=1, per_page=per_page, next_page=None, last_page=done)
+        return Page(items=items, page=1, per_page=per_page, next_page=None, last_page=len(pages))
+
+    async def _read_linked_pages(
+        self, path: str, query: Mapping[str, QueryValue], first: Page, progress: ProgressCallback | None
+    ) -> list[list[Any]]:
+        """Every page's items, pages 2 to the last one `Link` names fetched concurrently."""
+        last = first.last_page or 1
+        rest: list[list[Any]] = [[] for _ in range(last - 1)]
+        done = 1
+
+        async def fetch(number: int) -> None:
+            nonlocal done
+            rest[number - 2] = (await self.get_page(path, {**query, "page": number})).items
+            done += 1
+            if progress:
+                await progress(done, last)
+
+        await _run_all([partial(fetch, number) for number in range(2, last + 1)])
+        return [first.items, *rest]
+
+    async def _read_one_by_one(
+        self, path: str, query: Mapping[str, QueryValue], first: Page, progress: ProgressCallback | None
+    ) -> list[list[Any]]:
+        """Every page's items, read one at a time while a page names (or, without `Link`, implies) a next one.
+
+        Raises:
+            IncompleteListing: If the listing's result window is full, or a page repeats what was read.
+        """
+        listing = operation_at("GET", path)
+        window = listing.result_window if listing is not None else None
+        pages, seen, page = [first.items], _ids(first.items), first
+        while page.next_page:
+            if window is not None and page.next_page * page.per_page > window:
+                raise IncompleteListing(
+                    f"GitHub serves at most {window} results of this listing; {page.page * page.per_page} were "
+                    "read and more may follow, so it cannot be read whole (nothing partial is returned)",
+                    method="GET", path=path,
+                )  # fmt: skip
+            page = await self.get_page(path, {**query, "page": page.next_page})
+            ids = _ids(page.items)
+            if not page.linked and page.items and len(ids) == len(page.items) and ids <= seen:
+                raise IncompleteListing(
+                    f"GitHub answered page {page.page} with items already read and no Link header, so the "
+                    "listing's end cannot be told (nothing partial is returned)",
+                    method="GET", path=path,
+                )  # fmt: skip
+            seen |= ids
+            pages.append(page.items)
+            if progress:
+                await progress(len(pages), None)
+        return pages
 
     def _wait_out_known_quota(self, method: str, path: str) -> None:
         """Pause while the primary quota is known to be spent; fail fast, sending nothing, if that is too long.
@@ -303,6 +325,7 @@ class GitHubClient:
 
         Raises:
             RateLimited: If the answer is a rate limit too long to wait out.
+            Redirected: If GitHub answered 3xx (a 304 to a conditional GET never reaches here).
             APIError: If GitHub answered with an error status (a subclass where one fits).
         """
         if decision.limit is not None:
@@ -310,8 +333,10 @@ class GitHubClient:
         if decision.done:
             log.info("%s %s answered 404 after a failed attempt: the earlier attempt deleted it", method, path)
             return response
+        if 300 <= response.status_code < 400:  # never followed: the token stays here, nothing counts as done
+            raise redirected(response, method, path)
         if response.status_code >= 400:
-            raise error_from_response(response, method, path)
+            raise error_from_response(response, method, path, token_kind=token_kind(self.token))
         if self.cache is not None and method == "GET":
             self.cache.put(identity, response)
         return response
@@ -333,7 +358,8 @@ class GitHubClient:
 async def gather(jobs: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
     """Run jobs concurrently (the pacer bounds the requests) and return their results in order.
 
-    If one fails, the rest are cancelled and its `GitHubError` is raised as is, not inside an exception group.
+    If one fails, the rest are cancelled and its `GitHubError` or `InvalidRequest` is raised as is, not inside an
+    exception group.
     """
     results: list[T | None] = [None] * len(jobs)
 
@@ -345,13 +371,17 @@ async def gather(jobs: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
 
 
 async def _run_all(jobs: list[Callable[[], Coroutine[Any, Any, None]]]) -> None:
-    """Run jobs concurrently; if one fails, cancel the rest and raise its error (not an exception group)."""
+    """Run jobs concurrently; if one fails, cancel the rest and raise its error (not an exception group).
+
+    The first `GitHubError` or `InvalidRequest` (such as a rule refused for one package) is raised as is, so a
+    tool can say what happened; anything else stays in its group.
+    """
     try:
         async with anyio.create_task_group() as group:
             for job in jobs:
                 group.start_soon(job)
     except BaseExceptionGroup as group_error:
-        errors = group_error.subgroup(GitHubError)
+        errors = group_error.subgroup((GitHubError, InvalidRequest))
         if errors is None:
             raise
         first = errors.exceptions[0]
@@ -371,6 +401,10 @@ def _unique(items: list[Any]) -> list[Any]:
     return unique
 
 
+def _ids(items: list[Any]) -> set[Any]:
+    return {item.get("id") for item in items if isinstance(item, dict) and item.get("id") is not None}
+
+
 def _auth(token: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
@@ -381,11 +415,3 @@ def _from_cache(cached: CachedResponse, response: httpx.Response) -> httpx.Respo
         200, headers=cached.headers, content=cached.content, request=response.request,
         extensions={"from_cache": True},
     )  # fmt: skip
-
-
-def _linked_page(response: httpx.Response, rel: str) -> int | None:
-    link = response.links.get(rel)
-    if not link:
-        return None
-    pages = parse_qs(urlsplit(link["url"]).query).get("page")
-    return int(pages[0]) if pages and pages[0].isdigit() else None

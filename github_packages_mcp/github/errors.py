@@ -5,16 +5,19 @@
 
     GitHubError
      ├── TransportError      the request did not complete: network failure or timeout
+     ├── IncompleteListing   a listing that cannot be read whole (no partial listing is ever returned)
      └── APIError            GitHub answered with an error status (GitHub's message kept)
+          ├── Redirected     3xx: never followed, never a success (where to: the host only)
           ├── Unauthorized   401: missing, expired or revoked token
           ├── Forbidden      403: missing scope or permission, or a rule GitHub enforces
           ├── NotFound       404: absent, or hidden from this token
           └── RateLimited    403/429 from a rate limit too long to wait out (which limit, when it resets)
 
 The functions below the classes map httpx's errors and GitHub's answers in: `transport_error`,
-`error_from_response`, `rate_limited` and `quota_spent`, which `client.py` raises once `retry.py` says to stop
-retrying and waiting. The layers above raise their own `InvalidRequest` subclasses; `server/advice.py` maps
-both trees out to tool errors.
+`error_from_response`, `redirected`, `rate_limited` and `quota_spent`, which `client.py` raises once `retry.py`
+says to stop retrying and waiting. An `APIError` carries the kind of token the request acted with
+(`credentials.token_kind`), never the token. The layers above raise their own `InvalidRequest` subclasses;
+`server/advice.py` maps both trees out to tool errors.
 No message here ever contains the token: requests are described by method and path only.
 """
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -29,10 +33,12 @@ __all__ = [
     "APIError",
     "Forbidden",
     "GitHubError",
+    "IncompleteListing",
     "InvalidArguments",
     "InvalidRequest",
     "NotFound",
     "RateLimited",
+    "Redirected",
     "TransportError",
     "Unauthorized",
     "error_from_response",
@@ -40,6 +46,7 @@ __all__ = [
     "may_have_arrived",
     "quota_spent",
     "rate_limited",
+    "redirected",
     "transport_error",
 ]
 
@@ -77,8 +84,16 @@ class TransportError(GitHubError):
         self.may_have_arrived = may_have_arrived
 
 
+class IncompleteListing(GitHubError):
+    """A listing that cannot be read whole: GitHub's result window was reached without a `Link` header saying
+    where the listing ends, or a page repeated only what was already read. Nothing partial is returned."""
+
+
 class APIError(GitHubError):
-    """GitHub answered with a 4xx or 5xx status."""
+    """GitHub answered with a 3xx, 4xx or 5xx status (a 3xx as `Redirected`).
+
+    `token_kind` is the kind of token the request acted with (`credentials.token_kind`), never the token.
+    """
 
     def __init__(
         self,
@@ -90,12 +105,27 @@ class APIError(GitHubError):
         documentation_url: str | None = None,
         accepted_scopes: str | None = None,
         token_scopes: str | None = None,
+        token_kind: str | None = None,
     ) -> None:
         super().__init__(message, method=method, path=path)
         self.status = status
         self.documentation_url = documentation_url
         self.accepted_scopes = accepted_scopes
         self.token_scopes = token_scopes
+        self.token_kind = token_kind
+
+
+class Redirected(APIError):
+    """3xx: GitHub (or something in between) sent the request elsewhere. Redirects are never followed, so the
+    token never travels to another address and a redirected DELETE is never reported done.
+
+    `location_host` is the host of the `Location` header (never its path or query, which may carry secrets);
+    None when the header is missing or names no host (elsewhere on the same host).
+    """
+
+    def __init__(self, message: str, *, method: str, path: str, status: int, location_host: str | None) -> None:
+        super().__init__(message, method=method, path=path, status=status)
+        self.location_host = location_host
 
 
 class Unauthorized(APIError):
@@ -151,8 +181,11 @@ def transport_error(exc: Exception, method: str, path: str) -> TransportError:
     return TransportError(message, method=method, path=path, may_have_arrived=may_have_arrived(exc))
 
 
-def error_from_response(response: httpx.Response, method: str, path: str) -> APIError:
-    """The `APIError` (a subclass where one fits) for an error answer, with GitHub's message and scopes."""
+def error_from_response(response: httpx.Response, method: str, path: str, *, token_kind: str | None = None) -> APIError:
+    """The `APIError` (a subclass where one fits) for an error answer, with GitHub's message and scopes.
+
+    `token_kind` is the kind of token the request acted with (never the token).
+    """
     body = _error_body(response)
     return _STATUS_ERRORS.get(response.status_code, APIError)(
         error_message(response, body),
@@ -162,7 +195,22 @@ def error_from_response(response: httpx.Response, method: str, path: str) -> API
         documentation_url=body.get("documentation_url"),
         accepted_scopes=response.headers.get("x-accepted-oauth-scopes"),
         token_scopes=response.headers.get("x-oauth-scopes"),
+        token_kind=token_kind,
     )
+
+
+def redirected(response: httpx.Response, method: str, path: str) -> Redirected:
+    """The `Redirected` for a 3xx answer: where it pointed, by host only (a query string may carry a token)."""
+    location = response.headers.get("location")
+    try:
+        host = urlsplit(location).hostname if location else None
+    except ValueError:  # a Location that is no URL at all
+        host = None
+    where = f"to {host}" if host else "without naming a host" if location else "without saying where"
+    return Redirected(
+        f"redirected {where} ({response.reason_phrase}); this server never follows redirects",
+        method=method, path=path, status=response.status_code, location_host=host,
+    )  # fmt: skip
 
 
 def rate_limited(

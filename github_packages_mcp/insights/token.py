@@ -2,7 +2,9 @@
 
 GitHub's Packages API accepts classic personal access tokens (and GITHUB_TOKEN inside Actions), not
 fine-grained tokens or GitHub App tokens; scopes come from the `X-OAuth-Scopes` header, which only classic
-tokens carry. Nothing here ever returns the token itself, only what kind it is.
+tokens carry. An Actions GITHUB_TOKEN or App installation token cannot list an organization's packages
+(GitHub answers 400 "Invalid argument", cli/cli#9606): the tools that list them are reported as limited.
+Nothing here ever returns the token itself, only what kind it is.
 """
 
 from __future__ import annotations
@@ -12,27 +14,22 @@ from datetime import UTC, datetime
 
 from github_packages_mcp.github.catalogue import AUTHENTICATED_USER, RATE_LIMIT, parse_scopes
 from github_packages_mcp.github.client import GitHubClient
+from github_packages_mcp.github.credentials import INSTALLATION_TOKEN, token_kind
 from github_packages_mcp.github.errors import APIError
 from github_packages_mcp.github.models import Result
 
 __all__ = ["TokenCheck", "check_token", "granted_scopes", "missing_scopes", "token_kind"]
 
-# GitHub's token prefixes (https://github.blog/2021-04-05-behind-githubs-new-authentication-token-formats/).
-_KINDS = (
-    ("github_pat_", "fine-grained personal access token"),
-    ("ghp_", "classic personal access token"),
-    ("gho_", "OAuth app token"),
-    ("ghu_", "GitHub App user token"),
-    ("ghs_", "GitHub Actions or GitHub App installation token"),
-)
 # A scope that includes another: write:packages can read, and repo covers repository-scoped registries.
 _IMPLIED = {"write:packages": {"read:packages"}}
 
 
-def token_kind(token: str | None) -> str:
-    if not token:
-        return "none"
-    return next((kind for prefix, kind in _KINDS if token.startswith(prefix)), "unknown kind (no GitHub prefix)")
+# What an installation token cannot do for an organization: list its packages, so neither can these tools.
+_ORG_LISTING = "list_org_packages"
+_LIMITED_BY_ORG_LISTING = {
+    "audit_packages": "cannot audit an organization",
+    "plan_version_cleanup": "needs an exact package name (no pattern) for an organization",
+}
 
 
 def granted_scopes(header: str | None) -> set[str] | None:
@@ -98,6 +95,8 @@ async def check_token(github: GitHubClient, token: str | None, tools: Mapping[st
         ]
         if unusable:
             notes.append("Add the missing scopes at https://github.com/settings/tokens (edit the classic token).")
+    if kind == INSTALLATION_TOKEN:
+        usable, unusable = _without_org_listing(tools, usable, unusable, notes)
     return TokenCheck(
         login=login,
         token_type=kind,
@@ -107,6 +106,25 @@ async def check_token(github: GitHubClient, token: str | None, tools: Mapping[st
         rate_limit=await _quota(github),
         notes=notes,
     )
+
+
+def _without_org_listing(
+    tools: Mapping[str, tuple[str, ...]], usable: list[str], unusable: list[ToolAccess], notes: list[str]
+) -> tuple[list[str], list[ToolAccess]]:
+    """The tools an installation token can use once listing an organization's packages is taken away, with a
+    note on what that limits."""
+    limits = [f"{_ORG_LISTING} cannot be used"]
+    limits += [f"{name} {limit}" for name, limit in _LIMITED_BY_ORG_LISTING.items() if name in tools]
+    limited = ", ".join(limits[:-1]) + f" and {limits[-1]}" if len(limits) > 1 else limits[0]
+    if _ORG_LISTING in usable:
+        usable = [name for name in usable if name != _ORG_LISTING]
+        unusable = [*unusable, ToolAccess(tool=_ORG_LISTING, missing=["a classic token"])]
+    notes.append(
+        "GitHub does not let this kind of token list an organization's packages (it answers 400 \"Invalid "
+        f'argument"): {limited}. Name the package instead (get_org_package), or list with a classic personal '
+        "access token with read:packages."
+    )
+    return usable, unusable
 
 
 async def _quota(github: GitHubClient) -> Quota | None:

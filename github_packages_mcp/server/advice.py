@@ -9,17 +9,21 @@ from contextlib import contextmanager
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from github_packages_mcp.github.catalogue import parse_scopes
+from github_packages_mcp.github.catalogue import operation, operation_at, parse_scopes
+from github_packages_mcp.github.credentials import INSTALLATION_TOKEN
 from github_packages_mcp.github.errors import (
     APIError,
     Forbidden,
     GitHubError,
+    IncompleteListing,
     InvalidRequest,
     NotFound,
     RateLimited,
+    Redirected,
     TransportError,
     Unauthorized,
 )
+from github_packages_mcp.github.models import PackageList
 
 __all__ = ["tool_error_message", "tool_errors"]
 
@@ -53,11 +57,21 @@ def tool_error_message(exc: GitHubError, scopes: tuple[str, ...], check_with: st
                 f"check with {check_with} before trying again."
             )
         return f"Could not complete {request}: {exc.message}. Nothing was changed; try again later."
+    if isinstance(exc, IncompleteListing):
+        return (
+            f"Could not read all of {request}: {exc.message}. Nothing was changed. Narrow the listing (the list "
+            "tools take visibility) or name the package instead of listing (the get tools, or a cleanup plan "
+            "with an exact package name)."
+        )
     assert isinstance(exc, APIError)
     said = f"GitHub answered {exc.status} to {request}: {exc.message.rstrip('.')}."
     needed = ", ".join(scopes)
+    if isinstance(exc, Redirected):
+        return f"{said} {_redirect_advice(exc, check_with)}"
     if isinstance(exc, RateLimited):
         return f"{said} {_rate_limit_advice(exc)}"
+    if listing := _listing_refused_to_installation_token(exc):
+        return f"{said} {listing}"
     if isinstance(exc, Unauthorized):
         return (
             f"{said} The token is missing, expired or revoked. Use a classic personal access token "
@@ -94,3 +108,37 @@ def _rate_limit_advice(exc: RateLimited) -> str:
         else "GitHub's secondary rate limit (too many requests in a short time) was hit"
     )
     return f"{which}. It resets at {exc.reset_at:%Y-%m-%d %H:%M:%S} UTC, in {minutes} minute(s); retry then."
+
+
+def _redirect_advice(exc: Redirected, check_with: str) -> str:
+    config = (
+        "If every request to the registry is redirected, check registry_url."
+        if exc.path.startswith(("https:", "http:"))  # the registry is read by absolute URL, the API by path
+        else "If every request is redirected, check api_url (GitHub Enterprise Server: https://HOST/api/v3)."
+    )
+    if exc.method == "GET":
+        return f"Nothing was read. {config}"
+    return f"Nothing was done: the request was not carried out. Check with {check_with} before trying again. {config}"
+
+
+def _listing_refused_to_installation_token(exc: APIError) -> str | None:
+    """What works instead, when GitHub refuses an Actions or App installation token a list of packages.
+
+    GitHub answers such a token's list-packages request with 400 "Invalid argument" (cli/cli#9606), though the
+    same token may read, delete and restore a package it names.
+    """
+    listing = operation_at(exc.method, exc.path)
+    if (
+        exc.status != 400
+        or exc.token_kind != INSTALLATION_TOKEN
+        or listing is None
+        or listing.result is not PackageList
+    ):
+        return None
+    whose = "an organization's" if listing.owner == "org" else "an account's"
+    get = operation(f"get_{listing.owner}_package").name
+    return (
+        f"GitHub does not let an Actions GITHUB_TOKEN or a GitHub App installation token list {whose} packages. "
+        f"Name the package instead: {get}, or plan_version_cleanup with the exact package name rather than a "
+        "pattern. To list, use a classic personal access token with read:packages."
+    )

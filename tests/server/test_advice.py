@@ -15,8 +15,10 @@ from github_packages_mcp.github.errors import (
     APIError,
     Forbidden,
     GitHubError,
+    IncompleteListing,
     NotFound,
     RateLimited,
+    Redirected,
     TransportError,
     Unauthorized,
 )
@@ -128,6 +130,14 @@ def test_every_error_class_maps_to_its_own_advice() -> None:
             RateLimited("limit", status=403, limit="primary", reset_at=soon, **where), scopes, "get_org_package"
         ),
         APIError: tool_error_message(APIError("Server Error", status=502, **where), scopes, "get_org_package"),
+        Redirected: tool_error_message(
+            Redirected("redirected to example.com", status=307, location_host="example.com", **where),
+            scopes,
+            "get_org_package",
+        ),
+        IncompleteListing: tool_error_message(
+            IncompleteListing("window reached", method="GET", path="/orgs/a/packages"), (), "list_org_packages"
+        ),
     }
     assert set(messages) == {GitHubError, *_subclasses(GitHubError)} - {GitHubError}
     assert "try again later" in messages[TransportError]
@@ -137,6 +147,9 @@ def test_every_error_class_maps_to_its_own_advice() -> None:
     assert "primary rate limit" in messages[RateLimited]
     assert f"{soon:%H:%M:%S} UTC, in 30 minute(s)" in messages[RateLimited]
     assert "GitHub's side" in messages[APIError]
+    assert "Nothing was done" in messages[Redirected]
+    assert "check with get_org_package" in messages[Redirected].lower()
+    assert "Could not read all of GET /orgs/a/packages: window reached" in messages[IncompleteListing]
     lost = tool_error_message(TransportError("reset", may_have_arrived=True, **where), scopes, "get_org_package")
     assert "may have reached GitHub: check with get_org_package before trying again" in lost
 
