@@ -204,7 +204,8 @@ async def _call(settings: Settings, tool_name: str, pairs: Sequence[str], assume
     ) -> ElicitResult | ErrorData:
         if assume_yes:
             return ElicitResult(action="accept", content={"confirm": arguments.get("package_name", "")})
-        print(params.message, file=sys.stderr)
+        # The server quotes GitHub's strings; a terminal still gets no control character but the line breaks.
+        print("".join(c if c == "\n" or c.isprintable() else repr(c)[1:-1] for c in params.message), file=sys.stderr)
         try:
             typed = await anyio.to_thread.run_sync(input, "> ")
         except EOFError:

@@ -338,6 +338,9 @@ _SCOPES: dict[Kind, tuple[str, ...]] = {
     "delete": ("read:packages", "delete:packages"),
     "restore": ("read:packages", "write:packages"),
 }
+# No GitHub login or package name comes near this (npm names stop at 214 characters); a longer path argument
+# is refused before a URL is built (assumed bound: docs/github-behaviour.md#package-name-encoding).
+MAX_SEGMENT = 1_000
 # list-packages answers 400 when page x per_page exceeds this; checked before sending.
 LIST_PACKAGES_WINDOW = 10_000
 
@@ -385,8 +388,16 @@ class Operation:
         return operation(verb + self.name[self.name.index("_") :])
 
     def url_path(self, arguments: Mapping[str, Any]) -> str:
-        """The request path, each path argument encoded as one segment."""
-        return expand_path(self.path, {p.name: arguments[p.name] for p in self.params if p.location == "path"})
+        """The request path, each path argument encoded as one segment.
+
+        Raises:
+            InvalidArguments: If a path argument is longer than any name GitHub gives.
+        """
+        values = {p.name: arguments[p.name] for p in self.params if p.location == "path"}
+        for name, value in values.items():
+            if len(str(value)) > MAX_SEGMENT:
+                raise InvalidArguments(f"{name}: at most {MAX_SEGMENT} characters, got {len(str(value))}")
+        return expand_path(self.path, values)
 
     def query_values(self, arguments: Mapping[str, Any]) -> dict[str, QueryValue]:
         return {

@@ -61,6 +61,10 @@ USER_AGENT = f"github-packages-mcp/{__version__}"
 
 log = logging.getLogger("github_packages_mcp.http")
 T = TypeVar("T")
+# Listings without a result window (a package's versions) are read up to this many results, and no further
+# (assumed bound: docs/github-behaviour.md#paging-limits); a longer one is refused, never returned in part.
+MAX_LISTED = 100_000
+_BATCH = 32  # pages fetched per batch of concurrent tasks
 
 
 class GitHubClient:
@@ -242,8 +246,19 @@ class GitHubClient:
     async def _read_linked_pages(
         self, path: str, query: Mapping[str, QueryValue], first: Page, progress: ProgressCallback | None
     ) -> list[list[Any]]:
-        """Every page's items, pages 2 to the last one `Link` names fetched concurrently."""
+        """Every page's items, pages 2 to the last one `Link` names fetched concurrently, a batch at a time.
+
+        Raises:
+            IncompleteListing: If `Link` names a last page beyond what GitHub can serve.
+        """
         last = first.last_page or 1
+        listing = operation_at("GET", path)
+        limit = (listing.result_window if listing is not None else None) or MAX_LISTED
+        if (last - 1) * first.per_page >= limit:  # a broken or hostile answer: never plan more pages than exist
+            raise IncompleteListing(
+                f"the listing claims {last} pages of {first.per_page}, more than the {limit} results GitHub serves",
+                method="GET", path=path,
+            )  # fmt: skip
         rest: list[list[Any]] = [[] for _ in range(last - 1)]
         done = 1
 
@@ -254,7 +269,9 @@ class GitHubClient:
             if progress:
                 await progress(done, last)
 
-        await _run_all([partial(fetch, number) for number in range(2, last + 1)])
+        # Batches keep the tasks in memory bounded; the pacer bounds the requests in flight.
+        for start in range(2, last + 1, _BATCH):
+            await _run_all([partial(fetch, number) for number in range(start, min(start + _BATCH, last + 1))])
         return [first.items, *rest]
 
     async def _read_one_by_one(
@@ -266,12 +283,12 @@ class GitHubClient:
             IncompleteListing: If the listing's result window is full, or a page repeats what was read.
         """
         listing = operation_at("GET", path)
-        window = listing.result_window if listing is not None else None
+        window = (listing.result_window if listing is not None else None) or MAX_LISTED
         pages, seen, page = [first.items], _ids(first.items), first
         while page.next_page:
-            if window is not None and page.next_page * page.per_page > window:
+            if page.next_page * page.per_page > window:
                 raise IncompleteListing(
-                    f"GitHub serves at most {window} results of this listing; {page.page * page.per_page} were "
+                    f"at most {window} results of this listing can be read; {page.page * page.per_page} were "
                     "read and more may follow, so it cannot be read whole (nothing partial is returned)",
                     method="GET", path=path,
                 )  # fmt: skip

@@ -19,6 +19,7 @@ from github_packages_mcp.github.models import (
     PackageVersionList,
     RestoreResult,
 )
+from github_packages_mcp.github.untrusted import quoted
 
 __all__ = ["describe_deletion", "execute"]
 
@@ -87,21 +88,25 @@ async def describe_deletion(op: Operation, github: GitHubClient, arguments: Mapp
     target = await execute(op.sibling("get"), github, arguments)
     owner = Owner.of(arguments).owned_by()
     if isinstance(target, Package):
-        repository = f", linked to repository {target.repository.full_name}" if target.repository else ""
+        repository = f", linked to repository {quoted(target.repository.full_name)}" if target.repository else ""
         return (
-            f"the {target.visibility} {target.package_type} package '{target.name}' {owner}, "
+            f"the {target.visibility} {target.package_type} package {quoted(target.name)} {owner}, "
             f"with all {target.version_count} of its versions{repository}"
         )
     assert isinstance(target, PackageVersion)
-    tags = "" if target.tags is None else f", tags: {', '.join(target.tags)}" if target.tags else ", untagged"
+    tags = (
+        ", untagged" if target.tags == [] else f", tags: {', '.join(map(quoted, target.tags))}" if target.tags else ""
+    )
     return (
-        f"version {target.id} ({target.name}{tags}, created {target.created_at}) "
-        f"of the {arguments['package_type']} package '{arguments['package_name']}' {owner}"
+        f"version {target.id} ({quoted(target.name)}{tags}, created {target.created_at}) "
+        f"of the {arguments['package_type']} package {quoted(arguments['package_name'])} {owner}"
     )
 
 
 def _target_name(arguments: Mapping[str, Any]) -> str:
-    package = f"{arguments['package_type']} package '{arguments['package_name']}' {Owner.of(arguments).owned_by()}"
+    package = (
+        f"{arguments['package_type']} package {quoted(arguments['package_name'])} {Owner.of(arguments).owned_by()}"
+    )
     if "package_version_id" in arguments:
         return f"version {arguments['package_version_id']} of the {package}"
     return f"the {package}"

@@ -17,6 +17,7 @@ from pydantic import Field
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback
 from github_packages_mcp.github.errors import APIError, NotFound, RateLimited, TransportError
 from github_packages_mcp.github.models import ConfirmationOutcome, Result
+from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.retention.plan import SHOWN_DECISIONS
 from github_packages_mcp.retention.rules import short_digest
 from github_packages_mcp.retention.store import (
@@ -72,17 +73,18 @@ def describe_plan(store: CleanupStore, plan_id: str) -> tuple[str, int]:
     per_package: dict[str, int] = {}
     for item in todo:
         per_package[item.package_name] = per_package.get(item.package_name, 0) + 1
-    sample = "; ".join(
-        f"{item.package_name} {item.id} ({short_digest(item.name)}, "
-        f"{'tags: ' + ', '.join(item.tags) if item.tags else 'untagged' if item.tags is not None else 'no tags'})"
-        for item in todo[:5]
-    )
-    packages = ", ".join(f"{name}: {count}" for name, count in per_package.items())
+    sample = "; ".join(f"{quoted(item.package_name)} {item.id} ({_described(item)})" for item in todo[:5])
+    packages = ", ".join(f"{quoted(name)}: {count}" for name, count in per_package.items())
     return (
         f"{len(todo)} version(s) of {len(per_package)} {plan.package_type} package(s) owned by "
         f"{plan.owner.describe()} ({packages}), planned as {plan_id}; for example {sample}",
         len(todo),
     )
+
+
+def _described(item: PlannedDeletion) -> str:
+    tags = "untagged" if item.tags == [] else f"tags: {', '.join(map(quoted, item.tags))}" if item.tags else "no tags"
+    return f"{quoted(short_digest(item.name))}, {tags}"
 
 
 async def apply_plan(

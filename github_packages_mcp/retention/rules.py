@@ -330,7 +330,7 @@ def _keep_or_delete(
     latest = set(newest_first[: rules.keep_latest])
     newest = "the newest" if rules.keep_latest == 1 else f"the {rules.keep_latest} newest"
     days = rules.keep_younger_than_days
-    cutoff = now - timedelta(days=days) if days is not None else None
+    cutoff = _cutoff(now, days)
     decisions: dict[int, Decision] = {}
     for position, reasons in selected.items():
         version = versions[position]
@@ -360,6 +360,16 @@ def last_to_keep(decisions: Sequence[Decision], *, tagged_only: bool) -> Decisio
         return None
     newest = max(counted, key=lambda d: (d.version.created_at, d.version.id)).version
     return Decision(newest, "keep", LAST_TAGGED if tagged_only else LAST_VERSION, "github_refuses")
+
+
+def _cutoff(now: datetime, days: float | None) -> datetime | None:
+    """`days` before `now`; before the calendar begins (keep_younger_than_days=1e9), its first moment."""
+    if days is None:
+        return None
+    try:
+        return now - timedelta(days=days)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def summarize(decisions: Sequence[Decision]) -> dict[str, int]:

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import threading
 import time
@@ -19,6 +20,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 __all__ = ["ConfirmationTokens", "TokenRejected", "derived_key"]
+
+_DIGITS, _HEX, _BASE64URL = re.compile("[0-9]{1,12}"), re.compile("[0-9a-f]{16}"), re.compile("[A-Za-z0-9_-]{43}")
 
 
 def derived_key(secret: str, purpose: str) -> bytes:
@@ -70,7 +73,8 @@ class ConfirmationTokens:
         """
         expires_text, _, rest = token.partition(".")
         nonce, _, mac = rest.partition(".")
-        if not (expires_text.isdigit() and nonce and mac):
+        # Exactly one spelling is accepted: ASCII digits, hex and base64url (`isdigit` alone accepts "١٢٣").
+        if not (_DIGITS.fullmatch(expires_text) and _HEX.fullmatch(nonce) and _BASE64URL.fullmatch(mac)):
             raise TokenRejected("the confirmation_token is malformed")
         expires = int(expires_text)
         if not hmac.compare_digest(mac, self._mac(f"{tool}@{caller}", arguments, summary, expires, nonce)):

@@ -17,6 +17,7 @@ from mcp_types import CallToolResult, ToolAnnotations
 from github_packages_mcp.github.catalogue import OPERATIONS, Operation
 from github_packages_mcp.github.execute import describe_deletion, execute
 from github_packages_mcp.github.models import ConfirmationOutcome, DeletionResult
+from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.server.advice import tool_errors
 from github_packages_mcp.server.confirmation import Answer, ConfirmationToken, Target, asking, settle
 from github_packages_mcp.server.context import ToolContext, ToolEntry, app_of, progress_reporter
@@ -66,7 +67,7 @@ def _delete_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
         with tool_errors(op.scopes, _check_with(op)):
             summary = await describe_deletion(op, app_of(ctx).github, arguments)
         name = arguments["package_name"]
-        return Target(summary, name, f"the package name '{name}'")
+        return Target(summary, name, f"the package name {quoted(name)}")
 
     read_target = signed(read_target, f"{op.name}_target", [*params, _CONTEXT], Target)
 

@@ -98,7 +98,11 @@ async def test_a_token_is_bound_to_its_exact_arguments(settings: Settings, sandb
         )
         forged = await client.call_tool(
             "delete_org_package_version",
-            {**PACKAGE, "package_version_id": one["id"], "confirmation_token": "9999999999.00.AAAA"},
+            {
+                **PACKAGE,
+                "package_version_id": one["id"],
+                "confirmation_token": "9999999999.0123456789abcdef." + "A" * 43,
+            },
         )
     assert "not issued for delete_org_package_version with exactly these arguments" in error_text(moved)
     assert "not issued" in error_text(forged)
