@@ -2,7 +2,9 @@
 
 A destructive tool has two resolvers that run before its body and stay out of its input schema: its `target`
 resolver reads what would be destroyed, and `asking(target)` asks the person to type the answer when the client
-can show a form (MCP form elicitation, on both the 2025-11-25 and 2026-07-28 protocols). The body then calls
+can show a form (MCP form elicitation: from the 2025-06-18 protocol, which introduced it, to 2026-07-28). A form
+that fails on a handshake-era connection (the client does not know the method, does not answer in time, or the
+connection breaks) falls back to the token flow, which needs the person's agreement just as much. The body then calls
 `settle`, which acts only on a typed answer that matches, or on a token the person's earlier call was given:
 a client that cannot show forms gets `confirmation_required` with a summary and a token instead, and the same
 call plus that token acts. Annotations are hints for clients; this module is the guard.
@@ -11,10 +13,13 @@ call plus that token acts. Annotations are hints for clients; this module is the
 # No `from __future__ import annotations` here: `asking` builds a resolver whose annotation names a local
 # function, which the SDK must be able to evaluate.
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import anyio
+from mcp import MCPError
 from mcp.server.mcpserver import (
     AcceptedElicitation,
     CancelledElicitation,
@@ -25,7 +30,7 @@ from mcp.server.mcpserver import (
 )
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
-from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from mcp_types.version import KNOWN_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, Field
 
 from github_packages_mcp.github.cache import identity_of
@@ -54,7 +59,14 @@ class Target:
     answer_hint: str  # e.g. "the package name 'web/api'"
 
 
+log = logging.getLogger("github_packages_mcp")
+
 Answer = ElicitationResult[DeletionConfirmation]
+# Form elicitation arrived in 2025-06-18: a client on an older protocol that declares `elicitation` anyway answers
+# elicitation/create with "method not found".
+FORM_PROTOCOL_VERSIONS = frozenset(version for version in KNOWN_PROTOCOL_VERSIONS if version >= "2025-06-18")
+# What a failed form on a handshake-era connection raises: the client's error, no answer in time, a broken stream.
+_FORM_FAILURES = (MCPError, TimeoutError, anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream)
 ConfirmationToken = Annotated[str | None, arg("From confirmation_required, once the person agreed")]
 ReadTarget = Callable[..., Awaitable[Target]]
 
@@ -66,10 +78,12 @@ def can_elicit(ctx: ToolContext) -> bool:
     # A bare `elicitation: {}` (the shape before modes existed) means form support; url-only does not.
     if elicitation is None or (elicitation.form is None and elicitation.url is not None):
         return False
+    if ctx.protocol_version not in FORM_PROTOCOL_VERSIONS:
+        return False
     return ctx.protocol_version in MODERN_PROTOCOL_VERSIONS or ctx.session.can_send_request
 
 
-def asking(read_target: ReadTarget) -> Callable[..., Awaitable[Elicit[DeletionConfirmation] | None]]:
+def asking(read_target: ReadTarget) -> Callable[..., Awaitable[Elicit[DeletionConfirmation] | Answer | None]]:
     """The `answer` resolver of a tool whose target `read_target` resolves: a form, unless a token was given, the
     client cannot show one, or the server confirms by token only."""
 
@@ -77,12 +91,20 @@ def asking(read_target: ReadTarget) -> Callable[..., Awaitable[Elicit[DeletionCo
         ctx: ToolContext,
         target: Annotated[Target, Resolve(read_target)],
         confirmation_token: str | None = None,
-    ) -> Elicit[DeletionConfirmation] | None:
-        if app_of(ctx).settings.confirmation == "token" or confirmation_token or not can_elicit(ctx):
+    ) -> Elicit[DeletionConfirmation] | Answer | None:
+        settings = app_of(ctx).settings
+        if settings.confirmation == "token" or confirmation_token or not can_elicit(ctx):
             return None
-        return Elicit(
-            f"Permanently delete {target.summary}?\nType {target.answer_hint} to confirm.", DeletionConfirmation
-        )
+        question = f"Permanently delete {target.summary}?\nType {target.answer_hint} to confirm."
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            return Elicit(question, DeletionConfirmation)  # asked through InputRequiredResult, by the SDK
+        # On a handshake-era connection the form is sent here, so that a failure can fall back to the token flow.
+        try:
+            with anyio.fail_after(settings.confirmation_ttl_seconds):
+                return await ctx.elicit(question, DeletionConfirmation)
+        except _FORM_FAILURES as exc:
+            log.info("the confirmation form failed (%s); falling back to a confirmation token", type(exc).__name__)
+            return None
 
     return ask
 
@@ -105,6 +127,8 @@ async def settle(
     """
     app = app_of(ctx)
     mode = app.settings.confirmation
+    if isinstance(answer, AcceptedElicitation) and isinstance(answer.data, _OUTCOMES):
+        answer = answer.data  # a form `asking` sent itself (handshake era): the SDK wrapped its outcome
     if confirmation_token:
         if mode == "elicitation":
             raise ToolError("Nothing was deleted: this server confirms deletions with a form, not tokens.")
@@ -131,6 +155,9 @@ async def settle(
         )
     issued, expires = app.tokens.issue(tool, arguments, target.summary, _caller(app))
     return concise(outcome.needs_confirmation(tool, target.summary, issued, expires))
+
+
+_OUTCOMES = (AcceptedElicitation, DeclinedElicitation, CancelledElicitation)
 
 
 def _caller(app: AppContext) -> str:

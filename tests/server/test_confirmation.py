@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import mcp.client.session
 import pytest
 from mcp import Client
+from mcp.client.session import ClientRequestContext
+from mcp_types import METHOD_NOT_FOUND, ElicitRequestParams, ErrorData
 
 from github_packages_mcp.config import Settings
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
@@ -182,3 +185,35 @@ async def test_a_token_stops_working_when_the_target_changes_after_it_was_shown(
     assert "the target changed since it was shown (it is now: " in error_text(changed)
     assert "344 of its versions" in error_text(changed)
     assert len(deletes(sandbox)) == 1
+
+
+@pytest.mark.parametrize(
+    ("version", "form"), [("2024-11-05", False), ("2025-03-26", False), ("2025-06-18", True), ("2025-11-25", True)]
+)
+async def test_forms_only_where_the_protocol_has_them(
+    settings: Settings, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, version: str, form: bool
+) -> None:
+    # The client asks for `version` in its handshake and declares elicitation whatever the version.
+    monkeypatch.setattr(mcp.client.session, "LATEST_HANDSHAKE_VERSION", version)
+    person = Person(typed="web/api")
+    async with Client(build_server(settings), mode="legacy", elicitation_callback=person) as client:  # type: ignore[arg-type]
+        assert client.protocol_version == version
+        result = ok(await client.call_tool("delete_org_package", PACKAGE))
+    assert bool(person.messages) is form
+    assert result["status"] == ("deleted" if form else "confirmation_required")
+
+
+async def test_a_form_the_client_cannot_answer_falls_back_to_the_token(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    async def unknown_method(_context: ClientRequestContext, _params: ElicitRequestParams) -> ErrorData:
+        return ErrorData(code=METHOD_NOT_FOUND, message="Method not found")
+
+    async with Client(build_server(settings), mode="legacy", elicitation_callback=unknown_method) as client:
+        first = ok(await client.call_tool("delete_org_package", PACKAGE))
+        assert first["status"] == "confirmation_required"
+        assert not [r for r in sandbox.state.requests if r.method == "DELETE"]
+        done = ok(
+            await client.call_tool("delete_org_package", {**PACKAGE, "confirmation_token": first["confirmation_token"]})
+        )
+    assert done["deleted"] is True
