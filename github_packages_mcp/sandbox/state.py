@@ -60,6 +60,13 @@ class Clock:
             self._offset = timedelta()
 
 
+def demo_epoch(now: datetime) -> datetime:
+    """The moment demo data is dated from: the start of the current UTC hour, so that two sandboxes started within
+    the hour hold the same world, and a confirmation token issued by one still matches the other's summary (the
+    MCP Inspector's CLI starts a new server, and so a new sandbox, for every call)."""
+    return now.replace(minute=0, second=0, microsecond=0)
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     """One HTTP request as the sandbox received it (the credential is never kept)."""
@@ -95,7 +102,7 @@ class SandboxState:
         # Re-entrant so the app can hold it around a handler and its serialization.
         self.lock = threading.RLock()
         self._factory = world_factory
-        self._world = world_factory(self.clock.now())
+        self._world = world_factory(demo_epoch(self.clock.now()))
         self._rate: dict[str, tuple[datetime, int]] = {}  # token -> (end of its window, requests used)
         self.requests: list[RecordedRequest] = []
         self.faults = Faults(self.lock)
@@ -111,7 +118,7 @@ class SandboxState:
         """Back to a fresh world: clock, packages, tokens, rate limits, faults, switches and recorded requests."""
         with self.lock:
             self.clock.reset()
-            self._world = self._factory(self.clock.now())
+            self._world = self._factory(demo_epoch(self.clock.now()))
             self._revision += 1
             self._rate.clear()
             self.requests.clear()
