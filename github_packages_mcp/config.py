@@ -129,8 +129,11 @@ class Settings(BaseModel):
     # Shared by every replica: signs confirmation tokens and seals the SDK's request state, so either
     # verifies on any replica. Without it, a random per-process secret (one replica only).
     shared_secret: SecretStr | None = None
-    # Cleanup plans and the journal of every version a cleanup deleted or restored (JSON lines).
+    # Cleanup plans, the journal of every version a cleanup deleted or restored (JSON lines), and the server's key
+    # (`key`, made once) that signs plans and confirmation tokens when no shared_secret is set.
     journal_dir: Path = Field(default_factory=lambda: _state_home() / "github-packages-mcp")
+    # Days a cleanup plan can be applied; then it must be made again (its decisions may no longer hold).
+    plan_ttl_days: int = Field(default=7, ge=1, le=90)
 
     @model_validator(mode="before")
     @classmethod

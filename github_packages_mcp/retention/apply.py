@@ -5,17 +5,23 @@ journals every version. A 404 counts as already done; GitHub's refusals (the 5,0
 version) are skipped, not failures. Applying the same plan again resumes after what the journal records as done,
 so an interrupted run loses nothing; and every deleted version can be restored from the journal within 30 days.
 Every request path is rebuilt from the plan's owner, type, package name and version id through the catalogue.
+
+A plan is only acted on by the caller who made it (the store checks its signature and caller), applied only if it
+is the very plan the person confirmed (its digest), and a restore acts only on journal lines that name a version
+the plan planned to delete.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
 
 from pydantic import Field
 
+from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback
-from github_packages_mcp.github.errors import APIError, NotFound, RateLimited, TransportError
+from github_packages_mcp.github.errors import APIError, InvalidRequest, NotFound, RateLimited, TransportError
 from github_packages_mcp.github.models import ConfirmationOutcome, Result
 from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.retention.plan import SHOWN_DECISIONS
@@ -29,7 +35,29 @@ from github_packages_mcp.retention.store import (
     timestamp,
 )
 
-__all__ = ["CleanupApplied", "Restored", "SkippedVersion", "apply_plan", "describe_plan", "restore_from_journal"]
+__all__ = [
+    "CleanupApplied",
+    "PlanChanged",
+    "PlanSummary",
+    "Restored",
+    "SkippedVersion",
+    "apply_plan",
+    "describe_plan",
+    "restore_from_journal",
+]
+
+DIGEST_SHOWN = 12  # hex characters of the plan's digest in the words the person approves
+
+
+class PlanChanged(InvalidRequest):
+    """The plan is not the one the person confirmed."""
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    summary: str  # the words for the person, with the plan's short digest
+    versions: int  # left to delete
+    digest: str  # the whole plan's SHA-256, for apply_plan to check
 
 
 class SkippedVersion(Result):
@@ -58,27 +86,33 @@ class Restored(Result):
 
 def remaining(store: CleanupStore, plan: SavedPlan) -> list[PlannedDeletion]:
     """The plan's deletions the journal does not record as done (deleted, already gone or skipped)."""
-    settled = {e.version_id for e in store.journal(plan.plan_id) if e.result in ("deleted", "already_gone", "skipped")}
+    entries, _ = store.journal(plan.plan_id)
+    settled = {e.version_id for e in entries if e.result in ("deleted", "already_gone", "skipped")}
     return [item for item in plan.deletions if item.id not in settled]
 
 
-def describe_plan(store: CleanupStore, plan_id: str) -> tuple[str, int]:
-    """The words for the person about what applying the plan will delete now, and how many versions.
+def describe_plan(store: CleanupStore, plan_id: str, caller: str) -> PlanSummary:
+    """The words for the person about what applying the plan will delete now, how many versions, and the digest
+    of the plan they approve. `caller` is identity_of(the caller's token).
 
     Raises:
-        PlanNotFound: If there is no such plan.
+        PlanNotFound: If there is no such plan that this caller can use.
+        PlanExpired: If the plan expired.
     """
-    plan = store.load(plan_id)
+    plan = store.load(plan_id, caller)
     todo = remaining(store, plan)
     per_package: dict[str, int] = {}
     for item in todo:
         per_package[item.package_name] = per_package.get(item.package_name, 0) + 1
     sample = "; ".join(f"{quoted(item.package_name)} {item.id} ({_described(item)})" for item in todo[:5])
     packages = ", ".join(f"{quoted(name)}: {count}" for name, count in per_package.items())
-    return (
+    digest = plan.digest()
+    return PlanSummary(
         f"{len(todo)} version(s) of {len(per_package)} {plan.package_type} package(s) owned by "
-        f"{plan.owner.describe()} ({packages}), planned as {plan_id}; for example {sample}",
+        f"{plan.owner.describe()} ({packages}), planned as {plan_id} (plan digest {digest[:DIGEST_SHOWN]}); "
+        f"for example {sample}",
         len(todo),
+        digest,
     )
 
 
@@ -88,22 +122,34 @@ def _described(item: PlannedDeletion) -> str:
 
 
 async def apply_plan(
-    github: GitHubClient, store: CleanupStore, plan_id: str, progress: ProgressCallback | None = None
+    github: GitHubClient,
+    store: CleanupStore,
+    plan_id: str,
+    expected_digest: str,
+    progress: ProgressCallback | None = None,
 ) -> CleanupApplied:
-    """Delete what the plan says and the journal does not record as done, journaling every version.
+    """Delete what the plan says and the journal does not record as done, journaling every version; only if the
+    plan is still the one whose digest the person confirmed (`describe_plan`), and only for the token that made it.
 
     Raises:
-        PlanNotFound: If there is no such plan.
+        PlanNotFound: If there is no such plan that this caller can use.
+        PlanExpired: If the plan expired.
+        PlanChanged: If the plan is not the one confirmed.
         GitHubError: A rate limit or a network failure stops the run (what is done is in the journal; applying
             the plan again resumes).
     """
-    plan = store.load(plan_id)
+    plan = store.load(plan_id, identity_of(github.token))
+    if not hmac.compare_digest(plan.digest(), expected_digest):
+        raise PlanChanged(
+            f"Nothing was deleted: plan {plan_id} is not the plan the person confirmed; call apply_version_cleanup "
+            "again without a confirmation_token to show them what it holds now"
+        )
     todo = remaining(store, plan)
     counts = {"deleted": 0, "already_gone": 0, "skipped": 0, "failed": 0}
     skipped: list[SkippedVersion] = []
     for number, item in enumerate(todo, start=1):
         result, detail = await _delete_one(github, plan, item)
-        store.append(_entry(plan.plan_id, item, result, detail))
+        store.append(_entry(store, plan.plan_id, item, result, detail))
         counts[result] += 1
         if result in ("skipped", "failed") and len(skipped) < SHOWN_DECISIONS:
             skipped.append(SkippedVersion(id=item.id, name=item.name, reason=detail or result))
@@ -123,7 +169,7 @@ async def apply_plan(
         skipped=counts["skipped"],
         failed=counts["failed"],
         skipped_versions=skipped,
-        journal=str(store.journal_path(plan.plan_id)),
+        journal=store.journal_name(plan.plan_id),
     )
 
 
@@ -141,9 +187,11 @@ async def _delete_one(github: GitHubClient, plan: SavedPlan, item: PlannedDeleti
     return ("already_gone" if response.status_code == 404 else "deleted"), None
 
 
-def _entry(plan_id: str, item: PlannedDeletion, result: JournalResult, detail: str | None) -> JournalEntry:
+def _entry(
+    store: CleanupStore, plan_id: str, item: PlannedDeletion, result: JournalResult, detail: str | None
+) -> JournalEntry:
     return JournalEntry(
-        time=timestamp(datetime.now(UTC)),
+        time=timestamp(store.now()),
         plan_id=plan_id,
         version_id=item.id,
         name=item.name,
@@ -163,30 +211,27 @@ async def restore_from_journal(
 ) -> Restored:
     """Restore the versions the plan's run deleted (all, or those listed) that are not restored yet.
 
+    Only journal lines that are well-formed and name a version (id and package) the plan planned to delete are
+    acted on; the others are reported among the failures, and nothing is sent for them.
+
     Raises:
-        PlanNotFound: If there is no such plan.
+        PlanNotFound: If there is no such plan that this caller can use (an expired plan still restores).
     """
-    plan = store.load(plan_id)
-    state: dict[int, JournalEntry] = {}
-    for entry in store.journal(plan.plan_id):
-        if entry.result in ("deleted", "restored"):
-            state[entry.version_id] = entry
-    wanted = set(version_ids) if version_ids is not None else None
-    todo = [e for e in state.values() if e.result == "deleted" and (wanted is None or e.version_id in wanted)]
+    plan = store.load(plan_id, identity_of(github.token), expired_ok=True)
+    todo, failures = _to_restore(store, plan, version_ids)
     restore = plan.owner.operation("restore", "package_version")
-    restored, failures = 0, []
-    for number, entry in enumerate(todo, start=1):
-        item = PlannedDeletion(id=entry.version_id, name=entry.name, tags=entry.tags, package_name=entry.package_name)
+    restored = 0
+    for number, item in enumerate(todo, start=1):
         try:
-            await github.request("POST", restore.url_path(plan.version_arguments(entry.package_name, entry.version_id)))
+            await github.request("POST", restore.url_path(plan.version_arguments(item.package_name, item.id)))
         except (RateLimited, TransportError):
             raise
         except APIError as exc:
             detail = f"{exc.status}: {exc.message}"
-            store.append(_entry(plan.plan_id, item, "restore_failed", detail))
-            failures.append(SkippedVersion(id=entry.version_id, name=entry.name, reason=detail))
+            store.append(_entry(store, plan.plan_id, item, "restore_failed", detail))
+            failures.append(SkippedVersion(id=item.id, name=item.name, reason=detail))
         else:
-            store.append(_entry(plan.plan_id, item, "restored", None))
+            store.append(_entry(store, plan.plan_id, item, "restored", None))
             restored += 1
         if progress:
             await progress(number, len(todo))
@@ -195,5 +240,33 @@ async def restore_from_journal(
         restored=restored,
         failed=len(failures),
         failures=failures[:SHOWN_DECISIONS],
-        journal=str(store.journal_path(plan.plan_id)),
+        journal=store.journal_name(plan.plan_id),
     )
+
+
+def _to_restore(
+    store: CleanupStore, plan: SavedPlan, version_ids: Sequence[int] | None
+) -> tuple[list[PlannedDeletion], list[SkippedVersion]]:
+    """The plan's deletions the journal says were deleted and not restored since (those listed, if any), and the
+    journal lines ignored because they are malformed or name a version the plan did not plan to delete."""
+    planned = {(item.id, item.package_name): item for item in plan.deletions}
+    entries, malformed = store.journal(plan.plan_id)
+    ignored: list[SkippedVersion] = []
+    if malformed:
+        reason = f"{malformed} journal line(s) are malformed or name another plan: ignored, nothing restored for them"
+        ignored.append(SkippedVersion(id=0, name="", reason=reason))
+    state: dict[int, tuple[JournalEntry, PlannedDeletion]] = {}
+    for entry in entries:
+        if entry.result not in ("deleted", "restored"):
+            continue
+        item = planned.get((entry.version_id, entry.package_name))
+        if item is None:
+            reason = f"the journal names {entry.package_name} {entry.version_id}, not deleted by the plan: ignored"
+            ignored.append(SkippedVersion(id=entry.version_id, name=entry.name[:80], reason=reason))
+            continue
+        state[item.id] = entry, item
+    wanted = set(version_ids) if version_ids is not None else None
+    todo = [
+        item for entry, item in state.values() if entry.result == "deleted" and (wanted is None or item.id in wanted)
+    ]
+    return todo, ignored

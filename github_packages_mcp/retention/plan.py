@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.github.catalogue import Owner
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback, gather
 from github_packages_mcp.github.models import PackageType, Result, version_tags
@@ -107,7 +108,9 @@ async def make_plan(
 
     planned = await gather([partial(plan_one, package) for package in packages])
     plan_id = secrets.token_hex(8)
-    store.save(_saved_plan(plan_id, owner, package_type, rules, now, planned))
+    # The plan is the caller's only (their token's fingerprint), and expires: its decisions go stale.
+    caller, expires = identity_of(github.token), now + store.plan_ttl
+    store.save(_saved_plan(plan_id, caller, owner, package_type, rules, (now, expires), planned))
     results = [_package_plan(package["name"], decisions, note) for package, decisions, note in planned]
     delete = sum(result.delete for result in results)
     return CleanupPlan(
@@ -184,15 +187,18 @@ def _tag_list(decision: Decision) -> list[str] | None:
 
 def _saved_plan(
     plan_id: str,
+    caller: str,
     owner: Owner,
     package_type: PackageType,
     rules: Rules,
-    now: datetime,
+    lifetime: tuple[datetime, datetime],
     planned: Sequence[PlannedPackage],
 ) -> SavedPlan:
     return SavedPlan(
         plan_id=plan_id,
-        created_at=timestamp(now),
+        created_at=timestamp(lifetime[0]),
+        expires_at=timestamp(lifetime[1]),
+        caller=caller,
         owner_kind=owner.kind,
         owner_login=owner.login,
         package_type=package_type,

@@ -18,6 +18,7 @@ from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 from mcp.server.mcpserver.tools import Tool
+from mcp.server.request_state import AESGCMRequestStateCodec
 
 from github_packages_mcp import __version__
 from github_packages_mcp.config import ConfigError, Settings
@@ -28,7 +29,7 @@ from github_packages_mcp.insights.token import granted_scopes, missing_scopes
 from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.server.context import AppContext, ToolEntry
 from github_packages_mcp.server.resources import add_prompts, add_resources
-from github_packages_mcp.server.tokens import ConfirmationTokens, derived_key
+from github_packages_mcp.server.tokens import ConfirmationTokens, ServerKeys
 from github_packages_mcp.tools.audit import audit_entries
 from github_packages_mcp.tools.cleanup import cleanup_entries
 from github_packages_mcp.tools.operations import operation_entries
@@ -89,15 +90,15 @@ def build_server(
 ) -> MCPServer[AppContext]:
     """Build the MCP server; the GitHub client opens when the server starts and closes when it stops.
 
-    `clock` (seconds since the epoch) is what ages and confirmation expiries are measured against.
+    `clock` (seconds since the epoch) is what ages, plan and confirmation expiries are measured against.
 
     Raises:
         ConfigError: If the settings select tools that do not exist.
     """
     shared = settings.shared_secret.get_secret_value() if settings.shared_secret else None
-    tokens = ConfirmationTokens(
-        settings.confirmation_ttl_seconds, secret=derived_key(shared, "confirmation") if shared else None, clock=clock
-    )
+    # One secret (shared_secret, else `<journal_dir>/key`, made on first use), a key per purpose.
+    keys = ServerKeys(settings.journal_dir, shared)
+    tokens = ConfirmationTokens(settings.confirmation_ttl_seconds, secret=keys.source("confirmation"), clock=clock)
     selected = select_tools(settings)
     passing_through = settings.http_auth == "github"  # each HTTP caller's own token, not settings.token
 
@@ -112,7 +113,9 @@ def build_server(
                 settings=settings,
                 github=github,
                 tokens=tokens,
-                store=CleanupStore(settings.journal_dir),
+                store=CleanupStore(
+                    settings.journal_dir, keys.source("plans"), clock=clock, plan_ttl_days=settings.plan_ttl_days
+                ),
                 tool_scopes={entry.name: entry.scopes for entry in tool_entries()},
                 clock=clock,
             )
@@ -126,12 +129,33 @@ def build_server(
         tools=list(selected.values()),
         token_verifier=token_verifier,
         auth=auth,
-        # With a shared secret, a confirmation form answered through one replica resumes on any other.
-        request_state_security=RequestStateSecurity(keys=[derived_key(shared, "request-state")]) if shared else None,
+        # Sealed under the server's key: a confirmation form answered through one replica (with a shared secret)
+        # or before a restart resumes on any other.
+        request_state_security=RequestStateSecurity(codec=_RequestStateCodec(keys.source("request-state"))),
     )
     add_resources(server)
     add_prompts(server, {entry.name for entry in selected})
     return server
+
+
+class _RequestStateCodec:
+    """The SDK's AES-GCM request-state codec under the server's request-state key, made when first needed (so
+    building a server touches no disk)."""
+
+    def __init__(self, key: Callable[[], bytes]) -> None:
+        self._key = key
+        self._codec: AESGCMRequestStateCodec | None = None
+
+    def seal(self, payload: bytes) -> str:
+        return self._made().seal(payload)
+
+    def unseal(self, token: str) -> bytes:
+        return self._made().unseal(token)
+
+    def _made(self) -> AESGCMRequestStateCodec:
+        if self._codec is None:
+            self._codec = AESGCMRequestStateCodec([self._key()])
+        return self._codec
 
 
 def _caller_token() -> str | None:

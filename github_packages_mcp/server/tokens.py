@@ -1,32 +1,127 @@
-"""Single-use confirmation tokens: the proof, across two calls, that the person agreed to exactly this deletion.
+"""The server's keys, and single-use confirmation tokens: the proof, across two calls, that the person agreed to
+exactly this deletion.
 
-A token is `<expiry>.<nonce>.<mac>`: the HMAC-SHA256, under a secret that never leaves the process (or is derived
-from the replicas' shared secret), of the tool name and caller, the canonical JSON of the arguments, the summary
-the person approved, the expiry and the nonce.
+One secret, and a key derived from it per purpose (`ServerKeys`): "plans" signs saved cleanup plans,
+"confirmation" confirmation tokens, "request-state" the SDK's request state. The secret is the replicas'
+`shared_secret` when set; else 32 random bytes made once in `<journal_dir>/key` (mode 0600), so saved plans and
+confirmation tokens still verify after a restart.
+
+A token is `<expiry>.<nonce>.<mac>`: the HMAC-SHA256, under the "confirmation" key, of the tool name and caller,
+the canonical JSON of the arguments, the summary the person approved, the expiry and the nonce.
 """
 
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import hmac
 import json
+import logging
+import os
 import re
 import secrets
+import stat
 import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-__all__ = ["ConfirmationTokens", "TokenRejected", "derived_key"]
+__all__ = ["KEY_FILE", "ConfirmationTokens", "ServerKeys", "TokenRejected", "derived_key"]
+
+log = logging.getLogger("github_packages_mcp")
+
+KEY_FILE = "key"  # in the state directory (journal_dir)
+KEY_BYTES = 32
 
 _DIGITS, _HEX, _BASE64URL = re.compile("[0-9]{1,12}"), re.compile("[0-9a-f]{16}"), re.compile("[A-Za-z0-9_-]{43}")
 
 
-def derived_key(secret: str, purpose: str) -> bytes:
-    """An independent 32-byte key per purpose from one shared secret."""
-    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
+def derived_key(secret: str | bytes, purpose: str) -> bytes:
+    """An independent 32-byte key per purpose from one secret."""
+    material = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(material, purpose.encode(), hashlib.sha256).digest()
+
+
+class ServerKeys:
+    """The server's secret and the keys derived from it, one per purpose.
+
+    The secret is `shared_secret` when given (every replica derives the same keys); else the 32 bytes of
+    `<directory>/key`, created on first use with O_EXCL and mode 0600, so two processes starting at once agree on
+    one. Nothing touches the disk before a key is needed (listing tools writes nothing). If the file cannot be
+    kept, a key for this process alone is used, with a warning: what it signs fails to verify after a restart,
+    never the other way round.
+    """
+
+    def __init__(self, directory: Path, shared_secret: str | None = None) -> None:
+        self._directory = directory
+        self._shared = shared_secret
+        self._secret: bytes | None = None
+        self._lock = threading.Lock()
+
+    def key(self, purpose: str) -> bytes:
+        return derived_key(self._shared if self._shared is not None else self._stored(), purpose)
+
+    def source(self, purpose: str) -> Callable[[], bytes]:
+        """The key for `purpose`, read when first called."""
+        return lambda: self.key(purpose)
+
+    def _stored(self) -> bytes:
+        with self._lock:
+            if self._secret is None:
+                try:
+                    self._secret = _kept_secret(self._directory / KEY_FILE)
+                except OSError as exc:
+                    log.warning(
+                        "cannot keep the server key in %s (%s); using a key for this process only: cleanup plans "
+                        "and confirmation tokens will not verify after a restart",
+                        self._directory / KEY_FILE,
+                        exc.strerror or exc,
+                    )
+                    self._secret = secrets.token_bytes(KEY_BYTES)
+            return self._secret
+
+
+def _kept_secret(path: Path) -> bytes:
+    """The secret in `path`, made now if there is none (32 random bytes, mode 0600, O_EXCL: one creator wins).
+
+    Raises:
+        OSError: If the file cannot be created or read, or does not hold a key.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except FileExistsError:
+        return _read_secret(path)
+    secret = secrets.token_bytes(KEY_BYTES)
+    try:
+        with os.fdopen(fd, "wb") as created:
+            created.write(secret)
+            created.flush()
+            os.fsync(created.fileno())
+    except OSError:
+        path.unlink(missing_ok=True)  # never leave a file without a key behind
+        raise
+    return secret
+
+
+def _read_secret(path: Path) -> bytes:
+    for _ in range(50):  # another process created it an instant ago and is writing its 32 bytes
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as kept:
+            if stat.S_IMODE(os.fstat(kept.fileno()).st_mode) & 0o077:
+                os.fchmod(kept.fileno(), 0o600)
+                log.warning("the server key %s was readable by others; it is now private (0600)", path)
+            secret = kept.read(KEY_BYTES + 1)
+        if len(secret) == KEY_BYTES:
+            return secret
+        if secret:
+            break
+        time.sleep(0.02)
+    raise OSError(errno.EINVAL, "the file does not hold a 32-byte key; delete it to make a new one")
 
 
 class TokenRejected(Exception):
@@ -36,10 +131,11 @@ class TokenRejected(Exception):
 class ConfirmationTokens:
     """Issues and redeems single-use tokens bound to one tool, its exact arguments and what they point at.
 
-    A token is `<expiry>.<nonce>.<mac>`: the HMAC-SHA256, under a secret that never leaves the process,
-    of the tool name, the canonical JSON of the arguments, the summary the person approved, the expiry and
-    the nonce. It cannot be forged, moved to other arguments, used twice or used late, and it stops working
-    if the target changes after the person saw it (a new tag, another version count).
+    A token is `<expiry>.<nonce>.<mac>`: the HMAC-SHA256, under the server's "confirmation" key (`ServerKeys`;
+    random for this process when none is given), of the tool name, the canonical JSON of the arguments, the
+    summary the person approved, the expiry and the nonce. It cannot be forged, moved to other arguments, used
+    twice (in this process) or used late, and it stops working if the target changes after the person saw it (a
+    new tag, another version count).
 
     Usage::
 
@@ -49,10 +145,15 @@ class ConfirmationTokens:
     """
 
     def __init__(
-        self, ttl_seconds: float, *, secret: bytes | None = None, clock: Callable[[], float] = time.time
+        self,
+        ttl_seconds: float,
+        *,
+        secret: bytes | Callable[[], bytes] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._ttl = ttl_seconds
-        self._secret = secret or secrets.token_bytes(32)
+        fixed = secret if isinstance(secret, bytes) else secrets.token_bytes(KEY_BYTES)
+        self._secret: Callable[[], bytes] = secret if callable(secret) else lambda: fixed
         self._clock = clock
         self._spent: dict[str, float] = {}  # nonce -> expiry, forgotten once expired
         self._lock = threading.Lock()
@@ -93,5 +194,5 @@ class ConfirmationTokens:
 
     def _mac(self, tool: str, arguments: Mapping[str, Any], summary: str, expires: int, nonce: str) -> str:
         canonical = json.dumps([tool, dict(arguments), summary, expires, nonce], sort_keys=True, separators=(",", ":"))
-        digest = hmac.new(self._secret, canonical.encode(), hashlib.sha256).digest()
+        digest = hmac.new(self._secret(), canonical.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")

@@ -3,6 +3,7 @@ and restore_from_journal. The work itself is in `retention/`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated
@@ -11,6 +12,7 @@ from mcp.server.mcpserver import Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, ToolAnnotations
 
+from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.github.catalogue import OptionalLogin, Owner, PackageTypeArgument, arg, scopes_for
 from github_packages_mcp.github.errors import GitHubError
 from github_packages_mcp.github.models import ConfirmationOutcome
@@ -82,12 +84,20 @@ async def plan_version_cleanup(
     return concise(plan)
 
 
+@dataclass(frozen=True)
+class PlanTarget(Target):
+    """A plan as the person is asked about it; `digest` is the whole plan's, which the apply checks again."""
+
+    digest: str = ""
+
+
 async def _plan_target(ctx: ToolContext, plan_id: str) -> Target:
+    app = app_of(ctx)
     with tool_errors(DELETE, "plan_version_cleanup"):
-        summary, count = describe_plan(app_of(ctx).store, plan_id)
-    if count == 0:
+        described = describe_plan(app.store, plan_id, identity_of(app.github.token))
+    if (count := described.versions) == 0:
         raise ToolError(f"Nothing to do: every version of plan {plan_id} is already done")
-    return Target(summary, str(count), f"{count} (the number of versions)")
+    return PlanTarget(described.summary, str(count), f"{count} (the number of versions)", digest=described.digest)
 
 
 _ask_about_plan = asking(_plan_target)
@@ -102,10 +112,14 @@ async def apply_version_cleanup(
     answer: Annotated[Answer, Resolve(_ask_about_plan)],
 ) -> Annotated[CallToolResult, CleanupApplied]:
     app = app_of(ctx)
+    # The plan the person was asked about (its digest is in the summary they approved, and a token binds that
+    # summary): the apply refuses any other.
+    confirmed = target.digest if isinstance(target, PlanTarget) else ""
 
     async def act() -> ConfirmationOutcome:
+        progress = progress_reporter(ctx, "deleted {done} of {total}")
         try:
-            return await apply_plan(app.github, app.store, plan_id, progress_reporter(ctx, "deleted {done} of {total}"))
+            return await apply_plan(app.github, app.store, plan_id, confirmed, progress)
         except GitHubError as exc:  # a rate limit or the network stopped the run; the journal has what was done
             advice = tool_error_message(exc, DELETE, "plan_version_cleanup")
             raise ToolError(f"{advice} Call apply_version_cleanup again with the same plan_id to resume.") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -12,9 +13,14 @@ import pytest
 from mcp import Client
 
 from github_packages_mcp.config import Settings
+from github_packages_mcp.github.cache import identity_of
+from github_packages_mcp.github.client import GitHubClient
+from github_packages_mcp.retention.apply import PlanChanged, apply_plan
 from github_packages_mcp.retention.rules import parse_time
-from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, Fault, SandboxServer
+from github_packages_mcp.retention.store import CleanupStore
+from github_packages_mcp.sandbox import DEMO_ORG, DEMO_READ_TOKEN, DEMO_TOKEN, Fault, SandboxServer
 from github_packages_mcp.server.app import build_server
+from github_packages_mcp.server.tokens import ServerKeys
 from tests.helpers import Person, error_text, ok
 
 pytestmark = pytest.mark.anyio
@@ -204,7 +210,7 @@ async def test_apply_asks_once_deletes_journals_and_restores(settings: Settings,
     assert question.endswith("?\nType 5 (the number of versions) to confirm.")
     assert (applied["deleted"], applied["deleted_count"], applied["skipped"]) == (True, 5, 0)
     assert sorted(deleted_ids(sandbox)) == sorted(OLD_INDEX_AND_CHILDREN | ORPHANS)
-    journal = [json.loads(line) for line in Path(applied["journal"]).read_text().splitlines()]
+    journal = [json.loads(line) for line in (settings.journal_dir / applied["journal"]).read_text().splitlines()]
     assert [entry["result"] for entry in journal] == ["deleted"] * 5 + ["restored"] * 5
     assert {"time", "version_id", "name", "tags", "result"} <= set(journal[0])
     assert restored["restored"] == 5
@@ -263,7 +269,7 @@ async def test_an_interrupted_apply_resumes_where_it_stopped(settings: Settings,
     async with Client(build_server(patient), elicitation_callback=Person(typed="3")) as client:  # type: ignore[arg-type]
         resumed = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
     assert resumed["deleted_count"] == 3
-    journal = [json.loads(line) for line in Path(resumed["journal"]).read_text().splitlines()]
+    journal = [json.loads(line) for line in (patient.journal_dir / resumed["journal"]).read_text().splitlines()]
     assert sorted(entry["version_id"] for entry in journal) == sorted(OLD_INDEX_AND_CHILDREN | ORPHANS)
     assert all(parse_time(entry["time"]) for entry in journal)
 
@@ -281,3 +287,194 @@ async def test_restore_a_subset_from_the_journal(settings: Settings, sandbox: Sa
     active = {v.id for v in sandbox.state.package(DEMO_ORG, "container", "multi/app").active_versions()}
     assert 3390112401 in active
     assert 3391540077 not in active
+
+
+# --- Plans and journals are trusted only as far as they can be checked -----------------------------------------
+
+
+def plan_file(settings: Settings, plan_id: str) -> Path:
+    return settings.journal_dir / "plans" / f"{plan_id}.json"
+
+
+def edit_plan(settings: Settings, plan_id: str, edit: Any) -> None:
+    """Change a saved plan as someone with write access to the state directory could (without the key)."""
+    content = json.loads(plan_file(settings, plan_id).read_text())
+    edit(content)
+    plan_file(settings, plan_id).write_text(json.dumps(content, separators=(",", ":")))
+
+
+def server_store(settings: Settings) -> CleanupStore:
+    """The store as the server opens it, with its key (what only the server can do)."""
+    return CleanupStore(settings.journal_dir, ServerKeys(settings.journal_dir).source("plans"))
+
+
+PLAN_EDITS = {
+    "another version id": lambda c: c["deletions"][0].update(id=CURRENT_INDEX),
+    "another package name": lambda c: c["deletions"][0].update(package_name="web/api"),
+    "a deletion added": lambda c: c["deletions"].append(
+        {"id": CURRENT_INDEX, "name": "sha256:c94d", "tags": ["latest"], "package_name": "multi/app"}
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", PLAN_EDITS.values(), ids=PLAN_EDITS.keys())
+async def test_a_plan_edited_after_planning_is_refused_and_nothing_is_deleted(
+    settings: Settings, sandbox: SandboxServer, edit: Any
+) -> None:
+    person = Person(typed="5")
+    async with Client(build_server(settings), elicitation_callback=person) as client:  # type: ignore[arg-type]
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        edit_plan(settings, plan["plan_id"], edit)
+        by_form = await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]})
+        restored = await client.call_tool("restore_from_journal", {"plan_id": plan["plan_id"]})
+    async with Client(build_server(settings)) as client:
+        by_token = await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]})
+        unknown = await client.call_tool("apply_version_cleanup", {"plan_id": "feedfacefeedface"})
+    for refused in (by_form, restored, by_token):
+        assert error_text(refused).endswith(
+            error_text(unknown).split(": ", 1)[1].replace("feedfacefeedface", plan["plan_id"])
+        )
+    assert person.messages == []
+    assert deleted_ids(sandbox) == []
+    assert not [r for r in sandbox.state.requests if r.method != "GET"]
+
+
+async def test_the_confirmation_binds_the_whole_plan_by_its_digest(settings: Settings, sandbox: SandboxServer) -> None:
+    """Even a validly signed plan is not applied if it is not the one the person confirmed: the summary carries
+    the plan's digest (a token binds it), and the apply checks the digest of what it loads."""
+    async with Client(build_server(settings)) as client:
+        plan = ok(await client.call_tool("plan_version_cleanup", {**WEB, "tagged": "untagged", "keep_latest": 10}))
+        first = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+        store = server_store(settings)
+        saved = store.load(plan["plan_id"], identity_of(DEMO_TOKEN))
+        assert f"(plan digest {saved.digest()[:12]})" in first["summary"]
+        # The last deletion, never in the sample the person saw, now names another version: same words but one.
+        last = saved.deletions[-1].model_copy(update={"id": saved.deletions[-1].id + 1})
+        store.save(saved.model_copy(update={"deletions": [*saved.deletions[:-1], last]}))
+        refused = await client.call_tool(
+            "apply_version_cleanup", {"plan_id": plan["plan_id"], "confirmation_token": first["confirmation_token"]}
+        )
+    assert "the target changed since it was shown" in error_text(refused)
+    assert deleted_ids(sandbox) == []
+    async with GitHubClient.from_settings(settings) as github:
+        with pytest.raises(PlanChanged, match="not the plan the person confirmed"):
+            await apply_plan(github, store, plan["plan_id"], saved.digest())
+    assert deleted_ids(sandbox) == []
+
+
+async def test_an_edited_journal_line_is_not_restored(settings: Settings, sandbox: SandboxServer) -> None:
+    async with Client(build_server(settings), elicitation_callback=Person(typed="5")) as client:  # type: ignore[arg-type]
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        applied = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+        # Someone else deleted a version this plan kept; an edited journal line claims the cleanup deleted it.
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as someone_else:
+            path = f"/orgs/{DEMO_ORG}/packages/container/multi%2Fapp/versions/{PREVIOUS_INDEX}"
+            (await someone_else.delete(sandbox.url + path)).raise_for_status()
+        journal = settings.journal_dir / applied["journal"]
+        lines = journal.read_text().splitlines()
+        edited = json.loads(lines[0])
+        original = edited["version_id"]
+        edited["version_id"] = PREVIOUS_INDEX
+        journal.write_text("\n".join([json.dumps(edited), *lines[1:], '{"version_id": "not a line"}']) + "\n")
+        restored = ok(await client.call_tool("restore_from_journal", {"plan_id": plan["plan_id"]}))
+    restores = [r.raw_path for r in sandbox.state.requests if r.method == "POST"]
+    assert not [p for p in restores if str(PREVIOUS_INDEX) in p]
+    assert not [p for p in restores if str(original) in p]  # its line is gone: nothing says it was deleted
+    assert restored["restored"] == 4
+    reasons = [f["reason"] for f in restored["failures"]]
+    assert any(f"{PREVIOUS_INDEX}, not deleted by the plan: ignored" in r for r in reasons)
+    assert any("1 journal line(s) are malformed" in r for r in reasons)
+    active = {v.id for v in sandbox.state.package(DEMO_ORG, "container", "multi/app").active_versions()}
+    assert PREVIOUS_INDEX not in active
+
+
+async def test_another_caller_can_neither_apply_nor_restore_a_plan(settings: Settings, sandbox: SandboxServer) -> None:
+    async with Client(build_server(settings), elicitation_callback=Person(typed="5")) as client:  # type: ignore[arg-type]
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        mine = plan["plan_id"]
+        ok(await client.call_tool("apply_version_cleanup", {"plan_id": mine}))
+    requests = len(sandbox.state.requests)
+    other = settings.with_changes(token=DEMO_READ_TOKEN)  # same journal_dir, another token
+    person = Person(typed="5")
+    async with Client(build_server(other), elicitation_callback=person) as client:  # type: ignore[arg-type]
+        applied = await client.call_tool("apply_version_cleanup", {"plan_id": mine})
+        restored = await client.call_tool("restore_from_journal", {"plan_id": mine})
+        unknown = await client.call_tool("restore_from_journal", {"plan_id": "feedfacefeedface"})
+    expected = error_text(unknown).split(": ", 1)[1].replace("feedfacefeedface", mine)
+    assert error_text(applied).endswith(expected)
+    assert error_text(restored).endswith(expected)
+    assert person.messages == []
+    assert len(sandbox.state.requests) == requests
+
+
+async def test_a_confirmation_token_still_works_after_a_restart(settings: Settings, sandbox: SandboxServer) -> None:
+    async with Client(build_server(settings)) as client:
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        first = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+    arguments = {"plan_id": plan["plan_id"], "confirmation_token": first["confirmation_token"]}
+    async with Client(build_server(settings)) as client:  # a new process would read the same key file
+        done = ok(await client.call_tool("apply_version_cleanup", arguments))
+    assert done["deleted_count"] == 5
+    assert (settings.journal_dir / "key").stat().st_size == 32
+
+
+async def test_plans_journals_and_the_key_are_private(settings: Settings, sandbox: SandboxServer) -> None:
+    settings.journal_dir.mkdir(mode=0o755)
+    (settings.journal_dir / "plans").mkdir(mode=0o777)
+    (settings.journal_dir / "plans").chmod(0o777)
+    async with Client(build_server(settings), elicitation_callback=Person(typed="5")) as client:  # type: ignore[arg-type]
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        applied = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+    assert applied["journal"] == f"journal/{plan['plan_id']}.jsonl"  # relative to journal_dir: no server path
+
+    def mode(path: Path) -> int:
+        return path.stat().st_mode & 0o777
+
+    assert mode(settings.journal_dir / "plans") == mode(settings.journal_dir / "journal") == 0o700
+    files = [
+        settings.journal_dir / "key",
+        plan_file(settings, plan["plan_id"]),
+        settings.journal_dir / applied["journal"],
+    ]
+    assert [mode(path) for path in files] == [0o600] * 3
+
+
+async def test_a_plan_expires_and_is_pruned_by_the_servers_clock(settings: Settings, sandbox: SandboxServer) -> None:
+    now = [time.time()]
+    async with Client(build_server(settings, clock=lambda: now[0]), elicitation_callback=Person(typed="5")) as client:  # type: ignore[arg-type]
+        kept = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        applied = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        ok(await client.call_tool("apply_version_cleanup", {"plan_id": applied["plan_id"]}))
+        now[0] += 8 * 86_400
+        expired = await client.call_tool("apply_version_cleanup", {"plan_id": kept["plan_id"]})
+        restored = ok(await client.call_tool("restore_from_journal", {"plan_id": applied["plan_id"]}))
+        now[0] += 7 * 86_400  # a week after it expired, an unapplied plan is gone
+        ok(await client.call_tool("plan_version_cleanup", {**DESIGN}))  # saving a plan prunes
+        gone = await client.call_tool("apply_version_cleanup", {"plan_id": kept["plan_id"]})
+    created = datetime.fromtimestamp(now[0] - 15 * 86_400, UTC)
+    assert f"plan {kept['plan_id']} expired on {(created + timedelta(days=7)):%Y-%m-%dT%H:%M}" in error_text(expired)
+    assert "make a new one" in error_text(expired)
+    assert restored["restored"] == 5  # an expired plan still restores what it deleted
+    assert "no cleanup plan" in error_text(gone)
+    assert not plan_file(settings, kept["plan_id"]).exists()
+    assert plan_file(settings, applied["plan_id"]).exists()  # kept with its journal
+
+
+async def test_errors_show_no_server_path_and_a_long_plan_id_is_a_clear_error(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    async with Client(build_server(settings)) as client:
+        ok(await client.call_tool("plan_version_cleanup", DESIGN))  # the plans directory exists
+        results = [
+            await client.call_tool(tool, {"plan_id": plan_id})
+            for tool in ("apply_version_cleanup", "restore_from_journal")
+            for plan_id in ("a" * 300, "feedfacefeedface", "../x")
+        ]
+        (settings.journal_dir / "plans").rename(settings.journal_dir / "moved")
+        (settings.journal_dir / "plans").write_text("a file where the plans directory goes")
+        broken = await client.call_tool("plan_version_cleanup", DESIGN)
+    texts = [error_text(result) for result in [*results, broken]]
+    assert not [text for text in texts if str(settings.journal_dir.parent) in text or "state/" in text]
+    assert all("is not a plan id" in texts[i] for i in (0, 2, 3, 5))
+    assert all(len(texts[i]) < 250 for i in (0, 3))
+    assert "could not save the cleanup plan" in texts[-1]

@@ -1,0 +1,287 @@
+"""The cleanup store: plans signed and bound to their caller, refused alike when they fail, expiring; journals
+read line by line; everything private on disk and pruned; and the server key that signs it all."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from github_packages_mcp.github.errors import InvalidArguments, InvalidRequest
+from github_packages_mcp.retention.store import (
+    CleanupStore,
+    JournalEntry,
+    PlanExpired,
+    PlannedDeletion,
+    PlanNotFound,
+    SavedPlan,
+    StoreUnavailable,
+)
+from github_packages_mcp.server.tokens import KEY_FILE, ServerKeys, derived_key
+
+DAY = 86_400.0
+START = 1_796_212_800.0  # 2026-12-02T12:00:00Z
+KEY = b"k" * 32
+ME, SOMEONE_ELSE = "a1b2c3d4e5f60718", "0000000000000000"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def a_plan(plan_id: str = "91605a01b3217976", versions: int = 3, caller: str = ME, **changes: Any) -> SavedPlan:
+    return SavedPlan(
+        plan_id=plan_id,
+        created_at="2026-12-02T12:00:00Z",
+        expires_at="2026-12-09T12:00:00Z",
+        caller=caller,
+        owner_kind="org",
+        owner_login="acme-labs",
+        package_type="container",
+        rules={"tagged": "untagged", "keep_latest": 0},
+        deletions=[
+            PlannedDeletion(id=1000 + i, name=f"sha256:{i:064x}", tags=[], package_name="web/api")
+            for i in range(versions)
+        ],
+        **changes,
+    )
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: Clock) -> CleanupStore:
+    return CleanupStore(tmp_path / "state", lambda: KEY, clock=clock)
+
+
+def unknown_message(store: CleanupStore, plan_id: str) -> str:
+    with pytest.raises(PlanNotFound) as refused:
+        store.load(plan_id, ME)
+    return str(refused.value)
+
+
+def test_a_saved_plan_loads_back_for_its_caller_and_is_one_compact_signed_line(store: CleanupStore) -> None:
+    plan = a_plan()
+    store.save(plan)
+    assert store.load(plan.plan_id, ME) == plan
+    text = store.plan_path(plan.plan_id).read_text()
+    assert "\n" not in text
+    assert ": " not in text
+    stored = json.loads(text)
+    assert stored["format"] == 2
+    assert stored["caller"] == ME
+    assert len(stored["mac"]) == 64
+
+
+EDITS = {
+    "a version id": lambda c: c["deletions"][0].update(id=4242),
+    "a package name": lambda c: c["deletions"][1].update(package_name="base-image"),
+    "a deletion added": lambda c: c["deletions"].append({"id": 7, "name": "v1", "package_name": "web/api"}),
+    "the owner": lambda c: c.update(owner_login="someone-else"),
+    "the caller": lambda c: c.update(caller=SOMEONE_ELSE),
+    "the expiry": lambda c: c.update(expires_at="2099-01-01T00:00:00Z"),
+}
+
+
+@pytest.mark.parametrize("edit", EDITS.values(), ids=EDITS.keys())
+def test_an_edited_plan_is_refused_exactly_like_a_missing_one(store: CleanupStore, edit: Any) -> None:
+    plan = a_plan()
+    store.save(plan)
+    path = store.plan_path(plan.plan_id)
+    content = json.loads(path.read_text())
+    edit(content)
+    path.write_text(json.dumps(content))
+    missing = unknown_message(store, "feedfacefeedface")
+    assert unknown_message(store, plan.plan_id) == missing.replace("feedfacefeedface", plan.plan_id)
+
+
+def test_unsigned_plans_of_older_versions_another_key_and_a_renamed_plan_are_refused(
+    store: CleanupStore, tmp_path: Path, clock: Clock
+) -> None:
+    old = a_plan("0ld0ld0ld0ld0ld0").model_dump(exclude={"caller", "expires_at", "format"})
+    store.save(a_plan())
+    store.plan_path("0ld0ld0ld0ld0ld0").write_text(json.dumps(old, indent=1))
+    message = unknown_message(store, "0ld0ld0ld0ld0ld0")
+    assert "an older version of this server saved it without a signature" in message
+    assert "make one with plan_version_cleanup" in message
+    CleanupStore(tmp_path / "state", lambda: b"another key" * 3, clock=clock).save(a_plan("another0key0plan"))
+    unknown_message(store, "another0key0plan")
+    os.replace(store.plan_path("91605a01b3217976"), store.plan_path("renamed0renamed0"))
+    unknown_message(store, "renamed0renamed0")
+    store.plan_path("garbage0garbage0").write_text("{not json")
+    unknown_message(store, "garbage0garbage0")
+
+
+def test_another_callers_plan_is_refused_like_a_missing_one(store: CleanupStore) -> None:
+    store.save(a_plan())
+    with pytest.raises(PlanNotFound) as refused:
+        store.load("91605a01b3217976", SOMEONE_ELSE)
+    assert str(refused.value) == unknown_message(store, "feedfacefeedface").replace(
+        "feedfacefeedface", "91605a01b3217976"
+    )
+
+
+def test_the_digest_covers_the_whole_plan() -> None:
+    plan = a_plan()
+    assert plan.digest() == a_plan().digest()
+    last = plan.deletions[-1].model_copy(update={"id": 1})
+    assert plan.model_copy(update={"deletions": [*plan.deletions[:-1], last]}).digest() != plan.digest()
+    assert plan.model_copy(update={"rules": {"tagged": "any"}}).digest() != plan.digest()
+
+
+def test_an_expired_plan_says_so_but_still_loads_for_a_restore(store: CleanupStore, clock: Clock) -> None:
+    store.save(a_plan())
+    clock.now = START + 7 * DAY
+    with pytest.raises(PlanExpired, match=r"^plan 91605a01b3217976 expired on 2026-12-09T12:00:00Z .*make a new one"):
+        store.load("91605a01b3217976", ME)
+    assert store.load("91605a01b3217976", ME, expired_ok=True).plan_id == "91605a01b3217976"
+    with pytest.raises(PlanNotFound):  # another caller learns nothing, not even that it expired
+        store.load("91605a01b3217976", SOMEONE_ELSE)
+
+
+def test_plans_and_journals_are_pruned_when_they_are_no_use(store: CleanupStore, clock: Clock) -> None:
+    store.save(a_plan("unapplied0000000"))
+    store.save(a_plan("applied000000000"))
+    store.append(entry("applied000000000", 1000, "deleted"))
+    clock.now = START + 13 * DAY  # 7 days to expiry, then a week saying it expired
+    store.prune()
+    assert store.plan_path("unapplied0000000").exists()
+    clock.now = START + 14 * DAY + 1
+    store.save(a_plan("fresh00000000000"))  # saving prunes
+    assert not store.plan_path("unapplied0000000").exists()
+    assert store.plan_path("applied000000000").exists()  # kept with its journal, for restores
+    clock.now = START + 35 * DAY + 1
+    store.prune()
+    assert not store.journal_path("applied000000000").exists()
+    assert not store.plan_path("applied000000000").exists()
+    assert not store.plan_path("fresh00000000000").exists()
+
+
+def test_a_new_store_prunes_on_first_use(tmp_path: Path, store: CleanupStore, clock: Clock) -> None:
+    store.save(a_plan("unapplied0000000"))
+    clock.now = START + 15 * DAY
+    reopened = CleanupStore(tmp_path / "state", lambda: KEY, clock=clock)
+    with pytest.raises(PlanNotFound):
+        reopened.load("unapplied0000000", ME)
+    assert not store.plan_path("unapplied0000000").exists()
+
+
+def entry(plan_id: str, version_id: int, result: str) -> JournalEntry:
+    return JournalEntry.model_validate(
+        {"time": "2026-12-02T12:00:00Z", "plan_id": plan_id, "version_id": version_id, "name": "x",
+         "package_name": "web/api", "result": result}
+    )  # fmt: skip
+
+
+def test_the_journal_skips_and_counts_lines_that_are_not_well_formed(store: CleanupStore) -> None:
+    store.append(entry("91605a01b3217976", 1000, "deleted"))
+    path = store.journal_path("91605a01b3217976")
+    with path.open("a") as journal:
+        journal.write('{"version_id": "oops"}\nnot json\n\n')
+        journal.write(entry("feedfacefeedface", 1001, "deleted").model_dump_json() + "\n")
+    entries, malformed = store.journal("91605a01b3217976")
+    assert [e.version_id for e in entries] == [1000]
+    assert malformed == 3
+
+
+def test_directories_are_0700_and_files_0600_even_where_they_were_looser(tmp_path: Path, clock: Clock) -> None:
+    directory = tmp_path / "state"
+    (directory / "plans").mkdir(parents=True)
+    (directory / "journal").mkdir()
+    for loose in (directory, directory / "plans", directory / "journal"):
+        loose.chmod(0o777)
+    old_journal = directory / "journal" / "91605a01b3217976.jsonl"
+    old_journal.write_text("")
+    old_journal.chmod(0o644)
+    store = CleanupStore(directory, lambda: KEY, clock=clock)
+    store.save(a_plan())
+    store.append(entry("91605a01b3217976", 1000, "deleted"))
+    assert mode(directory / "plans") == mode(directory / "journal") == 0o700
+    assert mode(store.plan_path("91605a01b3217976")) == mode(old_journal) == 0o600
+    fresh = CleanupStore(tmp_path / "new" / "state", lambda: KEY, clock=clock)
+    fresh.save(a_plan())
+    assert mode(tmp_path / "new" / "state") == 0o700
+
+
+@pytest.mark.parametrize("plan_id", ["a" * 300, "a" * 65, "../x", "", "a.b", "a/b"])
+def test_what_cannot_be_a_plan_id_is_a_clear_error(store: CleanupStore, plan_id: str) -> None:
+    store.save(a_plan())  # the plans directory exists: a long name would meet the file system's limit
+    with pytest.raises(InvalidArguments, match="is not a plan id") as refused:
+        store.load(plan_id, ME)
+    assert len(str(refused.value)) < 200
+    with pytest.raises(InvalidArguments):
+        store.journal(plan_id)
+
+
+def test_a_disk_failure_names_no_path(tmp_path: Path, clock: Clock) -> None:
+    directory = tmp_path / "state"
+    directory.mkdir()
+    (directory / "plans").write_text("a file where the plans directory goes")
+    store = CleanupStore(directory, lambda: KEY, clock=clock)
+    with pytest.raises(StoreUnavailable) as failed:
+        store.save(a_plan())
+    assert str(tmp_path) not in str(failed.value)
+    assert "could not save the cleanup plan" in str(failed.value)
+    assert isinstance(failed.value, InvalidRequest)
+
+
+# --- The server key ------------------------------------------------------------------------------------------
+
+
+def test_the_key_is_made_once_private_and_read_back_after_a_restart(tmp_path: Path) -> None:
+    directory = tmp_path / "state"
+    assert not directory.exists()
+    first = ServerKeys(directory).key("plans")
+    assert mode(directory) == 0o700
+    assert mode(directory / KEY_FILE) == 0o600
+    assert len((directory / KEY_FILE).read_bytes()) == 32
+    assert ServerKeys(directory).key("plans") == first
+    assert len({first, ServerKeys(directory).key("confirmation"), ServerKeys(directory).key("request-state")}) == 3
+
+
+def test_processes_starting_at_once_agree_on_one_key(tmp_path: Path) -> None:
+    directory, start, keys = tmp_path / "state", threading.Barrier(8), []
+
+    def starting() -> None:
+        start.wait()
+        keys.append(ServerKeys(directory).key("plans"))
+
+    threads = [threading.Thread(target=starting) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(keys) == 8
+    assert len(set(keys)) == 1
+
+
+def test_the_shared_secret_wins_and_touches_no_disk(tmp_path: Path) -> None:
+    keys = ServerKeys(tmp_path / "state", "a shared secret of enough length")
+    assert keys.key("confirmation") == derived_key("a shared secret of enough length", "confirmation")
+    assert not (tmp_path / "state").exists()
+
+
+def test_a_key_file_that_holds_no_key_gives_a_key_for_this_process_only(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / KEY_FILE).write_bytes(b"short")
+    one, two = ServerKeys(tmp_path).key("plans"), ServerKeys(tmp_path).key("plans")
+    assert one != two
+    assert "using a key for this process only" in caplog.text
+    assert (tmp_path / KEY_FILE).read_bytes() == b"short"  # never overwritten: what it signed fails closed
