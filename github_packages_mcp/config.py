@@ -126,8 +126,8 @@ class Settings(BaseModel):
     http_allowed_hosts: tuple[str, ...] = ()
     # The URL clients use for the MCP endpoint, when it differs from http://http_host:http_port (a proxy).
     public_url: str | None = None
-    # Shared by every replica: signs confirmation tokens and seals the SDK's request state, so either
-    # verifies on any replica. Without it, a random per-process secret (one replica only).
+    # Shared by every replica: signs cleanup plans and confirmation tokens and seals the SDK's request state, so
+    # each verifies on any replica. Without it, the key in journal_dir (`key`, one machine, survives restarts).
     shared_secret: SecretStr | None = None
     # Cleanup plans, the journal of every version a cleanup deleted or restored (JSON lines), and the server's key
     # (`key`, made once) that signs plans and confirmation tokens when no shared_secret is set.

@@ -188,7 +188,7 @@ class CleanupStore:
             raise _unknown(plan_id)
         if not expired_ok and self._clock() >= _epoch(plan.expires_at):
             raise PlanExpired(
-                f"plan {plan_id} expired on {plan.expires_at} (plans are kept {self.plan_ttl.days} day(s)); "
+                f"plan {plan_id} expired on {plan.expires_at} (a plan can be applied for {self.plan_ttl.days} day(s)); "
                 "make a new one with plan_version_cleanup"
             )
         return plan

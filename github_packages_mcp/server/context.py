@@ -27,7 +27,7 @@ class AppContext:
     tokens: ConfirmationTokens
     store: CleanupStore
     tool_scopes: dict[str, tuple[str, ...]]  # every tool this server offers, and the scopes it needs
-    clock: Callable[[], float]  # seconds since the epoch: ages, confirmation expiry
+    clock: Callable[[], float]  # seconds since the epoch: ages, plan and confirmation expiry
 
 
 ToolContext = Context[AppContext, Any]

@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -269,6 +272,22 @@ def test_processes_starting_at_once_agree_on_one_key(tmp_path: Path) -> None:
         thread.join()
     assert len(keys) == 8
     assert len(set(keys)) == 1
+
+
+def test_separate_processes_starting_at_once_agree_on_one_key(tmp_path: Path) -> None:
+    directory, start = tmp_path / "state", time.time() + 0.5
+    script = (
+        "import sys, time; from pathlib import Path; from github_packages_mcp.server.tokens import ServerKeys; "
+        f"time.sleep(max(0, {start} - time.time())); print(ServerKeys(Path(sys.argv[1])).key('plans').hex())"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    starting = [
+        subprocess.Popen([sys.executable, "-c", script, str(directory)], stdout=subprocess.PIPE, env=environment)
+        for _ in range(6)
+    ]
+    keys = {process.communicate(timeout=30)[0].strip() for process in starting}
+    assert len(keys) == 1
+    assert bytes.fromhex(keys.pop().decode()) == ServerKeys(directory).key("plans")
 
 
 def test_the_shared_secret_wins_and_touches_no_disk(tmp_path: Path) -> None:

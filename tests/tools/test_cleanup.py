@@ -478,3 +478,9 @@ async def test_errors_show_no_server_path_and_a_long_plan_id_is_a_clear_error(
     assert all("is not a plan id" in texts[i] for i in (0, 2, 3, 5))
     assert all(len(texts[i]) < 250 for i in (0, 3))
     assert "could not save the cleanup plan" in texts[-1]
+
+
+async def test_listing_tools_writes_nothing_to_the_state_directory(settings: Settings) -> None:
+    async with Client(build_server(settings)) as client:
+        assert len((await client.list_tools()).tools) == 32
+    assert not settings.journal_dir.exists()  # the key is made when first needed, not at start-up
