@@ -12,7 +12,6 @@ import argparse
 import json
 import logging
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -151,8 +150,11 @@ def _settings(args: argparse.Namespace) -> Iterator[Settings]:
         return
     from github_packages_mcp.sandbox import DEMO_TOKEN, SandboxServer
 
-    # The sandbox's cleanup journal lives as long as its demo data: in a temporary directory.
-    with SandboxServer() as sandbox, tempfile.TemporaryDirectory(prefix="github-packages-mcp-") as journal:
+    # The sandbox keeps its plans, journals and key in a room of the state directory of their own: a confirmation
+    # token or a plan made by one `--sandbox` process works in the next (the Inspector CLI starts one per call),
+    # and nothing of the sandbox mixes with a real GitHub's.
+    journal = load_settings(args.config, env={}).journal_dir / "sandbox"
+    with SandboxServer() as sandbox:
         print(f"sandbox: GitHub Packages API with demo data at {sandbox.url}", file=sys.stderr)
         sandboxed = {"api_url": sandbox.url, "registry_url": sandbox.url, "token": DEMO_TOKEN, "journal_dir": journal}
         yield _with_logging(load_settings(args.config, env={}, **sandboxed, **overrides))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from typing import Any
 
 from mcp.client.session import ClientRequestContext
@@ -28,10 +29,15 @@ def error_text(result: CallToolResult) -> str:
     return " ".join(getattr(block, "text", "") for block in result.content)
 
 
+# The state directory of every command the tests run: never the home directory of the machine running them.
+STATE_HOME = tempfile.mkdtemp(prefix="github-packages-mcp-tests-")
+
+
 def clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without any GitHub settings of the machine running the tests."""
+    """This process's environment without any GitHub settings of the machine running the tests, with a state
+    directory of the tests' own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITHUB_PACKAGES_MCP"))}
-    return env | extra
+    return env | {"XDG_STATE_HOME": STATE_HOME} | extra
 
 
 class Person:
