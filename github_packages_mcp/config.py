@@ -21,7 +21,17 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "CONFIG_ENV",
@@ -33,6 +43,7 @@ __all__ = [
     "is_loopback",
     "load_settings",
     "registry_for",
+    "secret_problem",
 ]
 
 ConfirmationMode = Literal["auto", "elicitation", "token"]
@@ -83,10 +94,47 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message says what to change."""
 
 
+# The characters a secret may hold, besides printable ASCII (`!` to `~`), are named when they are found: never
+# the secret, nor any part of it, only what kind of character is wrong.
+_CHARACTER_NAMES = {
+    "\r": "a carriage return (CR)",
+    "\n": "a line feed (LF)",
+    "\t": "a tab",
+    "\x00": "a NUL character",
+    " ": "a space",
+}
+_SECRET_RULES = {
+    "token": "a GitHub token must be printable ASCII without spaces, as an HTTP header carries it",
+    "http_bearer_secret": "clients send the bearer secret in an HTTP header: printable ASCII without spaces",
+    "shared_secret": "the shared secret must be printable ASCII (spaces inside are allowed)",
+}
+
+
+def secret_problem(value: str, *, spaces_inside: bool = False) -> str | None:
+    """What makes a token or secret unusable in an HTTP header, such as "contains a carriage return (CR)"; None
+    when it is printable ASCII without spaces (with `spaces_inside`, spaces are allowed too).
+
+    The answer names kinds of characters only, never the value or any part of it.
+    """
+    found: list[str] = []
+    for char in value:
+        if "!" <= char <= "~" or (spaces_inside and char == " "):
+            continue
+        name = _CHARACTER_NAMES.get(char) or (
+            "a control character" if char < " " or char == "\x7f" else "a non-ASCII character"
+        )
+        if name not in found:
+            found.append(name)
+    if not found:
+        return None
+    return "contains " + (found[0] if len(found) == 1 else f"{', '.join(found[:-1])} and {found[-1]}")
+
+
 class Settings(BaseModel):
     """Everything the server needs to know, validated and frozen."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Inputs never appear in validation errors: they may be the token.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     token: SecretStr | None = None
     api_url: str = GITHUB_API
@@ -157,6 +205,27 @@ class Settings(BaseModel):
             )
         return self
 
+    @field_validator("token", "http_bearer_secret", "shared_secret", mode="before")
+    @classmethod
+    def _header_safe_secret(cls, value: Any, info: ValidationInfo) -> Any:
+        """Surrounding whitespace removed (an env file saved with CRLF, a pasted trailing space); what remains
+        must be printable ASCII, or httpx would refuse the header and echo it in its error. Blank is unset."""
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not isinstance(value, str):
+            return value  # None, or a type pydantic refuses by itself
+        value = value.strip()
+        if not value:
+            return None
+        if problem := secret_problem(value, spaces_inside=info.field_name == "shared_secret"):
+            rule = _SECRET_RULES[info.field_name or "token"]
+            raise PydanticCustomError(
+                "secret_characters",
+                "{problem}: {rule}. Whitespace around it is removed, but nothing inside it; set it again",
+                {"problem": problem, "rule": rule},
+            )
+        return value
+
     @field_validator("api_url", "registry_url")
     @classmethod
     def _https_unless_loopback(cls, value: str) -> str:
@@ -215,6 +284,7 @@ def load_settings(
     """
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
+    sources: dict[str, str] = {}  # where a setting came from, for errors: a file or an environment variable
     path = config_path or (Path(env[CONFIG_ENV]) if env.get(CONFIG_ENV) else None)
     if path is not None:
         try:
@@ -222,6 +292,7 @@ def load_settings(
             readable_by_all = path.stat().st_mode & stat.S_IROTH
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        sources.update(dict.fromkeys(values, f"in {path}"))
         secrets = sorted(key for key in ("token", "http_bearer_secret", "shared_secret") if key in values)
         if secrets and readable_by_all:
             log.warning(
@@ -229,11 +300,21 @@ def load_settings(
                 path, ", ".join(secrets), path,
             )  # fmt: skip
     for variable, key in reversed(_ENV_KEYS):  # reversed: the first variable listed wins
-        if env.get(variable):
-            values[key] = env[variable]
-    values.update({key: value for key, value in overrides.items() if value is not None})
+        if env.get(variable, "").strip():  # a variable holding only a line ending or spaces is not set
+            values[key], sources[key] = env[variable], f"from {variable}"
+    given = {key: value for key, value in overrides.items() if value is not None}
+    values.update(given)
+    for key in given:
+        sources.pop(key, None)
     try:
         return Settings(**values)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(_describe(error["loc"], error["msg"], sources) for error in exc.errors())
         raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+def _describe(loc: tuple[int | str, ...], message: str, sources: Mapping[str, str]) -> str:
+    """One problem of a configuration: the key, where it was set when that is known, and what is wrong."""
+    key = ".".join(map(str, loc)) or "config"
+    source = sources.get(str(loc[0])) if loc else None
+    return f"{key} ({source}): {message}" if source else f"{key}: {message}"

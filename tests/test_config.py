@@ -3,10 +3,12 @@ beside the API."""
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from github_packages_mcp.config import ConfigError, Settings, load_settings
 
@@ -146,3 +148,84 @@ def test_an_invalid_api_url_is_one_error_not_two() -> None:
         load_settings(env={"GITHUB_API_URL": "ftp://x"})
     assert "api_url" in str(caught.value)
     assert "registry_url" not in str(caught.value)
+
+
+# --- Tokens and secrets: whitespace around them removed, anything a header cannot carry refused, never shown. ---
+
+TOKEN = "ghp_Qz9Xw7Vb3Nm5Lk1Jh8Gf6Ds4Ap2Ty0Ur"
+
+
+def shows_no_part_of(secret: str, text: str) -> bool:
+    """Whether `text` holds no four characters in a row of the secret's printable part."""
+    printable = "".join(char for char in secret if "!" <= char <= "~")
+    return not any(printable[i : i + 4] in text for i in range(len(printable) - 3))
+
+
+@pytest.mark.parametrize(
+    "value", [f"{TOKEN}\r\n", f"{TOKEN}\r", f"{TOKEN} ", f" {TOKEN}\n", f"\t{TOKEN}\r\n ", f"{TOKEN}\u00a0"]
+)
+def test_whitespace_around_a_token_is_removed(tmp_path: Path, value: str) -> None:
+    assert load_settings(env={"GITHUB_TOKEN": value}).require_token() == TOKEN
+    config = tmp_path / "c.toml"
+    config.write_text(f"token = {json.dumps(value)}\n")
+    config.chmod(0o600)
+    assert load_settings(config, env={}).require_token() == TOKEN
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("ghp_Qz9Xw7Vb3Nm5\tLk1Jh8Gf6Ds4Ap2Ty0Ur", "contains a tab"),
+        ("ghp_Qz9Xw7Vb3Nm5 Lk1Jh8Gf6Ds4Ap2Ty0Ur", "contains a space"),
+        ("ghp_Qz9Xw7Vb3Nm5\rLk1Jh8Gf6Ds4Ap2Ty0Ur", "contains a carriage return (CR)"),
+        ("ghp_Qz9Xw7Vb3Nm5\nLk1Jh8Gf6Ds4Ap2Ty0Ur", "contains a line feed (LF)"),
+        (f"{TOKEN}\x00", "contains a NUL character"),
+        (f"{TOKEN}\x7f", "contains a control character"),
+        ("ghp_Qz9Xw7Vb3Nm5ü Lk1Jh8Gf6Ds4Ap2Ty0Ur", "contains a non-ASCII character and a space"),
+        ("ghp_Qz9Xw7Vb3Nm5\u00a0Lk1Jh8Gf6Ds4Ap2Ty0Ur", "contains a non-ASCII character"),  # a no-break space
+    ],
+)
+def test_a_token_a_header_cannot_carry_is_refused_without_showing_it(tmp_path: Path, value: str, says: str) -> None:
+    with pytest.raises(ConfigError) as from_env:
+        load_settings(env={"GITHUB_TOKEN": value})
+    config = tmp_path / "c.toml"
+    config.write_text(f"token = {json.dumps(value)}\n")  # a TOML basic string takes JSON's escapes
+    config.chmod(0o600)
+    with pytest.raises(ConfigError) as from_file:
+        load_settings(config, env={})
+    assert str(from_env.value).startswith(f"invalid configuration: token (from GITHUB_TOKEN): {says}: ")
+    assert str(from_file.value).startswith(f"invalid configuration: token (in {config}): {says}: ")
+    assert "a GitHub token must be printable ASCII without spaces" in str(from_env.value)
+    for caught in (from_env, from_file):
+        assert shows_no_part_of(value, str(caught.value))
+        assert caught.value.__cause__ is None and caught.value.__suppress_context__  # no chain holding it
+    with pytest.raises(ValidationError) as direct:  # constructed in code: pydantic's error hides the input
+        Settings(token=value)
+    assert shows_no_part_of(value, str(direct.value))
+    assert says in str(direct.value)
+
+
+def test_a_blank_token_variable_is_not_set() -> None:
+    env = {"GITHUB_TOKEN": "\r\n", "GITHUB_PERSONAL_ACCESS_TOKEN": f"{TOKEN}\r\n"}
+    assert load_settings(env=env).require_token() == TOKEN
+    assert load_settings(env={"GITHUB_TOKEN": " \r\n"}).token is None
+    assert Settings(token=" ").token is None
+
+
+def test_the_bearer_and_shared_secrets_are_cleaned_and_checked_like_the_token() -> None:
+    bearer, shared = "GITHUB_PACKAGES_MCP_BEARER_SECRET", "GITHUB_PACKAGES_MCP_SHARED_SECRET"
+    settings = load_settings(env={bearer: "s3cret-for-the-endpoint\r\n", shared: " one secret for the replicas\r\n"})
+    assert settings.http_bearer_secret is not None and settings.shared_secret is not None
+    assert settings.http_bearer_secret.get_secret_value() == "s3cret-for-the-endpoint"
+    # The shared secret never travels in a header: a passphrase may hold spaces, but no control character.
+    assert settings.shared_secret.get_secret_value() == "one secret for the replicas"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={bearer: "s3cret for-the-endpoint"})
+    assert str(caught.value).startswith(f"invalid configuration: http_bearer_secret (from {bearer}): contains a space")
+    assert "s3cret" not in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={shared: "one secret\x1bfor the replicas"})
+    assert str(caught.value).startswith(
+        f"invalid configuration: shared_secret (from {shared}): contains a control character"
+    )
+    assert "replicas" not in str(caught.value)
