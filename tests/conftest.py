@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
@@ -82,6 +84,29 @@ def settings(sandbox: SandboxServer, tmp_path: Path) -> Settings:
 # --- No secret anywhere: every tool result, log line and failure of the whole run is checked at the end. ---
 
 SECRETS = (DEMO_TOKEN, DEMO_READ_TOKEN, DEMO_FINE_GRAINED_TOKEN, DEMO_ACTIONS_TOKEN)
+
+
+def leak_spellings(secret: str) -> frozenset[str]:
+    """Every way a token may be spelled where it leaks: as is; with a stray CR, LF or space, and as Python shows
+    a header holding it (`b'Bearer <token>\\r'`); percent-encoded; in base64, alone (as `registry_get` sends it) or
+    inside a longer value such as `Bearer <token>` or `user:<token>`.
+
+    Base64 inside a longer value: the token starts at one of three offsets within a 3-byte group, and from its
+    first group boundary on, its whole groups always encode to the same characters, which are looked for.
+    """
+    raw = secret.encode()
+    spellings = {secret, quote(secret, safe=""), quote_plus(secret)}
+    for stray in ("", "\r", "\n", " ", "\r\n"):
+        spellings |= {secret + stray, repr(secret + stray), repr(f"Bearer {secret}{stray}".encode())}
+        for value in (secret + stray, f"Bearer {secret}{stray}"):
+            spellings |= {base64.b64encode(value.encode()).decode(), base64.urlsafe_b64encode(value.encode()).decode()}
+    for start in range(3):
+        whole = raw[start:][: len(raw[start:]) // 3 * 3]
+        spellings |= {base64.b64encode(whole).decode(), base64.urlsafe_b64encode(whole).decode()}
+    return frozenset(spellings)
+
+
+LEAKS = frozenset(spelling for secret in SECRETS for spelling in leak_spellings(secret))
 _produced: list[str] = []
 
 
@@ -115,12 +140,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if call.excinfo is not None:
         _produced.append(str(call.excinfo.value))
+    if report.longrepr is not None:  # a failure as pytest prints it: the traceback, with every chained exception
+        _produced.append(str(report.longrepr))
     _produced.extend(text for _, text in report.sections)  # captured stdout, stderr and log of the test
     return report
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    leaks = [text[:200] for text in _produced if any(secret in text for secret in SECRETS)]
+    leaks = [text for text in _produced if any(spelling in text for spelling in LEAKS)]
     if leaks:
-        print(f"\nA token appeared in {len(leaks)} result(s), log line(s) or failure(s), e.g.: {leaks[0]!r}")
+        # Shown from where the token starts (in one of its spellings), so the report names the place it leaked.
+        where = min(i for spelling in LEAKS if (i := leaks[0].find(spelling)) >= 0)
+        print(
+            f"\nA token appeared in {len(leaks)} result(s), log line(s) or failure(s), e.g.: "
+            f"{leaks[0][max(0, where - 150) : where + 50]!r}"
+        )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session")
+def spelled() -> Callable[[str, str], bool]:
+    """Whether a text holds a token in any of the spellings the leak guard looks for (`leak_spellings`)."""
+    return lambda secret, text: any(spelling in text for spelling in leak_spellings(secret))
