@@ -29,7 +29,7 @@ import anyio
 import httpx
 
 from github_packages_mcp import __version__
-from github_packages_mcp.config import Settings
+from github_packages_mcp.config import Settings, secret_problem
 from github_packages_mcp.github.cache import CachedResponse, ETagCache, identity_of
 from github_packages_mcp.github.catalogue import operation_at
 from github_packages_mcp.github.credentials import token_kind
@@ -37,9 +37,11 @@ from github_packages_mcp.github.errors import (
     GitHubError,
     IncompleteListing,
     InvalidRequest,
+    UnusableToken,
     error_from_response,
     quota_spent,
     rate_limited,
+    redact,
     redirected,
     transport_error,
 )
@@ -65,6 +67,11 @@ T = TypeVar("T")
 # (assumed bound: docs/github-behaviour.md#paging-limits); a longer one is refused, never returned in part.
 MAX_LISTED = 100_000
 _BATCH = 32  # pages fetched per batch of concurrent tasks
+# The HTTP stack's own loggers. httpcore's DEBUG trace prints the exception a request failed with, and h11's
+# refusal of a header quotes the header's value; `_RedactCredentials` keeps such values out of their lines.
+_HTTP_STACK_LOGGERS = (
+    "httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy", "httpcore.socks"
+)  # fmt: skip
 
 
 class GitHubClient:
@@ -94,6 +101,7 @@ class GitHubClient:
             base_url=base_url, headers=headers, timeout=timeout, transport=transport, follow_redirects=False
         )
         self._token_source = token_source or (lambda: token)
+        _redact_http_stack_logs()
         self.pacer = pacer or Pacer(max_concurrency=4, mutation_interval=1.0)
         self.retry = retry or RetryPolicy()
         self.cache = cache
@@ -174,7 +182,7 @@ class GitHubClient:
                 self._log(method, path, params, f"error={type(exc).__name__}", started, retries)
                 decision: Decision = self.retry.after_failure(exc, method, retries)
                 if isinstance(decision, Stop):
-                    raise transport_error(exc, method, path) from exc
+                    raise transport_error(exc, method, path, self.token) from exc
             else:
                 self.quota.update(response.headers)
                 self._log(method, path, params, f"status={response.status_code}", started, retries)
@@ -326,8 +334,13 @@ class GitHubClient:
         """The request with this attempt's token, conditional on the cached answer of a GET when there is one.
 
         The token is read per attempt: with a `token_source` each request acts with its caller's token.
+
+        Raises:
+            UnusableToken: If the token holds characters a header cannot carry (httpx would echo it refusing them).
         """
         token = self.token
+        if token and (problem := secret_problem(token)):
+            raise UnusableToken(problem)
         request = self._http.build_request(method, path, params=params, headers=_auth(token) | dict(headers or {}))
         identity = identity_of(token)
         cached = self.cache.get(identity, str(request.url)) if self.cache is not None and method == "GET" else None
@@ -353,7 +366,8 @@ class GitHubClient:
         if 300 <= response.status_code < 400:  # never followed: the token stays here, nothing counts as done
             raise redirected(response, method, path)
         if response.status_code >= 400:
-            raise error_from_response(response, method, path, token_kind=token_kind(self.token))
+            token = self.token
+            raise error_from_response(response, method, path, token_kind=token_kind(token), token=token)
         if self.cache is not None and method == "GET":
             self.cache.put(identity, response)
         return response
@@ -420,6 +434,28 @@ def _unique(items: list[Any]) -> list[Any]:
 
 def _ids(items: list[Any]) -> set[Any]:
     return {item.get("id") for item in items if isinstance(item, dict) and item.get("id") is not None}
+
+
+class _RedactCredentials(logging.Filter):
+    """Rewrites a log line of the HTTP stack that holds a credential (`errors.redact`): an `Authorization` value,
+    a Bearer or Basic credential, a GitHub-shaped token, a `token=` query value (httpx logs each URL at INFO)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if (redacted := redact(message)) != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+_REDACT_CREDENTIALS = _RedactCredentials()
+
+
+def _redact_http_stack_logs() -> None:
+    """Put `_RedactCredentials` on the HTTP stack's loggers, once (a filter acts on its own logger's records)."""
+    for name in _HTTP_STACK_LOGGERS:
+        logger = logging.getLogger(name)
+        if _REDACT_CREDENTIALS not in logger.filters:
+            logger.addFilter(_REDACT_CREDENTIALS)
 
 
 def _auth(token: str | None) -> dict[str, str]:

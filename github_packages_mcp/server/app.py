@@ -24,7 +24,7 @@ from github_packages_mcp import __version__
 from github_packages_mcp.config import ConfigError, Settings
 from github_packages_mcp.github.catalogue import AUTHENTICATED_USER
 from github_packages_mcp.github.client import GitHubClient
-from github_packages_mcp.github.errors import GitHubError
+from github_packages_mcp.github.errors import GitHubError, InvalidRequest, redact
 from github_packages_mcp.insights.token import granted_scopes, missing_scopes
 from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.server.context import AppContext, ToolEntry
@@ -170,8 +170,9 @@ async def _hide_unusable_tools(
     """Drop the tools the token's scopes cannot use, when GitHub says what they are (classic tokens)."""
     try:
         granted = granted_scopes((await github.request("GET", AUTHENTICATED_USER)).headers.get("x-oauth-scopes"))
-    except GitHubError as exc:  # the tools stay; each call will say what is wrong
-        log.warning("could not read the token's scopes, all tools stay listed: %s", exc.message)
+    except (GitHubError, InvalidRequest) as exc:  # the tools stay; each call will say what is wrong
+        # Already without the token (errors.py); redacted again, as this line reaches every log.
+        log.warning("could not read the token's scopes, all tools stay listed: %s", redact(str(exc), github.token))
         return
     if granted is None:
         return

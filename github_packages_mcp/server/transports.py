@@ -18,7 +18,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
 
-from github_packages_mcp.config import ConfigError, Settings, is_loopback
+from github_packages_mcp.config import ConfigError, Settings, is_loopback, secret_problem
 from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.server.app import build_server
 
@@ -41,11 +41,12 @@ class GitHubTokenPassThrough:
     """Accepts a caller's GitHub token as the bearer: every call then acts as that caller.
 
     The token is not checked here but by GitHub on each call (an invalid one gets GitHub's 401 as a tool error);
-    the client keeps caches, quotas and confirmation tokens per token, so callers never share them.
+    the client keeps caches, quotas and confirmation tokens per token, so callers never share them. A bearer that
+    no header to GitHub could carry (whitespace, control or non-ASCII characters) is refused here with a 401.
     """
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        if not token or any(char.isspace() for char in token):
+        if not token or secret_problem(token):
             return None
         return AccessToken(token=token, client_id=identity_of(token), scopes=[])
 
