@@ -8,7 +8,6 @@ versions are parts that follow them (`images.py`). What GitHub would refuse to d
 
 from __future__ import annotations
 
-import fnmatch
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
@@ -28,6 +27,7 @@ from github_packages_mcp.retention.rules import (
     Rules,
     VersionFacts,
     check_tags_apply,
+    compile_pattern,
     decide,
     last_to_keep,
     parse_time,
@@ -164,10 +164,11 @@ async def _matching_packages(
             get.url_path({**owner.arguments, "package_type": package_type, "package_name": pattern})
         )
         return [package]
+    matches = compile_pattern("package_name", pattern, "glob")  # refused before any request when too long
     listing = await github.get_all_pages(
         owner.operation("list", "packages").url_path(owner.arguments), {"package_type": package_type}
     )
-    return [package for package in listing.items if fnmatch.fnmatchcase(package["name"], pattern)]
+    return [package for package in listing.items if matches(package["name"])]
 
 
 def _facts(version: dict[str, Any]) -> VersionFacts:

@@ -18,8 +18,12 @@ The rules apply in this order; the first that applies decides:
 5. Every other version is deleted ("delete"); the rule text lists the criteria that made it deletable.
 
 Tag patterns match tags only, never a version's name, so `sha256*` never matches a digest; version patterns
-match the name (`1.*`, `*-SNAPSHOT`), for every registry. Glob patterns use `fnmatch.fnmatchcase` on the whole
-text (case-sensitive); regex patterns use `re.fullmatch`.
+match the name (`1.*`, `*-SNAPSHOT`), for every registry. Patterns match the whole text, case-sensitively, with
+RE2 (`google-re2`), whose matching time is linear in the text: no pattern can stall the server. A glob means what
+`fnmatch.fnmatchcase` means (`*`, `?`, `[...]`, `[!...]`, everything else literal) and is translated once into
+RE2 (`glob_to_re2`). A regex is RE2 syntax: Python's without backreferences, lookarounds or atomic groups (refused
+with a `RulesError` that says so), and with ASCII-only classes (`\\d`, `\\w`, `\\s`). Each list holds at most
+`MAX_PATTERNS` patterns of at most `MAX_PATTERN_LENGTH` characters.
 
 GitHub refuses some deletes (docs/github-behaviour.md#last-tagged-version): the last tagged version of a container
 package (untagged ones do not count) and the last version of any other package. `last_to_keep` names the version
@@ -41,19 +45,21 @@ For containers, `images.py` decides only the images with these rules; their part
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
+import re2  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict
 
 from github_packages_mcp.github.catalogue import arg
 from github_packages_mcp.github.errors import InvalidArguments
 
 __all__ = [
+    "MAX_PATTERNS",
+    "MAX_PATTERN_LENGTH",
     "RULE_IDS",
     "AgeBasis",
     "Decision",
@@ -69,9 +75,12 @@ __all__ = [
     "RulesError",
     "Tagged",
     "VersionFacts",
+    "check_pattern_limits",
     "check_tags_apply",
+    "compile_pattern",
     "decide",
     "exclusion",
+    "glob_to_re2",
     "is_prerelease",
     "last_to_keep",
     "parse_time",
@@ -198,23 +207,131 @@ def _quoted(patterns: Sequence[str]) -> str:
     return ", ".join(repr(pattern) for pattern in patterns)
 
 
-def _matcher(name: str, patterns: Sequence[str], syntax: str) -> Matcher:
-    """A function giving the first (tag, pattern) that matches, in tag order then pattern order."""
+MAX_PATTERNS = 50  # per list (include_tags, exclude_versions, ...)
+MAX_PATTERN_LENGTH = 256  # characters, per pattern; the package name glob too
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # the error goes into the RulesError, not onto stderr
+_RE2_OPTIONS.never_capture = True  # only whether it matches counts: the fastest of RE2's engines
+
+
+def check_pattern_limits(name: str, patterns: Sequence[str]) -> None:
+    """Refuse more than `MAX_PATTERNS` patterns, or one longer than `MAX_PATTERN_LENGTH` characters.
+
+    Raises:
+        RulesError: Naming the argument and the limit.
+    """
+    if len(patterns) > MAX_PATTERNS:
+        raise RulesError(f"{name}: at most {MAX_PATTERNS} patterns are accepted, {len(patterns)} were given")
+    for pattern in patterns:
+        if len(pattern) > MAX_PATTERN_LENGTH:
+            raise RulesError(
+                f"{name}: a pattern may be at most {MAX_PATTERN_LENGTH} characters long; "
+                f"{pattern[:40]!r}... has {len(pattern)}"
+            )
+
+
+def compile_pattern(name: str, pattern: str, syntax: str) -> Callable[[str], bool]:
+    """One pattern (glob or regex, within the limits) as a function telling whether a whole text matches it.
+
+    Raises:
+        RulesError: If the pattern is too long, or RE2 cannot compile it (saying so when RE2 lacks the feature).
+    """
+    check_pattern_limits(name, (pattern,))
     try:
-        compiled = [re.compile(pattern) for pattern in patterns] if syntax == "regex" else []
-    except re.error as exc:
-        raise RulesError(f"{name}: invalid regex {exc.pattern!r}: {exc}") from None
+        regex = re2.compile(glob_to_re2(pattern) if syntax == "glob" else pattern, _RE2_OPTIONS)
+    except (re2.error, UnicodeError) as exc:
+        reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        if reason.startswith(("invalid perl operator", "invalid escape sequence")):
+            reason += (
+                " (patterns run on RE2, which matches in linear time: it has no backreferences, lookarounds, "
+                "atomic groups or \\Z)"
+            )
+        raise RulesError(f"{name}: invalid {syntax} {pattern!r}: {reason}") from None
+    fullmatch = regex.fullmatch
+    return lambda text: fullmatch(text.encode("utf-8", "surrogatepass")) is not None
+
+
+def glob_to_re2(glob: str) -> str:
+    """The RE2 pattern matching exactly the texts `fnmatch.fnmatchcase` matches with `glob`, in linear time.
+
+    `*` is any text, `?` any one character, `[...]` a class (`[!...]` negated; a `]` first is a member, `a-z` a
+    range, a reversed range matches nothing, an unclosed `[` is literal); every other character is literal.
+    """
+    parts = ["(?s)"]  # fnmatch's `*` and `?` match newlines too
+    last_close = glob.rfind("]")
+    i, n = 0, len(glob)
+    while i < n:
+        char = glob[i]
+        i += 1
+        if char == "*":
+            if parts[-1] != ".*":
+                parts.append(".*")
+        elif char == "?":
+            parts.append(".")
+        elif char == "[":
+            j = i + (glob[i : i + 1] == "!")
+            j += glob[j : j + 1] == "]"
+            end = glob.find("]", j) if j <= last_close else -1  # never a rescan to the end for each `[`
+            if end < 0:
+                parts.append(_literal("["))
+                continue
+            parts.append(_glob_class(glob, i, end))
+            i = end + 1
+        else:
+            parts.append(_literal(char))
+    return "".join(parts)
+
+
+def _glob_class(glob: str, start: int, end: int) -> str:
+    """The RE2 class for `glob[start:end]`, the inside of a `[...]`, with fnmatch's reading of `-` and `!`."""
+    negated = glob[start] == "!"
+    first = start + 1 if negated else start
+    # fnmatch's chunks: a `-` after the first character and not right after a range's end joins a range.
+    chunks: list[str] = []
+    i, k = first, first + 1
+    while (k := glob.find("-", k, end)) >= 0:
+        chunks.append(glob[i:k])
+        i, k = k + 1, k + 3
+    if chunk := glob[i:end]:
+        chunks.append(chunk)
+    elif chunks:
+        chunks[-1] += "-"
+    for k in range(len(chunks) - 1, 0, -1):  # a reversed range matches nothing, and takes its ends with it
+        if chunks[k - 1][-1] > chunks[k][0]:
+            chunks[k - 1] = chunks[k - 1][:-1] + chunks[k][1:]
+            del chunks[k]
+    # Between two chunks, a range from the last character of one to the first of the next; the rest are members.
+    members: list[str] = []
+    last = len(chunks) - 1
+    for k, chunk in enumerate(chunks):
+        members.extend(_literal(char) for char in chunk[1 if k else 0 : -1 if k < last else None])
+        if k < last:
+            members.append(f"{_literal(chunk[-1])}-{_literal(chunks[k + 1][0])}")
+    if not members:
+        return "." if negated else r"[^\x00-\x{10FFFF}]"  # fnmatch: `[!]`-like matches anything, `[]`-like nothing
+    return f"[{'^' if negated else ''}{''.join(members)}]"
+
+
+def _literal(char: str) -> str:
+    """One character as RE2 reads it literally, inside or outside a class."""
+    return char if char.isascii() and (char.isalnum() or char == "_") else f"\\x{{{ord(char):x}}}"
+
+
+def _matcher(name: str, patterns: Sequence[str], syntax: str) -> Matcher:
+    """A function giving the first (tag, pattern) that matches, in tag order then pattern order.
+
+    Raises:
+        RulesError: If there are too many patterns, or one is too long or does not compile.
+    """
+    check_pattern_limits(name, patterns)
+    compiled = [(pattern, compile_pattern(name, pattern, syntax)) for pattern in patterns]
 
     def first_match(tags: Sequence[str]) -> tuple[str, str] | None:
         for tag in tags:
-            if syntax == "regex":
-                for regex in compiled:
-                    if regex.fullmatch(tag):
-                        return tag, regex.pattern
-            else:
-                for pattern in patterns:
-                    if fnmatch.fnmatchcase(tag, pattern):
-                        return tag, pattern
+            for pattern, matches in compiled:
+                if matches(tag):
+                    return tag, pattern
         return None
 
     return first_match
