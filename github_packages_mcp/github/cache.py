@@ -4,7 +4,10 @@ Every GET whose answer is cached is sent again with `If-None-Match`; GitHub answ
 changed, and a 304 does not spend the primary rate limit. A cached body is never served without asking
 GitHub first: a tool that deletes must not read a listing from before the deletion. Entries are keyed by
 a fingerprint of the token (never the token) and the URL, so two identities never share an answer.
-Memory is bounded by entry count and total bytes, least recently used first out.
+Memory is bounded by entry count and total bytes, least recently used first out, however many tokens call.
+
+`LRUMap` bounds the other per-token state (the client's quotas, the pacer's pauses) the same way: a stream of
+made-up bearer tokens cannot grow memory.
 
 Why not hishel: see the README ("Conditional requests").
 """
@@ -13,15 +16,22 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Generic, TypeVar
 
 import httpx
 
-__all__ = ["CachedResponse", "ETagCache", "identity_of"]
+__all__ = ["MAX_IDENTITIES", "CachedResponse", "ETagCache", "LRUMap", "identity_of"]
+
+# How many tokens' state (quotas, pauses) is kept; beyond, the least recently used token's is forgotten.
+MAX_IDENTITIES = 1024
+K = TypeVar("K")
+V = TypeVar("V")
 
 
-@lru_cache(maxsize=1024)  # a handful of tokens, fingerprinted on every request
+@lru_cache(maxsize=MAX_IDENTITIES)  # a handful of tokens, fingerprinted on every request
 def identity_of(token: str | None) -> str:
     """A short, one-way fingerprint of a token, safe to keep in memory and logs."""
     return hashlib.sha256((token or "").encode()).hexdigest()[:16]
@@ -68,3 +78,36 @@ class ETagCache:
         entry = self._entries.pop(key, None)
         if entry is not None:
             self._bytes -= len(entry.content)
+
+
+class LRUMap(Generic[K, V]):
+    """A map that keeps at most `max_items` keys, forgetting the least recently used first."""
+
+    def __init__(self, max_items: int = MAX_IDENTITIES) -> None:
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._max_items = max_items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: K, default: V) -> V:
+        """The value of `key` (now the most recently used), or `default` when it has none; nothing is stored."""
+        if key not in self._items:
+            return default
+        self._items.move_to_end(key)
+        return self._items[key]
+
+    def setdefault(self, key: K, make: Callable[[], V]) -> V:
+        """The value of `key`, stored from `make()` when it has none."""
+        if key not in self._items:
+            self[key] = make()
+        return self.get(key, self._items[key])
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self._max_items:
+            self._items.popitem(last=False)
+
+    def pop(self, key: K) -> None:
+        self._items.pop(key, None)

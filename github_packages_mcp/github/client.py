@@ -1,7 +1,7 @@
 """The one HTTP client every tool shares: GitHub's headers, safe paths, and GitHub's limits respected.
 
-Every request goes through one loop: the process-wide `Pacer` (concurrency, mutation spacing, shared
-pause), conditional GETs against the `ETagCache`, retries where they are safe, rate-limit waits up to a
+Every request goes through one loop: the process-wide `Pacer` (concurrency, mutation spacing, a pause per
+token), conditional GETs against the `ETagCache`, retries where they are safe, rate-limit waits up to a
 bound, and one log line per attempt. Whether to retry, wait or stop is decided by `retry.py`; the loop only
 carries it out. What cannot be fixed by waiting becomes an error from `errors.py`; so does every 3xx (redirects
 are never followed, and never count as done). Listings are read page by page as `paging.py` reads each page:
@@ -30,7 +30,7 @@ import httpx
 
 from github_packages_mcp import __version__
 from github_packages_mcp.config import Settings, secret_problem
-from github_packages_mcp.github.cache import CachedResponse, ETagCache, identity_of
+from github_packages_mcp.github.cache import CachedResponse, ETagCache, LRUMap, identity_of
 from github_packages_mcp.github.catalogue import operation_at
 from github_packages_mcp.github.credentials import token_kind
 from github_packages_mcp.github.errors import (
@@ -105,7 +105,7 @@ class GitHubClient:
         self.pacer = pacer or Pacer(max_concurrency=4, mutation_interval=1.0)
         self.retry = retry or RetryPolicy()
         self.cache = cache
-        self._quotas: dict[str, Quota] = {}
+        self._quotas: LRUMap[str, Quota] = LRUMap()  # per token identity, the most recently used ones
 
     @property
     def token(self) -> str | None:
@@ -115,7 +115,12 @@ class GitHubClient:
     @property
     def quota(self) -> Quota:
         """The primary rate limit of the current token, as GitHub last reported it."""
-        return self._quotas.setdefault(identity_of(self.token), Quota())
+        return self._quotas.setdefault(identity_of(self.token), Quota)
+
+    @property
+    def known_identities(self) -> int:
+        """How many tokens' quotas are kept (bounded by `cache.MAX_IDENTITIES`)."""
+        return len(self._quotas)
 
     @classmethod
     def from_settings(
@@ -176,7 +181,7 @@ class GitHubClient:
             request, identity, cached = self._build(method, path, params, headers)
             started = time.monotonic()
             try:
-                async with self.pacer.slot(mutating=method != "GET"):
+                async with self.pacer.slot(mutating=method != "GET", identity=identity):
                     response = await self._http.send(request)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 self._log(method, path, params, f"error={type(exc).__name__}", started, retries)
@@ -192,8 +197,8 @@ class GitHubClient:
                 decision = self.retry.after_response(response, method, retries, now, earlier_arrived=earlier_arrived)
                 if isinstance(decision, Stop):
                     return self._settle(response, decision, method, path, identity)
-            if isinstance(decision, Pause):
-                self.pacer.pause_until(time.monotonic() + decision.limit.wait)
+            if isinstance(decision, Pause):  # this token's requests wait; other tokens' do not
+                self.pacer.pause_until(time.monotonic() + decision.limit.wait, identity)
             else:
                 earlier_arrived = earlier_arrived or decision.arrived
                 await anyio.sleep(decision.wait)
@@ -326,7 +331,7 @@ class GitHubClient:
         if isinstance(decision, Stop) and decision.limit is not None:
             raise quota_spent(method, path, decision.limit.reset_at)
         if isinstance(decision, Pause):
-            self.pacer.pause_until(time.monotonic() + decision.limit.wait)
+            self.pacer.pause_until(time.monotonic() + decision.limit.wait, identity_of(self.token))
 
     def _build(
         self, method: str, path: str, params: Mapping[str, QueryValue], headers: Mapping[str, str] | None

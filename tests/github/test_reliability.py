@@ -6,6 +6,7 @@ Retries, rate-limit waits, conditional requests, paced concurrency, whole listin
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 import anyio
@@ -14,10 +15,11 @@ import pytest
 from mcp import Client
 
 from github_packages_mcp.config import Settings
+from github_packages_mcp.github.cache import MAX_IDENTITIES, ETagCache, LRUMap, identity_of
 from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.github.pacing import Pacer
 from github_packages_mcp.github.retry import Limit, RetryPolicy, rate_limit
-from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, Fault, SandboxServer
+from github_packages_mcp.sandbox import DEMO_ORG, DEMO_READ_TOKEN, DEMO_TOKEN, Fault, SandboxServer
 from github_packages_mcp.server.app import build_server
 from tests.helpers import Person, error_text, ok
 
@@ -290,3 +292,89 @@ def test_a_secondary_limit_without_retry_after_waits_a_minute_then_backs_off() -
     assert first is not None and (first.kind, first.wait) == ("secondary", 60.0)
     assert second is not None and 120.0 <= second.wait <= 132.0
     assert limit_of(httpx.Response(403, json={"message": "Must have admin rights"}), 0) is None
+
+
+# ---- per-token pauses and quotas (callers' own tokens passing through) ----
+
+
+def test_a_pause_holds_only_its_own_token() -> None:
+    now = [0.0]
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    async def run() -> None:
+        pacer = Pacer(max_concurrency=2, mutation_interval=0, clock=lambda: now[0], sleep=sleep)
+        pacer.pause_until(30, "limited")
+        async with pacer.slot(mutating=False, identity="other"), pacer.slot(mutating=True, identity="other"):
+            assert sleeps == []  # another token's read and delete go at once
+        async with pacer.slot(mutating=False, identity="limited"):
+            assert sleeps == [30]
+
+    anyio.run(run)
+
+
+async def test_a_rate_limited_token_does_not_delay_another_tokens_read(sandbox: SandboxServer) -> None:
+    caller: ContextVar[str] = ContextVar("caller")
+    sandbox.state.set_rate_limit(DEMO_TOKEN, remaining=0, reset_in=30)  # waited out: within max_wait
+    github = GitHubClient(
+        base_url=sandbox.url, token=None, api_version="2022-11-28", timeout=httpx.Timeout(5),
+        pacer=Pacer(max_concurrency=2, mutation_interval=0), token_source=caller.get,
+    )  # fmt: skip
+
+    async def limited_read() -> None:
+        caller.set(DEMO_TOKEN)
+        await github.get_json(PACKAGES, {"package_type": "container"})
+
+    async with github, anyio.create_task_group() as group:
+        for _ in range(4):  # more than the slots: a waiting request must not hold one
+            group.start_soon(limited_read)
+        with anyio.fail_after(5):
+            while github.pacer.paused_until(identity_of(DEMO_TOKEN)) == 0:  # noqa: ASYNC110
+                await anyio.sleep(0.01)
+        caller.set(DEMO_READ_TOKEN)
+        with anyio.fail_after(1):
+            listing = await github.get_json(PACKAGES, {"package_type": "container"})
+        group.cancel_scope.cancel()
+    assert [package["name"] for package in listing] == ["base-image", "multi/app", "web/api"]
+    # Only the first reads of the limited token (one per slot) were sent; the rest knew its quota was spent.
+    assert sorted(statuses(sandbox)) in ([200, 403], [200, 403, 403])
+
+
+async def test_two_thousand_tokens_leave_bounded_state() -> None:
+    caller: ContextVar[str] = ContextVar("caller")
+    answered: set[str] = set()
+
+    def github(request: httpx.Request) -> httpx.Response:
+        token = request.headers["authorization"]
+        if token not in answered:  # every token meets a rate limit once, so it is paused once
+            answered.add(token)
+            return httpx.Response(429, headers={"retry-after": "0"}, json={"message": "slow down"})
+        return httpx.Response(200, json=[], headers={"etag": f'"{token}"', "x-ratelimit-remaining": "4999"})
+
+    client = GitHubClient(
+        base_url="https://api.github.com", token=None, api_version="2022-11-28", timeout=httpx.Timeout(5),
+        pacer=Pacer(max_concurrency=4, mutation_interval=0), cache=ETagCache(1000),
+        transport=httpx.MockTransport(github), token_source=caller.get,
+    )  # fmt: skip
+    async with client:
+        for n in range(2000):
+            caller.set(f"junk-bearer-{n}")
+            await client.get_json("/user")
+    assert len(answered) == 2000
+    assert client.known_identities == MAX_IDENTITIES
+    assert client.pacer.paused_identities == MAX_IDENTITIES
+    assert len(client.cache or ()) == 1000
+    assert identity_of.cache_info().currsize <= MAX_IDENTITIES
+
+
+def test_the_lru_map_forgets_the_least_recently_used() -> None:
+    lru: LRUMap[str, int] = LRUMap(2)
+    lru["a"], lru["b"] = 1, 2
+    assert lru.get("a", 0) == 1  # "a" is now the most recent
+    lru["c"] = 3
+    assert (lru.get("b", 0), lru.get("a", 0), lru.get("c", 0), len(lru)) == (0, 1, 3, 2)
+    assert lru.setdefault("d", lambda: 4) == 4
+    assert lru.get("a", 0) == 0
