@@ -174,6 +174,12 @@ class Settings(BaseModel):
     http_allowed_hosts: tuple[str, ...] = ()
     # The URL clients use for the MCP endpoint, when it differs from http://http_host:http_port (a proxy).
     public_url: str | None = None
+    # Slow clients (server/transports.py): seconds a client has to send a whole request, from connecting or from
+    # the first byte of its next one; connections and requests served at once (uvicorn's limit_concurrency, 503
+    # beyond; stalled connections make room); seconds an idle kept-alive connection stays open.
+    http_read_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    http_limit_concurrency: int = Field(default=100, ge=2, le=100_000)
+    http_keep_alive_seconds: int = Field(default=5, ge=1, le=300)
     # Shared by every replica: signs cleanup plans and confirmation tokens and seals the SDK's request state, so
     # each verifies on any replica. Without it, the key in journal_dir (`key`, one machine, survives restarts).
     shared_secret: SecretStr | None = None

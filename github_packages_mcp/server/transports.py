@@ -3,26 +3,43 @@
 HTTP binds loopback unless told otherwise, checks Host and Origin against DNS rebinding, refuses to listen
 on any other address without authentication, and runs stateless (no session state a second replica would
 need): with one `shared_secret` for every replica, confirmation tokens and the SDK's request state verify on
-any of them.
+any of them. A stateless server has no stream to offer, so `GET` on the endpoint answers 405 at once.
+
+Slow clients cannot hold the server (`uvicorn_config`): a client has `http_read_timeout_seconds` to send a whole
+request, from connecting or from the first byte of its next one (uvicorn has no such timeout: `ReadTimeout`
+adds it to uvicorn's h11 protocol); idle kept-alive connections close after `http_keep_alive_seconds`; at most
+`http_limit_concurrency` connections and requests are served at once (uvicorn's `limit_concurrency`, 503
+beyond), and when that many are open, the connection that has waited longest without sending a whole request is
+closed to make room, so stalled connections never lock out a client that sends its request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+from collections import OrderedDict
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+import h11
 import uvicorn
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from github_packages_mcp.config import ConfigError, Settings, is_loopback, secret_problem
 from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.server.app import build_server
 
-__all__ = ["GitHubTokenPassThrough", "SharedSecretVerifier", "http_app", "serve_http"]
+__all__ = ["GitHubTokenPassThrough", "SharedSecretVerifier", "http_app", "serve_http", "uvicorn_config"]
+
+# On SIGTERM, requests still running after this long are cancelled (uvicorn waits forever by default).
+GRACEFUL_SHUTDOWN_SECONDS = 30
 
 
 class SharedSecretVerifier:
@@ -88,18 +105,111 @@ def http_app(settings: Settings) -> Starlette:
             validate_token_resource=False,  # the verifier checks the one secret itself
         )
     server = build_server(settings, token_verifier=verifier, auth=auth)
-    return server.streamable_http_app(
+    app = server.streamable_http_app(
         streamable_http_path=settings.http_path,
         stateless_http=True,
         transport_security=_transport_security(settings, public),
         host=settings.http_host,
     )
+    app.add_middleware(NoStandaloneStream, path=settings.http_path)
+    return app
 
 
 def serve_http(settings: Settings) -> None:
     """Serve the HTTP app until interrupted."""
-    app = http_app(settings)
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level=settings.log_level.lower())
+    uvicorn.Server(uvicorn_config(http_app(settings), settings)).run()
+
+
+def uvicorn_config(app: ASGIApp, settings: Settings, **options: Any) -> uvicorn.Config:
+    """uvicorn's configuration for the app, with the limits that keep slow or stalled clients from holding it.
+
+    `options` override or add to `uvicorn.Config`'s arguments (tests pass their logging choices).
+    """
+    arguments: dict[str, Any] = {
+        "host": settings.http_host,
+        "port": settings.http_port,
+        "log_level": settings.log_level.lower(),
+        "http": read_timeout_protocol(settings.http_read_timeout_seconds, settings.http_limit_concurrency),
+        "limit_concurrency": settings.http_limit_concurrency,
+        "timeout_keep_alive": settings.http_keep_alive_seconds,
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+    }
+    return uvicorn.Config(app, **(arguments | options))
+
+
+class NoStandaloneStream:
+    """Answers `GET` on the MCP endpoint with 405: a stateless server never sends on a standalone stream, which
+    the SDK would otherwise hold open for as long as the client stays (the MCP spec allows 405 for it)."""
+
+    def __init__(self, app: ASGIApp, path: str) -> None:
+        self.app = app
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == self.path:
+            text = "Method Not Allowed: this stateless server offers no stream; POST requests to it"
+            await PlainTextResponse(text, 405, headers={"Allow": "POST"})(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class ReadTimeout(H11Protocol):
+    """uvicorn's h11 protocol, closing a connection that takes over `timeout` seconds to send a whole request (line,
+    headers and body), and closing the connection that has waited longest for a request when a new one would make
+    `max_connections` (so none is refused for stalled ones). Made per server by `read_timeout_protocol`."""
+
+    timeout: ClassVar[float] = 10.0
+    max_connections: ClassVar[int] = 100
+    # This server's open connections with no request being answered (idle, or still sending one), oldest first.
+    waiting: ClassVar[OrderedDict[ReadTimeout, None]] = OrderedDict()
+    _timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        while len(self.connections) >= self.max_connections and self.waiting:
+            oldest, _ = self.waiting.popitem(last=False)
+            oldest.give_up()
+        self.waiting[self] = None
+        self._timer = self.loop.call_later(self.timeout, self.give_up)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state in (h11.IDLE, h11.SEND_BODY):  # a request is still on its way
+            if self._timer is None:  # its first bytes, on a kept-alive connection
+                self._timer = self.loop.call_later(self.timeout, self.give_up)
+            return
+        self._stop_timer()
+        self.waiting.pop(self, None)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():  # idle until its next request (uvicorn's keep-alive timeout runs)
+            self.waiting[self] = None
+            self.waiting.move_to_end(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_timer()
+        self.waiting.pop(self, None)
+        super().connection_lost(exc)
+
+    def give_up(self) -> None:
+        """Close the connection: its request is too slow, or room is needed while it sends none."""
+        self._stop_timer()
+        self.waiting.pop(self, None)
+        self.connections.discard(self)  # at once: it no longer counts toward the limit
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+def read_timeout_protocol(timeout: float, max_connections: int) -> type[ReadTimeout]:
+    """`ReadTimeout` with these limits, and its own record of waiting connections (one per server)."""
+    limits = {"timeout": timeout, "max_connections": max_connections, "waiting": OrderedDict()}
+    return type("ReadTimeout", (ReadTimeout,), limits)
 
 
 def _transport_security(settings: Settings, public: str) -> TransportSecuritySettings:

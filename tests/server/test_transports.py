@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -27,7 +27,7 @@ from github_packages_mcp.sandbox import (
     DEMO_TOKEN,
     SandboxServer,
 )
-from github_packages_mcp.server.transports import http_app
+from github_packages_mcp.server.transports import http_app, uvicorn_config
 from tests.helpers import COMMAND, Person, clean_env, error_text, ok
 
 pytestmark = pytest.mark.anyio
@@ -36,11 +36,14 @@ PACKAGE = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/ap
 
 
 @asynccontextmanager
-async def serving(app: ASGIApp) -> AsyncIterator[str]:
-    """The app on a free loopback port, served by uvicorn in this test's own event loop, for the block."""
+async def serving(app: ASGIApp, settings: Settings | None = None) -> AsyncIterator[str]:
+    """The app on a free loopback port, served by uvicorn in this test's own event loop, for the block; with
+    `settings`, as `serve_http` configures uvicorn (timeouts and limits)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", log_config=None))
+    logging = {"log_level": "warning", "lifespan": "on", "log_config": None}
+    config = uvicorn_config(app, settings, **logging) if settings else uvicorn.Config(app, **logging)  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
     async with anyio.create_task_group() as group:
         group.start_soon(server.serve, [sock])
         with anyio.fail_after(10):
@@ -239,3 +242,131 @@ async def test_replicas_without_a_shared_secret_refuse_each_others_state(
         with pytest.raises(MCPError, match="Invalid or expired requestState"):
             await client.call_tool("delete_org_package", PACKAGE)
     assert [r for r in sandbox.state.requests if r.method == "DELETE"] == []
+
+
+# ---- slow and stalled clients ----
+
+
+async def stalled(url: str, count: int, start: bytes = b"POST /mc") -> list[anyio.abc.SocketStream]:
+    """`count` connections that send the start of a request and then nothing."""
+    port = int(url.split(":")[2].split("/")[0])
+    streams = []
+    for _ in range(count):
+        stream = await anyio.connect_tcp("127.0.0.1", port)
+        await stream.send(start)
+        streams.append(stream)
+    return streams
+
+
+async def closed_by_server(stream: anyio.abc.SocketStream) -> bool:
+    """Whether the server closed the connection (what it sent before that, if anything, is skipped)."""
+    try:
+        while await stream.receive():
+            pass
+    except (anyio.EndOfStream, anyio.BrokenResourceError, ConnectionError):
+        return True
+    return False
+
+
+async def test_a_stateless_get_answers_405_at_once(settings: Settings) -> None:
+    async with serving(http_app(settings), settings) as url, httpx.AsyncClient() as raw:
+        with anyio.fail_after(5):
+            answer = await raw.get(url, headers={"Accept": "text/event-stream"})
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "POST"
+
+
+async def test_stalled_requests_do_not_lock_out_a_client_and_are_closed(settings: Settings) -> None:
+    guarded = settings.with_changes(http_auth="bearer", http_bearer_secret=SECRET, http_read_timeout_seconds=2)
+    async with serving(http_app(guarded), guarded) as url:
+        # The security review's 260 half-sent requests, over the default limit of 100 connections.
+        streams = await stalled(url, 260)
+        with anyio.fail_after(5):
+            async with http_client(url, SECRET) as client:
+                names = [tool.name for tool in (await client.list_tools()).tools]
+        assert "plan_version_cleanup" in names
+        with anyio.fail_after(guarded.http_read_timeout_seconds + 5):
+            assert all([await closed_by_server(stream) for stream in streams])
+        for stream in streams:
+            await stream.aclose()
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n",  # headers never finished
+        b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+    ],
+    ids=["headers", "body"],
+)
+async def test_the_read_timeout_closes_a_request_sent_too_slowly(settings: Settings, start: bytes) -> None:
+    quick = settings.with_changes(http_read_timeout_seconds=0.5)
+    async with serving(http_app(quick), quick) as url:
+        streams = await stalled(url, 5, start)
+        with anyio.fail_after(3):
+            assert all([await closed_by_server(stream) for stream in streams])
+        async with httpx.AsyncClient() as raw:  # a request sent at once is not affected
+            assert (await raw.get(url)).status_code == 405
+        for stream in streams:
+            await stream.aclose()
+
+
+async def test_the_http_limits_are_settings() -> None:
+    config = uvicorn_config(http_app(Settings()), Settings())
+    tuned = Settings(http_read_timeout_seconds=3, http_limit_concurrency=20, http_keep_alive_seconds=2)
+    changed = uvicorn_config(http_app(tuned), tuned)
+    assert (config.limit_concurrency, config.timeout_keep_alive, config.http.timeout) == (100, 5, 10.0)  # type: ignore[union-attr]
+    assert (changed.limit_concurrency, changed.timeout_keep_alive, changed.http.timeout) == (20, 2, 3)  # type: ignore[union-attr]
+
+
+async def test_a_catastrophic_regex_and_a_rate_limit_never_hold_another_caller(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    """Three callers with their own tokens on one server: one keeps planning with a regex that takes Python's `re`
+    about 2**75 steps on the demo's cosign tag, one waits out its token's rate limit; the third one's reads answer
+    at once, every time."""
+    third = "ghp_thirdCallerReadsMeanwhile0000000000"
+    sandbox.state.add_token(third, DEMO_LOGIN, ["read:packages"])
+    sandbox.state.set_rate_limit(DEMO_READ_TOKEN, remaining=0, reset_in=3)  # waited out: under the maximum wait
+    catastrophic = {
+        "org": DEMO_ORG, "package_type": "container", "package_name": "multi/app",
+        "exclude_tags": [r"(?:[\w.-]|[\w.-])*!"], "pattern_syntax": "regex",
+    }  # fmt: skip
+    passing = settings.with_changes(http_auth="github", token=None)
+    limited: list[dict[str, Any]] = []
+    plans: list[dict[str, Any]] = []
+    reads: list[dict[str, Any]] = []
+
+    async def keep_planning(client: Client) -> None:
+        while True:
+            plans.append(ok(await client.call_tool("plan_version_cleanup", catastrophic)))
+
+    async with (
+        serving(http_app(passing), passing) as url,
+        http_client(url, DEMO_TOKEN) as planner,
+        http_client(url, DEMO_READ_TOKEN) as rate_limited,
+        http_client(url, third) as reader,
+        anyio.create_task_group() as group,
+    ):
+        listing = {"org": DEMO_ORG, "package_type": "container"}
+        group.start_soon(lambda: _append(limited, rate_limited.call_tool("list_org_packages", listing)))
+        group.start_soon(keep_planning, planner)
+        with anyio.fail_after(10):
+            while not plans or not any(r.status == 403 for r in sandbox.state.requests):  # noqa: ASYNC110
+                await anyio.sleep(0.01)
+        for _ in range(5):  # each while the planner matches its regex and the limited caller waits
+            with anyio.fail_after(1):
+                reads.append(ok(await reader.call_tool("get_org_package", PACKAGE)))
+        assert not limited  # still waiting for its own token's limit to lift
+        with anyio.fail_after(10):
+            while not limited:  # noqa: ASYNC110
+                await anyio.sleep(0.05)
+        group.cancel_scope.cancel()
+    assert [read["name"] for read in reads] == ["web/api"] * 5
+    assert len(plans) >= 2  # the planner kept planning while the reads were answered
+    assert all(plan["packages"][0]["package"] == "multi/app" for plan in plans)
+    assert [item["name"] for item in ok(limited[0])["items"]] == ["base-image", "multi/app", "web/api"]
+
+
+async def _append(results: list[Any], call: Awaitable[Any]) -> None:
+    results.append(await call)
