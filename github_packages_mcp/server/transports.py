@@ -133,6 +133,7 @@ def uvicorn_config(app: ASGIApp, settings: Settings, **options: Any) -> uvicorn.
         "limit_concurrency": settings.http_limit_concurrency,
         "timeout_keep_alive": settings.http_keep_alive_seconds,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+        "ws": "none",  # streamable HTTP has no WebSocket; an upgrade request is served as plain HTTP
     }
     return uvicorn.Config(app, **(arguments | options))
 
@@ -170,22 +171,23 @@ class ReadTimeout(H11Protocol):
             oldest, _ = self.waiting.popitem(last=False)
             oldest.give_up()
         self.waiting[self] = None
-        self._timer = self.loop.call_later(self.timeout, self.give_up)
+        self._start_timer()
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self.conn.their_state in (h11.IDLE, h11.SEND_BODY):  # a request is still on its way
-            if self._timer is None:  # its first bytes, on a kept-alive connection
-                self._timer = self.loop.call_later(self.timeout, self.give_up)
-            return
-        self._stop_timer()
-        self.waiting.pop(self, None)
+        if self.conn.their_state in (h11.IDLE, h11.SEND_BODY):  # a request is on its way
+            self._start_timer()  # from its first bytes, on a kept-alive connection
+        else:  # whole: the app answers it
+            self._stop_timer()
+            self.waiting.pop(self, None)
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if not self.transport.is_closing():  # idle until its next request (uvicorn's keep-alive timeout runs)
-            self.waiting[self] = None
+        super().on_response_complete()  # may start a pipelined request received meanwhile
+        if not self.transport.is_closing() and self.conn.their_state in (h11.IDLE, h11.SEND_BODY):
+            self.waiting[self] = None  # idle (uvicorn's keep-alive timeout runs) or receiving its next request
             self.waiting.move_to_end(self)
+            if self.conn.their_state is h11.SEND_BODY:  # a pipelined request's body is still on its way
+                self._start_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_timer()
@@ -199,6 +201,10 @@ class ReadTimeout(H11Protocol):
         self.connections.discard(self)  # at once: it no longer counts toward the limit
         if not self.transport.is_closing():
             self.transport.close()
+
+    def _start_timer(self) -> None:
+        if self._timer is None:
+            self._timer = self.loop.call_later(self.timeout, self.give_up)
 
     def _stop_timer(self) -> None:
         if self._timer is not None:

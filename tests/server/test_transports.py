@@ -311,6 +311,28 @@ async def test_the_read_timeout_closes_a_request_sent_too_slowly(settings: Setti
             await stream.aclose()
 
 
+async def test_a_kept_alive_connection_idles_freely_but_sends_its_next_request_in_time(settings: Settings) -> None:
+    quick = settings.with_changes(http_read_timeout_seconds=0.5, http_keep_alive_seconds=30)
+    request = b"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+    async def answer(stream: anyio.abc.SocketStream) -> bytes:
+        received = b""
+        while b"POST requests to it" not in received:
+            received += await stream.receive()
+        return received
+
+    async with serving(http_app(quick), quick) as url:
+        [stream] = await stalled(url, 1, request)
+        with anyio.fail_after(3):
+            assert (await answer(stream)).startswith(b"HTTP/1.1 405")
+            await anyio.sleep(1)  # idle for twice the read timeout: only keep-alive applies
+            await stream.send(request)
+            assert (await answer(stream)).startswith(b"HTTP/1.1 405")
+            await stream.send(b"POST /m")  # the next request starts, and stalls
+            assert await closed_by_server(stream)
+        await stream.aclose()
+
+
 async def test_the_http_limits_are_settings() -> None:
     config = uvicorn_config(http_app(Settings()), Settings())
     tuned = Settings(http_read_timeout_seconds=3, http_limit_concurrency=20, http_keep_alive_seconds=2)
