@@ -41,7 +41,8 @@ __all__ = [
     "RATE_LIMIT",
     "Kind",
     "Operation",
-    "OptionalLogin",
+    "OptionalOrg",
+    "OptionalUsername",
     "Owner",
     "OwnerKind",
     "PackageTypeArgument",
@@ -105,29 +106,31 @@ class Param:
 
 
 # Shared parameter definitions, written once.
-ORG = Param("org", "path", Annotated[str, arg(min_length=1)])
-USERNAME = Param("username", "path", Annotated[str, arg(min_length=1)])
-PackageTypeArgument = Annotated[PackageType, arg()]  # which type is which: the server's instructions
+ORG = Param("org", "path", Annotated[str, arg("Organization login", min_length=1)])
+USERNAME = Param("username", "path", Annotated[str, arg("User login", min_length=1)])
+PackageTypeArgument = Annotated[PackageType, arg("Registry")]  # which type is which: the server's instructions
 PACKAGE_TYPE = Param("package_type", "path", PackageTypeArgument)
 # list-packages takes the type as a required query parameter; everywhere else it is a path segment.
 PACKAGE_TYPE_QUERY = Param("package_type", "query", PackageTypeArgument)
-PACKAGE_NAME = Param("package_name", "path", Annotated[str, arg(min_length=1)])  # '/' allowed: sent encoded
-# GitHub's spec types ids as plain `integer`; real version ids already pass 2^31, so they are 64-bit here.
-# Strict: the schema says integer, so "123" as a string is refused rather than guessed at.
+PACKAGE_NAME = Param("package_name", "path", Annotated[str, arg("May contain /", min_length=1)])  # sent encoded
+# GitHub's spec types ids as plain `integer`; ids may pass 2^31, so they are not 32-bit here. The bound is
+# JavaScript's largest exact integer (2^53 - 1): a JSON client in JavaScript reads 2^63 - 1 as 2^63, and no
+# GitHub id comes near either (docs/github-behaviour.md#64-bit-ids). Strict: "123" as a string is refused.
+MAX_ID = 2**53 - 1
 PACKAGE_VERSION_ID = Param(
     "package_version_id",
     "path",
-    Annotated[int, arg(strict=True, ge=1, le=2**63 - 1)],
+    Annotated[int, arg("Version id", strict=True, ge=1, le=MAX_ID)],
 )
 VISIBILITY = Param(
     "visibility",
     "query",
-    Annotated[Literal["public", "private", "internal"] | None, arg()],
+    Annotated[Literal["public", "private", "internal"] | None, arg("Only these")],
     default=None,
 )
-PAGE = Param("page", "query", Annotated[int, arg(strict=True, ge=1)], default=1)
+PAGE = Param("page", "query", Annotated[int, arg("Page number", strict=True, ge=1)], default=1)
 # GitHub documents the cap of 100 only in prose; it is a schema bound here.
-PER_PAGE = Param("per_page", "query", Annotated[int, arg(strict=True, ge=1, le=100)], default=30)
+PER_PAGE = Param("per_page", "query", Annotated[int, arg("Page size", strict=True, ge=1, le=100)], default=30)
 STATE = Param(
     "state",
     "query",
@@ -147,7 +150,8 @@ ALL_PAGES = Param(
     default=False,
 )
 # The owner arguments of tools that work across one owner's packages (cleanups, audits): neither means yours.
-OptionalLogin = Annotated[str | None, arg(min_length=1)]
+OptionalOrg = Annotated[str | None, arg("Organization login; without it, yours", min_length=1)]
+OptionalUsername = Annotated[str | None, arg("User login; without it, yours", min_length=1)]
 PACKAGE = (PACKAGE_TYPE, PACKAGE_NAME)
 VERSION = (PACKAGE_TYPE, PACKAGE_NAME, PACKAGE_VERSION_ID)
 PAGING = (PAGE, PER_PAGE, ALL_PAGES)

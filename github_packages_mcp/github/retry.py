@@ -4,7 +4,7 @@
 decision is one of three, and the client only carries it out:
 
     Backoff   send again after a short, jittered sleep (5xx, timeouts, broken connections)
-    Pause     a rate limit: every request of the client waits until it lifts, then this one is sent again
+    Pause     a rate limit: every request with the same token waits until it lifts, then this one is sent again
     Stop      send no more: the answer stands, or its error is raised (with the limit, if one was too long)
 
 Rate limits follow GitHub's guidance: `x-ratelimit-remaining: 0` waits until `x-ratelimit-reset`;
@@ -80,7 +80,7 @@ class Backoff:
 
 @dataclass(frozen=True)
 class Pause:
-    """Pause every request of the client for `limit.wait` seconds (a limit holds for the token), then resend."""
+    """Pause every request with this token for `limit.wait` seconds (a limit holds for the token), then resend."""
 
     limit: Limit
 

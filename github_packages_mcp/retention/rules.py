@@ -91,13 +91,13 @@ __all__ = [
 # Each rule is declared once, here: `Rules` validates with these types, and the cleanup tool publishes them.
 KeepLatest = Annotated[int, arg("Keep the N newest selected", strict=True, ge=0)]
 KeepYoungerThanDays = Annotated[float | None, arg("Keep selected ones younger than this", ge=0, allow_inf_nan=False)]
-AgeBasis = Annotated[Literal["created", "updated"], arg()]
-Tagged = Annotated[Literal["any", "tagged", "untagged"], arg()]
+AgeBasis = Annotated[Literal["created", "updated"], arg("Age from")]
+Tagged = Annotated[Literal["any", "tagged", "untagged"], arg("Select these")]
 IncludeTags = Annotated[list[str], arg("Select only if a tag matches")]
 ExcludeTags = Annotated[list[str], arg("Keep if a tag matches")]
 IncludeVersions = Annotated[list[str], arg("Select only if the name matches")]
 ExcludeVersions = Annotated[list[str], arg("Keep if the name matches")]
-PatternSyntax = Annotated[Literal["glob", "regex"], arg()]
+PatternSyntax = Annotated[Literal["glob", "regex"], arg("Of the patterns")]
 Prerelease = Annotated[Literal["any", "only", "never"], arg("Semver pre-releases")]
 
 RULE_IDS: tuple[str, ...] = (

@@ -7,9 +7,10 @@ Resource URIs mirror GitHub's API paths, with the package name percent-encoded l
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
+from pydantic import Field
 
 from github_packages_mcp.github.catalogue import operation
 from github_packages_mcp.github.execute import execute
@@ -57,7 +58,10 @@ def add_prompts(server: MCPServer[AppContext], tools: set[str]) -> None:
 
         @server.prompt(description="Clean up a container package: plan, show, confirm, apply, report.")
         def clean_up_container_package(
-            owner: str, package: str, keep_latest: int = 10, older_than_days: int = 30
+            owner: Annotated[str, Field(description="Organization or user login")],
+            package: Annotated[str, Field(description="Container package name, e.g. web/api")],
+            keep_latest: Annotated[int, Field(description="Untagged versions to keep, newest first")] = 10,
+            older_than_days: Annotated[int, Field(description="Keep untagged versions younger than this")] = 30,
         ) -> str:
             return (
                 f"Clean up the container package '{package}' of '{owner}' (an organization or a user).\n"
@@ -75,7 +79,10 @@ def add_prompts(server: MCPServer[AppContext], tools: set[str]) -> None:
     if "audit_packages" in tools:
 
         @server.prompt(description="Audit an organization's packages and suggest what to clean up.")
-        def audit_organization(org: str, stale_after_days: int = 90) -> str:
+        def audit_organization(
+            org: Annotated[str, Field(description="Organization login")],
+            stale_after_days: Annotated[int, Field(description="Stale: no new version in this many days")] = 90,
+        ) -> str:
             return (
                 f"Audit the packages of the organization '{org}'.\n"
                 f"1. Call audit_packages with org='{org}' and stale_after_days={stale_after_days}.\n"

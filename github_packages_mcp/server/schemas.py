@@ -19,9 +19,6 @@ from pydantic import BaseModel
 
 __all__ = ["build_tool", "concise", "keyword", "signed"]
 
-# The keys a nullable result field keeps of its one real type when it publishes no type (see `_compact_output`).
-_PLAIN = {"type", "items", "format"}
-
 
 def build_tool(fn: Callable[..., Any], **kwargs: Any) -> Tool:
     """An SDK tool with compact schemas, refusing arguments it does not know.
@@ -38,7 +35,7 @@ def build_tool(fn: Callable[..., Any], **kwargs: Any) -> Tool:
     if tool.fn_metadata.output_schema is not None:
         schema = tool.fn_metadata.output_schema
         # The root stays `type: object` (clients require it); nested objects are known by their properties.
-        tool.fn_metadata.output_schema = {"type": "object"} | _compact_output(schema, schema.get("$defs", {}))
+        tool.fn_metadata.output_schema = _compact_output(schema, schema.get("$defs", {})) | {"type": "object"}
         # Every result is built from its pydantic model (see `concise`), so the SDK need not check it again.
         tool.fn_metadata.output_model = None
     return tool
@@ -60,14 +57,12 @@ def _compact_output(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, A
         return _compact_output(defs[schema["$ref"].rsplit("/", 1)[1]], defs)
     arms = [arm for arm in schema.get("anyOf", []) if arm != {"type": "null"}]
     if len(arms) == 1 < len(schema["anyOf"]):  # nullable; `concise` leaves nulls out, so only the real type
-        real = _compact_output(arms[0], defs)
-        if isinstance(arms[0].get("type"), str) and set(arms[0]) <= _PLAIN:
-            # A plain value that may be left out promises no type, only its shape (`items`, `format`).
-            real.pop("type", None)
-        return real
+        return _compact_output(arms[0], defs)
     compact: dict[str, Any] = {}
     for key, value in schema.items():
         if key == "properties":
+            # Strict validators (ajv's strict mode) refuse `properties` without the object type.
+            compact["type"] = "object"
             compact[key] = {name: _compact_output(prop, defs) for name, prop in value.items()}
         elif key == "items":
             compact[key] = _compact_output(value, defs)

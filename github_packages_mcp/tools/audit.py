@@ -9,7 +9,7 @@ from typing import Annotated
 
 from mcp_types import CallToolResult, ToolAnnotations
 
-from github_packages_mcp.github.catalogue import OptionalLogin, Owner, arg, scopes_for
+from github_packages_mcp.github.catalogue import OptionalOrg, OptionalUsername, Owner, arg, scopes_for
 from github_packages_mcp.github.models import PACKAGE_TYPES, PackageType
 from github_packages_mcp.insights.audit import Audit, audit
 from github_packages_mcp.insights.token import TokenCheck, check_token
@@ -20,15 +20,15 @@ from github_packages_mcp.server.schemas import build_tool, concise
 __all__ = ["audit_entries"]
 
 READ = scopes_for("read")
-PackageTypes = Annotated[list[PackageType], arg(min_length=1)]
+PackageTypes = Annotated[list[PackageType], arg("Registries", min_length=1)]
 StaleAfterDays = Annotated[int, arg("Stale: no new version in this many days", strict=True, ge=1)]
 IncludeVersions = Annotated[bool, arg("Also read the versions", strict=True)]
 
 
 async def audit_packages(
     ctx: ToolContext,
-    org: OptionalLogin = None,
-    username: OptionalLogin = None,
+    org: OptionalOrg = None,
+    username: OptionalUsername = None,
     package_types: PackageTypes = list(PACKAGE_TYPES),  # noqa: B006  (never mutated; the published default)
     stale_after_days: StaleAfterDays = 90,
     include_versions: IncludeVersions = True,

@@ -13,7 +13,14 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, ToolAnnotations
 
 from github_packages_mcp.github.cache import identity_of
-from github_packages_mcp.github.catalogue import OptionalLogin, Owner, PackageTypeArgument, arg, scopes_for
+from github_packages_mcp.github.catalogue import (
+    OptionalOrg,
+    OptionalUsername,
+    Owner,
+    PackageTypeArgument,
+    arg,
+    scopes_for,
+)
 from github_packages_mcp.github.errors import GitHubError
 from github_packages_mcp.github.models import ConfirmationOutcome
 from github_packages_mcp.retention.apply import (
@@ -53,8 +60,8 @@ VersionIds = Annotated[list[int] | None, arg("Default: all the plan deleted")]
 async def plan_version_cleanup(
     ctx: ToolContext,
     *,
-    org: OptionalLogin = None,
-    username: OptionalLogin = None,
+    org: OptionalOrg = None,
+    username: OptionalUsername = None,
     package_type: PackageTypeArgument,
     package_name: PackageNameOrGlob,
     keep_latest: KeepLatest = 0,

@@ -71,12 +71,12 @@ def test_name_hints_and_scopes_follow_the_method(op: Operation) -> None:
     assert ("write:packages" in op.scopes) == (op.method == "POST")
 
 
-def test_every_id_parameter_is_64_bit_and_every_page_size_is_bounded() -> None:
+def test_every_id_passes_32_bits_within_javascripts_exact_integers_and_every_page_size_is_bounded() -> None:
     for op in OPERATIONS:
         for param in op.params:
             schema = _schema(param)
             if param.name == "package_version_id":
-                assert schema["maximum"] == 2**63 - 1
+                assert schema["maximum"] == 2**53 - 1 > 2**32
             if param.name == "per_page":
                 assert (schema["minimum"], schema["maximum"], param.default) == (1, 100, 30)
             if param.name == "page":
