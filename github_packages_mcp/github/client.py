@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
@@ -34,7 +34,6 @@ from github_packages_mcp.github.cache import CachedResponse, ETagCache, LRUMap, 
 from github_packages_mcp.github.catalogue import operation_at
 from github_packages_mcp.github.credentials import token_kind
 from github_packages_mcp.github.errors import (
-    GitHubError,
     IncompleteListing,
     InvalidRequest,
     UnusableToken,
@@ -48,6 +47,7 @@ from github_packages_mcp.github.errors import (
 from github_packages_mcp.github.pacing import Pacer
 from github_packages_mcp.github.paging import Page, ProgressCallback, QueryValue, read_page
 from github_packages_mcp.github.retry import Decision, Pause, Quota, RetryPolicy, Stop
+from github_packages_mcp.github.tasks import run_all
 
 __all__ = [
     "USER_AGENT",
@@ -56,7 +56,6 @@ __all__ = [
     "ProgressCallback",
     "QueryValue",
     "Quota",
-    "gather",
 ]
 
 USER_AGENT = f"github-packages-mcp/{__version__}"
@@ -162,6 +161,27 @@ class GitHubClient:
         query: Mapping[str, QueryValue] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
+        """Send one request to GitHub's API, retrying and waiting where that is safe; return a response below 400.
+
+        `path` is an API path from the catalogue: an absolute URL or a dot segment is refused outright, so no
+        request can leave the API's host or climb out of the path it names.
+
+        Raises:
+            InvalidRequest: If `path` is not a plain API path (nothing is sent).
+            TransportError: If the request did not complete.
+            RateLimited: If a rate limit would take longer than `max_wait` to lift.
+            APIError: If GitHub answered with an error status (a subclass where one fits).
+        """
+        _check_api_path(path)
+        return await self._exchange(method, path, query, headers)
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, QueryValue] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         """Send one request, retrying and waiting where that is safe; return a response below 400.
 
         GETs are retried after 5xx answers, timeouts and broken connections; DELETEs too, and a DELETE that
@@ -210,7 +230,7 @@ class GitHubClient:
         ghcr.io takes the token as a bearer credential in base64, as `docker login` would send it.
         """
         registry_auth = f"Bearer {base64.b64encode((self.token or '').encode()).decode()}"
-        return await self.request("GET", url, headers={"Accept": accept, "Authorization": registry_auth})
+        return await self._exchange("GET", url, headers={"Accept": accept, "Authorization": registry_auth})
 
     async def get_json(self, path: str, query: Mapping[str, QueryValue] | None = None) -> Any:
         """GET a path and decode its JSON body."""
@@ -284,7 +304,7 @@ class GitHubClient:
 
         # Batches keep the tasks in memory bounded; the pacer bounds the requests in flight.
         for start in range(2, last + 1, _BATCH):
-            await _run_all([partial(fetch, number) for number in range(start, min(start + _BATCH, last + 1))])
+            await run_all([partial(fetch, number) for number in range(start, min(start + _BATCH, last + 1))])
         return [first.items, *rest]
 
     async def _read_one_by_one(
@@ -391,39 +411,18 @@ class GitHubClient:
         )  # fmt: skip
 
 
-async def gather(jobs: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
-    """Run jobs concurrently (the pacer bounds the requests) and return their results in order.
+def _check_api_path(path: str) -> None:
+    """Refuse anything but a plain API path: an absolute URL would send the token to another host, and a `.` or
+    `..` segment would name another resource than the one confirmed.
 
-    If one fails, the rest are cancelled and its `GitHubError` or `InvalidRequest` is raised as is, not inside an
-    exception group.
+    Raises:
+        InvalidRequest: If `path` is not a plain API path.
     """
-    results: list[T | None] = [None] * len(jobs)
-
-    async def run(index: int) -> None:
-        results[index] = await jobs[index]()
-
-    await _run_all([partial(run, index) for index in range(len(jobs))])
-    return results  # type: ignore[return-value]  # every slot is filled once the group has finished
-
-
-async def _run_all(jobs: list[Callable[[], Coroutine[Any, Any, None]]]) -> None:
-    """Run jobs concurrently; if one fails, cancel the rest and raise its error (not an exception group).
-
-    The first `GitHubError` or `InvalidRequest` (such as a rule refused for one package) is raised as is, so a
-    tool can say what happened; anything else stays in its group.
-    """
-    try:
-        async with anyio.create_task_group() as group:
-            for job in jobs:
-                group.start_soon(job)
-    except BaseExceptionGroup as group_error:
-        errors = group_error.subgroup((GitHubError, InvalidRequest))
-        if errors is None:
-            raise
-        first = errors.exceptions[0]
-        while isinstance(first, BaseExceptionGroup):
-            first = first.exceptions[0]
-        raise first from None
+    segments = path.split("?", 1)[0].split("/")
+    if not path.startswith("/") or path.startswith("//") or "\\" in path or {".", ".."} & set(segments):
+        raise InvalidRequest(
+            "Nothing was sent: a request path must be an API path from the catalogue, not a URL or dot segments"
+        )
 
 
 def _unique(items: list[Any]) -> list[Any]:

@@ -26,9 +26,9 @@ from datetime import datetime
 from functools import partial
 from typing import Literal
 
-from github_packages_mcp.github.client import gather
 from github_packages_mcp.github.errors import GitHubError
 from github_packages_mcp.github.registry import Manifest, Registry
+from github_packages_mcp.github.tasks import gather
 from github_packages_mcp.retention.rules import (
     Decision,
     Rules,

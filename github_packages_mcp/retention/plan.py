@@ -18,9 +18,10 @@ from pydantic import Field
 
 from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.github.catalogue import Owner
-from github_packages_mcp.github.client import GitHubClient, ProgressCallback, gather
+from github_packages_mcp.github.client import GitHubClient, ProgressCallback
 from github_packages_mcp.github.models import PackageType, Result, version_tags
 from github_packages_mcp.github.registry import Registry
+from github_packages_mcp.github.tasks import gather
 from github_packages_mcp.retention.images import plan_images
 from github_packages_mcp.retention.rules import (
     Decision,

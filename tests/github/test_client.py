@@ -9,6 +9,8 @@ from mcp import Client
 from github_packages_mcp import __version__
 from github_packages_mcp.config import Settings
 from github_packages_mcp.github.catalogue import encode_segment, expand_path
+from github_packages_mcp.github.client import GitHubClient
+from github_packages_mcp.github.errors import InvalidRequest
 from github_packages_mcp.sandbox import DEMO_ORG, SandboxServer
 from github_packages_mcp.server.app import build_server
 
@@ -79,3 +81,14 @@ async def test_the_api_version_is_configurable(settings: Settings, sandbox: Sand
     async with Client(build_server(settings.with_changes(api_version="2026-03-10"))) as client:
         await client.call_tool("list_my_packages", {"package_type": "container"})
     assert sandbox.state.requests[0].headers["x-github-api-version"] == "2026-03-10"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["https://evil.example/orgs/acme/packages", "//evil.example/x", "/orgs/acme/packages/npm/../../../user",
+     "/orgs/./packages", "orgs/acme/packages", "/orgs/acme\\..\\x"],
+)  # fmt: skip
+async def test_the_client_refuses_urls_and_dot_segments_outright(settings: Settings, path: str) -> None:
+    async with GitHubClient.from_settings(settings) as github:
+        with pytest.raises(InvalidRequest, match="must be an API path"):
+            await github.request("DELETE", path)

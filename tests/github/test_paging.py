@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from github_packages_mcp.github.catalogue import LIST_PACKAGES_WINDOW, operation, operation_at
-from github_packages_mcp.github.client import GitHubClient, gather
+from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.github.errors import GitHubError, IncompleteListing, InvalidArguments, NotFound
+from github_packages_mcp.github.tasks import gather
 from github_packages_mcp.retention.rules import RulesError
 
 pytestmark = pytest.mark.anyio
