@@ -1,15 +1,18 @@
 """The `github-packages-mcp` command: serve MCP over stdio, list or call tools, or run the sandbox alone.
 
 github-packages-mcp [--sandbox] [--config PATH] [--read-only]          serve MCP over stdio
-github-packages-mcp tools [--sandbox] ...                              print the tool list
+github-packages-mcp tools [NAME ...] [--sandbox] ...                   print the tool list, or tools' parameters
 github-packages-mcp call TOOL key=value ... [--sandbox] [--yes]        call one tool, print its result
+github-packages-mcp read URI [--sandbox]                               print a resource
+github-packages-mcp prompt NAME key=value ... [--sandbox]              print a rendered prompt
 github-packages-mcp sandbox [--port N]                                 serve the sandbox API on 127.0.0.1
+
+Exit codes: 0 success; 1 a tool error, or a confirmation refused or cancelled; 2 a usage or configuration error.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import threading
@@ -19,15 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from mcp import Client
-from mcp.client.session import ClientRequestContext
-from mcp_types import ElicitRequestParams, ElicitResult, ErrorData
 
 from github_packages_mcp import __version__
 from github_packages_mcp.config import TOOLSETS, ConfigError, Settings, load_settings
 from github_packages_mcp.github.catalogue import scopes_for
 from github_packages_mcp.server.app import build_server
 from github_packages_mcp.server.transports import serve_http
+from github_packages_mcp.terminal import USAGE, call_tool, describe_tools, read_resource, render_prompt
 
 __all__ = ["main", "missing_token_message"]
 
@@ -92,11 +93,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, help="HTTP: port (default 8080)")
     parser.add_argument("--path", help="HTTP: endpoint path (default /mcp)")
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("tools", help="print the tool list", parents=[_common_options(suppress=True)])
+    tools = commands.add_parser(
+        "tools", help="print the tool list, or the parameters of named tools", parents=[_common_options(True)]
+    )
+    tools.add_argument("names", nargs="*", metavar="NAME")
     call = commands.add_parser("call", help="call one tool and print its result", parents=[_common_options(True)])
     call.add_argument("tool")
-    call.add_argument("arguments", nargs="*", metavar="key=value")
-    call.add_argument("--yes", action="store_true", help="confirm a delete without asking")
+    call.add_argument("arguments", nargs="*", metavar="key=value", help="lists as a,b or JSON")
+    call.add_argument("--yes", action="store_true", help="confirm a destructive tool without asking")
+    read = commands.add_parser("read", help="print a resource", parents=[_common_options(True)])
+    read.add_argument("uri")
+    prompt = commands.add_parser("prompt", help="print a rendered prompt", parents=[_common_options(True)])
+    prompt.add_argument("name")
+    prompt.add_argument("arguments", nargs="*", metavar="key=value")
     sandbox = commands.add_parser("sandbox", help="serve the sandbox GitHub Packages API on 127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8787)
     return parser
@@ -117,12 +126,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     build_server(settings).run()
                 return 0
             if args.command == "tools":
-                return anyio.run(_print_tools, settings)
+                return anyio.run(describe_tools, build_server(settings), args.names)
             settings.require_token()
-            return anyio.run(_call, settings, args.tool, args.arguments, args.yes)
+            server = build_server(settings)
+            if args.command == "read":
+                return anyio.run(read_resource, server, args.uri)
+            if args.command == "prompt":
+                return anyio.run(render_prompt, server, args.name, args.arguments)
+            return anyio.run(call_tool, server, args.tool, args.arguments, args.yes)
     except ConfigError as exc:
         print(missing_token_message() if str(exc) == "no GitHub token" else f"error: {exc}", file=sys.stderr)
-        return 2
+        return USAGE
     except KeyboardInterrupt:
         return 130
 
@@ -181,66 +195,3 @@ def _serve_sandbox(port: int) -> int:
         )
         threading.Event().wait()
     return 0
-
-
-async def _print_tools(settings: Settings) -> int:
-    async with Client(build_server(settings)) as client:
-        for tool in (await client.list_tools()).tools:
-            hints = tool.annotations
-            kind = (
-                "destructive"
-                if hints and hints.destructive_hint
-                else "read-only"
-                if hints and hints.read_only_hint
-                else "write"
-            )
-            print(f"{tool.name:32} {kind:11} {tool.description}")
-    return 0
-
-
-async def _call(settings: Settings, tool_name: str, pairs: Sequence[str], assume_yes: bool) -> int:
-    server = build_server(settings)
-
-    async def confirm_on_terminal(
-        context: ClientRequestContext, params: ElicitRequestParams
-    ) -> ElicitResult | ErrorData:
-        if assume_yes:
-            return ElicitResult(action="accept", content={"confirm": arguments.get("package_name", "")})
-        # The server quotes GitHub's strings; a terminal still gets no control character but the line breaks.
-        print("".join(c if c == "\n" or c.isprintable() else repr(c)[1:-1] for c in params.message), file=sys.stderr)
-        try:
-            typed = await anyio.to_thread.run_sync(input, "> ")
-        except EOFError:
-            return ElicitResult(action="cancel")
-        return ElicitResult(action="accept", content={"confirm": typed})
-
-    async with Client(server, elicitation_callback=confirm_on_terminal) as client:
-        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-        if tool_name not in tools:
-            print(f"error: unknown tool {tool_name!r}; see `github-packages-mcp tools`", file=sys.stderr)
-            return 2
-        arguments = _parse_arguments(pairs, tools[tool_name].input_schema)
-        result = await client.call_tool(tool_name, arguments)
-    if result.is_error:
-        print("\n".join(getattr(block, "text", "") for block in result.content), file=sys.stderr)
-        return 1
-    print(json.dumps(result.structured_content, indent=2, ensure_ascii=False))
-    return 0
-
-
-def _parse_arguments(pairs: Sequence[str], schema: dict[str, Any]) -> dict[str, Any]:
-    """`key=value` pairs, typed by the tool's input schema (integers and true/false keep their types)."""
-    arguments: dict[str, Any] = {}
-    properties = schema.get("properties", {})
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"error: expected key=value, got {pair!r}")
-        kind = properties.get(key, {}).get("type")
-        if kind == "integer" and value.lstrip("-").isdigit():
-            arguments[key] = int(value)
-        elif kind == "boolean" and value.lower() in ("true", "false"):
-            arguments[key] = value.lower() == "true"
-        else:
-            arguments[key] = value  # anything else is checked by the tool's schema, with a clear error
-    return arguments

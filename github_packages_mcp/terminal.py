@@ -1,0 +1,219 @@
+"""The command's client side, for a person at a terminal: call a tool (confirming at the prompt, or with `--yes`),
+describe the tools, read a resource, render a prompt; progress on stderr; exit codes that scripts can rely on.
+
+Exit codes: 0 success; 1 a tool error, or a confirmation refused or cancelled; 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+from mcp import Client
+from mcp.client.session import ClientRequestContext
+from mcp.server.mcpserver import MCPServer
+from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult, ErrorData, Tool
+
+from github_packages_mcp.server.app import tool_entries
+
+__all__ = ["OK", "REFUSED", "USAGE", "call_tool", "describe_tools", "read_resource", "render_prompt"]
+
+OK, REFUSED, USAGE = 0, 1, 2
+_REFUSALS = ("declined", "cancelled", "not_confirmed")
+
+
+class UsageError(Exception):
+    """What the person typed cannot be a call; the message says why."""
+
+
+async def call_tool(server: MCPServer[Any], name: str, pairs: Sequence[str], assume_yes: bool) -> int:
+    """Call one tool and print its result as JSON; with `assume_yes`, confirm a delete without asking.
+
+    `--yes` takes the token flow: the first call answers `confirmation_required` with the summary (printed on
+    stderr) and a token, and the same call plus the token acts, for every destructive tool alike.
+    """
+    confirm: Any = None if assume_yes else _confirm_on_terminal  # no form capability: the token flow
+    async with Client(server, elicitation_callback=confirm) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        if name not in tools:
+            print(f"error: {_not_offered(name)}", file=sys.stderr)
+            return USAGE
+        try:
+            arguments = parse_arguments(pairs, tools[name].input_schema)
+        except UsageError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return USAGE
+        result = await client.call_tool(name, arguments, progress_callback=_progress_line())
+        first = result.structured_content or {}
+        if assume_yes and not result.is_error and first.get("status") == "confirmation_required":
+            print(f"--yes: {first.get('summary')}", file=sys.stderr)
+            confirmed = {**arguments, "confirmation_token": first["confirmation_token"]}
+            result = await client.call_tool(name, confirmed, progress_callback=_progress_line())
+    return _print_result(result)
+
+
+def _print_result(result: CallToolResult) -> int:
+    if result.is_error:
+        print("\n".join(getattr(block, "text", "") for block in result.content), file=sys.stderr)
+        return REFUSED
+    print(json.dumps(result.structured_content, indent=2, ensure_ascii=False))
+    return REFUSED if (result.structured_content or {}).get("status") in _REFUSALS else OK
+
+
+def _not_offered(name: str) -> str:
+    if name in {entry.name for entry in tool_entries()}:
+        return (
+            f"{name} is not offered here: the token lacks a scope it needs (see `call check_token`), or "
+            "--read-only, --toolsets or --tools leave it out"
+        )
+    return f"unknown tool {name!r}; see `github-packages-mcp tools`"
+
+
+async def _confirm_on_terminal(_context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult | ErrorData:
+    # The server quotes GitHub's strings; a terminal still gets no control character but the line breaks.
+    print("".join(c if c == "\n" or c.isprintable() else repr(c)[1:-1] for c in params.message), file=sys.stderr)
+    print("> ", end="", file=sys.stderr, flush=True)  # stdout carries only the result, for scripts
+    line = await anyio.to_thread.run_sync(sys.stdin.readline)
+    if not line:  # end of input: nobody answered
+        return ElicitResult(action="cancel")
+    return ElicitResult(action="accept", content={"confirm": line.rstrip("\r\n")})
+
+
+def _progress_line() -> Any:
+    """A progress callback printing one line on stderr (done/total, rate, time left), or None off a terminal."""
+    if not sys.stderr.isatty():
+        return None
+    started = time.monotonic()
+
+    async def show(done: float, total: float | None, message: str | None) -> None:
+        print(f"\r\x1b[K{progress_text(done, total, message, time.monotonic() - started)}", end="", file=sys.stderr)
+        if total is not None and done >= total:
+            print(file=sys.stderr)
+
+    return show
+
+
+def progress_text(done: float, total: float | None, message: str | None, elapsed: float) -> str:
+    """`deleted 3 of 38 · 3/38 · 1.5/s · 23 s left`."""
+    rate = done / elapsed if elapsed > 0 else 0.0
+    parts = [message or "working", f"{done:g}/{total:g}" if total else f"{done:g}", f"{rate:.1f}/s"]
+    if total and rate > 0:
+        parts.append(f"{max(0.0, (total - done) / rate):.0f} s left")
+    return " · ".join(parts)
+
+
+def parse_arguments(pairs: Sequence[str], schema: dict[str, Any]) -> dict[str, Any]:
+    """`key=value` pairs typed by the tool's input schema: integers, numbers and true/false keep their types,
+    lists are `a,b` or JSON (`[1,2]`); anything else is left for the tool's own validation to judge.
+
+    Raises:
+        UsageError: If a pair has no `=`, or JSON does not parse.
+    """
+    arguments: dict[str, Any] = {}
+    properties = schema.get("properties", {})
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise UsageError(f"expected key=value, got {pair!r}")
+        arguments[key] = _typed(key, value, properties.get(key, {}))
+    return arguments
+
+
+def _typed(key: str, value: str, schema: dict[str, Any]) -> Any:
+    kind = schema.get("type")
+    if value.startswith(("[", "{")):
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            raise UsageError(f"{key}: not valid JSON ({exc})") from None
+    if kind == "array":
+        item = schema.get("items", {})
+        return [_typed(key, part.strip(), item) for part in value.split(",") if part.strip()]
+    if kind == "integer" and value.lstrip("-").isdigit():
+        return int(value)
+    if kind == "number":
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    if kind == "boolean" and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
+
+
+async def describe_tools(server: MCPServer[Any], names: Sequence[str]) -> int:
+    """Print the tool list, or for named tools their parameters: type, required or default, allowed values."""
+    async with Client(server) as client:
+        tools = (await client.list_tools()).tools
+    if not names:
+        for tool in tools:
+            print(f"{tool.name:32} {_kind(tool):11} {tool.description}")
+        return OK
+    offered = {tool.name: tool for tool in tools}
+    for name in names:
+        if name not in offered:
+            print(f"error: {_not_offered(name)}", file=sys.stderr)
+            return USAGE
+        print(_tool_help(offered[name]))
+    return OK
+
+
+def _kind(tool: Tool) -> str:
+    hints = tool.annotations
+    if hints and hints.destructive_hint:
+        return "destructive"
+    return "read-only" if hints and hints.read_only_hint else "write"
+
+
+def _tool_help(tool: Tool) -> str:
+    lines = [f"{tool.name} ({_kind(tool)}): {tool.description}", ""]
+    required = set(tool.input_schema.get("required", []))
+    for name, prop in tool.input_schema.get("properties", {}).items():
+        kind = prop.get("type", "any")
+        if kind == "array":
+            kind = f"list of {prop.get('items', {}).get('type', 'any')}"
+        facts = ["required" if name in required else f"default {json.dumps(prop.get('default'))}"]
+        if "enum" in prop:
+            facts.append("one of " + ", ".join(map(str, prop["enum"])))
+        if "minimum" in prop or "maximum" in prop:
+            facts.append(f"{prop.get('minimum', '')}..{prop.get('maximum', '')}")
+        description = f"  {prop['description']}" if prop.get("description") else ""
+        lines.append(f"  {name}: {kind}, {'; '.join(facts)}.{description}")
+    return "\n".join(lines)
+
+
+async def read_resource(server: MCPServer[Any], uri: str) -> int:
+    """Print a resource's text; a URI that matches no template lists the templates."""
+    async with Client(server) as client:
+        templates = (await client.list_resource_templates()).resource_templates
+        try:
+            result = await client.read_resource(uri)
+        except Exception as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            print("resource templates:", *(f"  {t.uri_template}" for t in templates), sep="\n", file=sys.stderr)
+            return REFUSED
+    for content in result.contents:
+        print(getattr(content, "text", ""))
+    return OK
+
+
+async def render_prompt(server: MCPServer[Any], name: str, pairs: Sequence[str]) -> int:
+    """Print a prompt rendered with `key=value` arguments."""
+    try:
+        arguments = dict(pair.split("=", 1) for pair in pairs)
+    except ValueError:
+        print("error: expected key=value arguments", file=sys.stderr)
+        return USAGE
+    async with Client(server) as client:
+        prompts = {prompt.name for prompt in (await client.list_prompts()).prompts}
+        if name not in prompts:
+            print(f"error: unknown prompt {name!r}; prompts: {', '.join(sorted(prompts))}", file=sys.stderr)
+            return USAGE
+        result = await client.get_prompt(name, arguments)
+    for message in result.messages:
+        print(getattr(message.content, "text", ""))
+    return OK

@@ -1,0 +1,93 @@
+"""The command as a person at a terminal uses it, run in-process: `--yes` confirms every destructive tool, a
+cleanup made by one command is applied by the next, exit codes tell refusals and usage errors apart, tools are
+described, resources read and prompts rendered."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from github_packages_mcp.cli import main
+from github_packages_mcp.terminal import parse_arguments, progress_text
+
+MULTI = ["org=acme-labs", "package_type=container", "package_name=multi/app"]
+
+
+@pytest.fixture(autouse=True)
+def own_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A state directory of the test's own, and none of the machine's GitHub settings."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    for name in ("GITHUB_TOKEN", "GITHUB_PERSONAL_ACCESS_TOKEN", "GITHUB_API_URL", "GITHUB_PACKAGES_MCP_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main([*argv, "--sandbox"])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_a_cleanup_planned_by_one_command_is_applied_by_the_next_with_yes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "call", "plan_version_cleanup", *MULTI, "tagged=untagged")
+    plan = json.loads(out)
+    assert (code, plan["delete"]) == (0, 5)
+    code, out, err = run(capsys, "call", "apply_version_cleanup", f"plan_id={plan['plan_id']}", "--yes")
+    assert code == 0, err
+    assert json.loads(out)["deleted_count"] == 5
+    assert "--yes: This will permanently delete 5 version(s)" in err
+
+
+def test_yes_confirms_a_package_delete_too(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "call", "delete_org_package", "org=acme-labs", "package_type=npm",
+                       "package_name=design-system", "--yes")  # fmt: skip
+    assert (code, json.loads(out)["deleted"]) == (0, True)
+
+
+def test_a_refused_confirmation_exits_1(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("not-the-name\n"))
+    code, out, err = run(capsys, "call", "delete_org_package", *MULTI)
+    assert "Type the package name 'multi/app' to confirm." in err
+    assert (code, json.loads(out)["status"]) == (1, "not_confirmed")
+
+
+def test_usage_errors_exit_2_and_a_hidden_tool_is_named_as_such(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "call", "list_org_packages", "org")[0] == 2
+    assert run(capsys, "call", "no_such_tool")[0] == 2
+    code, _, err = run(capsys, "--read-only", "call", "delete_org_package", *MULTI)
+    assert code == 2
+    assert "delete_org_package is not offered here" in err
+
+
+def test_tools_name_prints_parameters_with_types_defaults_and_allowed_values(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "tools", "plan_version_cleanup")
+    assert code == 0
+    assert 'tagged: string, default "any"; one of any, tagged, untagged.' in out
+    assert "package_type: string, required; one of npm, maven, rubygems, docker, nuget, container." in out
+    assert "include_versions: list of string, default []." in out
+
+
+def test_resources_are_read_and_prompts_rendered(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "read", "github-packages://orgs/acme-labs/packages/container/web%2Fapi")
+    assert (code, json.loads(out)["package"]["name"]) == (0, "web/api")
+    code, _, err = run(capsys, "read", "github-packages://nowhere")
+    assert code == 1
+    assert "github-packages://orgs/{org}/packages/{package_type}/{package_name}" in err
+    code, out, _ = run(capsys, "prompt", "audit_organization", "org=acme-labs")
+    assert code == 0
+    assert "audit_packages with org='acme-labs'" in out
+
+
+def test_list_arguments_take_commas_or_json() -> None:
+    schema = {"properties": {"version_ids": {"type": "array", "items": {"type": "integer"}}, "n": {"type": "number"}}}
+    assert parse_arguments(["version_ids=1,2", "n=1e3"], schema) == {"version_ids": [1, 2], "n": 1000.0}
+    assert parse_arguments(["version_ids=[3, 4]"], schema) == {"version_ids": [3, 4]}
+
+
+def test_progress_says_done_total_rate_and_time_left() -> None:
+    assert progress_text(3, 38, "deleted 3 of 38", 2.0) == "deleted 3 of 38 · 3/38 · 1.5/s · 23 s left"
+    assert progress_text(2, None, None, 1.0) == "working · 2 · 2.0/s"
