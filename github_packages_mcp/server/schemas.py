@@ -13,9 +13,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 __all__ = ["build_tool", "concise", "keyword", "signed"]
 
@@ -25,7 +27,7 @@ def build_tool(fn: Callable[..., Any], **kwargs: Any) -> Tool:
 
     Results are still checked against their full model before they are sent (see `concise`).
     """
-    tool = Tool.from_function(fn, **kwargs)
+    tool = _ReadableTool.from_function(fn, **kwargs)
     # A misspelt argument (`per_pag`, `confirmation_tokn`) is an error naming it, not silently dropped.
     tool.fn_metadata.arg_model.model_config["extra"] = "forbid"
     tool.fn_metadata.arg_model.model_rebuild(force=True)
@@ -39,6 +41,45 @@ def build_tool(fn: Callable[..., Any], **kwargs: Any) -> Tool:
         # Every result is built from its pydantic model (see `concise`), so the SDK need not check it again.
         tool.fn_metadata.output_model = None
     return tool
+
+
+class _ReadableTool(Tool):
+    """A tool whose invalid arguments are refused one line per argument ("per_page: at most 100, got 1000"),
+    without pydantic's error codes and URLs."""
+
+    async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
+        try:
+            return await super().run(arguments, context, convert_result)
+        except ToolError as exc:
+            if not isinstance(exc.__cause__, ValidationError):
+                raise
+            lines = "\n".join(_argument_error(error) for error in exc.__cause__.errors(include_url=False))
+            raise ToolError(
+                f"Error executing tool {self.name}: Invalid arguments, nothing was sent:\n{lines}"
+            ) from None
+
+
+def _argument_error(error: ErrorDetails) -> str:
+    name = ".".join(str(part) for part in error["loc"]) or "arguments"
+    context, given = error.get("ctx") or {}, f", got {_shown(error.get('input'))}"
+    said = {
+        "missing": "required",
+        "extra_forbidden": "not an argument of this tool",
+        "less_than_equal": f"at most {context.get('le')}{given}",
+        "greater_than_equal": f"at least {context.get('ge')}{given}",
+        "literal_error": f"one of {context.get('expected')}{given}",
+        "string_type": f"a string{given}",
+        "int_type": f"a whole number (integer){given}",
+        "int_from_float": f"a whole number (integer){given}",
+        "bool_type": f"true or false{given}",
+        "list_type": f"a list{given}",
+    }.get(error["type"])
+    return f"{name}: {said or error['msg'][:1].lower() + error['msg'][1:] + given}"
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _tidy_argument(schema: dict[str, Any]) -> None:
