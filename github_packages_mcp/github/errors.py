@@ -29,11 +29,17 @@ from __future__ import annotations
 import base64
 import contextlib
 import re
+import socket
+import ssl
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import quote, quote_plus, urlsplit
 
 import httpx
+
+NetworkCause = Literal["timeout", "refused", "dns", "tls", "other"]
+# getaddrinfo's "no such name" (a typo), as opposed to a temporary failure of the resolver.
+_NO_SUCH_NAME = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
 
 __all__ = [
     "REDACTED",
@@ -101,9 +107,17 @@ class TransportError(GitHubError):
     `may_have_arrived` is False when the request surely never reached GitHub (no connection was made).
     """
 
-    def __init__(self, message: str, *, method: str, path: str, may_have_arrived: bool) -> None:
+    def __init__(
+        self, message: str, *, method: str, path: str, may_have_arrived: bool, cause: NetworkCause = "other"
+    ) -> None:
         super().__init__(message, method=method, path=path)
         self.may_have_arrived = may_have_arrived
+        self.cause = cause
+
+    @property
+    def lasting(self) -> bool:
+        """Whether waiting will not help: nothing listens at that address, or its name does not exist."""
+        return self.cause in ("refused", "dns")
 
 
 class IncompleteListing(GitHubError):
@@ -201,11 +215,44 @@ def transport_error(exc: Exception, method: str, path: str, token: str | None = 
     of `exc` and of every exception chained to it, so no traceback of the chain shows it either.
     """
     scrub(exc, token)
+    cause = network_cause(exc)
+    host = _host_of(exc)
+    # The registry is read by absolute URL, the API by path: say which setting names the address.
+    setting = "registry_url (GITHUB_REGISTRY_URL)" if path.startswith("http") else "api_url (GITHUB_API_URL)"
+    detail = redact(str(exc), token) or type(exc).__name__
+    message = {
+        "timeout": f"{host} did not answer in time ({type(exc).__name__})",
+        "refused": f"the connection to {host} was refused: nothing listens there; check {setting}",
+        "dns": f"{host} could not be found (DNS): check {setting} for a typo",
+        "tls": f"the TLS handshake with {host} failed ({detail}); check {setting}, or a proxy that intercepts TLS",
+    }.get(cause, f"could not reach {host}: {detail}")
+    return TransportError(message, method=method, path=path, may_have_arrived=may_have_arrived(exc), cause=cause)
+
+
+def network_cause(exc: BaseException) -> NetworkCause:
+    """What kind of network failure `exc` is, from it and the exceptions chained to it."""
     if isinstance(exc, httpx.TimeoutException):
-        message = f"GitHub did not answer in time ({type(exc).__name__})"
-    else:
-        message = f"could not reach GitHub: {redact(str(exc), token) or type(exc).__name__}"
-    return TransportError(message, method=method, path=path, may_have_arrived=may_have_arrived(exc))
+        return "timeout"
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError) or "connection refused" in str(seen).lower():
+            return "refused"
+        if isinstance(seen, socket.gaierror) and seen.errno in _NO_SUCH_NAME:
+            return "dns"
+        if any(text in str(seen).lower() for text in ("name or service not known", "nodename nor servname")):
+            return "dns"
+        if isinstance(seen, ssl.SSLError):
+            return "tls"
+        seen = seen.__cause__ or seen.__context__
+    return "other"
+
+
+def _host_of(exc: Exception) -> str:
+    try:
+        url = exc.request.url  # type: ignore[attr-defined]  # httpx's errors carry their request, when there is one
+    except (AttributeError, RuntimeError):
+        return "GitHub"
+    return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
 
 
 def error_from_response(

@@ -25,7 +25,7 @@ from typing import Literal
 
 import httpx
 
-from github_packages_mcp.github.errors import error_message, may_have_arrived
+from github_packages_mcp.github.errors import error_message, may_have_arrived, network_cause
 
 __all__ = [
     "Backoff",
@@ -124,7 +124,10 @@ class RetryPolicy:
         return Stop(limit) if limit.wait > self.max_wait else Pause(limit)
 
     def after_failure(self, exc: Exception, method: str, retries: int) -> Backoff | Stop:
-        """After a timeout or broken connection: retry, except a POST (a restore) that may have arrived."""
+        """After a timeout or broken connection: retry, except a POST (a restore) that may have arrived, and except
+        a refused connection or an unknown host name: waiting does not help a wrong address."""
+        if network_cause(exc) in ("refused", "dns"):
+            return Stop()
         arrived = may_have_arrived(exc)
         if retries < self.max_retries and (method != "POST" or not arrived):
             return Backoff(self.backoff_for(retries), arrived)

@@ -56,6 +56,8 @@ def tool_error_message(exc: GitHubError, scopes: tuple[str, ...], check_with: st
                 f"Could not complete {request}: {exc.message}. The request may have reached GitHub: "
                 f"check with {check_with} before trying again."
             )
+        if exc.lasting:
+            return f"Could not complete {request}: {exc.message}. Nothing was sent."
         return f"Could not complete {request}: {exc.message}. Nothing was changed; try again later."
     if isinstance(exc, IncompleteListing):
         return (

@@ -160,7 +160,7 @@ async def test_a_restore_that_never_left_is_sent_again() -> None:
     def github(request: httpx.Request) -> httpx.Response:
         attempts.append(request.method)
         if len(attempts) == 1:
-            raise httpx.ConnectError("connection refused", request=request)
+            raise httpx.ConnectTimeout("connect timed out", request=request)
         return httpx.Response(204)
 
     async with GitHubClient(

@@ -94,10 +94,20 @@ def test_a_delete_answering_404_after_a_failed_attempt_that_arrived_is_done() ->
 
 
 def test_a_restore_is_resent_only_when_it_surely_never_left() -> None:
-    refused, lost = httpx.ConnectError("connection refused"), httpx.ReadError("connection reset")
-    never_left = POLICY.after_failure(refused, "POST", 0)
+    unsent, lost = httpx.ConnectTimeout("connect timed out"), httpx.ReadError("connection reset")
+    never_left = POLICY.after_failure(unsent, "POST", 0)
     assert isinstance(never_left, Backoff) and not never_left.arrived
     assert POLICY.after_failure(lost, "POST", 0) == Stop()
     may_have_arrived = POLICY.after_failure(lost, "DELETE", 0)
     assert isinstance(may_have_arrived, Backoff) and may_have_arrived.arrived
-    assert POLICY.after_failure(refused, "GET", 3) == Stop()
+    assert POLICY.after_failure(unsent, "GET", 3) == Stop()
+
+
+def test_a_wrong_address_is_not_retried() -> None:
+    # Waiting does not fix a typo in api_url: a refused connection or an unknown name stops at once.
+    assert POLICY.after_failure(httpx.ConnectError("[Errno 111] Connection refused"), "GET", 0) == Stop()
+    unknown = httpx.ConnectError("[Errno -2] Name or service not known")
+    assert POLICY.after_failure(unknown, "GET", 0) == Stop()
+    assert isinstance(
+        POLICY.after_failure(httpx.ConnectError("Temporary failure in name resolution"), "GET", 0), Backoff
+    )

@@ -6,6 +6,7 @@ import logging
 import socket
 from datetime import UTC, datetime, timedelta
 
+import anyio
 import pytest
 from mcp import Client
 
@@ -109,8 +110,10 @@ async def test_an_unreachable_api_is_a_clear_error() -> None:
     settings = Settings(token=DEMO_TOKEN, api_url=f"http://127.0.0.1:{port}", retry_backoff_seconds=0.01)
     async with Client(build_server(settings)) as client:
         result = await client.call_tool("list_my_packages", {"package_type": "npm"})
-    assert "Could not complete GET /user/packages: could not reach GitHub" in error_text(result)
-    assert "Nothing was changed; try again later" in error_text(result)
+    assert "Could not complete GET /user/packages: the connection to http://127.0.0.1:" in error_text(result)
+    assert error_text(result).endswith(
+        "was refused: nothing listens there; check api_url (GITHUB_API_URL). Nothing was sent."
+    )
 
 
 def test_every_error_class_maps_to_its_own_advice() -> None:
@@ -176,3 +179,20 @@ async def test_the_token_never_appears_in_results_errors_or_logs(
     captured = capsys.readouterr()
     seen += [caplog.text, captured.out, captured.err, repr(sandbox.state.requests)]
     assert all(DEMO_TOKEN not in text for text in seen)
+
+
+@pytest.mark.parametrize(
+    ("api_url", "says"),
+    [
+        ("http://127.0.0.1:9", "the connection to http://127.0.0.1:9 was refused: nothing listens there"),
+        ("https://api.github.invalid", "https://api.github.invalid could not be found (DNS): check api_url"),
+    ],
+)
+async def test_a_wrong_address_fails_at_once_and_names_the_setting(settings: Settings, api_url: str, says: str) -> None:
+    with anyio.fail_after(5):  # no retries with backoff: waiting does not fix an address
+        async with Client(build_server(settings.with_changes(api_url=api_url))) as client:
+            result = await client.call_tool("get_my_package", {"package_type": "npm", "package_name": "x"})
+    text = error_text(result)
+    assert says in text
+    assert "GITHUB_API_URL" in text
+    assert text.endswith("Nothing was sent.")

@@ -74,13 +74,14 @@ async def test_an_http_stack_error_echoing_the_header_is_redacted_at_start_up_an
     async with Client(server) as client:
         result = await client.call_tool("get_org_package", PACKAGE)
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    host = settings.api_url.rstrip("/")
     assert warnings == [
         "could not read the token's scopes, all tools stay listed: "
-        "could not reach GitHub: Illegal header value b'Bearer [redacted]'"
+        f"could not reach {host}: Illegal header value b'Bearer [redacted]'"
     ]
     assert error_text(result) == (
         "Error executing tool get_org_package: Could not complete GET /orgs/acme-labs/packages/container/web%2Fapi: "
-        "could not reach GitHub: Illegal header value b'Bearer [redacted]'. Nothing was changed; try again later."
+        f"could not reach {host}: Illegal header value b'Bearer [redacted]'. Nothing was changed; try again later."
     )
     assert not spelled(DEMO_TOKEN, caplog.text + error_text(result))
 
