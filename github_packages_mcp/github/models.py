@@ -130,6 +130,7 @@ class _Paging(Result):
     per_page: int
     next_page: int | None = Field(default=None, description="Page to ask for next; absent on the last page")
     last_page: int | None = Field(default=None, description="Number of the last page, when GitHub says")
+    message: str | None = Field(default=None, description="Set when the result was cut to fit")
 
 
 class PackageList(_Paging):

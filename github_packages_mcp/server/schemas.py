@@ -19,7 +19,10 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-__all__ = ["build_tool", "concise", "keyword", "signed"]
+__all__ = ["MAX_RESULT_TEXT", "build_tool", "compact_json", "concise", "keyword", "signed"]
+
+# No result's text is longer than this (about 15k tokens, well under the 25k-token cap some clients put on a result).
+MAX_RESULT_TEXT = 60_000
 
 
 def build_tool(fn: Callable[..., Any], **kwargs: Any) -> Tool:
@@ -121,8 +124,11 @@ def concise(result: BaseModel) -> CallToolResult:
     The text is what many clients put in the model's context: no indentation, no nulls.
     """
     data = result.model_dump(mode="json", exclude_none=True)
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+    return CallToolResult(content=[TextContent(type="text", text=compact_json(data))], structured_content=data)
+
+
+def compact_json(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
 def keyword(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:

@@ -16,12 +16,12 @@ from mcp_types import CallToolResult, ToolAnnotations
 
 from github_packages_mcp.github.catalogue import OPERATIONS, Operation
 from github_packages_mcp.github.execute import describe_deletion, execute
-from github_packages_mcp.github.models import ConfirmationOutcome, DeletionResult
+from github_packages_mcp.github.models import ConfirmationOutcome, DeletionResult, PackageList, PackageVersionList
 from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.server.advice import tool_errors
 from github_packages_mcp.server.confirmation import Answer, ConfirmationToken, Target, asking, settle
 from github_packages_mcp.server.context import ToolContext, ToolEntry, app_of, progress_reporter
-from github_packages_mcp.server.schemas import build_tool, concise, keyword, signed
+from github_packages_mcp.server.schemas import MAX_RESULT_TEXT, build_tool, compact_json, concise, keyword, signed
 
 __all__ = ["operation_entries"]
 
@@ -57,9 +57,38 @@ def _plain_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
         app = app_of(ctx)
         progress = progress_reporter(ctx, "read {done} of {total} pages")
         with tool_errors(op.scopes, _check_with(op)):
-            return concise(await execute(op, app.github, arguments, progress, full=app.settings.full_results))
+            result = await execute(op, app.github, arguments, progress, full=app.settings.full_results)
+        return concise(fitted(result) if isinstance(result, PackageList | PackageVersionList) else result)
 
     return signed(body, op.name, [*params, _CONTEXT], Annotated[CallToolResult, op.result])
+
+
+def fitted(listing: PackageList | PackageVersionList) -> PackageList | PackageVersionList:
+    """A listing whose text fits a context window (`MAX_RESULT_TEXT`): cut at a page boundary, with `next_page`
+    and a message saying how to go on. Only an `all_pages` listing can be that long."""
+    text = len(compact_json(listing.model_dump(mode="json", exclude_none=True)))
+    if text <= MAX_RESULT_TEXT or len(listing.items) <= listing.per_page:
+        return listing
+    pages = -(-len(listing.items) // listing.per_page)
+    kept = pages
+    while kept > 1:  # the items have similar sizes: fewer pages in proportion, then one by one until it fits
+        kept = min(kept - 1, max(1, int(kept * MAX_RESULT_TEXT / text)))
+        cut = listing.model_copy(update={"items": listing.items[: kept * listing.per_page]})
+        text = len(compact_json(cut.model_dump(mode="json", exclude_none=True)))
+        if text <= MAX_RESULT_TEXT - 400:  # room for the message
+            break
+    return listing.model_copy(
+        update={
+            "items": listing.items[: kept * listing.per_page],
+            "next_page": kept + 1,
+            "last_page": pages,
+            "message": (
+                f"Cut after page {kept} of {pages} (pages of {listing.per_page}) to fit a context window. To go "
+                f"on, call again without all_pages, with page={kept + 1} and per_page={listing.per_page}; or "
+                "narrow the listing (visibility, state)."
+            ),
+        }
+    )
 
 
 def _delete_body(op: Operation, params: list[Any]) -> Callable[..., Any]:

@@ -113,3 +113,18 @@ async def test_results_are_trimmed_summaries_not_githubs_full_objects(settings: 
         )
     assert set(package["owner"]) == {"login", "type"}
     assert set(package["repository"]) == {"full_name", "html_url", "private"}
+
+
+async def test_a_listing_too_long_for_a_context_window_is_cut_at_a_page_boundary(settings: Settings) -> None:
+    arguments = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api", "all_pages": True}
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool("list_org_package_versions", arguments)
+        listing = ok(result)
+        following = {**arguments, "all_pages": False, "page": listing["next_page"], "per_page": 100}
+        rest = ok(await client.call_tool("list_org_package_versions", following))
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert len(text) <= 60_000
+    assert len(listing["items"]) % 100 == 0 and listing["next_page"] == len(listing["items"]) // 100 + 1
+    assert listing["last_page"] == 4  # web/api has 345 versions
+    assert f"page={listing['next_page']} and per_page=100" in listing["message"]
+    assert rest["items"][0]["id"] not in {item["id"] for item in listing["items"]}
