@@ -1,0 +1,168 @@
+"""What the interoperability tests share: the server's configuration for a test's sandbox, the server served over
+HTTP by the command itself, and the official TypeScript SDK's client (installed with npm on first use)."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from github_packages_mcp.sandbox import DEMO_TOKEN, SandboxServer
+from tests.helpers import COMMAND, clean_env
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent.parent
+HARNESS = HERE / "ts_client.mjs"
+TS_SDK = "@modelcontextprotocol/sdk"
+NPM_INSTALL_TIMEOUT = 300  # a first run on a fresh machine downloads about 100 small packages (3 s here)
+# Cached packages first; one retry, soon, so that a machine without network gives up in seconds, not minutes.
+NPM_OPTIONS = (
+    "--no-audit",
+    "--no-fund",
+    "--prefer-offline",
+    "--loglevel=error",
+    "--fetch-retries=1",
+    "--fetch-retry-mintimeout=2000",
+    "--fetch-retry-maxtimeout=10000",
+    "--fetch-timeout=30000",
+)
+
+Scenario = dict[str, Any]
+Report = dict[str, Any]
+
+
+def pinned_ts_sdk() -> str:
+    """The exact version package.json (and package-lock.json) pins."""
+    version: str = json.loads((HERE / "package.json").read_text())["dependencies"][TS_SDK]
+    return version
+
+
+def installed_ts_sdk() -> str | None:
+    manifest = HERE / "node_modules" / TS_SDK / "package.json"
+    try:
+        version: str = json.loads(manifest.read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return version
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    """The node executable, with the pinned TypeScript SDK installed next to the harness (npm ci, once)."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node (Node.js) is not installed: the TypeScript SDK client cannot run")
+    pinned = pinned_ts_sdk()
+    # Another pytest run in this checkout may be installing at the same moment: one at a time.
+    with (HERE / ".npm-install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if installed_ts_sdk() != pinned:
+            npm = shutil.which("npm")
+            if npm is None:
+                pytest.skip(f"npm is not installed: cannot install {TS_SDK}@{pinned}")
+            try:
+                done = subprocess.run(
+                    [npm, "ci", *NPM_OPTIONS],
+                    cwd=HERE,
+                    capture_output=True,
+                    text=True,
+                    timeout=NPM_INSTALL_TIMEOUT,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                pytest.skip(f"npm ci did not install {TS_SDK}@{pinned} within {NPM_INSTALL_TIMEOUT} s (offline?)")
+            if done.returncode != 0 or installed_ts_sdk() != pinned:
+                error = next((line for line in done.stderr.splitlines() if line.startswith("npm error")), "")
+                pytest.skip(f"npm ci could not install {TS_SDK}@{pinned} (offline?): {error}")
+    return node
+
+
+@pytest.fixture
+def server_env(sandbox: SandboxServer, tmp_path: Path) -> dict[str, str]:
+    """The environment that points `python -m github_packages_mcp` at this test's sandbox, configured like the
+    `settings` fixture (no pause between deletes, short backoffs, a state directory of the test's own)."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "mutation_interval_seconds = 0\n"
+        "retry_backoff_seconds = 0.01\n"
+        "hide_unusable_tools = false\n"
+        f"journal_dir = {json.dumps(str(tmp_path / 'state'))}\n"
+    )
+    return clean_env(
+        GITHUB_API_URL=sandbox.url,
+        GITHUB_REGISTRY_URL=sandbox.url,
+        GITHUB_TOKEN=DEMO_TOKEN,
+        GITHUB_PACKAGES_MCP_CONFIG=str(config),
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def http_url(server_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    """The command serving streamable HTTP on a free loopback port (as `--transport http` serves it), for the test."""
+    port = free_port()
+    command = [*COMMAND, "--transport", "http", "--port", str(port)]
+    with (tmp_path / "http-server.log").open("w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=server_env, stdout=log, stderr=log)
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        log.flush()
+                        log_text = (tmp_path / "http-server.log").read_text()
+                        raise RuntimeError(f"the HTTP server did not start: {log_text}") from None
+                    time.sleep(0.05)
+            yield f"http://127.0.0.1:{port}/mcp"
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+@pytest.fixture
+def ts_client(node: str, server_env: dict[str, str], request: pytest.FixtureRequest) -> Callable[..., Report]:
+    """Run one scenario with the TypeScript SDK's client, over "stdio" (the client spawns the server) or "http"
+    (the command serves it on loopback), and return the harness's report."""
+
+    def run(transport: str, steps: list[Scenario], **options: Any) -> Report:
+        scenario: Scenario = {"transport": transport, "steps": steps, **options}
+        if transport == "stdio":
+            # The server's environment (its GitHub token) reaches the client through its own environment, never
+            # through the scenario, which a failure may print.
+            scenario |= {"command": COMMAND[0], "args": COMMAND[1:], "cwd": str(ROOT), "inheritEnv": True}
+        else:
+            scenario["url"] = request.getfixturevalue("http_url")  # started only for the scenarios that need it
+        done = subprocess.run(
+            [node, str(HARNESS)],
+            input=json.dumps(scenario),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=HERE,
+            env=server_env,
+            check=False,
+        )
+        assert done.stdout, f"the harness printed nothing; stderr: {done.stderr[-3000:]}"
+        report: Report = json.loads(done.stdout)
+        assert "connectError" not in report, report
+        assert report["sdkVersion"] == pinned_ts_sdk()
+        return report
+
+    return run
