@@ -17,6 +17,8 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import anyio
+import anyio.lowlevel
 from pydantic import Field
 
 from github_packages_mcp.github.cache import identity_of
@@ -148,8 +150,12 @@ async def apply_plan(
     counts = {"deleted": 0, "already_gone": 0, "skipped": 0, "failed": 0}
     skipped: list[SkippedVersion] = []
     for number, item in enumerate(todo, start=1):
-        result, detail = await _delete_one(github, plan, item)
-        store.append(_entry(store, plan.plan_id, item, result, detail))
+        # A cancel waits for the version in flight and its journal line, so the journal never misses a delete
+        # that happened (and so can always restore it); then it stops the run before the next one.
+        with anyio.CancelScope(shield=True):
+            result, detail = await _delete_one(github, plan, item)
+            store.append(_entry(store, plan.plan_id, item, result, detail))
+        await anyio.lowlevel.checkpoint()
         counts[result] += 1
         if result in ("skipped", "failed") and len(skipped) < SHOWN_DECISIONS:
             skipped.append(SkippedVersion(id=item.id, name=item.name, reason=detail or result))
@@ -184,7 +190,9 @@ async def _delete_one(github: GitHubClient, plan: SavedPlan, item: PlannedDeleti
     except APIError as exc:
         # GitHub's rules (the 5,000-downloads rule, the last version) answer 400: a skip, not a failure.
         return ("skipped" if exc.status == 400 else "failed"), f"{exc.status}: {exc.message}"
-    return ("already_gone" if response.status_code == 404 else "deleted"), None
+    if response.status_code == 404:  # the answer to an attempt that went through was lost: it was this run's delete
+        return "deleted", "GitHub's first answer was lost; the version was deleted by that attempt"
+    return "deleted", None
 
 
 def _entry(
@@ -222,17 +230,19 @@ async def restore_from_journal(
     restore = plan.owner.operation("restore", "package_version")
     restored = 0
     for number, item in enumerate(todo, start=1):
-        try:
-            await github.request("POST", restore.url_path(plan.version_arguments(item.package_name, item.id)))
-        except (RateLimited, TransportError):
-            raise
-        except APIError as exc:
-            detail = f"{exc.status}: {exc.message}"
-            store.append(_entry(store, plan.plan_id, item, "restore_failed", detail))
-            failures.append(SkippedVersion(id=item.id, name=item.name, reason=detail))
-        else:
-            store.append(_entry(store, plan.plan_id, item, "restored", None))
-            restored += 1
+        with anyio.CancelScope(shield=True):  # as in apply_plan: the journal never misses what was done
+            try:
+                await github.request("POST", restore.url_path(plan.version_arguments(item.package_name, item.id)))
+            except (RateLimited, TransportError):
+                raise
+            except APIError as exc:
+                detail = f"{exc.status}: {exc.message}"
+                store.append(_entry(store, plan.plan_id, item, "restore_failed", detail))
+                failures.append(SkippedVersion(id=item.id, name=item.name, reason=detail))
+            else:
+                store.append(_entry(store, plan.plan_id, item, "restored", None))
+                restored += 1
+        await anyio.lowlevel.checkpoint()
         if progress:
             await progress(number, len(todo))
     return Restored(

@@ -484,3 +484,17 @@ async def test_listing_tools_writes_nothing_to_the_state_directory(settings: Set
     async with Client(build_server(settings)) as client:
         assert len((await client.list_tools()).tools) == 32
     assert not settings.journal_dir.exists()  # the key is made when first needed, not at start-up
+
+
+async def test_a_delete_whose_answer_was_lost_is_journaled_as_deleted_and_can_be_restored(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    async with Client(build_server(settings), elicitation_callback=Person(typed="5")) as client:  # type: ignore[arg-type]
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        # The first DELETE goes through, but its answer is lost: the retry then finds the version gone.
+        sandbox.state.faults.script("DELETE", "*/versions/*", [Fault(reset=True, after=True)])
+        applied = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+        restored = ok(await client.call_tool("restore_from_journal", {"plan_id": plan["plan_id"]}))
+    assert (applied["deleted_count"], applied["already_gone"]) == (5, 0)
+    assert restored["restored"] == 5
+    assert len(sandbox.state.package(DEMO_ORG, "container", "multi/app").active_versions()) == 15
