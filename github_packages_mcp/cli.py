@@ -187,11 +187,21 @@ def _with_logging(settings: Settings) -> Settings:
 def _serve_sandbox(port: int) -> int:
     from github_packages_mcp.sandbox import DEMO_LOGIN, DEMO_TOKEN, SandboxServer
 
-    with SandboxServer(port=port) as sandbox:
+    try:
+        sandbox = SandboxServer(port=port).__enter__()
+    except OSError as exc:  # most often the port is taken
+        print(f"error: cannot serve the sandbox on 127.0.0.1:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return USAGE
+    try:
         print(
-            f"Sandbox GitHub Packages API on {sandbox.url} (demo user {DEMO_LOGIN}); Ctrl-C stops it.\n"
-            f"  GITHUB_API_URL={sandbox.url} GITHUB_TOKEN={DEMO_TOKEN} github-packages-mcp",
+            f"Sandbox GitHub Packages API and container registry on {sandbox.url} (demo user {DEMO_LOGIN}); "
+            "Ctrl-C stops it. A client needs:\n"
+            f"  GITHUB_API_URL={sandbox.url}\n  GITHUB_REGISTRY_URL={sandbox.url}\n  GITHUB_TOKEN={DEMO_TOKEN}\n"
+            f"  e.g. GITHUB_API_URL={sandbox.url} GITHUB_REGISTRY_URL={sandbox.url} GITHUB_TOKEN={DEMO_TOKEN} "
+            "github-packages-mcp",
             file=sys.stderr,
         )
         threading.Event().wait()
+    finally:
+        sandbox.__exit__(None, None, None)
     return 0

@@ -10,6 +10,7 @@ never silently turns a safety setting off.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import logging
 import os
@@ -315,8 +316,19 @@ def load_settings(
     try:
         return Settings(**values)
     except ValidationError as exc:
-        problems = "; ".join(_describe(error["loc"], error["msg"], sources) for error in exc.errors())
+        problems = "; ".join(
+            _describe(error["loc"], _with_suggestion(error["type"], error["loc"], error["msg"]), sources)
+            for error in exc.errors()
+        )
         raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+def _with_suggestion(kind: str, loc: tuple[int | str, ...], message: str) -> str:
+    """An unknown key's message, with the known key it most resembles (`toolset` -> `toolsets`)."""
+    if kind != "extra_forbidden" or not loc:
+        return message
+    close = difflib.get_close_matches(str(loc[0]), list(Settings.model_fields), n=1, cutoff=0.6)
+    return f"not a setting; did you mean {close[0]!r}?" if close else "not a setting (see config.example.toml)"
 
 
 def _describe(loc: tuple[int | str, ...], message: str, sources: Mapping[str, str]) -> str:

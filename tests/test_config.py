@@ -229,3 +229,14 @@ def test_the_bearer_and_shared_secrets_are_cleaned_and_checked_like_the_token() 
         f"invalid configuration: shared_secret (from {shared}): contains a control character"
     )
     assert "replicas" not in str(caught.value)
+
+
+def test_a_mistyped_key_suggests_the_right_one(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('toolset = ["read"]\nconfirmaton = "token"\nfoo = 1\n')
+    with pytest.raises(ConfigError) as error:
+        load_settings(config, env={})
+    message = str(error.value)
+    assert "toolset (in " in message and "did you mean 'toolsets'?" in message
+    assert "did you mean 'confirmation'?" in message
+    assert "foo (in " in message and "not a setting (see config.example.toml)" in message

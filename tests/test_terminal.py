@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,13 @@ def test_list_arguments_take_commas_or_json() -> None:
 def test_progress_says_done_total_rate_and_time_left() -> None:
     assert progress_text(3, 38, "deleted 3 of 38", 2.0) == "deleted 3 of 38 · 3/38 · 1.5/s · 23 s left"
     assert progress_text(2, None, None, 1.0) == "working · 2 · 2.0/s"
+
+
+def test_a_busy_sandbox_port_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["sandbox", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [f"error: cannot serve the sandbox on 127.0.0.1:{port}: Address already in use"]
