@@ -11,14 +11,17 @@ from functools import partial
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, Resolve
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, ToolAnnotations
 
 from github_packages_mcp.github.catalogue import OPERATIONS, Operation
+from github_packages_mcp.github.errors import NotFound
 from github_packages_mcp.github.execute import describe_deletion, execute
 from github_packages_mcp.github.models import ConfirmationOutcome, DeletionResult, PackageList, PackageVersionList
 from github_packages_mcp.github.untrusted import quoted
-from github_packages_mcp.server.advice import tool_errors
+from github_packages_mcp.insights.suggest import what_exists
+from github_packages_mcp.server.advice import tool_error_message, tool_errors
 from github_packages_mcp.server.confirmation import Answer, ConfirmationToken, Target, asking, settle
 from github_packages_mcp.server.context import ToolContext, ToolEntry, app_of, progress_reporter
 from github_packages_mcp.server.schemas import MAX_RESULT_TEXT, build_tool, compact_json, concise, keyword, signed
@@ -57,7 +60,13 @@ def _plain_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
         app = app_of(ctx)
         progress = progress_reporter(ctx, "read {done} of {total} pages")
         with tool_errors(op.scopes, _check_with(op)):
-            result = await execute(op, app.github, arguments, progress, full=app.settings.full_results)
+            try:
+                result = await execute(op, app.github, arguments, progress, full=app.settings.full_results)
+            except NotFound as exc:
+                hint = await what_exists(app.github, arguments) if "package_name" in arguments else None
+                if hint is None:
+                    raise
+                raise ToolError(f"{tool_error_message(exc, op.scopes, _check_with(op))} {hint}") from None
         return concise(fitted(result) if isinstance(result, PackageList | PackageVersionList) else result)
 
     return signed(body, op.name, [*params, _CONTEXT], Annotated[CallToolResult, op.result])

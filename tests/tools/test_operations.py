@@ -128,3 +128,20 @@ async def test_a_listing_too_long_for_a_context_window_is_cut_at_a_page_boundary
     assert listing["last_page"] == 4  # web/api has 345 versions
     assert f"page={listing['next_page']} and per_page=100" in listing["message"]
     assert rest["items"][0]["id"] not in {item["id"] for item in listing["items"]}
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "says"),
+    [
+        ("get_org_package", {"package_type": "npm", "package_name": "design-sytem"}, "Did you mean 'design-system'?"),
+        ("get_org_package", {"package_type": "npm", "package_name": "web/api"},
+         "It exists as a container package: use package_type=container."),
+        ("get_org_package_version", {"package_type": "container", "package_name": "web/api", "package_version_id": 5},
+         "The container package 'web/api' exists, but has no version 5 this token can see"),
+    ],
+)  # fmt: skip
+async def test_a_404_says_what_does_exist(settings: Settings, tool: str, arguments: dict[str, Any], says: str) -> None:
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool(tool, {"org": DEMO_ORG, **arguments})
+    assert "404" in error_text(result)
+    assert says in error_text(result)

@@ -1,0 +1,61 @@
+"""After a 404, what does exist: the package under another type, the closest names of the same type, or the
+package without the version asked for. A few reads, made only on that error path; any failure among them just
+means no suggestion."""
+
+from __future__ import annotations
+
+import difflib
+from functools import partial
+from typing import Any
+
+from github_packages_mcp.github.catalogue import Owner
+from github_packages_mcp.github.client import GitHubClient
+from github_packages_mcp.github.errors import GitHubError, InvalidRequest
+from github_packages_mcp.github.models import PACKAGE_TYPES
+from github_packages_mcp.github.tasks import gather
+from github_packages_mcp.github.untrusted import quoted
+
+__all__ = ["what_exists"]
+
+
+async def what_exists(github: GitHubClient, arguments: dict[str, Any]) -> str | None:
+    """One sentence about what exists near the package (and version) `arguments` name, or None."""
+    owner, package_type, name = Owner.of(arguments), arguments["package_type"], arguments["package_name"]
+    package = {**owner.arguments, "package_type": package_type, "package_name": name}
+    version = arguments.get("package_version_id")
+    try:
+        # The 404 was the package's own unless a version was asked for: only then can the package still exist.
+        if version is not None and await _exists(github, owner, package):
+            return (
+                f"The {package_type} package {quoted(name)} exists, but has no version {version} this token can "
+                f"see (list_{owner.kind}_package_versions lists them; state=deleted the deleted ones)."
+            )
+        return await _elsewhere(github, owner, package_type, name)
+    except (GitHubError, InvalidRequest):
+        return None
+
+
+async def _elsewhere(github: GitHubClient, owner: Owner, package_type: str, name: str) -> str:
+    asked = f"No {package_type} package {quoted(name)} {owner.owned_by()} is visible to this token."
+    others = [other for other in PACKAGE_TYPES if other != package_type]
+    found = await gather(
+        [partial(_exists, github, owner, {**owner.arguments, "package_type": t, "package_name": name}) for t in others]
+    )
+    if types := [t for t, exists in zip(others, found, strict=True) if exists]:
+        return f"{asked} It exists as a {' and a '.join(types)} package: use package_type={types[0]}."
+    listing = owner.operation("list", "packages")
+    page = await github.get_page(listing.url_path(owner.arguments), {"package_type": package_type, "per_page": 100})
+    names = [item["name"] for item in page.items if isinstance(item, dict) and "name" in item]
+    if close := difflib.get_close_matches(name, names, n=3, cutoff=0.6):
+        return f"{asked} Did you mean {' or '.join(map(quoted, close))}?"
+    return asked
+
+
+async def _exists(github: GitHubClient, owner: Owner, arguments: dict[str, Any]) -> bool:
+    try:
+        await github.get_json(owner.operation("get", "package").url_path(arguments))
+    except GitHubError as exc:
+        if getattr(exc, "status", None) == 404:
+            return False
+        raise
+    return True
