@@ -24,7 +24,7 @@ from typing import Any
 import anyio
 
 from github_packages_mcp import __version__
-from github_packages_mcp.config import TOOLSETS, ConfigError, Settings, load_settings
+from github_packages_mcp.config import TOOLSETS, ConfigError, Settings, load_settings, token_from_gh_cli
 from github_packages_mcp.github.catalogue import scopes_for
 from github_packages_mcp.server.app import build_server
 from github_packages_mcp.server.transports import serve_http
@@ -160,7 +160,11 @@ def _settings(args: argparse.Namespace) -> Iterator[Settings]:
         },
     }
     if not args.sandbox:
-        yield _with_logging(load_settings(args.config, **overrides))
+        settings = _with_logging(load_settings(args.config, **overrides))
+        if settings.token is None and (token := token_from_gh_cli()) is not None:
+            print("Using the GitHub CLI's token (gh auth token): no token is configured.", file=sys.stderr)
+            settings = settings.with_changes(token=token)
+        yield settings
         return
     from github_packages_mcp.sandbox import DEMO_TOKEN, SandboxServer
 

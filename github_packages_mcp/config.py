@@ -15,13 +15,16 @@ import ipaddress
 import logging
 import os
 import re
+import shutil
 import stat
+import subprocess
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import platformdirs
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -266,7 +269,22 @@ class Settings(BaseModel):
 
 
 def _state_home() -> Path:
-    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    """Where each OS keeps an application's state: XDG_STATE_HOME (~/.local/state) on Linux, ~/Library/Application
+    Support on macOS, %LOCALAPPDATA% on Windows (`journal_dir` is `github-packages-mcp` in it)."""
+    return Path(platformdirs.user_state_dir(appauthor=False, roaming=False))
+
+
+def token_from_gh_cli() -> str | None:
+    """The GitHub CLI's token (`gh auth token`), when `gh` is installed and logged in, else None."""
+    gh = shutil.which("gh")
+    if gh is None:
+        return None
+    try:
+        done = subprocess.run([gh, "auth", "token"], capture_output=True, text=True, timeout=10, check=False)  # noqa: S603
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    token = done.stdout.strip()
+    return token if done.returncode == 0 and token and secret_problem(token) is None else None
 
 
 def is_loopback(host: str) -> bool:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -183,3 +186,16 @@ def test_sandbox_command_serves_the_api_on_loopback() -> None:
         process.wait(timeout=10)
         assert process.stderr is not None
         process.stderr.close()
+
+
+def test_without_a_token_the_github_clis_is_used(sandbox: SandboxServer, tmp_path: Path) -> None:
+    fake_gh = tmp_path / "gh"
+    fake_gh.write_text(f"#!/bin/sh\n[ \"$1 $2\" = 'auth token' ] && echo '{DEMO_TOKEN}\r'\n")
+    fake_gh.chmod(0o755)
+    env = clean_env(GITHUB_API_URL=sandbox.url, PATH=f"{tmp_path}:{os.environ['PATH']}")
+    done = subprocess.run(
+        [*COMMAND, "call", "check_token"], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Using the GitHub CLI's token (gh auth token)" in done.stderr
+    assert json.loads(done.stdout)["login"] == "octo-demo"
