@@ -64,6 +64,7 @@ _ENV_KEYS: tuple[tuple[str, str], ...] = (
     ("GITHUB_REGISTRY_URL", "registry_url"),
     ("GITHUB_PACKAGES_MCP_BEARER_SECRET", "http_bearer_secret"),
     ("GITHUB_PACKAGES_MCP_SHARED_SECRET", "shared_secret"),
+    ("GITHUB_PACKAGES_MCP_HTTP_STATELESS", "http_stateless"),
 )
 
 
@@ -178,6 +179,14 @@ class Settings(BaseModel):
     http_allowed_hosts: tuple[str, ...] = ()
     # The URL clients use for the MCP endpoint, when it differs from http://http_host:http_port (a proxy).
     public_url: str | None = None
+    # false: MCP sessions (Mcp-Session-Id), so handshake-era clients get confirmation forms and their cancellations
+    # reach the running call; a load balancer must keep each session on one replica. true: no session, any replica
+    # answers any request, but forms then need the 2026-07-28 protocol (server/transports.py).
+    http_stateless: bool = False
+    # With sessions: at most this many open at once (one more is refused with 503; about 40 KB each), and a session is
+    # closed after this many seconds without a request in flight (an open GET stream is one).
+    http_max_sessions: int = Field(default=1000, ge=1, le=100_000)
+    http_session_idle_seconds: float = Field(default=1800.0, gt=0, le=86_400)
     # Slow clients (server/transports.py): seconds a client has to send a whole request, from connecting or from
     # the first byte of its next one; connections and requests served at once (uvicorn's limit_concurrency, 503
     # beyond; stalled connections make room); seconds an idle kept-alive connection stays open.

@@ -14,8 +14,6 @@ from contextlib import asynccontextmanager
 
 import httpx
 from mcp.server.auth.middleware.auth_context import get_access_token
-from mcp.server.auth.provider import TokenVerifier
-from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.request_state import AESGCMRequestStateCodec
@@ -85,8 +83,6 @@ def build_server(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
-    token_verifier: TokenVerifier | None = None,
-    auth: AuthSettings | None = None,
 ) -> MCPServer[AppContext]:
     """Build the MCP server; the GitHub client opens when the server starts and closes when it stops.
 
@@ -127,8 +123,6 @@ def build_server(
         lifespan=lifespan,
         log_level=settings.log_level,
         tools=list(selected.values()),
-        token_verifier=token_verifier,
-        auth=auth,
         # Sealed under the server's key: a confirmation form answered through one replica (with a shared secret)
         # or before a restart resumes on any other.
         request_state_security=RequestStateSecurity(codec=_RequestStateCodec(keys.source("request-state"))),

@@ -1,71 +1,65 @@
 """Serving: stdio for local clients, streamable HTTP for remote ones (safe by default).
 
-HTTP binds loopback unless told otherwise, checks Host and Origin against DNS rebinding, refuses to listen
-on any other address without authentication, and runs stateless (no session state a second replica would
-need): with one `shared_secret` for every replica, confirmation tokens and the SDK's request state verify on
-any of them. A stateless server has no stream to offer, so `GET` on the endpoint answers 405 at once.
+HTTP binds loopback unless told otherwise, checks Host and Origin against DNS rebinding, and refuses to listen on
+any other address without authentication (`http_auth.py`: who may call, and what a refused client is told).
 
-Slow clients cannot hold the server (`uvicorn_config`): a client has `http_read_timeout_seconds` to send a whole
-request, from connecting or from the first byte of its next one (uvicorn has no such timeout: `ReadTimeout`
-adds it to uvicorn's h11 protocol); idle kept-alive connections close after `http_keep_alive_seconds`; at most
-`http_limit_concurrency` connections and requests are served at once (uvicorn's `limit_concurrency`, 503
-beyond), and when that many are open, the connection that has waited longest without sending a whole request is
-closed to make room, so stalled connections never lock out a client that sends its request.
+**Sessions (the default).** A client on a handshake-era protocol (2025-11-25 and before: every IDE today) opens an
+MCP session with `initialize` and gets an `Mcp-Session-Id`; its later requests, its `GET` stream and its answers to
+the server's questions all reach that session. So the server can ask it for a confirmation form (the question goes
+out on the call's own response stream, the answer comes back in a POST of the same session), and its
+`notifications/cancelled` reaches the call it names. A client that closes a call's response stream instead
+(`CancelAbandonedCalls`) cancels it too. The SDK closes a session on the client's `DELETE`, or after
+`http_session_idle_seconds` (30 minutes) without a request in flight (an open `GET` stream counts as one), and refuses
+a session beyond `http_max_sessions` (1,000) with 503; a session is bound to the credential that opened it (any other
+gets 404, "Session not found", as for a session that never was). 2026-07-28 requests carry
+everything they need and never open a session, in either mode; the SDK routes them by their protocol header.
+
+**Stateless (`http_stateless = true`).** No session: every request is served by a transport of its own, so any
+replica behind a load balancer without sticky sessions can answer it, and with one `shared_secret` for every replica,
+confirmation tokens and the SDK's request state verify on any of them. The price, for handshake-era clients: no
+form (the server cannot receive their answer; they get confirmation tokens instead) and no `notifications/cancelled`
+(it arrives in a request of its own, which reaches no running call); closing the call's stream still cancels it,
+since its transport ends with it. 2026-07-28 clients lose nothing. A stateless server has no stream to offer, so
+`GET` on the endpoint answers 405 at once.
+
+Slow and stalled clients cannot hold the server in either mode (`http_limits.py`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import hmac
-from collections import OrderedDict
-from typing import Any, ClassVar
+import json
+import logging
 from urllib.parse import urlsplit
 
-import h11
+import anyio
 import uvicorn
-from mcp.server.auth.provider import AccessToken
-from mcp.server.auth.settings import AuthSettings
-from mcp.server.transport_security import TransportSecuritySettings
-from pydantic import AnyHttpUrl
+from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from github_packages_mcp.config import ConfigError, Settings, is_loopback, secret_problem
-from github_packages_mcp.github.cache import identity_of
-from github_packages_mcp.server.app import build_server
+from github_packages_mcp.config import ConfigError, Settings, is_loopback
+from github_packages_mcp.server.app import build_server, select_tools
+from github_packages_mcp.server.http_auth import (
+    PACKAGES_SCOPES,
+    GitHubTokenPassThrough,
+    SharedSecretVerifier,
+    add_authentication,
+)
+from github_packages_mcp.server.http_limits import uvicorn_config
 
-__all__ = ["GitHubTokenPassThrough", "SharedSecretVerifier", "http_app", "serve_http", "uvicorn_config"]
+__all__ = [
+    "CancelAbandonedCalls",
+    "GitHubTokenPassThrough",
+    "NoStandaloneStream",
+    "SharedSecretVerifier",
+    "http_app",
+    "serve_http",
+    "uvicorn_config",
+]
 
-# On SIGTERM, requests still running after this long are cancelled (uvicorn waits forever by default).
-GRACEFUL_SHUTDOWN_SECONDS = 30
-
-
-class SharedSecretVerifier:
-    """Accepts exactly one bearer secret (compared in constant time); the GitHub token stays on the server."""
-
-    def __init__(self, secret: str) -> None:
-        self._secret = secret
-
-    async def verify_token(self, token: str) -> AccessToken | None:
-        if hmac.compare_digest(token.encode(), self._secret.encode()):
-            return AccessToken(token="shared-secret", client_id="shared-secret", scopes=[])  # noqa: S106
-        return None
-
-
-class GitHubTokenPassThrough:
-    """Accepts a caller's GitHub token as the bearer: every call then acts as that caller.
-
-    The token is not checked here but by GitHub on each call (an invalid one gets GitHub's 401 as a tool error);
-    the client keeps caches, quotas and confirmation tokens per token, so callers never share them. A bearer that
-    no header to GitHub could carry (whitespace, control or non-ASCII characters) is refused here with a 401.
-    """
-
-    async def verify_token(self, token: str) -> AccessToken | None:
-        if not token or secret_problem(token):
-            return None
-        return AccessToken(token=token, client_id=identity_of(token), scopes=[])
+log = logging.getLogger("github_packages_mcp")
 
 
 def http_app(settings: Settings) -> Starlette:
@@ -86,32 +80,20 @@ def http_app(settings: Settings) -> Starlette:
             "and http_bearer_secret, or bind 127.0.0.1"
         )
     public = settings.public_url or f"http://{_host_for_url(settings.http_host)}:{settings.http_port}"
-    auth: AuthSettings | None = None
-    verifier: SharedSecretVerifier | GitHubTokenPassThrough | None = None
-    if settings.http_auth == "github":
-        verifier = GitHubTokenPassThrough()
-        # The tokens are GitHub's: its OAuth server is where a client would get one.
-        auth = AuthSettings(
-            issuer_url=AnyHttpUrl("https://github.com/login/oauth"),
-            resource_server_url=AnyHttpUrl(public.rstrip("/") + settings.http_path),
-            validate_token_resource=False,  # GitHub's tokens name no resource; GitHub checks them on each call
-        )
-    elif settings.http_auth == "bearer":
-        verifier = SharedSecretVerifier(secret)
-        # The secret is not an OAuth token: the metadata only names this server, for clients that look.
-        auth = AuthSettings(
-            issuer_url=AnyHttpUrl(public),
-            resource_server_url=AnyHttpUrl(public.rstrip("/") + settings.http_path),
-            validate_token_resource=False,  # the verifier checks the one secret itself
-        )
-    server = build_server(settings, token_verifier=verifier, auth=auth)
-    app = server.streamable_http_app(
+    app = build_server(settings).streamable_http_app(
         streamable_http_path=settings.http_path,
-        stateless_http=True,
+        stateless_http=settings.http_stateless,
+        session_idle_timeout=settings.http_session_idle_seconds,
+        max_sessions=settings.http_max_sessions,
         transport_security=_transport_security(settings, public),
         host=settings.http_host,
     )
-    app.add_middleware(NoStandaloneStream, path=settings.http_path)
+    scopes = _scopes_needed(settings) if settings.http_auth == "github" else ()
+    add_authentication(app, settings, public.rstrip("/") + settings.http_path, scopes)
+    if settings.http_stateless:
+        app.add_middleware(NoStandaloneStream, path=settings.http_path)
+    else:  # outside authentication: the cancellation it sends on a client's behalf is authenticated like its own
+        app.add_middleware(CancelAbandonedCalls, path=settings.http_path)
     return app
 
 
@@ -120,27 +102,15 @@ def serve_http(settings: Settings) -> None:
     uvicorn.Server(uvicorn_config(http_app(settings), settings)).run()
 
 
-def uvicorn_config(app: ASGIApp, settings: Settings, **options: Any) -> uvicorn.Config:
-    """uvicorn's configuration for the app, with the limits that keep slow or stalled clients from holding it.
-
-    `options` override or add to `uvicorn.Config`'s arguments (tests pass their logging choices).
-    """
-    arguments: dict[str, Any] = {
-        "host": settings.http_host,
-        "port": settings.http_port,
-        "log_level": settings.log_level.lower(),
-        "http": read_timeout_protocol(settings.http_read_timeout_seconds, settings.http_limit_concurrency),
-        "limit_concurrency": settings.http_limit_concurrency,
-        "timeout_keep_alive": settings.http_keep_alive_seconds,
-        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
-        "ws": "none",  # streamable HTTP has no WebSocket; an upgrade request is served as plain HTTP
-    }
-    return uvicorn.Config(app, **(arguments | options))
+def _scopes_needed(settings: Settings) -> tuple[str, ...]:
+    """The packages scopes the served tools need, least first."""
+    needed = {scope for entry in select_tools(settings) for scope in entry.scopes}
+    return tuple(scope for scope in PACKAGES_SCOPES if scope in needed)
 
 
 class NoStandaloneStream:
-    """Answers `GET` on the MCP endpoint with 405: a stateless server never sends on a standalone stream, which
-    the SDK would otherwise hold open for as long as the client stays (the MCP spec allows 405 for it)."""
+    """Answers `GET` on the MCP endpoint with 405 in stateless mode: a stateless server never sends on a standalone
+    stream, which the SDK would otherwise hold open for as long as the client stays (the MCP spec allows 405)."""
 
     def __init__(self, app: ASGIApp, path: str) -> None:
         self.app = app
@@ -154,68 +124,91 @@ class NoStandaloneStream:
         await self.app(scope, receive, send)
 
 
-class ReadTimeout(H11Protocol):
-    """uvicorn's h11 protocol, closing a connection that takes over `timeout` seconds to send a whole request (line,
-    headers and body), and closing the connection that has waited longest for a request when a new one would make
-    `max_connections` (so none is refused for stalled ones). Made per server by `read_timeout_protocol`."""
-
-    timeout: ClassVar[float] = 10.0
-    max_connections: ClassVar[int] = 100
-    # This server's open connections with no request being answered (idle, or still sending one), oldest first.
-    waiting: ClassVar[OrderedDict[ReadTimeout, None]] = OrderedDict()
-    _timer: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        while len(self.connections) >= self.max_connections and self.waiting:
-            oldest, _ = self.waiting.popitem(last=False)
-            oldest.give_up()
-        self.waiting[self] = None
-        self._start_timer()
-
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if self.conn.their_state in (h11.IDLE, h11.SEND_BODY):  # a request is on its way
-            self._start_timer()  # from its first bytes, on a kept-alive connection
-        else:  # whole: the app answers it
-            self._stop_timer()
-            self.waiting.pop(self, None)
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()  # may start a pipelined request received meanwhile
-        if not self.transport.is_closing() and self.conn.their_state in (h11.IDLE, h11.SEND_BODY):
-            self.waiting[self] = None  # idle (uvicorn's keep-alive timeout runs) or receiving its next request
-            self.waiting.move_to_end(self)
-            if self.conn.their_state is h11.SEND_BODY:  # a pipelined request's body is still on its way
-                self._start_timer()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_timer()
-        self.waiting.pop(self, None)
-        super().connection_lost(exc)
-
-    def give_up(self) -> None:
-        """Close the connection: its request is too slow, or room is needed while it sends none."""
-        self._stop_timer()
-        self.waiting.pop(self, None)
-        self.connections.discard(self)  # at once: it no longer counts toward the limit
-        if not self.transport.is_closing():
-            self.transport.close()
-
-    def _start_timer(self) -> None:
-        if self._timer is None:
-            self._timer = self.loop.call_later(self.timeout, self.give_up)
-
-    def _stop_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+# What a cancellation sent on a client's behalf keeps of the request it cancels: where it goes (DNS-rebinding checks),
+# who sends it (authentication, and the session's owner), which session and protocol.
+_FORWARDED = frozenset({b"host", b"origin", b"authorization", MCP_SESSION_ID_HEADER.encode(), b"mcp-protocol-version"})
+_CANCEL_TIMEOUT = 5.0  # seconds; a session that cannot take the notification by then is going away anyway
 
 
-def read_timeout_protocol(timeout: float, max_connections: int) -> type[ReadTimeout]:
-    """`ReadTimeout` with these limits, and its own record of waiting connections (one per server)."""
-    limits = {"timeout": timeout, "max_connections": max_connections, "waiting": OrderedDict()}
-    return type("ReadTimeout", (ReadTimeout,), limits)
+class CancelAbandonedCalls:
+    """Cancels a session's call whose client closed the call's response stream before the answer.
+
+    The SDK keeps such a call running (a handshake-era client may resume a stream from an event store), but this
+    server keeps no event store: the answer can never reach the client, and a cleanup would go on deleting for
+    nobody. So once a POST of a session that carried a request ends without its whole answer sent, the session is
+    sent, on the client's behalf and through the same authentication, the `notifications/cancelled` a client that
+    cancels would send: the call stops where it is, as it does on stdio.
+    """
+
+    def __init__(self, app: ASGIApp, path: str) -> None:
+        self.app = app
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Without a session (an opening request, stateless, 2026-07-28) the call's transport ends with its stream.
+        if not (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"] == self.path
+            and any(name == MCP_SESSION_ID_HEADER.encode() for name, _ in scope["headers"])
+        ):
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        answered = False
+
+        async def receiving() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and len(body) <= DEFAULT_MAX_REQUEST_BODY_SIZE:
+                body.extend(message.get("body", b""))
+            return message
+
+        async def sending(message: Message) -> None:
+            nonlocal answered
+            await send(message)
+            answered = answered or (message["type"] == "http.response.body" and not message.get("more_body", False))
+
+        try:
+            await self.app(scope, receiving, sending)
+        finally:
+            if not answered and (request_id := _request_id(bytes(body))) is not None:
+                with anyio.move_on_after(_CANCEL_TIMEOUT, shield=True):
+                    await self._cancel(scope, request_id)
+
+    async def _cancel(self, scope: Scope, request_id: str | int) -> None:
+        log.info("a client closed the stream of its request %r before the answer: cancelling it", request_id)
+        reason = "the client closed the request's response stream"
+        params = {"requestId": request_id, "reason": reason}
+        body = json.dumps({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": params}).encode()
+        headers = [
+            *((name, value) for name, value in scope["headers"] if name in _FORWARDED),
+            (b"content-type", b"application/json"),
+            (b"accept", b"application/json, text/event-stream"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> Message:
+            return pending.pop() if pending else {"type": "http.disconnect"}
+
+        async def send(_message: Message) -> None:
+            pass  # 202, or 404 for a session that has ended meanwhile: nothing left to cancel
+
+        forwarded = {key: value for key, value in scope.items() if key not in ("user", "auth")}
+        await self.app(forwarded | {"headers": headers}, receive, send)
+
+
+def _request_id(body: bytes) -> str | int | None:
+    """The id of the JSON-RPC request a POST carried (not `initialize`, which a dropped stream leaves unopened);
+    None for notifications, answers to the server's own requests, and anything unreadable."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or not isinstance(message.get("method"), str) or message["method"] == "initialize":
+        return None
+    request_id = message.get("id")
+    return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
 
 
 def _transport_security(settings: Settings, public: str) -> TransportSecuritySettings:

@@ -94,7 +94,9 @@ async def test_pass_through_refuses_a_bearer_no_header_to_github_could_carry(set
     # authentication hands them to the verifier, which answers 401 before any call acts with them.
     app = http_app(settings.with_changes(http_auth="github", token=None))
     accept = (b"accept", b"application/json, text/event-stream")
-    listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    client = {"name": "test", "version": "0"}
+    opening = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": client}  # opens a session
+    listing = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": opening}
     answers = []
     async with (
         app.router.lifespan_context(app),

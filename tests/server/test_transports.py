@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import socket
 import subprocess
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Awaitable
 from typing import Any
 
 import anyio
 import httpx
-import httpx2
 import pytest
-import uvicorn
 from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from github_packages_mcp.config import ConfigError, Settings
 from github_packages_mcp.sandbox import (
@@ -29,42 +24,11 @@ from github_packages_mcp.sandbox import (
 )
 from github_packages_mcp.server.transports import http_app, uvicorn_config
 from tests.helpers import COMMAND, Person, clean_env, error_text, ok
+from tests.server.http_serving import RoundRobin, closed_by_server, http_client, serving, stalled
 
 pytestmark = pytest.mark.anyio
 SECRET = "s3cret-for-the-mcp-endpoint"
 PACKAGE = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
-
-
-@asynccontextmanager
-async def serving(app: ASGIApp, settings: Settings | None = None) -> AsyncIterator[str]:
-    """The app on a free loopback port, served by uvicorn in this test's own event loop, for the block; with
-    `settings`, as `serve_http` configures uvicorn (timeouts and limits)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    logging = {"log_level": "warning", "lifespan": "on", "log_config": None}
-    config = uvicorn_config(app, settings, **logging) if settings else uvicorn.Config(app, **logging)  # type: ignore[arg-type]
-    server = uvicorn.Server(config)
-    async with anyio.create_task_group() as group:
-        group.start_soon(server.serve, [sock])
-        with anyio.fail_after(10):
-            while not server.started:  # noqa: ASYNC110  (uvicorn offers a flag, not an event)
-                await anyio.sleep(0.01)
-        try:
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
-        finally:
-            server.should_exit = True
-    sock.close()
-
-
-@asynccontextmanager
-async def http_client(url: str, secret: str | None = None) -> AsyncIterator[Client]:
-    """The SDK's client over streamable HTTP; the HTTP client handed to it is ours to close."""
-    headers = {"Authorization": f"Bearer {secret}"} if secret else {}
-    async with (
-        httpx2.AsyncClient(headers=headers) as http,
-        Client(streamable_http_client(url, http_client=http)) as client,
-    ):
-        yield client
 
 
 async def test_loopback_http_serves_every_tool(settings: Settings) -> None:
@@ -172,54 +136,17 @@ async def test_callers_github_tokens_pass_through_and_never_mix(settings: Settin
     assert [r for r in sandbox.state.requests if r.method == "DELETE"] == []
 
 
-class RoundRobin:
-    """A load balancer in front of several replicas of the app: each HTTP request goes to the next one."""
-
-    def __init__(self, *replicas: ASGIApp) -> None:
-        self.replicas = replicas
-        self.turn = 0
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":  # every replica starts and stops with the balancer
-            async with AsyncExitStack() as stack:
-                for replica in self.replicas:
-                    await stack.enter_async_context(_lifespan(replica))
-                while (await receive())["type"] != "lifespan.shutdown":
-                    await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-        self.turn += 1
-        await self.replicas[self.turn % len(self.replicas)](scope, receive, send)
-
-
-@asynccontextmanager
-async def _lifespan(app: ASGIApp) -> AsyncIterator[None]:
-    """Run an app's ASGI lifespan (startup before the block, shutdown after) in a background task."""
-    to_app_send, to_app_receive = anyio.create_memory_object_stream[dict[str, Any]](4)
-    from_app_send, from_app_receive = anyio.create_memory_object_stream[dict[str, Any]](4)
-    async with to_app_send, to_app_receive, from_app_send, from_app_receive, anyio.create_task_group() as group:
-        group.start_soon(
-            app, {"type": "lifespan", "asgi": {"version": "3.0"}}, to_app_receive.receive, from_app_send.send
-        )
-        await to_app_send.send({"type": "lifespan.startup"})
-        assert (await from_app_receive.receive())["type"] == "lifespan.startup.complete"
-        yield
-        await to_app_send.send({"type": "lifespan.shutdown"})
-        await from_app_receive.receive()
-
-
+@pytest.mark.parametrize("stateless", [False, True], ids=["sessions", "stateless"])
 async def test_a_form_answered_through_one_replica_completes_on_another(
-    settings: Settings, sandbox: SandboxServer
+    settings: Settings, sandbox: SandboxServer, stateless: bool
 ) -> None:
-    replica = settings.with_changes(shared_secret="one secret for the replicas")
+    """A 2026-07-28 client (the SDK's default) never opens a session, so this holds in both modes: the replica that
+    asked and the one that received the answer share only the shared secret."""
+    replica = settings.with_changes(shared_secret="one secret for the replicas", http_stateless=stateless)
     person = Person(typed="web/api")
     async with (
         serving(RoundRobin(http_app(replica), http_app(replica))) as url,
-        httpx2.AsyncClient() as http,
-        Client(
-            streamable_http_client(url, http_client=http),
-            elicitation_callback=person,  # type: ignore[arg-type]
-        ) as client,
+        http_client(url, person=person) as client,
     ):
         result = ok(await client.call_tool("delete_org_package", PACKAGE))
     assert person.messages  # one replica asked (input required), the other received the answer and deleted
@@ -231,45 +158,45 @@ async def test_replicas_without_a_shared_secret_refuse_each_others_state(
     settings: Settings, sandbox: SandboxServer
 ) -> None:
     apps = [http_app(settings.with_changes(shared_secret=f"secret number {n} of two")) for n in (1, 2)]
-    async with (
-        serving(RoundRobin(*apps)) as url,
-        httpx2.AsyncClient() as http,
-        Client(
-            streamable_http_client(url, http_client=http),
-            elicitation_callback=Person(typed="web/api"),  # type: ignore[arg-type]
-        ) as client,
-    ):
+    async with serving(RoundRobin(*apps)) as url, http_client(url, person=Person(typed="web/api")) as client:
         with pytest.raises(MCPError, match="Invalid or expired requestState"):
             await client.call_tool("delete_org_package", PACKAGE)
     assert [r for r in sandbox.state.requests if r.method == "DELETE"] == []
 
 
+async def test_a_handshake_era_client_behind_round_robin_needs_the_stateless_mode(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    """Why `http_stateless` exists: without sticky sessions, a 2025-11-25 client's session lives on one replica and
+    its next request reaches the other, which knows no such session. Stateless, any replica serves it, and a delete is
+    confirmed by token (no form without a session), redeemed on whichever replica gets it."""
+    replica = settings.with_changes(shared_secret="one secret for the replicas")
+    async with (
+        serving(RoundRobin(http_app(replica), http_app(replica))) as url,
+        http_client(url, mode="legacy") as client,
+    ):
+        with pytest.raises(MCPError, match="Session not found"):
+            await client.list_tools()
+    stateless = replica.with_changes(http_stateless=True)
+    async with (
+        serving(RoundRobin(http_app(stateless), http_app(stateless))) as url,
+        http_client(url, mode="legacy", person=Person(typed="web/api")) as client,
+    ):
+        first = ok(await client.call_tool("delete_org_package", PACKAGE))
+        done = ok(await client.call_tool(
+            "delete_org_package", {**PACKAGE, "confirmation_token": first["confirmation_token"]}
+        ))  # fmt: skip
+    assert first["status"] == "confirmation_required"
+    assert done["deleted"] is True
+    assert len([r for r in sandbox.state.requests if r.method == "DELETE"]) == 1
+
+
 # ---- slow and stalled clients ----
 
 
-async def stalled(url: str, count: int, start: bytes = b"POST /mc") -> list[anyio.abc.SocketStream]:
-    """`count` connections that send the start of a request and then nothing."""
-    port = int(url.split(":")[2].split("/")[0])
-    streams = []
-    for _ in range(count):
-        stream = await anyio.connect_tcp("127.0.0.1", port)
-        await stream.send(start)
-        streams.append(stream)
-    return streams
-
-
-async def closed_by_server(stream: anyio.abc.SocketStream) -> bool:
-    """Whether the server closed the connection (what it sent before that, if anything, is skipped)."""
-    try:
-        while await stream.receive():
-            pass
-    except (anyio.EndOfStream, anyio.BrokenResourceError, ConnectionError):
-        return True
-    return False
-
-
 async def test_a_stateless_get_answers_405_at_once(settings: Settings) -> None:
-    async with serving(http_app(settings), settings) as url, httpx.AsyncClient() as raw:
+    stateless = settings.with_changes(http_stateless=True)
+    async with serving(http_app(stateless), stateless) as url, httpx.AsyncClient() as raw:
         with anyio.fail_after(5):
             answer = await raw.get(url, headers={"Accept": "text/event-stream"})
     assert answer.status_code == 405
@@ -300,7 +227,7 @@ async def test_stalled_requests_do_not_lock_out_a_client_and_are_closed(settings
     ids=["headers", "body"],
 )
 async def test_the_read_timeout_closes_a_request_sent_too_slowly(settings: Settings, start: bytes) -> None:
-    quick = settings.with_changes(http_read_timeout_seconds=0.5)
+    quick = settings.with_changes(http_read_timeout_seconds=0.5, http_stateless=True)  # its GET: a quick 405
     async with serving(http_app(quick), quick) as url:
         streams = await stalled(url, 5, start)
         with anyio.fail_after(3):
@@ -312,7 +239,8 @@ async def test_the_read_timeout_closes_a_request_sent_too_slowly(settings: Setti
 
 
 async def test_a_kept_alive_connection_idles_freely_but_sends_its_next_request_in_time(settings: Settings) -> None:
-    quick = settings.with_changes(http_read_timeout_seconds=0.5, http_keep_alive_seconds=30)
+    # Stateless: a GET is answered at once (405), so the connection is kept alive between two requests.
+    quick = settings.with_changes(http_read_timeout_seconds=0.5, http_keep_alive_seconds=30, http_stateless=True)
     request = b"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
     async def answer(stream: anyio.abc.SocketStream) -> bytes:
