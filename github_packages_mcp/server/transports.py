@@ -173,7 +173,10 @@ class CancelAbandonedCalls:
         finally:
             if not answered and (request_id := _request_id(bytes(body))) is not None:
                 with anyio.move_on_after(_CANCEL_TIMEOUT, shield=True):
-                    await self._cancel(scope, request_id)
+                    try:
+                        await self._cancel(scope, request_id)
+                    except Exception:  # the request it follows is over either way; its own outcome stands
+                        log.exception("could not cancel request %r of a closed stream", request_id)
 
     async def _cancel(self, scope: Scope, request_id: str | int) -> None:
         log.info("a client closed the stream of its request %r before the answer: cancelling it", request_id)

@@ -47,8 +47,9 @@ async def until(condition: Callable[[], bool]) -> None:
 
 
 async def assert_no_more_deletes(sandbox: SandboxServer) -> int:
-    """Once a cancellation had time to arrive: no DELETE is sent any more, and not every planned one was sent."""
-    await anyio.sleep(0.2)
+    """Once a cancellation had time to arrive (and a DELETE in flight to end): no DELETE is sent any more, and not
+    every planned one was sent."""
+    await anyio.sleep(DELETE_LATENCY + 0.1)
     settled = deletes(sandbox)
     await anyio.sleep(3 * DELETE_LATENCY)
     assert deletes(sandbox) == settled < 5
