@@ -47,6 +47,7 @@ __all__ = [
     "OwnerKind",
     "PackageTypeArgument",
     "Param",
+    "Target",
     "Verb",
     "arg",
     "encode_segment",

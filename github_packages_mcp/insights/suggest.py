@@ -8,7 +8,7 @@ import difflib
 from functools import partial
 from typing import Any
 
-from github_packages_mcp.github.catalogue import Owner
+from github_packages_mcp.github.catalogue import Owner, Target
 from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.github.errors import GitHubError, InvalidRequest
 from github_packages_mcp.github.models import PACKAGE_TYPES
@@ -18,12 +18,19 @@ from github_packages_mcp.github.untrusted import quoted
 __all__ = ["what_exists"]
 
 
-async def what_exists(github: GitHubClient, arguments: dict[str, Any]) -> str | None:
-    """One sentence about what exists near the package (and version) `arguments` name, or None."""
+async def what_exists(github: GitHubClient, arguments: dict[str, Any], *, restoring: bool = False) -> str | None:
+    """One sentence about what exists near the package (and version) `arguments` name, or None; `restoring` when
+    the 404 answered a restore, which GitHub also gives what is not deleted."""
     owner, package_type, name = Owner.of(arguments), arguments["package_type"], arguments["package_name"]
     package = {**owner.arguments, "package_type": package_type, "package_name": name}
     version = arguments.get("package_version_id")
     try:
+        if restoring:  # a restore answers 404 for what is not deleted too
+            if version is not None and await _exists(github, owner, {**package, "package_version_id": version}):
+                what = f"Version {version} of the {package_type} package {quoted(name)}"
+                return f"{what} is not deleted: nothing to restore."
+            if version is None and await _exists(github, owner, package):
+                return f"The {package_type} package {quoted(name)} is not deleted: nothing to restore."
         # The 404 was the package's own unless a version was asked for: only then can the package still exist.
         if version is not None and await _exists(github, owner, package):
             return (
@@ -52,8 +59,9 @@ async def _elsewhere(github: GitHubClient, owner: Owner, package_type: str, name
 
 
 async def _exists(github: GitHubClient, owner: Owner, arguments: dict[str, Any]) -> bool:
+    target: Target = "package_version" if "package_version_id" in arguments else "package"
     try:
-        await github.get_json(owner.operation("get", "package").url_path(arguments))
+        await github.get_json(owner.operation("get", target).url_path(arguments))
     except GitHubError as exc:
         if getattr(exc, "status", None) == 404:
             return False

@@ -27,6 +27,9 @@ from github_packages_mcp.github.models import PackageList
 
 __all__ = ["tool_error_message", "tool_errors"]
 
+# How GitHub words a restore refused because the name was used again (assumed: docs/github-behaviour.md#restore-window).
+_NAME_REUSED = ("reused", "published after the deletion")
+
 
 @contextmanager
 def tool_errors(scopes: tuple[str, ...], check_with: str) -> Iterator[None]:
@@ -80,6 +83,11 @@ def tool_error_message(exc: GitHubError, scopes: tuple[str, ...], check_with: st
             f"with the scopes {needed}."
         )
     if isinstance(exc, Forbidden):
+        if exc.method == "POST" and any(word in exc.message.lower() for word in _NAME_REUSED):
+            return (
+                f"{said} GitHub does not restore a package or version whose name was used again after its deletion; "
+                "the newer one stays. Nothing was changed."
+            )
         return f"{said} {_scope_advice(exc, needed)}"
     if isinstance(exc, NotFound):
         return (

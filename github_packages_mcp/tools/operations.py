@@ -29,6 +29,7 @@ from github_packages_mcp.server.schemas import MAX_RESULT_TEXT, build_tool, comp
 __all__ = ["operation_entries"]
 
 _CONTEXT = keyword("ctx", Context)
+Listing = PackageList | PackageVersionList
 
 
 def operation_entries() -> tuple[ToolEntry, ...]:
@@ -63,13 +64,36 @@ def _plain_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
             try:
                 result = await execute(op, app.github, arguments, progress, full=app.settings.full_results)
             except NotFound as exc:
-                hint = await what_exists(app.github, arguments) if "package_name" in arguments else None
+                restoring = op.kind == "restore"
+                hint = (
+                    await what_exists(app.github, arguments, restoring=restoring)
+                    if "package_name" in arguments
+                    else None
+                )
                 if hint is None:
                     raise
                 raise ToolError(f"{tool_error_message(exc, op.scopes, _check_with(op))} {hint}") from None
-        return concise(fitted(result) if isinstance(result, PackageList | PackageVersionList) else result)
+        if isinstance(result, PackageList | PackageVersionList):
+            if not result.items and result.page > 1:
+                with tool_errors(op.scopes, _check_with(op)):
+                    result = await _past_the_end(op, app.github, arguments, result)
+            result = fitted(result)
+        return concise(result)
 
     return signed(body, op.name, [*params, _CONTEXT], Annotated[CallToolResult, op.result])
+
+
+async def _past_the_end(op: Operation, github: Any, arguments: dict[str, Any], empty: Listing) -> Listing:
+    """An empty page past a listing's end, saying where the listing ends (one more request: its first page)."""
+    first = await execute(op, github, {**arguments, "page": 1})
+    assert isinstance(first, PackageList | PackageVersionList)
+    last = first.last_page or (1 if first.items else 0)
+    return empty.model_copy(
+        update={
+            "last_page": last or None,
+            "message": f"Page {empty.page} is past the end: the listing has {last} page(s) of {empty.per_page}.",
+        }
+    )
 
 
 def fitted(listing: PackageList | PackageVersionList) -> PackageList | PackageVersionList:

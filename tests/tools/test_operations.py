@@ -145,3 +145,27 @@ async def test_a_404_says_what_does_exist(settings: Settings, tool: str, argumen
         result = await client.call_tool(tool, {"org": DEMO_ORG, **arguments})
     assert "404" in error_text(result)
     assert says in error_text(result)
+
+
+async def test_a_restore_of_what_is_not_deleted_and_of_a_reused_name_get_fitting_advice(settings: Settings) -> None:
+    package = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
+    async with Client(build_server(settings)) as client:
+        active = ok(await client.call_tool("list_org_package_versions", package))["items"][0]["id"]
+        not_deleted = await client.call_tool("restore_org_package_version", {**package, "package_version_id": active})
+        whole = await client.call_tool("restore_org_package", package)
+        reused = await client.call_tool(
+            "restore_org_package", {"org": DEMO_ORG, "package_type": "npm", "package_name": "shared-config"}
+        )
+    assert f"Version {active} of the container package 'web/api' is not deleted: nothing to restore." in error_text(
+        not_deleted
+    )
+    assert "The container package 'web/api' is not deleted: nothing to restore." in error_text(whole)
+    assert "name was used again after its deletion" in error_text(reused)
+    assert "scope" not in error_text(reused)
+
+
+async def test_a_page_past_the_end_says_where_the_listing_ends(settings: Settings) -> None:
+    async with Client(build_server(settings)) as client:
+        listing = ok(await client.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "npm", "page": 50}))
+    assert listing["items"] == []
+    assert listing["message"] == f"Page 50 is past the end: the listing has {listing['last_page']} page(s) of 30."
