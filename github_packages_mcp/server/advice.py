@@ -89,6 +89,13 @@ def tool_error_message(exc: GitHubError, scopes: tuple[str, ...], check_with: st
                 "the newer one stays. Nothing was changed."
             )
         return f"{said} {_scope_advice(exc, needed)}"
+    if isinstance(exc, NotFound) and exc.documentation_url is None and not exc.path.startswith("http"):
+        # GitHub's API answers every 404 with its JSON error (and a documentation_url); anything else is another
+        # server, or another path on it: most likely a wrong api_url.
+        return (
+            f"{said} That answer is not GitHub's API: check api_url (GITHUB_API_URL): https://api.github.com for "
+            "GitHub.com, https://HOST/api/v3 for GitHub Enterprise Server. Nothing was changed."
+        )
     if isinstance(exc, NotFound):
         return (
             f"{said} The package or version may not exist, may be deleted, or may be hidden from this token: "

@@ -23,7 +23,7 @@ from github_packages_mcp.github.errors import (
     TransportError,
     Unauthorized,
 )
-from github_packages_mcp.sandbox import DEMO_ORG, DEMO_OTHER_USER, DEMO_READ_TOKEN, DEMO_TOKEN, SandboxServer
+from github_packages_mcp.sandbox import DEMO_ORG, DEMO_OTHER_USER, DEMO_READ_TOKEN, DEMO_TOKEN, Fault, SandboxServer
 from github_packages_mcp.server.advice import tool_error_message
 from github_packages_mcp.server.app import build_server
 from tests.helpers import Person, error_text, ok
@@ -128,7 +128,11 @@ def test_every_error_class_maps_to_its_own_advice() -> None:
             Unauthorized("Bad credentials", status=401, **where), scopes, "get_org_package"
         ),
         Forbidden: tool_error_message(Forbidden("no", status=403, token_scopes="", **where), scopes, "get_org_package"),
-        NotFound: tool_error_message(NotFound("Not Found", status=404, **where), scopes, "get_org_package"),
+        NotFound: tool_error_message(
+            NotFound("Not Found", status=404, documentation_url="https://docs.github.com/rest", **where),
+            scopes,
+            "get_org_package",
+        ),
         RateLimited: tool_error_message(
             RateLimited("limit", status=403, limit="primary", reset_at=soon, **where), scopes, "get_org_package"
         ),
@@ -196,3 +200,11 @@ async def test_a_wrong_address_fails_at_once_and_names_the_setting(settings: Set
     assert says in text
     assert "GITHUB_API_URL" in text
     assert text.endswith("Nothing was sent.")
+
+
+async def test_a_404_that_is_not_githubs_points_at_the_api_url(settings: Settings, sandbox: SandboxServer) -> None:
+    # A web server's 404 page rather than GitHub's JSON error: the address is most likely wrong.
+    sandbox.state.faults.script("GET", "*", [Fault(status=404, headers={"content-type": "text/html"}, body="<html/>")])
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool("get_my_package", {"package_type": "npm", "package_name": "x"})
+    assert "That answer is not GitHub's API: check api_url (GITHUB_API_URL)" in error_text(result)
