@@ -18,6 +18,7 @@ from mcp.client.session import ClientRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult, ErrorData, Tool
 
+from github_packages_mcp.github.untrusted import escaped
 from github_packages_mcp.server.app import tool_entries
 
 __all__ = ["OK", "REFUSED", "USAGE", "call_tool", "describe_tools", "read_resource", "render_prompt"]
@@ -75,7 +76,7 @@ def _not_offered(name: str) -> str:
 
 async def _confirm_on_terminal(_context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult | ErrorData:
     # The server quotes GitHub's strings; a terminal still gets no control character but the line breaks.
-    print("".join(c if c == "\n" or c.isprintable() else repr(c)[1:-1] for c in params.message), file=sys.stderr)
+    print(escaped(params.message, keep="\n"), file=sys.stderr)
     print("> ", end="", file=sys.stderr, flush=True)  # stdout carries only the result, for scripts
     line = await anyio.to_thread.run_sync(sys.stdin.readline)
     if not line:  # end of input: nobody answered

@@ -7,18 +7,17 @@ from what it deletes; quoted and escaped, every character is visible for what it
 
 from __future__ import annotations
 
-__all__ = ["quoted"]
+__all__ = ["escaped", "quoted"]
 
 
 def quoted(text: str) -> str:
     """`text` in single quotes, each character that does not print as itself (control and format characters,
     line and paragraph separators, unusual spaces) escaped as Python would (`\\n`, `\\x1b`, `\\u202e`)."""
-    return "'" + "".join(_escaped(char) for char in text) + "'"
+    return "'" + escaped(text.replace("\\", "\\\\").replace("'", "\\'")) + "'"
 
 
-def _escaped(char: str) -> str:
-    if char in "\\'":
-        return "\\" + char
-    if char.isprintable():
-        return char
-    return char.encode("unicode_escape").decode("ascii")
+def escaped(text: str, keep: str = "") -> str:
+    """`text` with each character that does not print as itself escaped, except those in `keep`."""
+    return "".join(
+        char if char.isprintable() or char in keep else char.encode("unicode_escape").decode("ascii") for char in text
+    )

@@ -10,7 +10,7 @@ from typing import Any
 
 from github_packages_mcp.github.catalogue import Owner, Target
 from github_packages_mcp.github.client import GitHubClient
-from github_packages_mcp.github.errors import GitHubError, InvalidRequest
+from github_packages_mcp.github.errors import GitHubError, InvalidRequest, NotFound
 from github_packages_mcp.github.models import PACKAGE_TYPES
 from github_packages_mcp.github.tasks import gather
 from github_packages_mcp.github.untrusted import quoted
@@ -62,8 +62,6 @@ async def _exists(github: GitHubClient, owner: Owner, arguments: dict[str, Any])
     target: Target = "package_version" if "package_version_id" in arguments else "package"
     try:
         await github.get_json(owner.operation("get", target).url_path(arguments))
-    except GitHubError as exc:
-        if getattr(exc, "status", None) == 404:
-            return False
-        raise
+    except NotFound:
+        return False
     return True

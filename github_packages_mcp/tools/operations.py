@@ -16,6 +16,7 @@ from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, ToolAnnotations
 
 from github_packages_mcp.github.catalogue import OPERATIONS, Operation
+from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.github.errors import NotFound
 from github_packages_mcp.github.execute import describe_deletion, execute
 from github_packages_mcp.github.models import ConfirmationOutcome, DeletionResult, PackageList, PackageVersionList
@@ -64,29 +65,26 @@ def _plain_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
             try:
                 result = await execute(op, app.github, arguments, progress, full=app.settings.full_results)
             except NotFound as exc:
-                restoring = op.kind == "restore"
-                hint = (
-                    await what_exists(app.github, arguments, restoring=restoring)
-                    if "package_name" in arguments
-                    else None
-                )
-                if hint is None:
-                    raise
-                raise ToolError(f"{tool_error_message(exc, op.scopes, _check_with(op))} {hint}") from None
-        if isinstance(result, PackageList | PackageVersionList):
-            if not result.items and result.page > 1:
-                with tool_errors(op.scopes, _check_with(op)):
-                    result = await _past_the_end(op, app.github, arguments, result)
-            result = fitted(result)
-        return concise(result)
+                raise await _explained(op, app.github, arguments, exc) from None
+            if isinstance(result, Listing) and not result.items and result.page > 1:
+                result = await _past_the_end(op, app.github, arguments, result)
+        return concise(fitted(result) if isinstance(result, Listing) else result)
 
     return signed(body, op.name, [*params, _CONTEXT], Annotated[CallToolResult, op.result])
 
 
-async def _past_the_end(op: Operation, github: Any, arguments: dict[str, Any], empty: Listing) -> Listing:
+async def _explained(op: Operation, github: GitHubClient, arguments: dict[str, Any], exc: NotFound) -> Exception:
+    """The 404 with what does exist said after it, or the 404 itself when nothing can be said."""
+    if "package_name" not in arguments:
+        return exc
+    hint = await what_exists(github, arguments, restoring=op.kind == "restore")
+    return exc if hint is None else ToolError(f"{tool_error_message(exc, op.scopes, _check_with(op))} {hint}")
+
+
+async def _past_the_end(op: Operation, github: GitHubClient, arguments: dict[str, Any], empty: Listing) -> Listing:
     """An empty page past a listing's end, saying where the listing ends (one more request: its first page)."""
     first = await execute(op, github, {**arguments, "page": 1})
-    assert isinstance(first, PackageList | PackageVersionList)
+    assert isinstance(first, Listing)
     last = first.last_page or (1 if first.items else 0)
     return empty.model_copy(
         update={
@@ -96,7 +94,7 @@ async def _past_the_end(op: Operation, github: Any, arguments: dict[str, Any], e
     )
 
 
-def fitted(listing: PackageList | PackageVersionList) -> PackageList | PackageVersionList:
+def fitted(listing: Listing) -> Listing:
     """A listing whose text fits a context window (`MAX_RESULT_TEXT`): cut at a page boundary, with `next_page`
     and a message saying how to go on. Only an `all_pages` listing can be that long."""
     text = len(compact_json(listing.model_dump(mode="json", exclude_none=True)))
