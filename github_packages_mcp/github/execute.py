@@ -83,8 +83,10 @@ async def _list(
     return await github.get_page(path, query)
 
 
-async def describe_deletion(op: Operation, github: GitHubClient, arguments: Mapping[str, Any]) -> str:
-    """Look the target of a delete up on GitHub and say exactly what would go, for a human to confirm."""
+async def describe_deletion(
+    op: Operation, github: GitHubClient, arguments: Mapping[str, Any]
+) -> tuple[str, Package | PackageVersion]:
+    """Look the target of a delete up on GitHub: what would go, in words for a human to confirm, and as read."""
     target = await execute(op.sibling("get"), github, arguments)
     owner = Owner.of(arguments).owned_by()
     if isinstance(target, Package):
@@ -92,7 +94,7 @@ async def describe_deletion(op: Operation, github: GitHubClient, arguments: Mapp
         return (
             f"the {target.visibility} {target.package_type} package {quoted(target.name)} {owner}, "
             f"with all {target.version_count} of its versions{repository}"
-        )
+        ), target
     assert isinstance(target, PackageVersion)
     tags = (
         ", untagged" if target.tags == [] else f", tags: {', '.join(map(quoted, target.tags))}" if target.tags else ""
@@ -100,7 +102,7 @@ async def describe_deletion(op: Operation, github: GitHubClient, arguments: Mapp
     return (
         f"version {target.id} ({quoted(target.name)}{tags}, created {target.created_at}) "
         f"of the {arguments['package_type']} package {quoted(arguments['package_name'])} {owner}"
-    )
+    ), target
 
 
 def _target_name(arguments: Mapping[str, Any]) -> str:

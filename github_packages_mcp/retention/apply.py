@@ -1,20 +1,19 @@
-"""Applying a saved cleanup plan (deletes, journaled, resumable) and restoring from its journal.
+"""Applying a saved cleanup plan: deletes, journaled, resumable.
 
 Applying deletes the plan's versions one by one through the shared client (paced, retried where safe) and
 journals every version. A 404 counts as already done; GitHub's refusals (the 5,000-downloads rule, the last
 version) are skipped, not failures. Applying the same plan again resumes after what the journal records as done,
-so an interrupted run loses nothing; and every deleted version can be restored from the journal within 30 days.
-Every request path is rebuilt from the plan's owner, type, package name and version id through the catalogue.
+so an interrupted run loses nothing; and every deleted version can be restored from the journal within 30 days
+(history.py). Every request path is rebuilt from the plan's owner, type, package name and version id through the
+catalogue.
 
-A plan is only acted on by the caller who made it (the store checks its signature and caller), applied only if it
-is the very plan the person confirmed (its digest), and a restore acts only on journal lines that name a version
-the plan planned to delete.
+A plan is only acted on by the caller who made it (the store checks its signature and caller), and applied only if
+it is the very plan the person confirmed (its digest).
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import anyio
@@ -26,26 +25,18 @@ from github_packages_mcp.github.client import GitHubClient, ProgressCallback
 from github_packages_mcp.github.errors import APIError, InvalidRequest, NotFound, RateLimited, TransportError
 from github_packages_mcp.github.models import ConfirmationOutcome, Result
 from github_packages_mcp.github.untrusted import quoted
+from github_packages_mcp.retention.journal import Actor, Journal, JournalResult, Subject
 from github_packages_mcp.retention.plan import SHOWN_DECISIONS
 from github_packages_mcp.retention.rules import short_digest
-from github_packages_mcp.retention.store import (
-    CleanupStore,
-    JournalEntry,
-    JournalResult,
-    PlannedDeletion,
-    SavedPlan,
-    timestamp,
-)
+from github_packages_mcp.retention.store import CleanupStore, PlannedDeletion, SavedPlan
 
 __all__ = [
     "CleanupApplied",
     "PlanChanged",
     "PlanSummary",
-    "Restored",
     "SkippedVersion",
     "apply_plan",
     "describe_plan",
-    "restore_from_journal",
 ]
 
 DIGEST_SHOWN = 12  # hex characters of the plan's digest in the words the person approves
@@ -78,22 +69,17 @@ class CleanupApplied(ConfirmationOutcome):
     journal: str | None = None
 
 
-class Restored(Result):
-    plan_id: str
-    restored: int
-    failed: int
-    failures: list[SkippedVersion]
-    journal: str
-
-
-def remaining(store: CleanupStore, plan: SavedPlan) -> list[PlannedDeletion]:
+def remaining(journal: Journal, plan: SavedPlan) -> list[PlannedDeletion]:
     """The plan's deletions the journal does not record as done (deleted, already gone or skipped)."""
-    entries, _ = store.journal(plan.plan_id)
-    settled = {e.version_id for e in entries if e.result in ("deleted", "already_gone", "skipped")}
-    return [item for item in plan.deletions if item.id not in settled]
+    settled = {
+        (entry.package_name, entry.version_id)
+        for entry in journal.read().entries
+        if entry.plan_id == plan.plan_id and entry.result in ("deleted", "already_gone", "skipped")
+    }
+    return [item for item in plan.deletions if (item.package_name, item.id) not in settled]
 
 
-def describe_plan(store: CleanupStore, plan_id: str, caller: str) -> PlanSummary:
+def describe_plan(store: CleanupStore, journal: Journal, plan_id: str, caller: str) -> PlanSummary:
     """The words for the person about what applying the plan will delete now, how many versions, and the digest
     of the plan they approve. `caller` is identity_of(the caller's token).
 
@@ -102,7 +88,7 @@ def describe_plan(store: CleanupStore, plan_id: str, caller: str) -> PlanSummary
         PlanExpired: If the plan expired.
     """
     plan = store.load(plan_id, caller)
-    todo = remaining(store, plan)
+    todo = remaining(journal, plan)
     per_package: dict[str, int] = {}
     for item in todo:
         per_package[item.package_name] = per_package.get(item.package_name, 0) + 1
@@ -126,6 +112,8 @@ def _described(item: PlannedDeletion) -> str:
 async def apply_plan(
     github: GitHubClient,
     store: CleanupStore,
+    journal: Journal,
+    actor: Actor,
     plan_id: str,
     expected_digest: str,
     progress: ProgressCallback | None = None,
@@ -146,15 +134,16 @@ async def apply_plan(
             f"Nothing was deleted: plan {plan_id} is not the plan the person confirmed; call apply_version_cleanup "
             "again without a confirmation_token to show them what it holds now"
         )
-    todo = remaining(store, plan)
+    todo = remaining(journal, plan)
     counts = {"deleted": 0, "already_gone": 0, "skipped": 0, "failed": 0}
     skipped: list[SkippedVersion] = []
     for number, item in enumerate(todo, start=1):
         # A cancel waits for the version in flight and its journal line, so the journal never misses a delete
         # that happened (and so can always restore it); then it stops the run before the next one.
         with anyio.CancelScope(shield=True):
-            result, detail = await _delete_one(github, plan, item)
-            store.append(_entry(store, plan.plan_id, item, result, detail))
+            subject = _subject(plan, item)
+            result, detail = await _delete_one(github, subject)
+            journal.record(actor, subject, result, detail, plan.plan_id)
         await anyio.lowlevel.checkpoint()
         counts[result] += 1
         if result in ("skipped", "failed") and len(skipped) < SHOWN_DECISIONS:
@@ -175,14 +164,14 @@ async def apply_plan(
         skipped=counts["skipped"],
         failed=counts["failed"],
         skipped_versions=skipped,
-        journal=store.journal_name(plan.plan_id),
+        journal=journal.file_name(),
     )
 
 
-async def _delete_one(github: GitHubClient, plan: SavedPlan, item: PlannedDeletion) -> tuple[JournalResult, str | None]:
-    delete = plan.owner.operation("delete", "package_version")
+async def _delete_one(github: GitHubClient, version: Subject) -> tuple[JournalResult, str | None]:
+    delete = version.owner.operation("delete", "package_version")
     try:
-        response = await github.request("DELETE", delete.url_path(plan.version_arguments(item.package_name, item.id)))
+        response = await github.request("DELETE", delete.url_path(version.arguments()))
     except NotFound:
         return "already_gone", None
     except (RateLimited, TransportError):
@@ -195,88 +184,13 @@ async def _delete_one(github: GitHubClient, plan: SavedPlan, item: PlannedDeleti
     return "deleted", None
 
 
-def _entry(
-    store: CleanupStore, plan_id: str, item: PlannedDeletion, result: JournalResult, detail: str | None
-) -> JournalEntry:
-    return JournalEntry(
-        time=timestamp(store.now()),
-        plan_id=plan_id,
+def _subject(plan: SavedPlan, item: PlannedDeletion) -> Subject:
+    return Subject(
+        owner_kind=plan.owner_kind,
+        owner_login=plan.owner_login,
+        package_type=plan.package_type,
+        package_name=item.package_name,
         version_id=item.id,
         name=item.name,
         tags=item.tags,
-        package_name=item.package_name,
-        result=result,
-        detail=detail,
     )
-
-
-async def restore_from_journal(
-    github: GitHubClient,
-    store: CleanupStore,
-    plan_id: str,
-    version_ids: Sequence[int] | None,
-    progress: ProgressCallback | None = None,
-) -> Restored:
-    """Restore the versions the plan's run deleted (all, or those listed) that are not restored yet.
-
-    Only journal lines that are well-formed and name a version (id and package) the plan planned to delete are
-    acted on; the others are reported among the failures, and nothing is sent for them.
-
-    Raises:
-        PlanNotFound: If there is no such plan that this caller can use (an expired plan still restores).
-    """
-    plan = store.load(plan_id, identity_of(github.token), expired_ok=True)
-    todo, failures = _to_restore(store, plan, version_ids)
-    restore = plan.owner.operation("restore", "package_version")
-    restored = 0
-    for number, item in enumerate(todo, start=1):
-        with anyio.CancelScope(shield=True):  # as in apply_plan: the journal never misses what was done
-            try:
-                await github.request("POST", restore.url_path(plan.version_arguments(item.package_name, item.id)))
-            except (RateLimited, TransportError):
-                raise
-            except APIError as exc:
-                detail = f"{exc.status}: {exc.message}"
-                store.append(_entry(store, plan.plan_id, item, "restore_failed", detail))
-                failures.append(SkippedVersion(id=item.id, name=item.name, reason=detail))
-            else:
-                store.append(_entry(store, plan.plan_id, item, "restored", None))
-                restored += 1
-        await anyio.lowlevel.checkpoint()
-        if progress:
-            await progress(number, len(todo))
-    return Restored(
-        plan_id=plan.plan_id,
-        restored=restored,
-        failed=len(failures),
-        failures=failures[:SHOWN_DECISIONS],
-        journal=store.journal_name(plan.plan_id),
-    )
-
-
-def _to_restore(
-    store: CleanupStore, plan: SavedPlan, version_ids: Sequence[int] | None
-) -> tuple[list[PlannedDeletion], list[SkippedVersion]]:
-    """The plan's deletions the journal says were deleted and not restored since (those listed, if any), and the
-    journal lines ignored because they are malformed or name a version the plan did not plan to delete."""
-    planned = {(item.id, item.package_name): item for item in plan.deletions}
-    entries, malformed = store.journal(plan.plan_id)
-    ignored: list[SkippedVersion] = []
-    if malformed:
-        reason = f"{malformed} journal line(s) are malformed or name another plan: ignored, nothing restored for them"
-        ignored.append(SkippedVersion(id=0, name="", reason=reason))
-    state: dict[int, tuple[JournalEntry, PlannedDeletion]] = {}
-    for entry in entries:
-        if entry.result not in ("deleted", "restored"):
-            continue
-        item = planned.get((entry.version_id, entry.package_name))
-        if item is None:
-            reason = f"the journal names {entry.package_name} {entry.version_id}, not deleted by the plan: ignored"
-            ignored.append(SkippedVersion(id=entry.version_id, name=entry.name[:80], reason=reason))
-            continue
-        state[item.id] = entry, item
-    wanted = set(version_ids) if version_ids is not None else None
-    todo = [
-        item for entry, item in state.values() if entry.result == "deleted" and (wanted is None or item.id in wanted)
-    ]
-    return todo, ignored

@@ -22,6 +22,7 @@ from github_packages_mcp.github.client import GitHubClient, ProgressCallback
 from github_packages_mcp.github.models import PackageType, Result, version_tags
 from github_packages_mcp.github.registry import Registry
 from github_packages_mcp.github.tasks import gather
+from github_packages_mcp.retention.files import timestamp
 from github_packages_mcp.retention.images import plan_images
 from github_packages_mcp.retention.rules import (
     Decision,
@@ -34,7 +35,7 @@ from github_packages_mcp.retention.rules import (
     parse_time,
     summarize,
 )
-from github_packages_mcp.retention.store import CleanupStore, PlannedDeletion, SavedPlan, timestamp
+from github_packages_mcp.retention.store import CleanupStore, PlannedDeletion, SavedPlan
 
 __all__ = ["SHOWN_DECISIONS", "CleanupPlan", "PackagePlan", "VersionDecision", "make_plan"]
 

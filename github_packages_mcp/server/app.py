@@ -24,6 +24,7 @@ from github_packages_mcp.github.catalogue import AUTHENTICATED_USER
 from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.github.errors import GitHubError, InvalidRequest, redact
 from github_packages_mcp.insights.token import granted_scopes, missing_scopes
+from github_packages_mcp.retention.journal import Journal
 from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.server.context import AppContext, ToolEntry
 from github_packages_mcp.server.resources import add_prompts, add_resources
@@ -112,6 +113,7 @@ def build_server(
                 store=CleanupStore(
                     settings.journal_dir, keys.source("plans"), clock=clock, plan_ttl_days=settings.plan_ttl_days
                 ),
+                journal=Journal(settings.journal_dir, keys.source("journal"), clock=clock),
                 tool_scopes={entry.name: entry.scopes for entry in tool_entries()},
                 clock=clock,
             )

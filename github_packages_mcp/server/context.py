@@ -11,11 +11,13 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 
 from github_packages_mcp.config import Settings, Toolset
+from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback
+from github_packages_mcp.retention.journal import Actor, Journal
 from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.server.tokens import ConfirmationTokens
 
-__all__ = ["AppContext", "ToolContext", "ToolEntry", "app_of", "progress_reporter"]
+__all__ = ["AppContext", "ToolContext", "ToolEntry", "actor_of", "app_of", "journal_caller", "progress_reporter"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class AppContext:
     github: GitHubClient
     tokens: ConfirmationTokens
     store: CleanupStore
+    journal: Journal
     tool_scopes: dict[str, tuple[str, ...]]  # every tool this server offers, and the scopes it needs
     clock: Callable[[], float]  # seconds since the epoch: ages, plan and confirmation expiry
 
@@ -46,6 +49,20 @@ class ToolEntry:
 
 def app_of(ctx: ToolContext) -> AppContext:
     return ctx.request_context.lifespan_context
+
+
+def actor_of(ctx: ToolContext, tool: str) -> Actor:
+    """Who is acting in this call, for the journal: the caller's token fingerprint, the MCP client, the tool."""
+    params = ctx.session.client_params
+    client = f"{params.client_info.name} {params.client_info.version}" if params is not None else None
+    return Actor(identity_of(app_of(ctx).github.token), tool, client)
+
+
+def journal_caller(ctx: ToolContext) -> str | None:
+    """Whose journal lines a call sees: with callers' own GitHub tokens passed through, only the caller's own;
+    else everyone's (one operator, whose token may have changed since a deletion)."""
+    app = app_of(ctx)
+    return identity_of(app.github.token) if app.settings.http_auth == "github" else None
 
 
 def progress_reporter(ctx: ToolContext, message: str) -> ProgressCallback:

@@ -1,12 +1,13 @@
-"""Retention cleanups as tools: plan_version_cleanup (reads), apply_version_cleanup (deletes, after confirmation)
-and restore_from_journal. The work itself is in `retention/`."""
+"""Retention cleanups as tools: plan_version_cleanup (reads), apply_version_cleanup (deletes, after confirmation),
+and the journal of every delete and restore: list_deletion_history (reads) and restore_from_journal. The work
+itself is in `retention/`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Resolve
 from mcp.server.mcpserver.exceptions import ToolError
@@ -23,13 +24,8 @@ from github_packages_mcp.github.catalogue import (
 )
 from github_packages_mcp.github.errors import GitHubError
 from github_packages_mcp.github.models import ConfirmationOutcome
-from github_packages_mcp.retention.apply import (
-    CleanupApplied,
-    Restored,
-    apply_plan,
-    describe_plan,
-    restore_from_journal,
-)
+from github_packages_mcp.retention.apply import CleanupApplied, apply_plan, describe_plan
+from github_packages_mcp.retention.history import History, JournalQuery, Restored, history, parse_moment, restore
 from github_packages_mcp.retention.plan import CleanupPlan, make_plan
 from github_packages_mcp.retention.rules import (
     AgeBasis,
@@ -46,7 +42,14 @@ from github_packages_mcp.retention.rules import (
 )
 from github_packages_mcp.server.advice import tool_error_message, tool_errors
 from github_packages_mcp.server.confirmation import Answer, ConfirmationToken, Target, asking, settle
-from github_packages_mcp.server.context import ToolContext, ToolEntry, app_of, progress_reporter
+from github_packages_mcp.server.context import (
+    ToolContext,
+    ToolEntry,
+    actor_of,
+    app_of,
+    journal_caller,
+    progress_reporter,
+)
 from github_packages_mcp.server.schemas import build_tool, concise
 
 __all__ = ["cleanup_entries"]
@@ -54,7 +57,12 @@ __all__ = ["cleanup_entries"]
 READ, DELETE, RESTORE = scopes_for("read"), scopes_for("delete"), scopes_for("restore")
 PlanId = Annotated[str, arg("From plan_version_cleanup", min_length=1)]
 PackageNameOrGlob = Annotated[str, arg("A name or a glob like 'web/*'", min_length=1)]
-VersionIds = Annotated[list[int] | None, arg("Default: all the plan deleted")]
+OptionalPlanId = Annotated[str | None, arg("What this cleanup plan deleted", min_length=1)]
+VersionIds = Annotated[list[int] | None, arg("Versions")]
+PackageIds = Annotated[list[int] | None, arg("Packages deleted whole")]
+Since = Annotated[str | None, arg("From: ISO date/time (UTC), or an age: 36h, 7d")]
+Until = Annotated[str | None, arg("Before: ISO date/time, or an age")]
+OptionalNameOrGlob = Annotated[str | None, arg("Package name or glob", min_length=1)]
 
 
 async def plan_version_cleanup(
@@ -101,7 +109,7 @@ class PlanTarget(Target):
 async def _plan_target(ctx: ToolContext, plan_id: str) -> Target:
     app = app_of(ctx)
     with tool_errors(DELETE, "plan_version_cleanup"):
-        described = describe_plan(app.store, plan_id, identity_of(app.github.token))
+        described = describe_plan(app.store, app.journal, plan_id, identity_of(app.github.token))
     if (count := described.versions) == 0:
         raise ToolError(f"Nothing to do: every version of plan {plan_id} is already done")
     return PlanTarget(described.summary, str(count), f"{count} (the number of versions)", digest=described.digest)
@@ -126,7 +134,8 @@ async def apply_version_cleanup(
     async def act() -> ConfirmationOutcome:
         progress = progress_reporter(ctx, "deleted {done} of {total}")
         try:
-            return await apply_plan(app.github, app.store, plan_id, confirmed, progress)
+            actor = actor_of(ctx, "apply_version_cleanup")
+            return await apply_plan(app.github, app.store, app.journal, actor, plan_id, confirmed, progress)
         except GitHubError as exc:  # a rate limit or the network stopped the run; the journal has what was done
             advice = tool_error_message(exc, DELETE, "plan_version_cleanup")
             raise ToolError(f"{advice} Call apply_version_cleanup again with the same plan_id to resume.") from None
@@ -138,13 +147,46 @@ async def apply_version_cleanup(
         )
 
 
+def _query(ctx: ToolContext, since: str | None, until: str | None, **selected: Any) -> JournalQuery:
+    now = datetime.fromtimestamp(app_of(ctx).clock(), UTC)
+    return JournalQuery(
+        since=parse_moment("since", since, now) if since else None,
+        until=parse_moment("until", until, now) if until else None,
+        caller=journal_caller(ctx),
+        **selected,
+    )
+
+
+async def list_deletion_history(
+    ctx: ToolContext,
+    since: Since = None,
+    until: Until = None,
+    package_name: OptionalNameOrGlob = None,
+) -> Annotated[CallToolResult, History]:
+    with tool_errors((), "list_deletion_history"):
+        return concise(history(app_of(ctx).journal, _query(ctx, since, until, package_name=package_name)))
+
+
 async def restore_from_journal_tool(
-    ctx: ToolContext, plan_id: PlanId, version_ids: VersionIds = None
+    ctx: ToolContext,
+    plan_id: OptionalPlanId = None,
+    version_ids: VersionIds = None,
+    package_ids: PackageIds = None,
+    since: Since = None,
+    until: Until = None,
+    package_name: OptionalNameOrGlob = None,
 ) -> Annotated[CallToolResult, Restored]:
     app = app_of(ctx)
     progress = progress_reporter(ctx, "restored {done} of {total}")
-    with tool_errors(RESTORE, "plan_version_cleanup"):
-        return concise(await restore_from_journal(app.github, app.store, plan_id, version_ids, progress))
+    with tool_errors(RESTORE, "list_deletion_history"):
+        if plan_id is not None:  # only the caller who made a plan restores by its id, as only they apply it
+            app.store.load(plan_id, identity_of(app.github.token), expired_ok=True)
+        query = _query(
+            ctx, since, until, package_name=package_name, plan_id=plan_id,
+            version_ids=None if version_ids is None else frozenset(version_ids),
+            package_ids=None if package_ids is None else frozenset(package_ids),
+        )  # fmt: skip
+        return concise(await restore(app.github, app.journal, actor_of(ctx, "restore_from_journal"), query, progress))
 
 
 def cleanup_entries() -> tuple[ToolEntry, ...]:
@@ -166,15 +208,27 @@ def cleanup_entries() -> tuple[ToolEntry, ...]:
         ),
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True),
     )
+    listing = partial(
+        build_tool,
+        list_deletion_history,
+        description=(
+            "What this server deleted or restored, by any tool: who, what, when, result, restorable. Newest first."
+        ),
+        annotations=ToolAnnotations(read_only_hint=True),
+    )
     restore = partial(
         build_tool,
         restore_from_journal_tool,
         name="restore_from_journal",
-        description=("Restore versions a cleanup deleted, from its journal, within 30 days. Needs write:packages."),
+        description=(
+            "Restore what this server deleted (its journal), within 30 days: by plan_id, ids or since/until. "
+            "Needs write:packages."
+        ),
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False),
     )
     return (
         ToolEntry("plan_version_cleanup", "cleanup", READ, plan),
         ToolEntry("apply_version_cleanup", "cleanup", DELETE, apply),
+        ToolEntry("list_deletion_history", "cleanup", (), listing),
         ToolEntry("restore_from_journal", "cleanup", RESTORE, restore),
     )

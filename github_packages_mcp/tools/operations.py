@@ -6,31 +6,44 @@ confirmation (`server/confirmation.py`). The signatures are built at run time fr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
 
+import anyio
 from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, ToolAnnotations
+from pydantic import BaseModel
 
 from github_packages_mcp.github.catalogue import OPERATIONS, Operation
 from github_packages_mcp.github.client import GitHubClient
-from github_packages_mcp.github.errors import NotFound
+from github_packages_mcp.github.errors import APIError, GitHubError, NotFound
 from github_packages_mcp.github.execute import describe_deletion, execute
-from github_packages_mcp.github.models import ConfirmationOutcome, DeletionResult, PackageList, PackageVersionList
+from github_packages_mcp.github.models import (
+    ConfirmationOutcome,
+    DeletionResult,
+    Package,
+    PackageList,
+    PackageVersionList,
+)
 from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.insights.suggest import what_exists
+from github_packages_mcp.retention.files import StoreUnavailable
+from github_packages_mcp.retention.journal import JournalResult, Subject
 from github_packages_mcp.server.advice import tool_error_message, tool_errors
 from github_packages_mcp.server.confirmation import Answer, ConfirmationToken, Target, asking, settle
-from github_packages_mcp.server.context import ToolContext, ToolEntry, app_of, progress_reporter
+from github_packages_mcp.server.context import ToolContext, ToolEntry, actor_of, app_of, progress_reporter
 from github_packages_mcp.server.schemas import MAX_RESULT_TEXT, build_tool, compact_json, concise, keyword, signed
 
 __all__ = ["operation_entries"]
 
 _CONTEXT = keyword("ctx", Context)
 Listing = PackageList | PackageVersionList
+log = logging.getLogger("github_packages_mcp")
 
 
 def operation_entries() -> tuple[ToolEntry, ...]:
@@ -63,7 +76,8 @@ def _plain_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
         progress = progress_reporter(ctx, "read {done} of {total} pages")
         with tool_errors(op.scopes, _check_with(op)):
             try:
-                result = await execute(op, app.github, arguments, progress, full=app.settings.full_results)
+                sent = execute(op, app.github, arguments, progress, full=app.settings.full_results)
+                result = await (_journaled(ctx, op, Subject.of(arguments), sent) if op.kind == "restore" else sent)
             except NotFound as exc:
                 raise await _explained(op, app.github, arguments, exc) from None
             if isinstance(result, Listing) and not result.items and result.page > 1:
@@ -122,12 +136,48 @@ def fitted(listing: Listing) -> Listing:
     )
 
 
+@dataclass(frozen=True)
+class DeletionTarget(Target):
+    """A delete's target as read before asking, and as the journal records it."""
+
+    subject: Subject | None = None
+
+
+async def _journaled(ctx: ToolContext, op: Operation, subject: Subject, sent: Awaitable[BaseModel]) -> BaseModel:
+    """A delete's or restore's request, and its journal line: what GitHub answered, or that it refused.
+
+    Shielded, so a cancelled call still journals a request that went out. A journal that cannot be written does
+    not hide what GitHub did: the result says it was not journaled.
+    """
+    app, actor = app_of(ctx), actor_of(ctx, op.name)
+    done: JournalResult = "deleted" if op.kind == "delete" else "restored"
+    failed: JournalResult = "failed" if op.kind == "delete" else "restore_failed"
+    with anyio.CancelScope(shield=True):
+        try:
+            result = await sent
+        except GitHubError as exc:
+            detail = f"{exc.status}: {exc.message}" if isinstance(exc, APIError) else exc.message[:300]
+            try:
+                app.journal.record(actor, subject, failed, detail)
+            except StoreUnavailable:
+                log.warning("%s failed and could not be journaled", op.name)
+            raise
+        try:
+            app.journal.record(actor, subject, done)
+        except StoreUnavailable:
+            message = getattr(result, "message", None) or ""
+            note = "It is not in the journal: the server could not write it (its log says why)."
+            return result.model_copy(update={"message": f"{message} {note}".strip()})
+    return result
+
+
 def _delete_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
     async def read_target(ctx: ToolContext, **arguments: Any) -> Target:
         with tool_errors(op.scopes, _check_with(op)):
-            summary = await describe_deletion(op, app_of(ctx).github, arguments)
+            summary, found = await describe_deletion(op, app_of(ctx).github, arguments)
+        known = {"package_id": found.id} if isinstance(found, Package) else {"name": found.name, "tags": found.tags}
         name = arguments["package_name"]
-        return Target(summary, name, f"the package name {quoted(name)}")
+        return DeletionTarget(summary, name, f"the package name {quoted(name)}", Subject.of(arguments, **known))
 
     read_target = signed(read_target, f"{op.name}_target", [*params, _CONTEXT], Target)
 
@@ -135,7 +185,9 @@ def _delete_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
         ctx: ToolContext, target: Target, answer: Answer, confirmation_token: str | None, **arguments: Any
     ) -> CallToolResult:
         async def act() -> ConfirmationOutcome:
-            result = await execute(op, app_of(ctx).github, arguments)
+            subject = target.subject if isinstance(target, DeletionTarget) else None
+            sent = execute(op, app_of(ctx).github, arguments)
+            result = await _journaled(ctx, op, subject or Subject.of(arguments), sent)
             assert isinstance(result, DeletionResult)
             return result
 

@@ -1,5 +1,5 @@
-"""The cleanup store: plans signed and bound to their caller, refused alike when they fail, expiring; journals
-read line by line; everything private on disk and pruned; and the server key that signs it all."""
+"""The cleanup store: plans signed and bound to their caller, refused alike when they fail, expiring; everything
+private on disk and pruned; and the server key that signs it all."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ import pytest
 from github_packages_mcp.github.errors import InvalidArguments, InvalidRequest
 from github_packages_mcp.retention.store import (
     CleanupStore,
-    JournalEntry,
     PlanExpired,
     PlannedDeletion,
     PlanNotFound,
@@ -158,65 +157,35 @@ def test_an_expired_plan_says_so_but_still_loads_for_a_restore(store: CleanupSto
         store.load("91605a01b3217976", SOMEONE_ELSE)
 
 
-def test_plans_and_journals_are_pruned_when_they_are_no_use(store: CleanupStore, clock: Clock) -> None:
-    store.save(a_plan("unapplied0000000"))
-    store.save(a_plan("applied000000000"))
-    store.append(entry("applied000000000", 1000, "deleted"))
-    clock.now = START + 13 * DAY  # 7 days to expiry, then a week saying it expired
+def test_plans_are_pruned_35_days_after_they_were_made(store: CleanupStore, clock: Clock) -> None:
+    store.save(a_plan("old0000000000000"))
+    clock.now = START + 35 * DAY  # as long as the journal keeps what it deleted, for a restore by plan id
     store.prune()
-    assert store.plan_path("unapplied0000000").exists()
-    clock.now = START + 14 * DAY + 1
-    store.save(a_plan("fresh00000000000"))  # saving prunes
-    assert not store.plan_path("unapplied0000000").exists()
-    assert store.plan_path("applied000000000").exists()  # kept with its journal, for restores
+    assert store.plan_path("old0000000000000").exists()
     clock.now = START + 35 * DAY + 1
-    store.prune()
-    assert not store.journal_path("applied000000000").exists()
-    assert not store.plan_path("applied000000000").exists()
-    assert not store.plan_path("fresh00000000000").exists()
+    store.save(a_plan("fresh00000000000"))  # saving prunes
+    assert not store.plan_path("old0000000000000").exists()
+    assert store.plan_path("fresh00000000000").exists()
 
 
 def test_a_new_store_prunes_on_first_use(tmp_path: Path, store: CleanupStore, clock: Clock) -> None:
     store.save(a_plan("unapplied0000000"))
-    clock.now = START + 15 * DAY
+    clock.now = START + 36 * DAY
     reopened = CleanupStore(tmp_path / "state", lambda: KEY, clock=clock)
     with pytest.raises(PlanNotFound):
         reopened.load("unapplied0000000", ME)
     assert not store.plan_path("unapplied0000000").exists()
 
 
-def entry(plan_id: str, version_id: int, result: str) -> JournalEntry:
-    return JournalEntry.model_validate(
-        {"time": "2026-12-02T12:00:00Z", "plan_id": plan_id, "version_id": version_id, "name": "x",
-         "package_name": "web/api", "result": result}
-    )  # fmt: skip
-
-
-def test_the_journal_skips_and_counts_lines_that_are_not_well_formed(store: CleanupStore) -> None:
-    store.append(entry("91605a01b3217976", 1000, "deleted"))
-    path = store.journal_path("91605a01b3217976")
-    with path.open("a") as journal:
-        journal.write('{"version_id": "oops"}\nnot json\n\n')
-        journal.write(entry("feedfacefeedface", 1001, "deleted").model_dump_json() + "\n")
-    entries, malformed = store.journal("91605a01b3217976")
-    assert [e.version_id for e in entries] == [1000]
-    assert malformed == 3
-
-
 def test_directories_are_0700_and_files_0600_even_where_they_were_looser(tmp_path: Path, clock: Clock) -> None:
     directory = tmp_path / "state"
     (directory / "plans").mkdir(parents=True)
-    (directory / "journal").mkdir()
-    for loose in (directory, directory / "plans", directory / "journal"):
+    for loose in (directory, directory / "plans"):
         loose.chmod(0o777)
-    old_journal = directory / "journal" / "91605a01b3217976.jsonl"
-    old_journal.write_text("")
-    old_journal.chmod(0o644)
     store = CleanupStore(directory, lambda: KEY, clock=clock)
     store.save(a_plan())
-    store.append(entry("91605a01b3217976", 1000, "deleted"))
-    assert mode(directory / "plans") == mode(directory / "journal") == 0o700
-    assert mode(store.plan_path("91605a01b3217976")) == mode(old_journal) == 0o600
+    assert mode(directory / "plans") == 0o700
+    assert mode(store.plan_path("91605a01b3217976")) == 0o600
     fresh = CleanupStore(tmp_path / "new" / "state", lambda: KEY, clock=clock)
     fresh.save(a_plan())
     assert mode(tmp_path / "new" / "state") == 0o700
@@ -228,8 +197,6 @@ def test_what_cannot_be_a_plan_id_is_a_clear_error(store: CleanupStore, plan_id:
     with pytest.raises(InvalidArguments, match="is not a plan id") as refused:
         store.load(plan_id, ME)
     assert len(str(refused.value)) < 200
-    with pytest.raises(InvalidArguments):
-        store.journal(plan_id)
 
 
 def test_a_disk_failure_names_no_path(tmp_path: Path, clock: Clock) -> None:

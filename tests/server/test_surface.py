@@ -82,16 +82,17 @@ def test_no_result_field_is_both_nullable_and_required() -> None:
             assert not (nullable and field.is_required()), f"{model.__name__}.{name}"
 
 
-async def test_the_operations_fit_an_eighth_and_the_whole_list_a_seventh_of_a_generic_openapi_server() -> None:
+async def test_the_operations_fit_an_eighth_and_the_whole_list_two_thirteenths_of_a_generic_openapi_server() -> None:
     # FastMCP's OpenAPI support (4.2.3), pointed at the same 27 operations, lists 227,035 bytes of tools. The
-    # descriptions and types strict clients need cost the whole list its eighth (README, "Fitting small ...").
-    for toolsets, count, share in ((("read", "delete", "restore"), 27, 8), (TOOLSETS, len(tool_entries()), 7)):
+    # descriptions and types strict clients need cost the whole list its eighth, and the journal's tools its
+    # seventh (README, "Fitting small ...").
+    for toolsets, count, share in ((("read", "delete", "restore"), 27, 8), (TOOLSETS, len(tool_entries()), 6.5)):
         async with Client(build_server(Settings(toolsets=toolsets))) as client:
             listed = (await client.list_tools()).tools
         tools = [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in listed]
         assert len(tools) == count
         assert all("outputSchema" in tool for tool in tools)
-        assert len(json.dumps({"tools": tools}, separators=(",", ":"))) <= 227_035 // share
+        assert len(json.dumps({"tools": tools}, separators=(",", ":"))) <= 227_035 / share
 
 
 def _nodes(schema: Any) -> Iterator[dict[str, Any]]:

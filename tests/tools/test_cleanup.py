@@ -16,6 +16,7 @@ from github_packages_mcp.config import Settings
 from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.retention.apply import PlanChanged, apply_plan
+from github_packages_mcp.retention.journal import Actor, Journal
 from github_packages_mcp.retention.rules import parse_time
 from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_READ_TOKEN, DEMO_TOKEN, Fault, SandboxServer
@@ -357,8 +358,10 @@ async def test_the_confirmation_binds_the_whole_plan_by_its_digest(settings: Set
     assert "the target changed since it was shown" in error_text(refused)
     assert deleted_ids(sandbox) == []
     async with GitHubClient.from_settings(settings) as github:
+        journal = Journal(settings.journal_dir, ServerKeys(settings.journal_dir).source("journal"))
+        actor = Actor(identity_of(DEMO_TOKEN), "apply_version_cleanup")
         with pytest.raises(PlanChanged, match="not the plan the person confirmed"):
-            await apply_plan(github, store, plan["plan_id"], saved.digest())
+            await apply_plan(github, store, journal, actor, plan["plan_id"], saved.digest())
     assert deleted_ids(sandbox) == []
 
 
@@ -382,8 +385,7 @@ async def test_an_edited_journal_line_is_not_restored(settings: Settings, sandbo
     assert not [p for p in restores if str(original) in p]  # its line is gone: nothing says it was deleted
     assert restored["restored"] == 4
     reasons = [f["reason"] for f in restored["failures"]]
-    assert any(f"{PREVIOUS_INDEX}, not deleted by the plan: ignored" in r for r in reasons)
-    assert any("1 journal line(s) are malformed" in r for r in reasons)
+    assert reasons == ["2 journal line(s) are malformed or fail their signature: ignored"]
     active = {v.id for v in sandbox.state.package(DEMO_ORG, "container", "multi/app").active_versions()}
     assert PREVIOUS_INDEX not in active
 
@@ -425,7 +427,7 @@ async def test_plans_journals_and_the_key_are_private(settings: Settings, sandbo
     async with Client(build_server(settings), elicitation_callback=Person(typed="5")) as client:  # type: ignore[arg-type]
         plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
         applied = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
-    assert applied["journal"] == f"journal/{plan['plan_id']}.jsonl"  # relative to journal_dir: no server path
+    assert applied["journal"] == f"journal/{datetime.now(UTC):%Y-%m}.jsonl"  # relative to journal_dir: no server path
 
     def mode(path: Path) -> int:
         return path.stat().st_mode & 0o777
@@ -448,16 +450,16 @@ async def test_a_plan_expires_and_is_pruned_by_the_servers_clock(settings: Setti
         now[0] += 8 * 86_400
         expired = await client.call_tool("apply_version_cleanup", {"plan_id": kept["plan_id"]})
         restored = ok(await client.call_tool("restore_from_journal", {"plan_id": applied["plan_id"]}))
-        now[0] += 7 * 86_400  # a week after it expired, an unapplied plan is gone
+        now[0] += 28 * 86_400  # 35 days after it was made, a plan is gone
         ok(await client.call_tool("plan_version_cleanup", {**DESIGN}))  # saving a plan prunes
         gone = await client.call_tool("apply_version_cleanup", {"plan_id": kept["plan_id"]})
-    created = datetime.fromtimestamp(now[0] - 15 * 86_400, UTC)
+    created = datetime.fromtimestamp(now[0] - 36 * 86_400, UTC)
     assert f"plan {kept['plan_id']} expired on {(created + timedelta(days=7)):%Y-%m-%dT%H:%M}" in error_text(expired)
     assert "make a new one" in error_text(expired)
     assert restored["restored"] == 5  # an expired plan still restores what it deleted
     assert "no cleanup plan" in error_text(gone)
     assert not plan_file(settings, kept["plan_id"]).exists()
-    assert plan_file(settings, applied["plan_id"]).exists()  # kept with its journal
+    assert not plan_file(settings, applied["plan_id"]).exists()
 
 
 async def test_errors_show_no_server_path_and_a_long_plan_id_is_a_clear_error(
@@ -482,7 +484,7 @@ async def test_errors_show_no_server_path_and_a_long_plan_id_is_a_clear_error(
 
 async def test_listing_tools_writes_nothing_to_the_state_directory(settings: Settings) -> None:
     async with Client(build_server(settings)) as client:
-        assert len((await client.list_tools()).tools) == 32
+        assert len((await client.list_tools()).tools) == 33
     assert not settings.journal_dir.exists()  # the key is made when first needed, not at start-up
 
 

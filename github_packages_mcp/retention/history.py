@@ -1,0 +1,208 @@
+"""What the journal says: the acts a query selects ("what did we delete this week"), what of it can still be
+restored, and restoring it, by plan, by version or package id, or by time window.
+
+A package or version can be restored when its last journaled act was a deletion, less than 30 days ago (GitHub's
+window); a restore that failed changes nothing, and deletions made outside this server are not known here.
+Packages are restored before versions, so that a version whose package was deleted after it comes back too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from fnmatch import fnmatchcase
+
+import anyio
+import anyio.lowlevel
+
+from github_packages_mcp.github.client import GitHubClient, ProgressCallback
+from github_packages_mcp.github.errors import APIError, InvalidArguments, RateLimited, TransportError
+from github_packages_mcp.github.models import Result
+from github_packages_mcp.retention.apply import SkippedVersion
+from github_packages_mcp.retention.journal import Actor, Journal, JournalEntry
+from github_packages_mcp.retention.plan import SHOWN_DECISIONS
+
+__all__ = ["History", "HistoryEntry", "JournalQuery", "Restored", "history", "parse_moment", "restore"]
+
+RESTORE_WINDOW = timedelta(days=30)
+SHOWN_ENTRIES = 100  # newest first; a context window holds about this many lines with room to spare
+_AGE = re.compile(r"(\d{1,5})\s*([mhdw])")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_moment(argument: str, text: str, now: datetime) -> datetime:
+    """A moment given as an ISO 8601 date or time (UTC unless it says otherwise) or as an age: `36h`, `7d`.
+
+    Raises:
+        InvalidArguments: If it is neither, naming `argument`.
+    """
+    if age := _AGE.fullmatch(text.strip().lower()):
+        return now - timedelta(**{_UNITS[age[2]]: int(age[1])})
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidArguments(
+            f"{argument}: an ISO 8601 date or time (2026-12-01, 2026-12-01T09:00:00Z) or an age (90m, 36h, 7d, "
+            f"2w), got {text[:40]!r}"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class JournalQuery:
+    """Which journal lines: every filter given must hold. `caller` keeps one caller's acts only (callers who
+    bring their own GitHub tokens see only their own); None keeps every caller's."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    package_name: str | None = None  # a name or a glob like 'web/*'
+    plan_id: str | None = None
+    version_ids: frozenset[int] | None = None
+    package_ids: frozenset[int] | None = None  # packages deleted whole
+    caller: str | None = None
+
+    def selects_something(self) -> bool:
+        """Whether it says what to restore: a plan, ids or a time window (a restore of everything is refused)."""
+        return any(x is not None for x in (self.plan_id, self.version_ids, self.package_ids, self.since))
+
+    def matches(self, entry: JournalEntry) -> bool:
+        moment = entry.moment
+        named = (self.version_ids is None and self.package_ids is None) or (
+            (entry.version_id is not None and entry.version_id in (self.version_ids or ()))
+            or (entry.version_id is None and entry.package_id in (self.package_ids or ()))
+        )
+        return (
+            named
+            and (self.since is None or moment >= self.since)
+            and (self.until is None or moment < self.until)
+            and (self.package_name is None or fnmatchcase(entry.package_name, self.package_name))
+            and (self.plan_id is None or entry.plan_id == self.plan_id)
+            and (self.caller is None or entry.caller == self.caller)
+        )
+
+
+class HistoryEntry(JournalEntry):
+    restorable: bool  # a deletion that restore_from_journal can still undo
+
+
+class History(Result):
+    entries: list[HistoryEntry]  # newest first
+    total: int  # lines the query selects; at most SHOWN_ENTRIES are shown
+    counts: dict[str, int]  # by result
+    restorable: int
+    unverified: int  # journal lines ignored: malformed, or failing their signature
+    journal: str
+    message: str | None = None
+
+
+class Restored(Result):
+    restored: int
+    failed: int
+    failures: list[SkippedVersion]
+    journal: str
+    plan_id: str | None = None
+    message: str | None = None
+
+
+def history(journal: Journal, query: JournalQuery) -> History:
+    """The journal lines the query selects, newest first, each saying whether it can still be restored."""
+    read = journal.read()
+    pending = _pending_restores(read.entries, journal.now())
+    selected = [entry for entry in reversed(read.entries) if query.matches(entry)]
+    counts: dict[str, int] = {}
+    for entry in selected:
+        counts[entry.result] = counts.get(entry.result, 0) + 1
+    shown = [
+        HistoryEntry(**entry.model_dump(), restorable=pending.get(entry.key) is entry)
+        for entry in selected[:SHOWN_ENTRIES]
+    ]
+    more = len(selected) - len(shown)
+    return History(
+        entries=shown,
+        total=len(selected),
+        counts=counts,
+        restorable=sum(1 for entry in selected if pending.get(entry.key) is entry),
+        unverified=read.unverified,
+        journal=journal.file_name(),
+        message=(
+            f"The newest {len(shown)} of {len(selected)} lines; narrow with since, until or package_name to see older."
+            if more
+            else None
+        ),
+    )
+
+
+async def restore(
+    github: GitHubClient,
+    journal: Journal,
+    actor: Actor,
+    query: JournalQuery,
+    progress: ProgressCallback | None = None,
+) -> Restored:
+    """Restore what the query selects that can still be restored, journaling each restore.
+
+    Raises:
+        InvalidArguments: If the query says nothing of what to restore.
+        GitHubError: A rate limit or a network failure stops the run (the journal has what was restored).
+    """
+    if not query.selects_something():
+        raise InvalidArguments(
+            "say what to restore: plan_id, version_ids, package_ids, or since (a time window); "
+            "list_deletion_history shows what can be restored"
+        )
+    read = journal.read()
+    pending = _pending_restores(read.entries, journal.now()).values()
+    # Packages first: a version cannot come back while its package is deleted.
+    todo = sorted((e for e in pending if query.matches(e)), key=lambda e: (e.version_id is not None, e.time))
+    failures: list[SkippedVersion] = []
+    if read.unverified:
+        reason = f"{read.unverified} journal line(s) are malformed or fail their signature: ignored"
+        failures.append(SkippedVersion(id=0, name="", reason=reason))
+    restored = 0
+    for number, entry in enumerate(todo, start=1):
+        # As in apply_plan: a cancel waits for the restore in flight and its journal line.
+        with anyio.CancelScope(shield=True):
+            operation = entry.owner.operation("restore", "package" if entry.version_id is None else "package_version")
+            try:
+                await github.request("POST", operation.url_path(entry.arguments()))
+            except (RateLimited, TransportError):
+                raise  # stop the run: the journal says what was done
+            except APIError as exc:
+                detail = f"{exc.status}: {exc.message}"
+                journal.record(actor, entry, "restore_failed", detail, entry.plan_id)
+                named = SkippedVersion(id=entry.version_id or entry.package_id or 0, name=_named(entry), reason=detail)
+                failures.append(named)
+            else:
+                journal.record(actor, entry, "restored", None, entry.plan_id)
+                restored += 1
+        await anyio.lowlevel.checkpoint()
+        if progress:
+            await progress(number, len(todo))
+    return Restored(
+        restored=restored,
+        failed=len(failures),
+        failures=failures[:SHOWN_DECISIONS],
+        journal=journal.file_name(),
+        plan_id=query.plan_id,
+        message=None
+        if todo
+        else "Nothing to restore: the journal has no deletion that this selects and that "
+        "was not restored since, within GitHub's 30 days. list_deletion_history shows what there is.",
+    )
+
+
+def _named(entry: JournalEntry) -> str:
+    return (entry.name or entry.package_name)[:80]
+
+
+def _pending_restores(entries: Iterable[JournalEntry], now: datetime) -> dict[tuple[object, ...], JournalEntry]:
+    """For each package and version whose last journaled deletion or restore was a deletion within GitHub's
+    window, that deletion."""
+    last: dict[tuple[object, ...], JournalEntry] = {}
+    for entry in entries:  # oldest first
+        if entry.result in ("deleted", "restored"):
+            last[entry.key] = entry
+    oldest = now - RESTORE_WINDOW
+    return {key: entry for key, entry in last.items() if entry.result == "deleted" and entry.moment > oldest}

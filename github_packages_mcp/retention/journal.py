@@ -1,0 +1,227 @@
+"""The journal: every delete and restore this server sent to GitHub, whoever asked and through whichever tool.
+
+One JSON line per act (who: the caller's token fingerprint and the MCP client; what: owner, type, package, version;
+when; how it ended), appended as it happens, in month files: `<journal_dir>/journal/2026-12.jsonl`. Each line is
+signed (`mac`: HMAC-SHA256 under the server's journal key), so a line that was changed, or written by anything but
+this server, is ignored and counted, never acted on. A cleanup resumes from it and restores read it. A month's file
+goes 35 days after the month ends: GitHub restores for 30 days.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from github_packages_mcp.github.catalogue import Owner, OwnerKind
+from github_packages_mcp.github.models import PackageType
+from github_packages_mcp.github.untrusted import quoted
+from github_packages_mcp.retention.files import (
+    DAY,
+    append_line,
+    disk,
+    files,
+    mtime,
+    private_directory,
+    read_bytes,
+    remove,
+    signed,
+    timestamp,
+    timestamp_seconds,
+    verified,
+)
+
+__all__ = ["Actor", "Journal", "JournalEntry", "JournalRead", "JournalResult", "Subject"]
+
+JournalResult = Literal["deleted", "already_gone", "skipped", "failed", "restored", "restore_failed"]
+JOURNAL_KEPT_DAYS: Final = 35  # GitHub restores a deleted version for 30 days; a margin after the month ends
+MONTH_FILE: Final = re.compile(r"\d{4}-\d{2}\.jsonl")
+PRUNE_EVERY_SECONDS: Final = 3600.0
+
+
+class Subject(BaseModel):
+    """What an act was on: a package (no `version_id`) or one of its versions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    owner_kind: OwnerKind
+    owner_login: str | None = None
+    package_type: PackageType
+    package_name: str
+    package_id: int | None = None  # known when the package was read before it was deleted
+    version_id: int | None = None  # None: the whole package
+    name: str | None = None  # the version's name (an image's digest)
+    tags: list[str] | None = None
+
+    @classmethod
+    def of(cls, arguments: dict[str, Any], **known: Any) -> Subject:
+        """The subject a catalogue operation's arguments name, with what else is `known` of it."""
+        owner = Owner.of(arguments)
+        return cls(
+            owner_kind=owner.kind,
+            owner_login=owner.login,
+            package_type=arguments["package_type"],
+            package_name=arguments["package_name"],
+            version_id=arguments.get("package_version_id"),
+            **known,
+        )
+
+    @property
+    def owner(self) -> Owner:
+        return Owner(self.owner_kind, self.owner_login)
+
+    @property
+    def key(self) -> tuple[str, str, str, str, int | None]:
+        """What names the same package or version in every line (logins are case-insensitive on GitHub)."""
+        login = (self.owner_login or "").lower()
+        return self.owner_kind, login, self.package_type, self.package_name, self.version_id
+
+    def arguments(self) -> dict[str, Any]:
+        """The arguments that name it in a catalogue operation of its owner."""
+        named = {**self.owner.arguments, "package_type": self.package_type, "package_name": self.package_name}
+        return named if self.version_id is None else {**named, "package_version_id": self.version_id}
+
+    def describe(self) -> str:
+        package = f"{self.package_type} package {quoted(self.package_name)} {self.owner.owned_by()}"
+        if self.version_id is None:
+            return f"the {package}"
+        return f"version {self.version_id}{f' ({quoted(self.name)})' if self.name else ''} of the {package}"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: the caller's token fingerprint (identity_of), the MCP client that asked, and the tool."""
+
+    caller: str
+    tool: str
+    client: str | None = None
+
+
+class JournalEntry(Subject):
+    time: str
+    result: JournalResult
+    caller: str
+    tool: str
+    client: str | None = None
+    plan_id: str | None = None  # set when a cleanup plan's apply acted
+    detail: str | None = None
+
+    @property
+    def moment(self) -> datetime:
+        return datetime.fromtimestamp(timestamp_seconds(self.time), UTC)
+
+
+@dataclass(frozen=True)
+class JournalRead:
+    entries: list[JournalEntry]  # oldest first
+    unverified: int  # lines that are not well-formed or fail their signature: ignored
+
+
+@dataclass
+class _MonthFile:
+    """What was read of one month's file: it only grows, so the next read starts where this one stopped."""
+
+    inode: int
+    offset: int
+    entries: list[JournalEntry] = field(default_factory=list)
+    unverified: int = 0
+
+
+class Journal:
+    """The journal's files under `<directory>/journal`, lines signed with `key()`."""
+
+    def __init__(self, directory: Path, key: Callable[[], bytes], *, clock: Callable[[], float] = time.time) -> None:
+        self.directory = directory / "journal"
+        self._key = key
+        self._clock = clock
+        self._read: dict[Path, _MonthFile] = {}
+        self._pruned_at: float | None = None
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    def file_name(self) -> str:
+        """This month's file, relative to journal_dir: what results show (never the server's paths)."""
+        return f"journal/{self.now():%Y-%m}.jsonl"
+
+    def record(
+        self,
+        actor: Actor,
+        subject: Subject,
+        result: JournalResult,
+        detail: str | None = None,
+        plan_id: str | None = None,
+    ) -> JournalEntry:
+        """Append one signed line for an act; it is on disk when this returns."""
+        entry = JournalEntry(
+            **subject.model_dump(include=set(Subject.model_fields)),  # a JournalEntry is a Subject too
+            time=timestamp(self.now()),
+            result=result,
+            caller=actor.caller,
+            tool=actor.tool,
+            client=actor.client,
+            plan_id=plan_id,
+            detail=detail,
+        )
+        content = entry.model_dump(mode="json", exclude_none=True)
+        path = self.directory / f"{entry.time[:7]}.jsonl"
+        with disk("write the journal", path):
+            private_directory(self.directory)
+            append_line(path, signed(content, self._key()) + b"\n", self._clock())
+        return entry
+
+    def read(self) -> JournalRead:
+        """Every verified line, oldest first, and how many lines were ignored."""
+        self._prune_now_and_then()
+        entries: list[JournalEntry] = []
+        unverified = 0
+        for path in files(self.directory, "*.jsonl"):
+            if MONTH_FILE.fullmatch(path.name):
+                month = self._month(path)
+                entries += month.entries
+                unverified += month.unverified
+        self._read = {path: month for path, month in self._read.items() if path.exists()}
+        return JournalRead(sorted(entries, key=lambda entry: entry.time), unverified)
+
+    def prune(self) -> None:
+        """Remove month files 35 days after their month ended, and files of an older format 35 days after their
+        last line. Ages are measured against the journal's clock."""
+        now = self._clock()
+        self._pruned_at = now
+        for path in files(self.directory, "*.jsonl"):
+            if MONTH_FILE.fullmatch(path.name):
+                year, month = int(path.name[:4]), int(path.name[5:7])
+                ended = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC).timestamp()
+            else:  # one file per plan, before every act was journaled
+                ended = mtime(path)
+            if ended + JOURNAL_KEPT_DAYS * DAY < now:
+                remove(path)
+
+    def _prune_now_and_then(self) -> None:
+        if self._pruned_at is None or self._clock() - self._pruned_at > PRUNE_EVERY_SECONDS:
+            self.prune()
+
+    def _month(self, path: Path) -> _MonthFile:
+        with disk("read the journal", path):
+            inode = os.stat(path, follow_symlinks=False).st_ino
+            month = self._read.get(path)
+            if month is None or month.inode != inode:
+                month = self._read[path] = _MonthFile(inode, 0)
+            data = read_bytes(path, month.offset)
+        complete = data[: data.rfind(b"\n") + 1]  # a line being written is read next time
+        month.offset += len(complete)
+        for line in complete.decode("utf-8", errors="replace").splitlines():
+            if line.strip():
+                entry = verified(line, self._key(), JournalEntry)
+                if entry is None:
+                    month.unverified += 1
+                else:
+                    month.entries.append(entry)
+        return month

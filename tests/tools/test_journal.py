@@ -1,0 +1,172 @@
+"""The journal through the MCP protocol: every delete and restore the server sends is journaled, whichever tool
+sent it; list_deletion_history answers "what did we delete this week"; restore_from_journal restores by version
+or package id or by time window, without a plan id."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+
+import pytest
+from mcp import Client
+
+from github_packages_mcp.config import Settings
+from github_packages_mcp.github.cache import identity_of
+from github_packages_mcp.sandbox import DEMO_LOGIN, DEMO_ORG, DEMO_READ_TOKEN, DEMO_TOKEN, SandboxServer
+from github_packages_mcp.server.app import build_server
+from github_packages_mcp.server.transports import http_app
+from tests.helpers import Person, error_text, ok
+from tests.server.http_serving import http_client, serving
+
+pytestmark = pytest.mark.anyio
+
+WEB = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
+MULTI = {"org": DEMO_ORG, "package_type": "container", "package_name": "multi/app"}
+OCTO_UTILS = {"package_type": "npm", "package_name": "octo-utils"}  # the token's user's, 41_200_102
+VERSION = 3000000000  # an untagged version of web/api
+
+
+def posts(sandbox: SandboxServer) -> list[str]:
+    return [r.raw_path for r in sandbox.state.requests if r.method == "POST"]
+
+
+async def test_a_single_delete_and_restore_are_journaled_with_who_what_when_and_result(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    async with Client(build_server(settings), elicitation_callback=Person(typed="web/api")) as client:  # type: ignore[arg-type]
+        ok(await client.call_tool("delete_org_package_version", {**WEB, "package_version_id": VERSION}))
+        deleted = ok(await client.call_tool("list_deletion_history", {}))
+        ok(await client.call_tool("restore_org_package_version", {**WEB, "package_version_id": VERSION}))
+        restored = ok(await client.call_tool("list_deletion_history", {}))
+    [line] = deleted["entries"]
+    assert line["result"] == "deleted"
+    assert line["restorable"] is True
+    assert (line["owner_kind"], line["owner_login"], line["package_name"]) == ("org", DEMO_ORG, "web/api")
+    assert line["version_id"] == VERSION
+    assert line["name"].startswith("sha256:")
+    assert line["tags"] == []
+    assert line["tool"] == "delete_org_package_version"
+    assert line["caller"] == identity_of(DEMO_TOKEN)
+    assert line["client"].startswith("mcp ")  # the Python SDK client's name and version
+    assert abs(time.time() - _epoch(line["time"])) < 60
+    assert [(e["result"], e["restorable"]) for e in restored["entries"]] == [("restored", False), ("deleted", False)]
+    assert restored["counts"] == {"restored": 1, "deleted": 1}
+    assert DEMO_TOKEN not in json.dumps(restored)
+
+
+async def test_restore_by_version_and_package_id_without_a_plan(settings: Settings, sandbox: SandboxServer) -> None:
+    async with Client(build_server(settings), elicitation_callback=Person(typed="octo-utils")) as client:  # type: ignore[arg-type]
+        ok(await client.call_tool("delete_my_package", OCTO_UTILS))
+    async with Client(build_server(settings), elicitation_callback=Person(typed="web/api")) as client:  # type: ignore[arg-type]
+        ok(await client.call_tool("delete_org_package_version", {**WEB, "package_version_id": VERSION}))
+    async with Client(build_server(settings)) as client:  # a new session, as the next day would be
+        history = ok(await client.call_tool("list_deletion_history", {"since": "7d"}))
+        package_id = next(e["package_id"] for e in history["entries"] if "version_id" not in e)
+        by_package = ok(await client.call_tool("restore_from_journal", {"package_ids": [package_id]}))
+        by_version = ok(await client.call_tool("restore_from_journal", {"version_ids": [VERSION]}))
+        again = ok(await client.call_tool("restore_from_journal", {"version_ids": [VERSION]}))
+    assert package_id == 41_200_102
+    assert (by_package["restored"], by_version["restored"]) == (1, 1)
+    assert again["restored"] == 0
+    assert "Nothing to restore" in again["message"]
+    assert posts(sandbox) == [
+        "/user/packages/npm/octo-utils/restore",
+        f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi/versions/{VERSION}/restore",
+    ]
+    sandbox.state.package(DEMO_LOGIN, "npm", "octo-utils")  # active again
+    assert VERSION in {v.id for v in sandbox.state.package(DEMO_ORG, "container", "web/api").active_versions()}
+
+
+async def test_restore_by_time_window_takes_what_a_cleanup_and_a_single_delete_did(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    now = [time.time()]
+    server = build_server(settings, clock=lambda: now[0])
+    async with Client(server, elicitation_callback=Person(typed="web/api")) as client:  # type: ignore[arg-type]
+        ok(await client.call_tool("delete_org_package_version", {**WEB, "package_version_id": VERSION}))
+    now[0] += 3 * 3600
+    async with Client(build_server(settings, clock=lambda: now[0]), elicitation_callback=Person(typed="5")) as client:  # type: ignore[arg-type]
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+        week = ok(await client.call_tool("list_deletion_history", {"since": "7d"}))
+        recent = ok(await client.call_tool("list_deletion_history", {"since": "1h", "package_name": "multi/*"}))
+        restored = ok(await client.call_tool("restore_from_journal", {"since": "1h"}))
+        left = ok(await client.call_tool("list_deletion_history", {"since": "7d"}))
+    assert week["counts"] == {"deleted": 6}
+    assert {e["tool"] for e in week["entries"]} == {"delete_org_package_version", "apply_version_cleanup"}
+    assert {e["plan_id"] for e in week["entries"] if e["tool"] == "apply_version_cleanup"} == {plan["plan_id"]}
+    assert recent["total"] == 5
+    assert restored["restored"] == 5  # the cleanup's, not the delete of three hours before
+    assert not [p for p in posts(sandbox) if str(VERSION) in p]
+    assert left["restorable"] == 1
+
+
+async def test_a_refused_delete_is_journaled_as_failed_and_a_declined_one_not_at_all(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    base = {"org": DEMO_ORG, "package_type": "container", "package_name": "base-image"}
+    version = sandbox.state.package(DEMO_ORG, "container", "base-image").active_versions()[0].id
+    async with Client(build_server(settings), elicitation_callback=Person(typed="base-image")) as client:  # type: ignore[arg-type]
+        refused = await client.call_tool("delete_org_package_version", {**base, "package_version_id": version})
+    async with Client(build_server(settings), elicitation_callback=Person(action="decline")) as client:  # type: ignore[arg-type]
+        ok(await client.call_tool("delete_org_package_version", {**WEB, "package_version_id": VERSION}))
+        history = ok(await client.call_tool("list_deletion_history", {}))
+    assert "5000 downloads" in error_text(refused)
+    [line] = history["entries"]
+    assert (line["result"], line["version_id"], line["restorable"]) == ("failed", version, False)
+    assert line["detail"].startswith("400: Publicly visible package versions with more than 5000 downloads")
+
+
+async def test_restore_needs_to_be_told_what_and_sends_nothing_otherwise(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    async with Client(build_server(settings)) as client:
+        nothing = await client.call_tool("restore_from_journal", {})
+        bad_time = await client.call_tool("restore_from_journal", {"since": "last tuesday"})
+    assert "say what to restore: plan_id, version_ids, package_ids, or since" in error_text(nothing)
+    assert "since: an ISO 8601 date or time" in error_text(bad_time)
+    assert "'last tuesday'" in error_text(bad_time)
+    assert sandbox.state.requests == []
+
+
+async def test_a_journal_line_written_without_the_servers_key_is_never_acted_on(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    async with Client(build_server(settings), elicitation_callback=Person(typed="web/api")) as client:  # type: ignore[arg-type]
+        ok(await client.call_tool("delete_org_package_version", {**WEB, "package_version_id": VERSION}))
+        history = ok(await client.call_tool("list_deletion_history", {}))
+        journal = settings.journal_dir / history["journal"]
+        forged = json.loads(journal.read_text().splitlines()[0])
+        forged.update(version_id=VERSION + 1)  # a line someone with write access to the state directory added
+        with journal.open("a") as file:
+            file.write(json.dumps(forged) + "\n")
+        restored = ok(await client.call_tool("restore_from_journal", {"since": "1d"}))
+        after = ok(await client.call_tool("list_deletion_history", {}))
+    assert restored["restored"] == 1
+    assert restored["failures"][0]["reason"].startswith("1 journal line(s) are malformed or fail their signature")
+    assert posts(sandbox) == [f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi/versions/{VERSION}/restore"]
+    assert after["unverified"] == 1
+
+
+async def test_callers_with_their_own_tokens_see_only_their_own_lines_an_operator_sees_all(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    passing = settings.with_changes(http_auth="github", token=None)
+    async with serving(http_app(passing)) as url:
+        async with http_client(url, DEMO_TOKEN, person=Person(typed="web/api")) as mine:
+            ok(await mine.call_tool("delete_org_package_version", {**WEB, "package_version_id": VERSION}))
+            own = ok(await mine.call_tool("list_deletion_history", {}))
+        async with http_client(url, DEMO_READ_TOKEN) as someone_else:
+            theirs = ok(await someone_else.call_tool("list_deletion_history", {}))
+            refused = ok(await someone_else.call_tool("restore_from_journal", {"version_ids": [VERSION]}))
+    # One operator whose token changed since: stdio, the same journal, another token.
+    async with Client(build_server(settings.with_changes(token=DEMO_READ_TOKEN))) as operator:
+        all_lines = ok(await operator.call_tool("list_deletion_history", {}))
+    assert (own["total"], theirs["total"], all_lines["total"]) == (1, 0, 1)
+    assert refused["restored"] == 0
+    assert posts(sandbox) == []
+
+
+def _epoch(moment: str) -> float:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
