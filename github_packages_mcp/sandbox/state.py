@@ -1,6 +1,6 @@
 """SandboxState: the live world behind the sandbox and GitHub's Packages rules as operations on it (no HTTP here).
 
-Also the clock the world runs on and the log of requests it received.
+Also the log of requests it received. The clock it runs on is in clock.py.
 """
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from operator import attrgetter
 
 from github_packages_mcp.sandbox import oci
+from github_packages_mcp.sandbox.clock import Clock, demo_epoch
 from github_packages_mcp.sandbox.faults import Faults
 from github_packages_mcp.sandbox.model import (
     DOWNLOAD_LIMIT,
@@ -37,34 +38,9 @@ from github_packages_mcp.sandbox.model import (
 from github_packages_mcp.sandbox.oci import Manifest, RegistryError
 from github_packages_mcp.sandbox.switches import ReferrersMode, Switches
 
-# OwnerRef and Package are imported from here by code outside the sandbox, so they stay importable from here.
-__all__ = ["Clock", "OwnerRef", "Package", "RecordedRequest", "SandboxState"]
-
-
-class Clock:
-    """Real UTC time plus an adjustable offset, so tests can jump ahead."""
-
-    def __init__(self) -> None:
-        self._offset = timedelta()
-        self._lock = threading.Lock()
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self._offset
-
-    def advance(self, delta: timedelta) -> None:
-        with self._lock:
-            self._offset += delta
-
-    def reset(self) -> None:
-        with self._lock:
-            self._offset = timedelta()
-
-
-def demo_epoch(now: datetime) -> datetime:
-    """The moment demo data is dated from: the start of the current UTC hour, so that two sandboxes started within
-    the hour hold the same world, and a confirmation token issued by one still matches the other's summary (the
-    MCP Inspector's CLI starts a new server, and so a new sandbox, for every call)."""
-    return now.replace(minute=0, second=0, microsecond=0)
+# OwnerRef, Package, Clock and demo_epoch are imported from here by code outside this module, so they stay
+# importable from here.
+__all__ = ["Clock", "OwnerRef", "Package", "RecordedRequest", "SandboxState", "demo_epoch"]
 
 
 @dataclass(frozen=True)
