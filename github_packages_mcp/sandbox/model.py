@@ -38,6 +38,14 @@ TokenKind = Literal["classic", "fine_grained", "actions"]
 Api = Literal["packages", "registry", "user", "rate_limit"]  # what a kind of token may be refused as a whole
 
 
+def too_popular(what: str) -> str:
+    """GitHub's 400 message for deleting public packages or versions downloaded more than DOWNLOAD_LIMIT times."""
+    return (
+        f"Publicly visible {what} with more than {DOWNLOAD_LIMIT} downloads cannot be deleted. "
+        "Contact GitHub support for further assistance."
+    )
+
+
 class SandboxError(Exception):
     """A GitHub-style error; the app turns it into a JSON error response."""
 
@@ -220,6 +228,34 @@ class World:
         if key not in self.owners:
             self.owners[key] = Owner(login, 10_000_000 + zlib.crc32(key.encode()) % 80_000_000, "User")
         return self.owners[key]
+
+    def add_package(
+        self, owner: str, package_type: str, name: str, versions: int, visibility: str, now: datetime
+    ) -> Package:
+        """What SandboxState.add_package adds, once it has checked the arguments."""
+        found = self.owner_or_new_user(owner)
+        if any(
+            p.owner is found and p.package_type == package_type and p.name == name and p.deleted_at is None
+            for p in self.packages
+        ):
+            raise ValueError(f"{found.login} already has an active {package_type} package {name!r}")
+        image = package_type in ("container", "docker")
+        # Ids above every existing one keep them unique; images' ids exceed 2**31 like GitHub's today.
+        first_id = max((v.id for p in self.packages for v in p.versions), default=0) + 1
+        first_id = max(first_id, 2**31 + 1) if image else first_id
+        created = generated_versions(f"{found.login}/{name}", image, first_id, versions, now)
+        package = Package(
+            max((p.id for p in self.packages), default=0) + 1,
+            name,
+            package_type,
+            found,
+            "public" if visibility == "public" else "private",
+            created_at=created[0].created_at,
+            updated_at=now,
+            versions=created,
+        )
+        self.packages.append(package)
+        return package
 
     def owner(self, viewer: Token, ref: OwnerRef) -> Owner:
         if ref.kind == "user":

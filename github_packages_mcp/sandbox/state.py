@@ -33,7 +33,7 @@ from github_packages_mcp.sandbox.model import (
     TokenKind,
     Version,
     WorldFactory,
-    generated_versions,
+    too_popular,
 )
 from github_packages_mcp.sandbox.oci import Manifest, RegistryError
 from github_packages_mcp.sandbox.switches import ReferrersMode, Switches
@@ -179,30 +179,8 @@ class SandboxState:
             raise ValueError("visibility must be public or private")
         if versions < 1:
             raise ValueError("a package has at least one version")
-        image = package_type in ("container", "docker")
         with self.lock:
-            found = self._world.owner_or_new_user(owner)
-            if any(
-                p.owner is found and p.package_type == package_type and p.name == name and p.deleted_at is None
-                for p in self._world.packages
-            ):
-                raise ValueError(f"{found.login} already has an active {package_type} package {name!r}")
-            now = self.clock.now()
-            # Ids above every existing one keep them unique; images' ids exceed 2**31 like GitHub's today.
-            first_id = max((v.id for p in self._world.packages for v in p.versions), default=0) + 1
-            first_id = max(first_id, 2**31 + 1) if image else first_id
-            created = generated_versions(f"{found.login}/{name}", image, first_id, versions, now)
-            package = Package(
-                max((p.id for p in self._world.packages), default=0) + 1,
-                name,
-                package_type,
-                found,
-                "public" if visibility == "public" else "private",
-                created_at=created[0].created_at,
-                updated_at=now,
-                versions=created,
-            )
-            self._world.packages.append(package)
+            package = self._world.add_package(owner, package_type, name, versions, visibility, self.clock.now())
             self._revision += 1
             return package
 
@@ -316,7 +294,7 @@ class SandboxState:
             package = self._world.active_package(viewer, ref, package_type, name)
             viewer.require_admin(package)
             if package.visibility == "public" and package.download_count > DOWNLOAD_LIMIT:
-                raise SandboxError(400, _too_popular("packages"))
+                raise SandboxError(400, too_popular("packages"))
             package.deleted_at = self.clock.now()
             self._revision += 1
 
@@ -379,7 +357,7 @@ class SandboxState:
             viewer.require_admin(package)
             version = package.active_version(version_id)
             if package.visibility == "public" and version.download_count > DOWNLOAD_LIMIT:
-                raise SandboxError(400, _too_popular("package versions"))
+                raise SandboxError(400, too_popular("package versions"))
             package.require_deletable(version)
             version.deleted_at = self.clock.now()
             self._revision += 1
@@ -459,10 +437,3 @@ class SandboxState:
             versions = _newest_first(self._world.image(viewer, repository).active_versions())
         found = (oci.referrer(v.manifest, digest) for v in versions if v.manifest is not None)  # bytes never change
         return [descriptor for descriptor in found if descriptor is not None]
-
-
-def _too_popular(what: str) -> str:
-    return (
-        f"Publicly visible {what} with more than {DOWNLOAD_LIMIT} downloads cannot be deleted. "
-        "Contact GitHub support for further assistance."
-    )
