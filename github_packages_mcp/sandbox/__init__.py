@@ -14,6 +14,7 @@ from github_packages_mcp.sandbox.demo import (
 )
 from github_packages_mcp.sandbox.faults import Fault, Faults
 from github_packages_mcp.sandbox.model import SandboxError
+from github_packages_mcp.sandbox.saved import SavedWorld
 from github_packages_mcp.sandbox.server import SandboxServer
 from github_packages_mcp.sandbox.state import Clock, RecordedRequest, SandboxState
 from github_packages_mcp.sandbox.switches import REFERRERS_MODES, ReferrersMode, Switches
@@ -36,6 +37,7 @@ __all__ = [
     "SandboxError",
     "SandboxServer",
     "SandboxState",
+    "SavedWorld",
     "Switches",
     "build_demo_world",
 ]

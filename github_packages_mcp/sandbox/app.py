@@ -177,6 +177,7 @@ class SandboxApp:
         try:
             if request_id is None:
                 return await answer_control(self.state, request, raw_path)
+            self.state.sync()  # what other processes sharing a saved world changed meanwhile
             if registry.handles(raw_path):
                 return registry.respond(self.state, request, raw_path, _base_url(request))
             return self._respond(request, raw_path, raw_query, request_id)

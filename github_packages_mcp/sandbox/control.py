@@ -2,6 +2,8 @@
 limits, stats.
 
 They answer without authentication, latency, faults or GitHub's headers: they drive the sandbox, they are not GitHub.
+What they set stays in this process's memory, even when the world is saved on disk (saved.py); a reset saves fresh
+demo data there too.
 """
 
 from __future__ import annotations

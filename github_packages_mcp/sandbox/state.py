@@ -5,6 +5,7 @@ Also the log of requests it received. The clock it runs on is in clock.py.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -32,11 +33,15 @@ from github_packages_mcp.sandbox.model import (
     Token,
     TokenKind,
     Version,
+    World,
     WorldFactory,
     too_popular,
 )
 from github_packages_mcp.sandbox.oci import Manifest, RegistryError
+from github_packages_mcp.sandbox.saved import SavedWorld
 from github_packages_mcp.sandbox.switches import ReferrersMode, Switches
+
+logger = logging.getLogger(__name__)
 
 # OwnerRef, Package, Clock and demo_epoch are imported from here by code outside this module, so they stay
 # importable from here.
@@ -69,16 +74,29 @@ class SandboxState:
     """The whole sandbox world. Public methods take `lock`, so other threads may use them too.
 
     `switches` are where it departs from GitHub's observed behaviour (by default it does not); a reset restores them.
+
+    Without `saved` the world lives in memory only. With it, the packages and versions the demo data holds, and their
+    deletes and restores, are shared through its file with every process using it (saved.py): `sync` takes on
+    what others changed, each delete and restore is made on the latest saved world and saved, and a reset saves
+    fresh demo data. What the control API adds or sets (tokens, packages, faults, switches, rate limits, the
+    clock's offset) stays in this process's memory only, and a reset elsewhere that moves the demo data's epoch
+    drops it.
     """
 
     def __init__(
-        self, world_factory: WorldFactory, clock: Clock | None = None, *, switches: Switches | None = None
+        self,
+        world_factory: WorldFactory,
+        clock: Clock | None = None,
+        *,
+        switches: Switches | None = None,
+        saved: SavedWorld | None = None,
     ) -> None:
         self.clock = clock or Clock()
         # Re-entrant so the app can hold it around a handler and its serialization.
         self.lock = threading.RLock()
         self._factory = world_factory
-        self._world = world_factory(demo_epoch(self.clock.now()))
+        self._saved = saved
+        self._world = self._open_saved(saved) if saved is not None else world_factory(demo_epoch(self.clock.now()))
         self._rate: dict[str, tuple[datetime, int]] = {}  # token -> (end of its window, requests used)
         self.requests: list[RecordedRequest] = []
         self.faults = Faults(self.lock)
@@ -94,7 +112,12 @@ class SandboxState:
         """Back to a fresh world: clock, packages, tokens, rate limits, faults, switches and recorded requests."""
         with self.lock:
             self.clock.reset()
-            self._world = self._factory(demo_epoch(self.clock.now()))
+            if self._saved is None:
+                self._world = self._factory(demo_epoch(self.clock.now()))
+            else:
+                self._saved.reset(self.clock.now())
+                with self._saved.locked():
+                    self._world = self._saved.load(self._factory, self.clock.now())
             self._revision += 1
             self._rate.clear()
             self.requests.clear()
@@ -102,6 +125,42 @@ class SandboxState:
             self._registry_available = True
             self._switches = self._default_switches
             self._max_in_flight = self._in_flight  # requests still running keep counting
+
+    # --- the saved world --------------------------------------------------------------------------------------------
+
+    def _open_saved(self, saved: SavedWorld) -> World:
+        try:
+            with saved.locked():
+                return saved.load(self._factory, self.clock.now())
+        except OSError as exc:  # e.g. a state directory that cannot be written: the world stays in memory
+            logger.warning("cannot use the saved sandbox world in %s (%s): keeping it in memory", saved.directory, exc)
+            self._saved = None
+            return self._factory(demo_epoch(self.clock.now()))
+
+    def sync(self) -> None:
+        """Take on what other processes saved since this one last looked (with a saved world; one stat if nothing)."""
+        with self.lock:
+            if self._saved is not None and self._saved.changed():
+                with self._saved.locked():
+                    self._world = self._saved.load(self._factory, self.clock.now())
+                self._revision += 1
+
+    @contextmanager
+    def _changing(self) -> Iterator[None]:
+        """Around one change of the world, under `lock`: with a saved world, made on its latest content while holding
+        its inter-process lock, then saved (if that fails, the world goes back to what is saved)."""
+        if self._saved is None:
+            yield
+        else:
+            with self._saved.locked():
+                self._world = self._saved.load(self._factory, self.clock.now())  # always read: no change is lost
+                yield
+                try:
+                    self._saved.save()
+                except OSError:
+                    self._world = self._saved.load(self._factory, self.clock.now())
+                    raise
+        self._revision += 1
 
     # --- load -----------------------------------------------------------------------------------------------------
 
@@ -290,16 +349,15 @@ class SandboxState:
             return self._world.active_package(viewer, ref, package_type, name)
 
     def delete_package(self, viewer: Token, ref: OwnerRef, package_type: str, name: str) -> None:
-        with self.lock:
+        with self.lock, self._changing():
             package = self._world.active_package(viewer, ref, package_type, name)
             viewer.require_admin(package)
             if package.visibility == "public" and package.download_count > DOWNLOAD_LIMIT:
                 raise SandboxError(400, too_popular("packages"))
             package.deleted_at = self.clock.now()
-            self._revision += 1
 
     def restore_package(self, viewer: Token, ref: OwnerRef, package_type: str, name: str) -> None:
-        with self.lock:
+        with self.lock, self._changing():
             owner = self._world.owner(viewer, ref)
             now = self.clock.now()
             same_name = [
@@ -322,7 +380,6 @@ class SandboxState:
                     403, "The package namespace has been reused by a new package; it cannot be restored."
                 )
             package.deleted_at = None
-            self._revision += 1
 
     # --- versions -------------------------------------------------------------------------------------------------
 
@@ -352,7 +409,7 @@ class SandboxState:
             return package, package.active_version(version_id)
 
     def delete_version(self, viewer: Token, ref: OwnerRef, package_type: str, name: str, version_id: int) -> None:
-        with self.lock:
+        with self.lock, self._changing():
             package = self._world.active_package(viewer, ref, package_type, name)
             viewer.require_admin(package)
             version = package.active_version(version_id)
@@ -360,10 +417,9 @@ class SandboxState:
                 raise SandboxError(400, too_popular("package versions"))
             package.require_deletable(version)
             version.deleted_at = self.clock.now()
-            self._revision += 1
 
     def restore_version(self, viewer: Token, ref: OwnerRef, package_type: str, name: str, version_id: int) -> None:
-        with self.lock:
+        with self.lock, self._changing():
             package = self._world.active_package(viewer, ref, package_type, name)
             viewer.require_admin(package)
             now = self.clock.now()
@@ -377,7 +433,6 @@ class SandboxState:
                     403, "A version with this name was published after the deletion; it cannot be restored."
                 )
             version.deleted_at = None
-            self._revision += 1
 
     # --- container registry ---------------------------------------------------------------------------------------
 
