@@ -5,7 +5,11 @@ github-packages-mcp tools [NAME ...] [--sandbox] ...                   print the
 github-packages-mcp call TOOL key=value ... [--sandbox] [--yes]        call one tool, print its result
 github-packages-mcp read URI [--sandbox]                               print a resource
 github-packages-mcp prompt NAME key=value ... [--sandbox]              print a rendered prompt
-github-packages-mcp sandbox [--port N]                                 serve the sandbox API on 127.0.0.1
+github-packages-mcp sandbox [--port N] [--reset]                       serve the sandbox API on 127.0.0.1
+
+Every sandbox on one machine shares one world, saved in the state directory: what a `--sandbox` command deletes
+stays deleted for the next, until `sandbox --reset` restores the demo data (alone, it resets and exits; with
+--port, it resets, then serves).
 
 Exit codes: 0 success; 1 a tool error, or a confirmation refused or cancelled; 2 a usage or configuration error.
 """
@@ -18,8 +22,9 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 
@@ -30,7 +35,12 @@ from github_packages_mcp.server.app import build_server
 from github_packages_mcp.server.transports import serve_http
 from github_packages_mcp.terminal import USAGE, call_tool, describe_tools, read_resource, render_prompt
 
+if TYPE_CHECKING:
+    from github_packages_mcp.sandbox import SandboxServer
+
 __all__ = ["main", "missing_token_message"]
+
+SANDBOX_PORT: Final = 8787
 
 
 def missing_token_message() -> str:
@@ -107,7 +117,10 @@ def _parser() -> argparse.ArgumentParser:
     prompt.add_argument("name")
     prompt.add_argument("arguments", nargs="*", metavar="key=value")
     sandbox = commands.add_parser("sandbox", help="serve the sandbox GitHub Packages API on 127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8787)
+    sandbox.add_argument("--port", type=int, help=f"port to serve on (default {SANDBOX_PORT})")
+    sandbox.add_argument(
+        "--reset", action="store_true", help="restore the demo data, then exit (with --port: then serve)"
+    )
     return parser
 
 
@@ -115,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "sandbox":
-            return _serve_sandbox(args.port)
+            return _sandbox_command(args)
         with _settings(args) as settings:
             if args.command is None:
                 if settings.http_auth != "github":  # there, each HTTP caller brings their own token
@@ -166,13 +179,10 @@ def _settings(args: argparse.Namespace) -> Iterator[Settings]:
             settings = settings.with_changes(token=token)
         yield settings
         return
-    from github_packages_mcp.sandbox import DEMO_TOKEN, SandboxServer
+    from github_packages_mcp.sandbox import DEMO_TOKEN
 
-    # The sandbox keeps its plans, journals and key in a room of the state directory of their own: a confirmation
-    # token or a plan made by one `--sandbox` process works in the next (the Inspector CLI starts one per call),
-    # and nothing of the sandbox mixes with a real GitHub's.
-    journal = load_settings(args.config, env={}).journal_dir / "sandbox"
-    with SandboxServer() as sandbox:
+    journal = _sandbox_room(args.config)
+    with _saved_sandbox(journal) as sandbox:
         print(f"sandbox: GitHub Packages API with demo data at {sandbox.url}", file=sys.stderr)
         sandboxed = {"api_url": sandbox.url, "registry_url": sandbox.url, "token": DEMO_TOKEN, "journal_dir": journal}
         yield _with_logging(load_settings(args.config, env={}, **sandboxed, **overrides))
@@ -188,11 +198,43 @@ def _with_logging(settings: Settings) -> Settings:
     return settings
 
 
-def _serve_sandbox(port: int) -> int:
-    from github_packages_mcp.sandbox import DEMO_LOGIN, DEMO_TOKEN, SandboxServer
+def _sandbox_room(config: Path | None) -> Path:
+    """Where the sandbox keeps its world, plans, journals and key: a room of the state directory of their own, so
+    that a deletion, a confirmation token or a plan of one `--sandbox` process holds in the next (the Inspector CLI
+    starts one per call), and nothing of the sandbox mixes with a real GitHub's."""
+    return load_settings(config, env={}).journal_dir / "sandbox"
+
+
+def _saved_sandbox(room: Path, port: int = 0) -> SandboxServer:
+    """A sandbox server (not started) on the demo world saved in `room`, which every sandbox on the machine shares."""
+    from github_packages_mcp.sandbox import SandboxServer, SandboxState, SavedWorld, build_demo_world
+
+    return SandboxServer(SandboxState(build_demo_world, saved=SavedWorld(room)), port=port)
+
+
+def _sandbox_command(args: argparse.Namespace) -> int:
+    """`sandbox`: serve it; `--reset`: restore the demo data first, and only that without `--port`."""
+    from github_packages_mcp.sandbox import SavedWorld
+
+    room = _sandbox_room(args.config)
+    if args.reset:
+        saved = SavedWorld(room)
+        try:
+            saved.reset(datetime.now(UTC))
+        except OSError as exc:
+            print(f"error: cannot reset the sandbox in {room}: {exc.strerror or exc}", file=sys.stderr)
+            return USAGE
+        print(f"sandbox: demo data restored ({saved.path})", file=sys.stderr)
+        if args.port is None:
+            return 0
+    return _serve_sandbox(room, SANDBOX_PORT if args.port is None else args.port)
+
+
+def _serve_sandbox(room: Path, port: int) -> int:
+    from github_packages_mcp.sandbox import DEMO_LOGIN, DEMO_TOKEN
 
     try:
-        sandbox = SandboxServer(port=port).__enter__()
+        sandbox = _saved_sandbox(room, port).__enter__()
     except OSError as exc:  # most often the port is taken
         print(f"error: cannot serve the sandbox on 127.0.0.1:{port}: {exc.strerror or exc}", file=sys.stderr)
         return USAGE
@@ -202,7 +244,9 @@ def _serve_sandbox(port: int) -> int:
             "Ctrl-C stops it. A client needs:\n"
             f"  GITHUB_API_URL={sandbox.url}\n  GITHUB_REGISTRY_URL={sandbox.url}\n  GITHUB_TOKEN={DEMO_TOKEN}\n"
             f"  e.g. GITHUB_API_URL={sandbox.url} GITHUB_REGISTRY_URL={sandbox.url} GITHUB_TOKEN={DEMO_TOKEN} "
-            "github-packages-mcp",
+            "github-packages-mcp\n"
+            f"Its world is saved in {room}, shared with `--sandbox` commands; "
+            "`github-packages-mcp sandbox --reset` restores the demo data.",
             file=sys.stderr,
         )
         threading.Event().wait()

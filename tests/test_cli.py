@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,16 @@ from tests.helpers import COMMAND, Person, changes_nothing, clean_env, ok
 
 pytestmark = pytest.mark.anyio
 PACKAGE = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
+WEB_API = [f"org={DEMO_ORG}", "package_type=container", "package_name=web/api"]
+VERSION = [*WEB_API, "package_version_id=3000000000"]
+README = Path(__file__).parent.parent / "README.md"
+
+
+@pytest.fixture(autouse=True)
+def own_state_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A state directory of the test's own for every command it runs: the sandbox's world persists there, so what
+    one test deletes would be gone for the next."""
+    monkeypatch.setattr("tests.helpers.STATE_HOME", str(tmp_path / "state"))
 
 
 def server_params(sandbox: SandboxServer, *args: str) -> StdioServerParameters:
@@ -136,17 +149,10 @@ def test_call_command_prints_the_structured_result() -> None:
 
 
 def test_call_command_asks_on_the_terminal_before_deleting() -> None:
-    arguments = [
-        "call",
-        "delete_org_package",
-        f"org={DEMO_ORG}",
-        "package_type=container",
-        "package_name=web/api",
-        "--sandbox",
-    ]
-    refused = run_cli(*arguments, stdin="web\n")
-    confirmed = run_cli(*arguments, stdin="web/api\n")
-    assumed = run_cli(*arguments, "--yes")
+    arguments = ["call", "delete_org_package", f"org={DEMO_ORG}", "package_type=container"]
+    refused = run_cli(*arguments, "package_name=web/api", "--sandbox", stdin="web\n")
+    confirmed = run_cli(*arguments, "package_name=web/api", "--sandbox", stdin="web/api\n")
+    assumed = run_cli(*arguments, "package_name=multi/app", "--sandbox", "--yes")  # web/api is gone now
     assert "Permanently delete" in refused.stderr
     assert '"status": "not_confirmed"' in refused.stdout
     assert '"deleted": true' in confirmed.stdout
@@ -159,33 +165,96 @@ def test_call_command_reports_tool_errors_on_stderr() -> None:
     assert "package_type" in result.stderr
 
 
-def test_sandbox_command_serves_the_api_on_loopback() -> None:
+@contextmanager
+def sandbox_command(*options: str) -> Iterator[tuple[str, list[str]]]:
+    """`github-packages-mcp sandbox --port N *options` until the block ends: yields its URL once it answers, and a
+    list that then holds the lines it printed on stderr."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     process = subprocess.Popen(
-        [*COMMAND, "sandbox", "--port", str(port)], env=clean_env(), stderr=subprocess.PIPE, text=True
+        [*COMMAND, "sandbox", "--port", str(port), *options], env=clean_env(), stderr=subprocess.PIPE, text=True
     )
+    printed: list[str] = []
     try:
         deadline = time.monotonic() + 20
         while True:
             try:
-                response = httpx.get(
-                    f"http://127.0.0.1:{port}/user/packages",
-                    params={"package_type": "npm"},
-                    headers={"Authorization": f"Bearer {DEMO_TOKEN}"},
-                )
+                httpx.get(f"http://127.0.0.1:{port}/rate_limit")
                 break
             except httpx.ConnectError:
                 assert time.monotonic() < deadline, "sandbox did not start"
                 time.sleep(0.1)
-        assert response.status_code == 200
-        assert "octo-utils" in [package["name"] for package in response.json()]
+        yield f"http://127.0.0.1:{port}", printed
     finally:
         process.terminate()
-        process.wait(timeout=10)
-        assert process.stderr is not None
-        process.stderr.close()
+        printed.extend(process.communicate(timeout=10)[1].splitlines())
+
+
+def test_sandbox_command_serves_the_api_on_loopback() -> None:
+    with sandbox_command() as (url, printed):
+        response = httpx.get(
+            f"{url}/user/packages", params={"package_type": "npm"}, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}
+        )
+    assert response.status_code == 200
+    assert "octo-utils" in [package["name"] for package in response.json()]
+    for setting in (f"GITHUB_API_URL={url}", f"GITHUB_REGISTRY_URL={url}", f"GITHUB_TOKEN={DEMO_TOKEN}"):
+        assert f"  {setting}" in printed
+
+
+def test_a_version_deleted_by_one_command_stays_deleted_until_the_sandbox_is_reset() -> None:
+    deleted = run_cli("call", "delete_org_package_version", *VERSION, "--sandbox", "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    gone = run_cli("call", "get_org_package_version", *VERSION, "--sandbox")
+    assert gone.returncode == 1
+    assert "Package version not found" in gone.stderr
+    listing = run_cli("call", "list_org_package_versions", *WEB_API, "state=deleted", "all_pages=true", "--sandbox")
+    assert 3000000000 in [item["id"] for item in json.loads(listing.stdout)["items"]]
+    reset = run_cli("sandbox", "--reset")
+    assert (reset.returncode, reset.stdout) == (0, "")
+    assert len(reset.stderr.splitlines()) == 1
+    assert reset.stderr.startswith("sandbox: demo data restored")
+    back = run_cli("call", "get_org_package_version", *VERSION, "--sandbox")
+    assert back.returncode == 0, back.stderr
+    assert json.loads(back.stdout)["id"] == 3000000000
+
+
+def test_a_served_sandbox_shares_its_world_with_sandbox_commands() -> None:
+    assert run_cli("call", "delete_org_package_version", *VERSION, "--sandbox", "--yes").returncode == 0
+    path = f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi/versions/3000000000"
+    headers = {"Authorization": f"Bearer {DEMO_TOKEN}"}
+    with sandbox_command("--reset") as (url, printed):
+        assert httpx.get(url + path, headers=headers).status_code == 200  # reset, then served
+        assert run_cli("call", "delete_org_package_version", *VERSION, "--sandbox", "--yes").returncode == 0
+        assert httpx.get(url + path, headers=headers).status_code == 404  # deleted by another process
+    assert printed[0].startswith("sandbox: demo data restored")
+    assert f"  GITHUB_API_URL={url}" in printed
+
+
+def readme_walkthrough() -> list[list[str]]:
+    """The `$ github-packages-mcp ...` commands of the README's section on the command, as printed there."""
+    section = README.read_text().split("\n## The command\n", 1)[1].split("\n## ", 1)[0]
+    lines = section.replace("\\\n", " ").splitlines()
+    return [shlex.split(line, comments=True)[2:] for line in lines if line.startswith("$ github-packages-mcp ")]
+
+
+def test_the_readme_walkthrough_works_as_printed() -> None:
+    delete, plan, apply = readme_walkthrough()
+    deleted = run_cli(*delete, stdin="web/api\n")
+    assert "Permanently delete version 3000000000 " in deleted.stderr
+    assert json.loads(deleted.stdout)["deleted"] is True
+    planned = run_cli(*plan)
+    assert planned.returncode == 0, planned.stderr
+    plan_id = json.loads(planned.stdout)["plan_id"]
+    assert json.loads(planned.stdout)["delete"] == 5
+    apply = [argument.replace("PLAN_ID", plan_id) for argument in apply]
+    applied = run_cli(*apply)
+    assert applied.returncode == 0, applied.stderr
+    assert json.loads(applied.stdout)["deleted_count"] == 5
+    again = run_cli(*apply)
+    assert again.returncode == 1
+    assert f"Nothing to do: every version of plan {plan_id} is already done" in again.stderr
+    assert json.loads(run_cli(*plan).stdout)["delete"] == 0  # the versions deleted stay deleted
 
 
 def test_without_a_token_the_github_clis_is_used(sandbox: SandboxServer, tmp_path: Path) -> None:
