@@ -73,16 +73,14 @@ class Changes:
     def from_json(cls, data: bytes) -> Changes:
         """Raises ValueError for anything this module did not write."""
         try:
-            content = json.loads(data)
-            if not isinstance(content, dict) or (content.get("format"), content.get("version")) != (
-                FORMAT,
-                FORMAT_VERSION,
-            ):
+            content = json.loads(data)  # a ValueError too if it is not JSON, or not UTF-8
+            kind = (content.get("format"), content.get("version")) if isinstance(content, dict) else None
+            if kind != (FORMAT, FORMAT_VERSION):
                 raise ValueError(f"not a {FORMAT}, version {FORMAT_VERSION}")
             return cls(
                 _time(content["epoch"]), _times_from_json(content["packages"]), _times_from_json(content["versions"])
             )
-        except (KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        except (KeyError, TypeError) as exc:
             raise ValueError(f"not a {FORMAT}: {exc!r}") from None
 
 
