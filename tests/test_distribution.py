@@ -1,6 +1,6 @@
 """Where people install the server from: the MCP Registry entry (`server.json`, valid against the registry's schema
-and in step with the package) and the `mcp-name:` marker the registry looks for in the PyPI description. The
-entry's HTTP package is started as it describes and answered over MCP."""
+and in step with the package), the `mcp-name:` marker the registry looks for in the PyPI description, and the
+Docker image's label. The entry's HTTP package is started as it describes and answered over MCP."""
 
 from __future__ import annotations
 
@@ -94,6 +94,12 @@ def test_the_readme_carries_the_mcp_name_pypi_shows() -> None:
     assert PROJECT["readme"] == "README.md"
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert re.findall(r"^<!-- mcp-name: (\S+) -->$", readme, re.M) == [SERVER["name"]]
+
+
+def test_the_docker_image_is_labelled_with_the_server_name() -> None:
+    # The registry confirms an OCI image by this label, should the image be listed as a package.
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert re.findall(r'io\.modelcontextprotocol\.server\.name="([^"]+)"', dockerfile) == [SERVER["name"]]
 
 
 def test_every_variable_the_server_reads_is_described() -> None:
