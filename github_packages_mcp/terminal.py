@@ -16,8 +16,9 @@ import anyio
 from mcp import Client
 from mcp.client.session import ClientRequestContext
 from mcp.server.mcpserver import MCPServer
-from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult, ErrorData, Tool
+from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult, ErrorData, Implementation, Tool
 
+from github_packages_mcp import __version__
 from github_packages_mcp.github.untrusted import escaped
 from github_packages_mcp.server.app import tool_entries
 
@@ -25,6 +26,7 @@ __all__ = ["OK", "REFUSED", "USAGE", "call_tool", "describe_tools", "read_resour
 
 OK, REFUSED, USAGE = 0, 1, 2
 _REFUSALS = ("declined", "cancelled", "not_confirmed")
+CLIENT = Implementation(name="github-packages-mcp-cli", version=__version__)  # who acted, in the journal
 
 
 class UsageError(Exception):
@@ -38,7 +40,7 @@ async def call_tool(server: MCPServer[Any], name: str, pairs: Sequence[str], ass
     stderr) and a token, and the same call plus the token acts, for every destructive tool alike.
     """
     confirm: Any = None if assume_yes else _confirm_on_terminal  # no form capability: the token flow
-    async with Client(server, elicitation_callback=confirm) as client:
+    async with Client(server, elicitation_callback=confirm, client_info=CLIENT) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
         if name not in tools:
             print(f"error: {_not_offered(name)}", file=sys.stderr)
@@ -148,7 +150,7 @@ def _typed(key: str, value: str, schema: dict[str, Any]) -> Any:
 
 async def describe_tools(server: MCPServer[Any], names: Sequence[str]) -> int:
     """Print the tool list, or for named tools their parameters: type, required or default, allowed values."""
-    async with Client(server) as client:
+    async with Client(server, client_info=CLIENT) as client:
         tools = (await client.list_tools()).tools
     if not names:
         for tool in tools:
@@ -189,7 +191,7 @@ def _tool_help(tool: Tool) -> str:
 
 async def read_resource(server: MCPServer[Any], uri: str) -> int:
     """Print a resource's text; a URI that matches no template lists the templates."""
-    async with Client(server) as client:
+    async with Client(server, client_info=CLIENT) as client:
         templates = (await client.list_resource_templates()).resource_templates
         try:
             result = await client.read_resource(uri)
@@ -209,7 +211,7 @@ async def render_prompt(server: MCPServer[Any], name: str, pairs: Sequence[str])
     except ValueError:
         print("error: expected key=value arguments", file=sys.stderr)
         return USAGE
-    async with Client(server) as client:
+    async with Client(server, client_info=CLIENT) as client:
         prompts = {prompt.name for prompt in (await client.list_prompts()).prompts}
         if name not in prompts:
             print(f"error: unknown prompt {name!r}; prompts: {', '.join(sorted(prompts))}", file=sys.stderr)

@@ -268,3 +268,25 @@ def test_without_a_token_the_github_clis_is_used(sandbox: SandboxServer, tmp_pat
     assert done.returncode == 0, done.stderr
     assert "Using the GitHub CLI's token (gh auth token)" in done.stderr
     assert json.loads(done.stdout)["login"] == "octo-demo"
+
+
+def test_a_reader_that_stops_early_is_not_an_error() -> None:
+    """`call ... | head`: the output is far beyond a pipe's buffer, and the reader goes after one line."""
+    listing = ["call", "list_org_package_versions", *WEB_API, "all_pages=true", "--sandbox"]
+    with subprocess.Popen(
+        [*COMMAND, *listing], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(), text=True
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.readline() == "{\n"
+        process.stdout.close()
+        errors = process.stderr.read()
+        assert process.wait(timeout=60) == 0
+    assert "Traceback" not in errors
+
+
+def test_the_journal_names_the_command_as_the_client_that_deleted() -> None:
+    assert run_cli("call", "delete_org_package_version", *VERSION, "--sandbox", "--yes").returncode == 0
+    listed = run_cli("call", "list_deletion_history", "since=1h", "--sandbox")
+    [line] = json.loads(listed.stdout)["entries"]
+    assert (line["version_id"], line["tool"], line["result"]) == (3000000000, "delete_org_package_version", "deleted")
+    assert line["client"].startswith("github-packages-mcp-cli ")
