@@ -27,8 +27,8 @@ RESTORE_WINDOW = timedelta(days=30)
 # Restorable versions listed per package (all are counted), so a big cleanup cannot flood the result.
 SHOWN_RESTORABLE = 20
 NOT_LISTED = (
-    "Deleted packages are not included: GitHub's API does not list them. Versions deleted by this server's "
-    "cleanups are in its cleanup journal (restore_from_journal)."
+    "Deleted packages are not included: GitHub's API does not list them. What this server deleted is in its "
+    "journal (list_deletion_history, restore_from_journal)."
 )
 NO_VERSIONS = "Versions were not read (include_versions=false): no untagged, latest or restorable figures."
 ONLY_VISIBLE = "Only the packages this token can see are included."

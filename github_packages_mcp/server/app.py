@@ -47,7 +47,9 @@ INSTRUCTIONS = (
     "Gradle packages are 'maven'. Package names may contain '/' (pass them as they are). "
     "Deletes never happen without the person's confirmation: either a form they fill in, or a "
     "confirmation_required result whose summary you must show them before calling again with its "
-    "confirmation_token. Cleanups: plan_version_cleanup first (deletes nothing), then apply_version_cleanup."
+    "confirmation_token. Cleanups: plan_version_cleanup first (deletes nothing), then apply_version_cleanup. "
+    "Every delete and restore is journaled: list_deletion_history says what was deleted when, and "
+    "restore_from_journal brings it back without needing names."
 )
 
 

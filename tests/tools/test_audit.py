@@ -68,7 +68,8 @@ async def test_totals_match_what_the_organization_holds(settings: Settings, sand
     assert "repository" not in by_name(result)["acme-ruby"]
     assert "untagged" not in by_name(result)["design-system"]  # only images have tags
     assert any(
-        note.startswith("Deleted packages are not included") and "cleanup journal" in note for note in result["notes"]
+        note.startswith("Deleted packages are not included") and "list_deletion_history" in note
+        for note in result["notes"]
     )
 
 
