@@ -32,8 +32,9 @@ import anyio
 from github_packages_mcp import __version__
 from github_packages_mcp.config import TOOLSETS, ConfigError, Settings, load_settings, token_from_gh_cli
 from github_packages_mcp.github.catalogue import scopes_for
-from github_packages_mcp.server.app import build_server
+from github_packages_mcp.server.app import build_server, shared_state
 from github_packages_mcp.server.transports import serve_http
+from github_packages_mcp.state.redis import SharedStateUnavailable
 from github_packages_mcp.terminal import USAGE, call_tool, describe_tools, read_resource, render_prompt
 
 if TYPE_CHECKING:
@@ -131,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "sandbox":
             return _sandbox_command(args)
         with _settings(args) as settings:
+            if settings.state_url is not None:  # a clear error now, rather than a failed start or a failed call
+                anyio.run(_require_shared_state, settings)
             if args.command is None:
                 if settings.http_auth != "github":  # there, each HTTP caller brings their own token
                     settings.require_token()
@@ -156,6 +159,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # stdout was piped into a command that stopped reading (`| head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush does not fail again
         return 0
+
+
+async def _require_shared_state(settings: Settings) -> None:
+    try:
+        async with shared_state(settings):
+            pass
+    except SharedStateUnavailable as exc:
+        raise ConfigError(f"cannot start: {exc}") from None
 
 
 @contextmanager

@@ -65,6 +65,7 @@ _ENV_KEYS: tuple[tuple[str, str], ...] = (
     ("GITHUB_PACKAGES_MCP_BEARER_SECRET", "http_bearer_secret"),
     ("GITHUB_PACKAGES_MCP_SHARED_SECRET", "shared_secret"),
     ("GITHUB_PACKAGES_MCP_HTTP_STATELESS", "http_stateless"),
+    ("GITHUB_PACKAGES_MCP_STATE_URL", "state_url"),
 )
 
 
@@ -196,11 +197,14 @@ class Settings(BaseModel):
     # Shared by every replica: signs cleanup plans and confirmation tokens and seals the SDK's request state, so
     # each verifies on any replica. Without it, the key in journal_dir (`key`, one machine, survives restarts).
     shared_secret: SecretStr | None = None
-    # Cleanup plans, the journal of every version a cleanup deleted or restored (JSON lines), and the server's key
-    # (`key`, made once) that signs plans and confirmation tokens when no shared_secret is set.
+    # Cleanup plans, the journal of every delete and restore (JSON lines; both in Redis with state_url), and the
+    # server's key (`key`, made once) that signs plans, journal lines and confirmation tokens without shared_secret.
     journal_dir: Path = Field(default_factory=lambda: _state_home() / "github-packages-mcp")
     # Days a cleanup plan can be applied; then it must be made again (its decisions may no longer hold).
     plan_ttl_days: int = Field(default=7, ge=1, le=90)
+    # What replicas share (state/redis.py): redis://HOST:PORT/DB, rediss:// or unix://; Valkey too. Unset: files
+    # under journal_dir and this process's memory. A secret: its URL may carry a password.
+    state_url: SecretStr | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -244,6 +248,23 @@ class Settings(BaseModel):
                 {"problem": problem, "rule": rule},
             )
         return value
+
+    @field_validator("state_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and urlsplit(value.get_secret_value()).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("must be a Redis URL: redis://HOST:PORT/DB, rediss://HOST:PORT/DB or unix:///PATH")
+        return value
+
+    @model_validator(mode="after")
+    def _replicas_share_a_key(self) -> Settings:
+        """Replicas sharing state must sign with one key, or a plan one saved would not verify on another."""
+        if self.state_url is not None and self.shared_secret is None:
+            raise ValueError(
+                "state_url (GITHUB_PACKAGES_MCP_STATE_URL) needs shared_secret (GITHUB_PACKAGES_MCP_SHARED_SECRET): "
+                "every replica must sign plans, journal lines and confirmation tokens with the same key"
+            )
+        return self
 
     @field_validator("api_url", "registry_url")
     @classmethod
@@ -327,7 +348,7 @@ def load_settings(
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read config file {path}: {exc}") from exc
         sources.update(dict.fromkeys(values, f"in {path}"))
-        secrets = sorted(key for key in ("token", "http_bearer_secret", "shared_secret") if key in values)
+        secrets = sorted(key for key in ("token", "http_bearer_secret", "shared_secret", "state_url") if key in values)
         if secrets and readable_by_all:
             log.warning(
                 "%s holds %s and every user of this machine can read it: chmod 600 %s, or use the environment",

@@ -4,6 +4,7 @@ installed command with a clean environment. Fixtures are in `conftest.py`."""
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import tempfile
 from typing import Any
@@ -58,3 +59,11 @@ class Person:
 def changes_nothing(entry: ToolEntry) -> bool:
     """Whether a tool only reads, judged by the scopes it needs (its annotations must agree)."""
     return not {"delete:packages", "write:packages"} & set(entry.scopes)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now, for a server a test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

@@ -23,6 +23,7 @@ LOWER_LAYERS = {
     "github": {"github", "config"},
     "retention": {"github", "retention"},
     "insights": {"github", "insights", "retention"},
+    "state": {"github", "state"},
 }
 
 

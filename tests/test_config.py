@@ -20,7 +20,8 @@ def test_the_example_file_documents_every_setting_with_its_default() -> None:
     # Shown as commented examples: secrets, and values with no fixed default.
     # registry_url has no fixed default: it is derived from api_url.
     without_default = {
-        "token", "tools", "journal_dir", "http_bearer_secret", "public_url", "shared_secret", "registry_url"
+        "token", "tools", "journal_dir", "http_bearer_secret", "public_url", "shared_secret", "registry_url",
+        "state_url",
     }  # fmt: skip
     assert set(documented) | without_default == set(Settings.model_fields)
     assert all(f"# {key} = " in EXAMPLE.read_text() for key in without_default)
@@ -240,3 +241,15 @@ def test_a_mistyped_key_suggests_the_right_one(tmp_path: Path) -> None:
     assert "toolset (in " in message and "did you mean 'toolsets'?" in message
     assert "did you mean 'confirmation'?" in message
     assert "foo (in " in message and "not a setting (see config.example.toml)" in message
+
+
+def test_a_state_url_must_be_redis_and_come_with_the_shared_secret() -> None:
+    with pytest.raises(ConfigError, match=r"state_url .* needs shared_secret"):
+        load_settings(env={"GITHUB_PACKAGES_MCP_STATE_URL": "redis://127.0.0.1:6379/0"})
+    with pytest.raises(ConfigError, match="must be a Redis URL"):
+        load_settings(env={"GITHUB_PACKAGES_MCP_STATE_URL": "http://x", "GITHUB_PACKAGES_MCP_SHARED_SECRET": "s"})
+    with_password = {
+        "GITHUB_PACKAGES_MCP_STATE_URL": "redis://:hunter2@db:6379/0",
+        "GITHUB_PACKAGES_MCP_SHARED_SECRET": "s",
+    }
+    assert "hunter2" not in repr(load_settings(env=with_password))

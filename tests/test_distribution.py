@@ -122,8 +122,10 @@ def test_each_described_variable_sets_a_setting_and_secrets_are_marked(
         value = "false" if variable.get("default") == "true" else "true"
     else:
         value = variable.get("placeholder") or "a-secret-of-24-characters"
-    before = load_settings(env={}).model_dump()
-    after = load_settings(env={variable["name"]: value}).model_dump()
+    # The state URL needs the shared secret beside it (every replica signs with one key).
+    base = {"GITHUB_PACKAGES_MCP_SHARED_SECRET": "one secret"} if variable["name"].endswith("STATE_URL") else {}
+    before = load_settings(env=base).model_dump()
+    after = load_settings(env={**base, variable["name"]: value}).model_dump()
     changed = {key for key in after if after[key] != before[key]}
     assert changed, f"{variable['name']}={value!r} changed no setting"
     assert variable.get("isSecret", False) == bool(changed & SECRET_SETTINGS)

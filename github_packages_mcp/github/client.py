@@ -44,7 +44,7 @@ from github_packages_mcp.github.errors import (
     redirected,
     transport_error,
 )
-from github_packages_mcp.github.pacing import Pacer
+from github_packages_mcp.github.pacing import Pacer, SharedPacing
 from github_packages_mcp.github.paging import Page, ProgressCallback, QueryValue, read_page
 from github_packages_mcp.github.retry import Decision, Pause, Quota, RetryPolicy, Stop
 from github_packages_mcp.github.tasks import run_all
@@ -127,14 +127,16 @@ class GitHubClient:
         settings: Settings,
         transport: httpx.AsyncBaseTransport | None = None,
         token_source: Callable[[], str | None] | None = None,
+        shared_pacing: SharedPacing | None = None,
     ) -> GitHubClient:
-        """Build the client from validated settings; without a token GitHub will answer 401."""
+        """Build the client from validated settings; without a token GitHub will answer 401. `shared_pacing` is
+        the pacing replicas share (state_url)."""
         return cls(
             base_url=settings.api_url,
             token=settings.token.get_secret_value() if settings.token else None,
             api_version=settings.api_version,
             timeout=httpx.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds),
-            pacer=Pacer(settings.max_concurrency, settings.mutation_interval_seconds),
+            pacer=Pacer(settings.max_concurrency, settings.mutation_interval_seconds, shared=shared_pacing),
             retry=RetryPolicy(
                 max_retries=settings.max_retries,
                 backoff=settings.retry_backoff_seconds,
@@ -197,7 +199,7 @@ class GitHubClient:
         params = dict(query or {})
         retries, earlier_arrived = 0, False
         while True:
-            self._wait_out_known_quota(method, path)
+            await self._wait_out_known_quota(method, path)
             request, identity, cached = self._build(method, path, params, headers)
             started = time.monotonic()
             try:
@@ -218,7 +220,7 @@ class GitHubClient:
                 if isinstance(decision, Stop):
                     return self._settle(response, decision, method, path, identity)
             if isinstance(decision, Pause):  # this token's requests wait; other tokens' do not
-                self.pacer.pause_until(time.monotonic() + decision.limit.wait, identity)
+                await self.pacer.pause_until(time.monotonic() + decision.limit.wait, identity)
             else:
                 earlier_arrived = earlier_arrived or decision.arrived
                 await anyio.sleep(decision.wait)
@@ -339,7 +341,7 @@ class GitHubClient:
                 await progress(len(pages), None)
         return pages
 
-    def _wait_out_known_quota(self, method: str, path: str) -> None:
+    async def _wait_out_known_quota(self, method: str, path: str) -> None:
         """Pause while the primary quota is known to be spent; fail fast, sending nothing, if that is too long.
 
         GitHub may ban integrations that keep calling while rate limited.
@@ -351,7 +353,7 @@ class GitHubClient:
         if isinstance(decision, Stop) and decision.limit is not None:
             raise quota_spent(method, path, decision.limit.reset_at)
         if isinstance(decision, Pause):
-            self.pacer.pause_until(time.monotonic() + decision.limit.wait, identity_of(self.token))
+            await self.pacer.pause_until(time.monotonic() + decision.limit.wait, identity_of(self.token))
 
     def _build(
         self, method: str, path: str, params: Mapping[str, QueryValue], headers: Mapping[str, str] | None

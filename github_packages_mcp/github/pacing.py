@@ -11,6 +11,10 @@ The concurrency limit and the mutation spacing stay process-wide: they are the g
 a whole towards GitHub, and the spacing is what GitHub asks of an integration; a delete rarely waits more
 than one interval for another caller's.
 
+Replicas (`shared`, state/redis.py) also keep one mutation spacing per token between them, reserved on the shared
+state's clock, and share each token's pause: N replicas with one token are as gentle as one. A mutation that
+cannot reserve its turn is not sent (the error says why); a read whose shared pause cannot be read goes on.
+
 Usage::
 
     pacer = Pacer(max_concurrency=4, mutation_interval=1.0)
@@ -20,15 +24,35 @@ Usage::
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 import anyio
 
 from github_packages_mcp.github.cache import MAX_IDENTITIES, LRUMap
+from github_packages_mcp.github.errors import InvalidRequest
 
-__all__ = ["Pacer"]
+__all__ = ["Pacer", "SharedPacing"]
+
+SHARED_PAUSE_TTL = 1.0  # seconds a read trusts the shared pause it looked up last
+
+log = logging.getLogger("github_packages_mcp")
+
+
+class SharedPacing(Protocol):
+    """Pacing that replicas share; times are seconds since the epoch. Raises an InvalidRequest when it cannot
+    answer."""
+
+    async def reserve_mutation(self, identity: str, interval: float) -> float:
+        """Reserve the token's next mutation: the seconds to wait before sending it."""
+        ...
+
+    async def pause(self, identity: str, until: float) -> None: ...
+
+    async def paused_until(self, identity: str) -> float: ...
 
 
 class Pacer:
@@ -42,6 +66,7 @@ class Pacer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         max_identities: int = MAX_IDENTITIES,
+        shared: SharedPacing | None = None,
     ) -> None:
         self._slots = anyio.Semaphore(max_concurrency)
         self._max_concurrency = max_concurrency
@@ -51,6 +76,8 @@ class Pacer:
         self._paused: LRUMap[str, float] = LRUMap(max_identities)  # token identity -> paused until
         self._clock = clock
         self._sleep = sleep
+        self.shared = shared
+        self._shared_pauses: LRUMap[str, tuple[float, float]] = LRUMap(max_identities)  # looked up at, until
 
     @property
     def in_flight(self) -> int:
@@ -62,12 +89,17 @@ class Pacer:
         """How many tokens' pauses are kept (bounded; an expired pause may still be counted)."""
         return len(self._paused)
 
-    def pause_until(self, moment: float, identity: str = "") -> None:
+    async def pause_until(self, moment: float, identity: str = "") -> None:
         """Hold every request of the token `identity` that has not been sent yet until `moment` (on this pacer's
-        clock)."""
+        clock), on every replica when they share pacing."""
         until = self._paused.get(identity, 0.0)
         if moment > until:
             self._paused[identity] = moment
+        if self.shared is not None:
+            try:
+                await self.shared.pause(identity, time.time() + moment - self._clock())
+            except InvalidRequest as exc:  # the others will meet the limit themselves, and pause then
+                log.warning("the rate-limit pause was not shared: %s", exc)
 
     def paused_until(self, identity: str = "") -> float:
         """Until when the token `identity` is paused (0 when it never was)."""
@@ -75,16 +107,13 @@ class Pacer:
 
     @asynccontextmanager
     async def slot(self, *, mutating: bool, identity: str = "") -> AsyncIterator[None]:
-        """Wait for the token's pause, the mutation interval and a free slot, in that order; hold the slot inside.
+        """Wait for the token's pause, a free slot and the mutation interval, in that order; hold the slot inside.
 
         A request never waits out a pause while holding a slot: one that finds its token paused once it has a
         slot (the pause began while it queued) gives the slot back, so a paused token never holds up another.
         """
         await self._wait_for_pause(identity)
-        if mutating:
-            async with self._mutations:
-                await self._sleep_until(self._next_mutation)
-                self._next_mutation = self._clock() + self._mutation_interval
+        await self._wait_for_shared_pause(identity, mutating)
         while True:
             await self._slots.acquire()
             if self.paused_until(identity) <= self._clock():
@@ -92,6 +121,12 @@ class Pacer:
             self._slots.release()
             await self._wait_for_pause(identity)
         try:
+            if mutating:  # spaced once it holds a slot, so that waiting for one cannot squeeze two mutations together
+                async with self._mutations:
+                    await self._sleep_until(self._next_mutation)
+                    if self.shared is not None:  # when it cannot answer, the mutation is not sent (the error says why)
+                        await self._sleep(await self.shared.reserve_mutation(identity, self._mutation_interval))
+                    self._next_mutation = self._clock() + self._mutation_interval
             yield
         finally:
             self._slots.release()
@@ -99,6 +134,24 @@ class Pacer:
     async def _wait_for_pause(self, identity: str) -> None:
         while (until := self.paused_until(identity)) > self._clock():
             await self._sleep_until(until)
+
+    async def _wait_for_shared_pause(self, identity: str, mutating: bool) -> None:
+        """Wait out a pause another replica shared. Reads look it up at most every SHARED_PAUSE_TTL seconds (a
+        pause missed meanwhile is met as a rate limit, and then kept); mutations always look."""
+        if self.shared is None:
+            return
+        now = time.time()
+        looked_at, until = self._shared_pauses.get(identity, (0.0, 0.0))
+        if mutating or now - looked_at > SHARED_PAUSE_TTL:
+            try:
+                until = await self.shared.paused_until(identity)
+            except InvalidRequest:  # the shared state did not answer
+                if mutating:
+                    raise
+                return  # a read goes on: at worst it meets the rate limit itself
+            self._shared_pauses[identity] = (now, until)
+        if (delay := until - time.time()) > 0:
+            await self._sleep(delay)
 
     async def _sleep_until(self, moment: float) -> None:
         delay = moment - self._clock()

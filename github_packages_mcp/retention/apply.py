@@ -32,6 +32,7 @@ from github_packages_mcp.retention.store import CleanupStore, PlannedDeletion, S
 
 __all__ = [
     "CleanupApplied",
+    "OutcomeNotJournaled",
     "PlanChanged",
     "PlanSummary",
     "SkippedVersion",
@@ -44,6 +45,10 @@ DIGEST_SHOWN = 12  # hex characters of the plan's digest in the words the person
 
 class PlanChanged(InvalidRequest):
     """The plan is not the one the person confirmed."""
+
+
+class OutcomeNotJournaled(InvalidRequest):
+    """A delete went to GitHub, but its outcome could not be journaled: the run stops."""
 
 
 @dataclass(frozen=True)
@@ -69,17 +74,17 @@ class CleanupApplied(ConfirmationOutcome):
     journal: str | None = None
 
 
-def remaining(journal: Journal, plan: SavedPlan) -> list[PlannedDeletion]:
+async def remaining(journal: Journal, plan: SavedPlan) -> list[PlannedDeletion]:
     """The plan's deletions the journal does not record as done (deleted, already gone or skipped)."""
     settled = {
         (entry.package_name, entry.version_id)
-        for entry in journal.read().entries
+        for entry in (await journal.read()).entries
         if entry.plan_id == plan.plan_id and entry.result in ("deleted", "already_gone", "skipped")
     }
     return [item for item in plan.deletions if (item.package_name, item.id) not in settled]
 
 
-def describe_plan(store: CleanupStore, journal: Journal, plan_id: str, caller: str) -> PlanSummary:
+async def describe_plan(store: CleanupStore, journal: Journal, plan_id: str, caller: str) -> PlanSummary:
     """The words for the person about what applying the plan will delete now, how many versions, and the digest
     of the plan they approve. `caller` is identity_of(the caller's token).
 
@@ -87,8 +92,8 @@ def describe_plan(store: CleanupStore, journal: Journal, plan_id: str, caller: s
         PlanNotFound: If there is no such plan that this caller can use.
         PlanExpired: If the plan expired.
     """
-    plan = store.load(plan_id, caller)
-    todo = remaining(journal, plan)
+    plan = await store.load(plan_id, caller)
+    todo = await remaining(journal, plan)
     per_package: dict[str, int] = {}
     for item in todo:
         per_package[item.package_name] = per_package.get(item.package_name, 0) + 1
@@ -128,22 +133,20 @@ async def apply_plan(
         GitHubError: A rate limit or a network failure stops the run (what is done is in the journal; applying
             the plan again resumes).
     """
-    plan = store.load(plan_id, identity_of(github.token))
+    plan = await store.load(plan_id, identity_of(github.token))
     if not hmac.compare_digest(plan.digest(), expected_digest):
         raise PlanChanged(
             f"Nothing was deleted: plan {plan_id} is not the plan the person confirmed; call apply_version_cleanup "
             "again without a confirmation_token to show them what it holds now"
         )
-    todo = remaining(journal, plan)
+    todo = await remaining(journal, plan)
     counts = {"deleted": 0, "already_gone": 0, "skipped": 0, "failed": 0}
     skipped: list[SkippedVersion] = []
     for number, item in enumerate(todo, start=1):
         # A cancel waits for the version in flight and its journal line, so the journal never misses a delete
         # that happened (and so can always restore it); then it stops the run before the next one.
         with anyio.CancelScope(shield=True):
-            subject = _subject(plan, item)
-            result, detail = await _delete_one(github, subject)
-            journal.record(actor, subject, result, detail, plan.plan_id)
+            result, detail = await _delete_journaled(github, journal, actor, plan, item)
         await anyio.lowlevel.checkpoint()
         counts[result] += 1
         if result in ("skipped", "failed") and len(skipped) < SHOWN_DECISIONS:
@@ -166,6 +169,37 @@ async def apply_plan(
         skipped_versions=skipped,
         journal=journal.file_name(),
     )
+
+
+async def _delete_journaled(
+    github: GitHubClient, journal: Journal, actor: Actor, plan: SavedPlan, item: PlannedDeletion
+) -> tuple[JournalResult, str | None]:
+    """Delete one version between its two journal lines: the intent, then the outcome. No journal, no delete.
+
+    Raises:
+        InvalidRequest: If the intent cannot be journaled (nothing was sent).
+        OutcomeNotJournaled: If the outcome cannot be.
+    """
+    subject = _subject(plan, item)
+    try:
+        await journal.record(actor, subject, "deleting", None, plan.plan_id)
+    except InvalidRequest as exc:
+        raise InvalidRequest(
+            f"{exc} The run stopped before version {item.id}: nothing more was deleted. Apply the plan again to resume."
+        ) from None
+    try:
+        result, detail = await _delete_one(github, subject)
+    except RateLimited as exc:  # answered, so surely not deleted; a network failure leaves the intent unsettled
+        await journal.record(actor, subject, "failed", f"{exc.status}: {exc.message}", plan.plan_id)
+        raise
+    try:
+        await journal.record(actor, subject, result, detail, plan.plan_id)
+    except InvalidRequest as exc:
+        raise OutcomeNotJournaled(
+            f"{exc} Version {item.id} was {result.replace('_', ' ')} and the run stopped there; its intent is "
+            "journaled, so restore_from_journal can bring it back."
+        ) from None
+    return result, detail
 
 
 async def _delete_one(github: GitHubClient, version: Subject) -> tuple[JournalResult, str | None]:

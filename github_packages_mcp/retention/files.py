@@ -9,11 +9,11 @@ import json
 import logging
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -21,6 +21,7 @@ from github_packages_mcp.github.errors import InvalidRequest
 
 __all__ = [
     "DAY",
+    "SharedRecords",
     "StoreUnavailable",
     "append_line",
     "canonical",
@@ -42,6 +43,19 @@ log = logging.getLogger("github_packages_mcp")
 Signed = TypeVar("Signed", bound=BaseModel)
 DAY: Final = 86_400.0
 NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
+
+
+class SharedRecords(Protocol):
+    """Where replicas keep plans and the journal together (state/redis.py); raises an InvalidRequest when it
+    cannot answer."""
+
+    async def put(self, name: str, data: bytes, expires_at: float) -> None: ...
+
+    async def get(self, name: str) -> bytes | None: ...
+
+    async def append(self, name: str, line: bytes, expires_at: float) -> None: ...
+
+    async def lines(self, name: str, start: int) -> Sequence[bytes]: ...
 
 
 class StoreUnavailable(InvalidRequest):

@@ -27,6 +27,7 @@ from github_packages_mcp.retention.plan import SHOWN_DECISIONS
 __all__ = ["History", "HistoryEntry", "JournalQuery", "Restored", "history", "parse_moment", "restore"]
 
 RESTORE_WINDOW = timedelta(days=30)
+_Key = tuple[object, ...]
 SHOWN_ENTRIES = 100  # newest first; a context window holds about this many lines with room to spare
 _AGE = re.compile(r"(\d{1,5})\s*([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -84,7 +85,7 @@ class JournalQuery:
 
 
 class HistoryEntry(JournalEntry):
-    restorable: bool  # a deletion that restore_from_journal can still undo
+    restorable: bool  # a deletion that restore_from_journal can still undo (result "deleting": outcome unknown)
 
 
 class History(Result):
@@ -106,11 +107,17 @@ class Restored(Result):
     message: str | None = None
 
 
-def history(journal: Journal, query: JournalQuery) -> History:
+async def history(journal: Journal, query: JournalQuery) -> History:
     """The journal lines the query selects, newest first, each saying whether it can still be restored."""
-    read = journal.read()
-    pending = _pending_restores(read.entries, journal.now())
-    selected = [entry for entry in reversed(read.entries) if query.matches(entry)]
+    read = await journal.read()
+    pending, unsettled = _settle(read.entries, journal.now())
+    # A delete's intent line shows only while its outcome is unknown.
+    shown_intents = {id(entry) for entry in unsettled}
+    selected = [
+        entry
+        for entry in reversed(read.entries)
+        if query.matches(entry) and (entry.result != "deleting" or id(entry) in shown_intents)
+    ]
     counts: dict[str, int] = {}
     for entry in selected:
         counts[entry.result] = counts.get(entry.result, 0) + 1
@@ -152,8 +159,8 @@ async def restore(
             "say what to restore: plan_id, version_ids, package_ids, or since (a time window); "
             "list_deletion_history shows what can be restored"
         )
-    read = journal.read()
-    pending = _pending_restores(read.entries, journal.now()).values()
+    read = await journal.read()
+    pending = _settle(read.entries, journal.now())[0].values()
     # Packages first: a version cannot come back while its package is deleted.
     todo = sorted((e for e in pending if query.matches(e)), key=lambda e: (e.version_id is not None, e.time))
     failures: list[SkippedVersion] = []
@@ -171,11 +178,11 @@ async def restore(
                 raise  # stop the run: the journal says what was done
             except APIError as exc:
                 detail = f"{exc.status}: {exc.message}"
-                journal.record(actor, entry, "restore_failed", detail, entry.plan_id)
+                await journal.record(actor, entry, "restore_failed", detail, entry.plan_id)
                 named = SkippedVersion(id=entry.version_id or entry.package_id or 0, name=_named(entry), reason=detail)
                 failures.append(named)
             else:
-                journal.record(actor, entry, "restored", None, entry.plan_id)
+                await journal.record(actor, entry, "restored", None, entry.plan_id)
                 restored += 1
         await anyio.lowlevel.checkpoint()
         if progress:
@@ -197,12 +204,20 @@ def _named(entry: JournalEntry) -> str:
     return (entry.name or entry.package_name)[:80]
 
 
-def _pending_restores(entries: Iterable[JournalEntry], now: datetime) -> dict[tuple[object, ...], JournalEntry]:
+def _settle(entries: Iterable[JournalEntry], now: datetime) -> tuple[dict[_Key, JournalEntry], list[JournalEntry]]:
     """For each package and version whose last journaled deletion or restore was a deletion within GitHub's
-    window, that deletion."""
-    last: dict[tuple[object, ...], JournalEntry] = {}
+    window, that deletion; and the deletes whose outcome was never journaled (sent, perhaps done: a restore of
+    what was not deleted fails harmlessly, so they count as deletions)."""
+    last: dict[_Key, JournalEntry] = {}
+    intents: dict[_Key, JournalEntry] = {}
     for entry in entries:  # oldest first
+        if entry.result == "deleting":
+            intents[entry.key] = entry
+            continue
+        intents.pop(entry.key, None)  # any later line settles it
         if entry.result in ("deleted", "restored"):
             last[entry.key] = entry
+    last.update(intents)
     oldest = now - RESTORE_WINDOW
-    return {key: entry for key, entry in last.items() if entry.result == "deleted" and entry.moment > oldest}
+    pending = {key: e for key, e in last.items() if e.result in ("deleted", "deleting") and e.moment > oldest}
+    return pending, list(intents.values())

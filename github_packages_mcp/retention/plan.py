@@ -112,7 +112,7 @@ async def make_plan(
     plan_id = secrets.token_hex(8)
     # The plan is the caller's only (their token's fingerprint), and expires: its decisions go stale.
     caller, expires = identity_of(github.token), now + store.plan_ttl
-    store.save(_saved_plan(plan_id, caller, owner, package_type, rules, (now, expires), planned))
+    await store.save(_saved_plan(plan_id, caller, owner, package_type, rules, (now, expires), planned))
     results = [_package_plan(package["name"], decisions, note) for package, decisions, note in planned]
     delete = sum(result.delete for result in results)
     return CleanupPlan(

@@ -28,6 +28,7 @@ from github_packages_mcp.github.errors import InvalidArguments, InvalidRequest
 from github_packages_mcp.github.models import PackageType
 from github_packages_mcp.retention.files import (
     DAY,
+    SharedRecords,
     StoreUnavailable,
     canonical,
     disk,
@@ -102,7 +103,8 @@ class SavedPlan(BaseModel):
 
 
 class CleanupStore:
-    """Plans on disk, one file each, under `<directory>/plans`, signed with `key()`."""
+    """Plans on disk, one file each, under `<directory>/plans`, or in the replicas' `shared` records; signed with
+    `key()`."""
 
     def __init__(
         self,
@@ -111,8 +113,10 @@ class CleanupStore:
         *,
         clock: Callable[[], float] = time.time,
         plan_ttl_days: float = 7,
+        shared: SharedRecords | None = None,
     ) -> None:
         self.directory = directory
+        self._shared = shared
         self.plan_ttl = timedelta(days=plan_ttl_days)
         self._key = key
         self._clock = clock
@@ -124,9 +128,15 @@ class CleanupStore:
     def plan_path(self, plan_id: str) -> Path:
         return self.directory / "plans" / f"{checked_id(plan_id)}.json"
 
-    def save(self, plan: SavedPlan) -> None:
-        """Sign and write the plan atomically (compact JSON, mode 0600), then prune what has expired."""
+    async def save(self, plan: SavedPlan) -> None:
+        """Sign and write the plan atomically (compact JSON, mode 0600), then prune what has expired; or keep it
+        in the replicas' shared records, which expire it themselves."""
         path = self.plan_path(plan.plan_id)
+        if self._shared is not None:
+            await self._shared.put(
+                f"plan:{plan.plan_id}", signed(plan.content(), self._key()), self._clock() + self._kept_seconds()
+            )
+            return
         with disk("save the cleanup plan", path):
             private_directory(path.parent)
             temporary = path.with_name(f".{plan.plan_id}.{secrets.token_hex(4)}.tmp")
@@ -134,7 +144,7 @@ class CleanupStore:
             os.replace(temporary, path)
         self.prune()
 
-    def load(self, plan_id: str, caller: str, *, expired_ok: bool = False) -> SavedPlan:
+    async def load(self, plan_id: str, caller: str, *, expired_ok: bool = False) -> SavedPlan:
         """The caller's plan, verified; `expired_ok` for restoring (an expired plan still names what it deleted).
 
         Raises:
@@ -143,12 +153,18 @@ class CleanupStore:
             PlanExpired: If it expired (and `expired_ok` is false).
         """
         path = self.plan_path(plan_id)
-        self._prune_now_and_then()
-        with disk("read the cleanup plan", path):
-            try:
-                text = read_bytes(path).decode("utf-8", errors="replace")
-            except FileNotFoundError:
-                raise _unknown(plan_id) from None
+        if self._shared is not None:
+            data = await self._shared.get(f"plan:{plan_id}")
+            if data is None:
+                raise _unknown(plan_id)
+            text = data.decode("utf-8", errors="replace")
+        else:
+            self._prune_now_and_then()
+            with disk("read the cleanup plan", path):
+                try:
+                    text = read_bytes(path).decode("utf-8", errors="replace")
+                except FileNotFoundError:
+                    raise _unknown(plan_id) from None
         plan = verified(text, self._key(), SavedPlan)  # None for format 1 plans, saved before plans were signed
         if plan is None or plan.plan_id != plan_id or not hmac.compare_digest(plan.caller, caller):
             raise _unknown(plan_id)
@@ -166,11 +182,14 @@ class CleanupStore:
         self._pruned_at = now
         plans = self.directory / "plans"
         for plan in files(plans, "*.json"):
-            if mtime(plan) + max(PLAN_KEPT_DAYS * DAY, self.plan_ttl.total_seconds()) < now:
+            if mtime(plan) + self._kept_seconds() < now:
                 remove(plan)
         for temporary in files(plans, ".*.tmp"):
             if mtime(temporary) + DAY < now:
                 remove(temporary)
+
+    def _kept_seconds(self) -> float:
+        return max(PLAN_KEPT_DAYS * DAY, self.plan_ttl.total_seconds())
 
     def _prune_now_and_then(self) -> None:
         if self._pruned_at is None or self._clock() - self._pruned_at > PRUNE_EVERY_SECONDS:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import attrgetter
 
@@ -58,6 +59,7 @@ class RecordedRequest:
     headers: dict[str, str]
     status: int  # what the sandbox answered; 0 while in flight, or when the connection broke before handling
     broken: bool = False  # the connection broke before the response was complete
+    received_at: float = field(default_factory=time.monotonic)  # when it arrived, for tests of pacing
 
 
 def _newest_first(versions: Iterable[Version]) -> list[Version]:

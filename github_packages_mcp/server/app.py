@@ -29,6 +29,7 @@ from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.server.context import AppContext, ToolEntry
 from github_packages_mcp.server.resources import add_prompts, add_resources
 from github_packages_mcp.server.tokens import ConfirmationTokens, ServerKeys
+from github_packages_mcp.state.redis import RedisState
 from github_packages_mcp.tools.audit import audit_entries
 from github_packages_mcp.tools.cleanup import cleanup_entries
 from github_packages_mcp.tools.operations import operation_entries
@@ -97,25 +98,28 @@ def build_server(
     shared = settings.shared_secret.get_secret_value() if settings.shared_secret else None
     # One secret (shared_secret, else `<journal_dir>/key`, made on first use), a key per purpose.
     keys = ServerKeys(settings.journal_dir, shared)
-    tokens = ConfirmationTokens(settings.confirmation_ttl_seconds, secret=keys.source("confirmation"), clock=clock)
     selected = select_tools(settings)
     passing_through = settings.http_auth == "github"  # each HTTP caller's own token, not settings.token
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[AppContext]) -> AsyncIterator[AppContext]:
-        async with GitHubClient.from_settings(
-            settings, transport, _caller_token if passing_through else None
-        ) as github:
+        async with (
+            shared_state(settings) as state,
+            GitHubClient.from_settings(
+                settings, transport, _caller_token if passing_through else None, shared_pacing=state
+            ) as github,
+        ):
             if settings.hide_unusable_tools and settings.token is not None and not passing_through:
                 await _hide_unusable_tools(server, github, selected)
+            ttl, directory = settings.confirmation_ttl_seconds, settings.journal_dir
             yield AppContext(
                 settings=settings,
                 github=github,
-                tokens=tokens,
+                tokens=ConfirmationTokens(ttl, secret=keys.source("confirmation"), clock=clock, ledger=state),
                 store=CleanupStore(
-                    settings.journal_dir, keys.source("plans"), clock=clock, plan_ttl_days=settings.plan_ttl_days
+                    directory, keys.source("plans"), clock=clock, plan_ttl_days=settings.plan_ttl_days, shared=state
                 ),
-                journal=Journal(settings.journal_dir, keys.source("journal"), clock=clock),
+                journal=Journal(directory, keys.source("journal"), clock=clock, shared=state),
                 tool_scopes={entry.name: entry.scopes for entry in tool_entries()},
                 clock=clock,
             )
@@ -154,6 +158,23 @@ class _RequestStateCodec:
         if self._codec is None:
             self._codec = AESGCMRequestStateCodec([self._key()])
         return self._codec
+
+
+@asynccontextmanager
+async def shared_state(settings: Settings) -> AsyncIterator[RedisState | None]:
+    """The state replicas share, open for the block's duration; None without `state_url`.
+
+    Raises:
+        SharedStateUnavailable: If its server does not answer.
+    """
+    if settings.state_url is None:
+        yield None
+        return
+    state = await RedisState.connect(settings.state_url.get_secret_value())
+    try:
+        yield state
+    finally:
+        await state.aclose()
 
 
 def _caller_token() -> str | None:

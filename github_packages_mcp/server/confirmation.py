@@ -133,7 +133,7 @@ async def settle(
         if mode == "elicitation":
             raise ToolError("Nothing was deleted: this server confirms deletions with a form, not tokens.")
         try:
-            app.tokens.redeem(confirmation_token, tool, arguments, target.summary, _caller(app))
+            await app.tokens.redeem(confirmation_token, tool, arguments, target.summary, _caller(app))
         except TokenRejected as exc:
             raise ToolError(f"Nothing was deleted: {exc}.") from None
         return concise(await act())

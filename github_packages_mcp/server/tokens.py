@@ -27,9 +27,9 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["KEY_FILE", "ConfirmationTokens", "ServerKeys", "TokenRejected", "derived_key"]
+__all__ = ["KEY_FILE", "ConfirmationTokens", "Ledger", "LocalLedger", "ServerKeys", "TokenRejected", "derived_key"]
 
 log = logging.getLogger("github_packages_mcp")
 
@@ -128,20 +128,47 @@ class TokenRejected(Exception):
     """A confirmation token that does not authorise this call; the message says why."""
 
 
+class Ledger(Protocol):
+    """Where spent tokens are remembered until they expire: this process (`LocalLedger`) or what replicas share
+    (`state.redis.RedisState`)."""
+
+    async def spend_once(self, name: str, expires_at: float) -> bool:
+        """Record `name` as spent until `expires_at`; False if it already was."""
+        ...
+
+
+class LocalLedger:
+    """Spent tokens in this process's memory, forgotten once expired."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._spent: dict[str, float] = {}  # name -> expiry
+        self._lock = threading.Lock()
+
+    async def spend_once(self, name: str, expires_at: float) -> bool:
+        now = self._clock()
+        with self._lock:
+            self._spent = {n: e for n, e in self._spent.items() if e > now}
+            if name in self._spent:
+                return False
+            self._spent[name] = expires_at
+            return True
+
+
 class ConfirmationTokens:
     """Issues and redeems single-use tokens bound to one tool, its exact arguments and what they point at.
 
     A token is `<expiry>.<nonce>.<mac>`: the HMAC-SHA256, under the server's "confirmation" key (`ServerKeys`;
     random for this process when none is given), of the tool name, the canonical JSON of the arguments, the
     summary the person approved, the expiry and the nonce. It cannot be forged, moved to other arguments, used
-    twice (in this process) or used late, and it stops working if the target changes after the person saw it (a
-    new tag, another version count).
+    twice (the `ledger` remembers it: this process's, or the replicas' shared one) or used late, and it stops
+    working if the target changes after the person saw it (a new tag, another version count).
 
     Usage::
 
         tokens = ConfirmationTokens(ttl_seconds=300)
         token, expires = tokens.issue("delete_org_package", {"org": "acme", ...}, summary)
-        tokens.redeem(token, "delete_org_package", {"org": "acme", ...}, summary)   # raises TokenRejected
+        await tokens.redeem(token, "delete_org_package", {"org": "acme", ...}, summary)   # raises TokenRejected
     """
 
     def __init__(
@@ -150,13 +177,13 @@ class ConfirmationTokens:
         *,
         secret: bytes | Callable[[], bytes] | None = None,
         clock: Callable[[], float] = time.time,
+        ledger: Ledger | None = None,
     ) -> None:
         self._ttl = ttl_seconds
         fixed = secret if isinstance(secret, bytes) else secrets.token_bytes(KEY_BYTES)
         self._secret: Callable[[], bytes] = secret if callable(secret) else lambda: fixed
         self._clock = clock
-        self._spent: dict[str, float] = {}  # nonce -> expiry, forgotten once expired
-        self._lock = threading.Lock()
+        self.ledger: Ledger = ledger or LocalLedger(clock)
 
     def issue(self, tool: str, arguments: Mapping[str, Any], summary: str, caller: str = "") -> tuple[str, datetime]:
         """A token for this call; `caller` identifies who may redeem it (servers serving several people)."""
@@ -165,7 +192,7 @@ class ConfirmationTokens:
         token = f"{expires}.{nonce}.{self._mac(f'{tool}@{caller}', arguments, summary, expires, nonce)}"
         return token, datetime.fromtimestamp(expires, UTC)
 
-    def redeem(self, token: str, tool: str, arguments: Mapping[str, Any], summary: str, caller: str = "") -> None:
+    async def redeem(self, token: str, tool: str, arguments: Mapping[str, Any], summary: str, caller: str = "") -> None:
         """Accept the token once for exactly this tool, these arguments and this (re-read) target summary.
 
         Raises:
@@ -183,14 +210,10 @@ class ConfirmationTokens:
                 f"the confirmation_token was not issued for {tool} with exactly these arguments, or the target "
                 f"changed since it was shown (it is now: {summary}); call without it to get a new one"
             )
-        now = self._clock()
-        if now >= expires:
+        if self._clock() >= expires:
             raise TokenRejected("the confirmation_token has expired; call without it to get a new one")
-        with self._lock:
-            self._spent = {n: e for n, e in self._spent.items() if e > now}
-            if nonce in self._spent:
-                raise TokenRejected("the confirmation_token was already used; each token works once")
-            self._spent[nonce] = expires
+        if not await self.ledger.spend_once(nonce, expires):
+            raise TokenRejected("the confirmation_token was already used; each token works once")
 
     def _mac(self, tool: str, arguments: Mapping[str, Any], summary: str, expires: int, nonce: str) -> str:
         canonical = json.dumps([tool, dict(arguments), summary, expires, nonce], sort_keys=True, separators=(",", ":"))

@@ -41,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from github_packages_mcp.config import ConfigError, Settings, is_loopback
 from github_packages_mcp.server.app import build_server, select_tools
+from github_packages_mcp.server.cancellation import CancelAcrossReplicas, ReplicaCancellations
 from github_packages_mcp.server.http_auth import (
     PACKAGES_SCOPES,
     GitHubTokenPassThrough,
@@ -92,6 +93,10 @@ def http_app(settings: Settings) -> Starlette:
     add_authentication(app, settings, public.rstrip("/") + settings.http_path, scopes)
     if settings.http_stateless:
         app.add_middleware(NoStandaloneStream, path=settings.http_path)
+        if settings.state_url is not None:  # a cancel may land on any replica: pass it on to the one running the call
+            replicas = ReplicaCancellations()
+            app.router.lifespan_context = replicas.lifespan(settings, app.router.lifespan_context)
+            app.add_middleware(CancelAcrossReplicas, path=settings.http_path, replicas=replicas)
     else:  # outside authentication: the cancellation it sends on a client's behalf is authenticated like its own
         app.add_middleware(CancelAbandonedCalls, path=settings.http_path)
     return app

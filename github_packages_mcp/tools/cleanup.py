@@ -109,7 +109,7 @@ class PlanTarget(Target):
 async def _plan_target(ctx: ToolContext, plan_id: str) -> Target:
     app = app_of(ctx)
     with tool_errors(DELETE, "plan_version_cleanup"):
-        described = describe_plan(app.store, app.journal, plan_id, identity_of(app.github.token))
+        described = await describe_plan(app.store, app.journal, plan_id, identity_of(app.github.token))
     if (count := described.versions) == 0:
         raise ToolError(f"Nothing to do: every version of plan {plan_id} is already done")
     return PlanTarget(described.summary, str(count), f"{count} (the number of versions)", digest=described.digest)
@@ -164,7 +164,7 @@ async def list_deletion_history(
     package_name: OptionalNameOrGlob = None,
 ) -> Annotated[CallToolResult, History]:
     with tool_errors((), "list_deletion_history"):
-        return concise(history(app_of(ctx).journal, _query(ctx, since, until, package_name=package_name)))
+        return concise(await history(app_of(ctx).journal, _query(ctx, since, until, package_name=package_name)))
 
 
 async def restore_from_journal_tool(
@@ -180,7 +180,7 @@ async def restore_from_journal_tool(
     progress = progress_reporter(ctx, "restored {done} of {total}")
     with tool_errors(RESTORE, "list_deletion_history"):
         if plan_id is not None:  # only the caller who made a plan restores by its id, as only they apply it
-            app.store.load(plan_id, identity_of(app.github.token), expired_ok=True)
+            await app.store.load(plan_id, identity_of(app.github.token), expired_ok=True)
         query = _query(
             ctx, since, until, package_name=package_name, plan_id=plan_id,
             version_ids=None if version_ids is None else frozenset(version_ids),

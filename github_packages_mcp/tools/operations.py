@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from github_packages_mcp.github.catalogue import OPERATIONS, Operation
 from github_packages_mcp.github.client import GitHubClient
-from github_packages_mcp.github.errors import APIError, GitHubError, NotFound
+from github_packages_mcp.github.errors import APIError, GitHubError, InvalidRequest, NotFound
 from github_packages_mcp.github.execute import describe_deletion, execute
 from github_packages_mcp.github.models import (
     ConfirmationOutcome,
@@ -32,7 +32,6 @@ from github_packages_mcp.github.models import (
 )
 from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.insights.suggest import what_exists
-from github_packages_mcp.retention.files import StoreUnavailable
 from github_packages_mcp.retention.journal import JournalResult, Subject
 from github_packages_mcp.server.advice import tool_error_message, tool_errors
 from github_packages_mcp.server.confirmation import Answer, ConfirmationToken, Target, asking, settle
@@ -76,8 +75,8 @@ def _plain_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
         progress = progress_reporter(ctx, "read {done} of {total} pages")
         with tool_errors(op.scopes, _check_with(op)):
             try:
-                sent = execute(op, app.github, arguments, progress, full=app.settings.full_results)
-                result = await (_journaled(ctx, op, Subject.of(arguments), sent) if op.kind == "restore" else sent)
+                sent = partial(execute, op, app.github, arguments, progress, full=app.settings.full_results)
+                result = await (_journaled(ctx, op, Subject.of(arguments), sent) if op.kind == "restore" else sent())
             except NotFound as exc:
                 raise await _explained(op, app.github, arguments, exc) from None
             if isinstance(result, Listing) and not result.items and result.page > 1:
@@ -143,30 +142,38 @@ class DeletionTarget(Target):
     subject: Subject | None = None
 
 
-async def _journaled(ctx: ToolContext, op: Operation, subject: Subject, sent: Awaitable[BaseModel]) -> BaseModel:
-    """A delete's or restore's request, and its journal line: what GitHub answered, or that it refused.
+async def _journaled(
+    ctx: ToolContext, op: Operation, subject: Subject, send: Callable[[], Awaitable[BaseModel]]
+) -> BaseModel:
+    """A delete's or restore's request, and its journal lines: what GitHub answered, or that it refused.
 
-    Shielded, so a cancelled call still journals a request that went out. A journal that cannot be written does
-    not hide what GitHub did: the result says it was not journaled.
+    A delete is journaled as intended before it is sent (no journal, no delete), so a delete whose outcome could
+    not be written is still known, and can be restored. Shielded, so a cancelled call still journals a request
+    that went out. A result that cannot be journaled does not hide what GitHub did: the result says so.
     """
     app, actor = app_of(ctx), actor_of(ctx, op.name)
     done: JournalResult = "deleted" if op.kind == "delete" else "restored"
     failed: JournalResult = "failed" if op.kind == "delete" else "restore_failed"
     with anyio.CancelScope(shield=True):
+        if op.kind == "delete":
+            try:
+                await app.journal.record(actor, subject, "deleting")
+            except InvalidRequest as exc:
+                raise InvalidRequest(f"Nothing was deleted: {exc}") from None
         try:
-            result = await sent
+            result = await send()
         except GitHubError as exc:
             detail = f"{exc.status}: {exc.message}" if isinstance(exc, APIError) else exc.message[:300]
             try:
-                app.journal.record(actor, subject, failed, detail)
-            except StoreUnavailable:
+                await app.journal.record(actor, subject, failed, detail)
+            except InvalidRequest:  # the journal's disk or shared state
                 log.warning("%s failed and could not be journaled", op.name)
             raise
         try:
-            app.journal.record(actor, subject, done)
-        except StoreUnavailable:
+            await app.journal.record(actor, subject, done)
+        except InvalidRequest:
             message = getattr(result, "message", None) or ""
-            note = "It is not in the journal: the server could not write it (its log says why)."
+            note = "Its outcome is not in the journal: the server could not write it (its log says why)."
             return result.model_copy(update={"message": f"{message} {note}".strip()})
     return result
 
@@ -186,7 +193,7 @@ def _delete_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
     ) -> CallToolResult:
         async def act() -> ConfirmationOutcome:
             subject = target.subject if isinstance(target, DeletionTarget) else None
-            sent = execute(op, app_of(ctx).github, arguments)
+            sent = partial(execute, op, app_of(ctx).github, arguments)
             result = await _journaled(ctx, op, subject or Subject.of(arguments), sent)
             assert isinstance(result, DeletionResult)
             return result

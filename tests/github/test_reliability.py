@@ -254,7 +254,7 @@ async def test_mutations_are_spaced_and_concurrency_is_capped() -> None:
     async with pacer.slot(mutating=False):
         pass
     assert sleeps == [1.0, 1.0]  # the first mutation goes at once, each next one a second later; reads never wait
-    pacer.pause_until(now[0] + 30)
+    await pacer.pause_until(now[0] + 30)
     async with pacer.slot(mutating=False):
         pass
     assert sleeps[-1] == 30
@@ -311,7 +311,7 @@ def test_a_pause_holds_only_its_own_token() -> None:
 
     async def run() -> None:
         pacer = Pacer(max_concurrency=2, mutation_interval=0, clock=lambda: now[0], sleep=sleep)
-        pacer.pause_until(30, "limited")
+        await pacer.pause_until(30, "limited")
         async with pacer.slot(mutating=False, identity="other"), pacer.slot(mutating=True, identity="other"):
             assert sleeps == []  # another token's read and delete go at once
         async with pacer.slot(mutating=False, identity="limited"):

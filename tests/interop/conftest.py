@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from github_packages_mcp.sandbox import DEMO_TOKEN, SandboxServer
-from tests.helpers import COMMAND, clean_env
+from tests.helpers import COMMAND, clean_env, free_port
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
@@ -102,13 +102,6 @@ def server_env(sandbox: SandboxServer, tmp_path: Path) -> dict[str, str]:
         GITHUB_TOKEN=DEMO_TOKEN,
         GITHUB_PACKAGES_MCP_CONFIG=str(config),
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from github_packages_mcp.retention.store import (
 )
 from github_packages_mcp.server.tokens import KEY_FILE, ServerKeys, derived_key
 
+pytestmark = pytest.mark.anyio
 DAY = 86_400.0
 START = 1_796_212_800.0  # 2026-12-02T12:00:00Z
 KEY = b"k" * 32
@@ -72,16 +73,16 @@ def store(tmp_path: Path, clock: Clock) -> CleanupStore:
     return CleanupStore(tmp_path / "state", lambda: KEY, clock=clock)
 
 
-def unknown_message(store: CleanupStore, plan_id: str) -> str:
+async def unknown_message(store: CleanupStore, plan_id: str) -> str:
     with pytest.raises(PlanNotFound) as refused:
-        store.load(plan_id, ME)
+        await store.load(plan_id, ME)
     return str(refused.value)
 
 
-def test_a_saved_plan_loads_back_for_its_caller_and_is_one_compact_signed_line(store: CleanupStore) -> None:
+async def test_a_saved_plan_loads_back_for_its_caller_and_is_one_compact_signed_line(store: CleanupStore) -> None:
     plan = a_plan()
-    store.save(plan)
-    assert store.load(plan.plan_id, ME) == plan
+    await store.save(plan)
+    assert await store.load(plan.plan_id, ME) == plan
     text = store.plan_path(plan.plan_id).read_text()
     assert "\n" not in text
     assert ": " not in text
@@ -102,39 +103,39 @@ EDITS = {
 
 
 @pytest.mark.parametrize("edit", EDITS.values(), ids=EDITS.keys())
-def test_an_edited_plan_is_refused_exactly_like_a_missing_one(store: CleanupStore, edit: Any) -> None:
+async def test_an_edited_plan_is_refused_exactly_like_a_missing_one(store: CleanupStore, edit: Any) -> None:
     plan = a_plan()
-    store.save(plan)
+    await store.save(plan)
     path = store.plan_path(plan.plan_id)
     content = json.loads(path.read_text())
     edit(content)
     path.write_text(json.dumps(content))
-    missing = unknown_message(store, "feedfacefeedface")
-    assert unknown_message(store, plan.plan_id) == missing.replace("feedfacefeedface", plan.plan_id)
+    missing = await unknown_message(store, "feedfacefeedface")
+    assert await unknown_message(store, plan.plan_id) == missing.replace("feedfacefeedface", plan.plan_id)
 
 
-def test_unsigned_plans_of_older_versions_another_key_and_a_renamed_plan_are_refused(
+async def test_unsigned_plans_of_older_versions_another_key_and_a_renamed_plan_are_refused(
     store: CleanupStore, tmp_path: Path, clock: Clock
 ) -> None:
     old = a_plan("0ld0ld0ld0ld0ld0").model_dump(exclude={"caller", "expires_at", "format"})
-    store.save(a_plan())
+    await store.save(a_plan())
     store.plan_path("0ld0ld0ld0ld0ld0").write_text(json.dumps(old, indent=1))
-    message = unknown_message(store, "0ld0ld0ld0ld0ld0")
+    message = await unknown_message(store, "0ld0ld0ld0ld0ld0")
     assert "an older version of this server saved it without a signature" in message
     assert "make one with plan_version_cleanup" in message
-    CleanupStore(tmp_path / "state", lambda: b"another key" * 3, clock=clock).save(a_plan("another0key0plan"))
-    unknown_message(store, "another0key0plan")
+    await CleanupStore(tmp_path / "state", lambda: b"another key" * 3, clock=clock).save(a_plan("another0key0plan"))
+    await unknown_message(store, "another0key0plan")
     os.replace(store.plan_path("91605a01b3217976"), store.plan_path("renamed0renamed0"))
-    unknown_message(store, "renamed0renamed0")
+    await unknown_message(store, "renamed0renamed0")
     store.plan_path("garbage0garbage0").write_text("{not json")
-    unknown_message(store, "garbage0garbage0")
+    await unknown_message(store, "garbage0garbage0")
 
 
-def test_another_callers_plan_is_refused_like_a_missing_one(store: CleanupStore) -> None:
-    store.save(a_plan())
+async def test_another_callers_plan_is_refused_like_a_missing_one(store: CleanupStore) -> None:
+    await store.save(a_plan())
     with pytest.raises(PlanNotFound) as refused:
-        store.load("91605a01b3217976", SOMEONE_ELSE)
-    assert str(refused.value) == unknown_message(store, "feedfacefeedface").replace(
+        await store.load("91605a01b3217976", SOMEONE_ELSE)
+    assert str(refused.value) == (await unknown_message(store, "feedfacefeedface")).replace(
         "feedfacefeedface", "91605a01b3217976"
     )
 
@@ -147,65 +148,65 @@ def test_the_digest_covers_the_whole_plan() -> None:
     assert plan.model_copy(update={"rules": {"tagged": "any"}}).digest() != plan.digest()
 
 
-def test_an_expired_plan_says_so_but_still_loads_for_a_restore(store: CleanupStore, clock: Clock) -> None:
-    store.save(a_plan())
+async def test_an_expired_plan_says_so_but_still_loads_for_a_restore(store: CleanupStore, clock: Clock) -> None:
+    await store.save(a_plan())
     clock.now = START + 7 * DAY
     with pytest.raises(PlanExpired, match=r"^plan 91605a01b3217976 expired on 2026-12-09T12:00:00Z .*make a new one"):
-        store.load("91605a01b3217976", ME)
-    assert store.load("91605a01b3217976", ME, expired_ok=True).plan_id == "91605a01b3217976"
+        await store.load("91605a01b3217976", ME)
+    assert (await store.load("91605a01b3217976", ME, expired_ok=True)).plan_id == "91605a01b3217976"
     with pytest.raises(PlanNotFound):  # another caller learns nothing, not even that it expired
-        store.load("91605a01b3217976", SOMEONE_ELSE)
+        await store.load("91605a01b3217976", SOMEONE_ELSE)
 
 
-def test_plans_are_pruned_35_days_after_they_were_made(store: CleanupStore, clock: Clock) -> None:
-    store.save(a_plan("old0000000000000"))
+async def test_plans_are_pruned_35_days_after_they_were_made(store: CleanupStore, clock: Clock) -> None:
+    await store.save(a_plan("old0000000000000"))
     clock.now = START + 35 * DAY  # as long as the journal keeps what it deleted, for a restore by plan id
     store.prune()
     assert store.plan_path("old0000000000000").exists()
     clock.now = START + 35 * DAY + 1
-    store.save(a_plan("fresh00000000000"))  # saving prunes
+    await store.save(a_plan("fresh00000000000"))  # saving prunes
     assert not store.plan_path("old0000000000000").exists()
     assert store.plan_path("fresh00000000000").exists()
 
 
-def test_a_new_store_prunes_on_first_use(tmp_path: Path, store: CleanupStore, clock: Clock) -> None:
-    store.save(a_plan("unapplied0000000"))
+async def test_a_new_store_prunes_on_first_use(tmp_path: Path, store: CleanupStore, clock: Clock) -> None:
+    await store.save(a_plan("unapplied0000000"))
     clock.now = START + 36 * DAY
     reopened = CleanupStore(tmp_path / "state", lambda: KEY, clock=clock)
     with pytest.raises(PlanNotFound):
-        reopened.load("unapplied0000000", ME)
+        await reopened.load("unapplied0000000", ME)
     assert not store.plan_path("unapplied0000000").exists()
 
 
-def test_directories_are_0700_and_files_0600_even_where_they_were_looser(tmp_path: Path, clock: Clock) -> None:
+async def test_directories_are_0700_and_files_0600_even_where_they_were_looser(tmp_path: Path, clock: Clock) -> None:
     directory = tmp_path / "state"
     (directory / "plans").mkdir(parents=True)
     for loose in (directory, directory / "plans"):
         loose.chmod(0o777)
     store = CleanupStore(directory, lambda: KEY, clock=clock)
-    store.save(a_plan())
+    await store.save(a_plan())
     assert mode(directory / "plans") == 0o700
     assert mode(store.plan_path("91605a01b3217976")) == 0o600
     fresh = CleanupStore(tmp_path / "new" / "state", lambda: KEY, clock=clock)
-    fresh.save(a_plan())
+    await fresh.save(a_plan())
     assert mode(tmp_path / "new" / "state") == 0o700
 
 
 @pytest.mark.parametrize("plan_id", ["a" * 300, "a" * 65, "../x", "", "a.b", "a/b"])
-def test_what_cannot_be_a_plan_id_is_a_clear_error(store: CleanupStore, plan_id: str) -> None:
-    store.save(a_plan())  # the plans directory exists: a long name would meet the file system's limit
+async def test_what_cannot_be_a_plan_id_is_a_clear_error(store: CleanupStore, plan_id: str) -> None:
+    await store.save(a_plan())  # the plans directory exists: a long name would meet the file system's limit
     with pytest.raises(InvalidArguments, match="is not a plan id") as refused:
-        store.load(plan_id, ME)
+        await store.load(plan_id, ME)
     assert len(str(refused.value)) < 200
 
 
-def test_a_disk_failure_names_no_path(tmp_path: Path, clock: Clock) -> None:
+async def test_a_disk_failure_names_no_path(tmp_path: Path, clock: Clock) -> None:
     directory = tmp_path / "state"
     directory.mkdir()
     (directory / "plans").write_text("a file where the plans directory goes")
     store = CleanupStore(directory, lambda: KEY, clock=clock)
     with pytest.raises(StoreUnavailable) as failed:
-        store.save(a_plan())
+        await store.save(a_plan())
     assert str(tmp_path) not in str(failed.value)
     assert "could not save the cleanup plan" in str(failed.value)
     assert isinstance(failed.value, InvalidRequest)

@@ -157,16 +157,18 @@ async def test_read_only_mode_cannot_delete_or_restore(settings: Settings, sandb
     assert deletes(sandbox) == []
 
 
-def test_tokens_reject_other_tools_malformed_tokens_and_other_processes() -> None:
+async def test_tokens_reject_other_tools_malformed_tokens_and_other_processes() -> None:
     tokens, arguments = ConfirmationTokens(300), {"package_type": "npm", "package_name": "x"}
     token, _ = tokens.issue("delete_my_package", arguments, "the npm package 'x'")
     with pytest.raises(TokenRejected, match="not issued"):
-        tokens.redeem(token, "delete_org_package", arguments, "the npm package 'x'")
+        await tokens.redeem(token, "delete_org_package", arguments, "the npm package 'x'")
     with pytest.raises(TokenRejected, match="malformed"):
-        tokens.redeem("not-a-token", "delete_my_package", arguments, "the npm package 'x'")
+        await tokens.redeem("not-a-token", "delete_my_package", arguments, "the npm package 'x'")
     with pytest.raises(TokenRejected, match="not issued"):  # another process has another secret
-        ConfirmationTokens(300).redeem(token, "delete_my_package", arguments, "the npm package 'x'")
-    tokens.redeem(token, "delete_my_package", arguments, "the npm package 'x'")
+        await ConfirmationTokens(300).redeem(token, "delete_my_package", arguments, "the npm package 'x'")
+    await tokens.redeem(token, "delete_my_package", arguments, "the npm package 'x'")
+    with pytest.raises(TokenRejected, match="already used"):
+        await tokens.redeem(token, "delete_my_package", arguments, "the npm package 'x'")
 
 
 async def test_a_token_stops_working_when_the_target_changes_after_it_was_shown(

@@ -212,7 +212,7 @@ async def test_apply_asks_once_deletes_journals_and_restores(settings: Settings,
     assert (applied["deleted"], applied["deleted_count"], applied["skipped"]) == (True, 5, 0)
     assert sorted(deleted_ids(sandbox)) == sorted(OLD_INDEX_AND_CHILDREN | ORPHANS)
     journal = [json.loads(line) for line in (settings.journal_dir / applied["journal"]).read_text().splitlines()]
-    assert [entry["result"] for entry in journal] == ["deleted"] * 5 + ["restored"] * 5
+    assert [entry["result"] for entry in journal] == ["deleting", "deleted"] * 5 + ["restored"] * 5
     assert {"time", "version_id", "name", "tags", "result"} <= set(journal[0])
     assert restored["restored"] == 5
     assert len(sandbox.state.package(DEMO_ORG, "container", "multi/app").active_versions()) == 15
@@ -271,7 +271,11 @@ async def test_an_interrupted_apply_resumes_where_it_stopped(settings: Settings,
         resumed = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
     assert resumed["deleted_count"] == 3
     journal = [json.loads(line) for line in (patient.journal_dir / resumed["journal"]).read_text().splitlines()]
-    assert sorted(entry["version_id"] for entry in journal) == sorted(OLD_INDEX_AND_CHILDREN | ORPHANS)
+    done = [entry for entry in journal if entry["result"] != "deleting"]  # each delete's outcome, after its intent
+    assert sorted(entry["version_id"] for entry in done if entry["result"] == "deleted") == sorted(
+        OLD_INDEX_AND_CHILDREN | ORPHANS
+    )
+    assert next(entry["detail"] for entry in done if entry["result"] == "failed").startswith("403")
     assert all(parse_time(entry["time"]) for entry in journal)
 
 
@@ -347,11 +351,11 @@ async def test_the_confirmation_binds_the_whole_plan_by_its_digest(settings: Set
         plan = ok(await client.call_tool("plan_version_cleanup", {**WEB, "tagged": "untagged", "keep_latest": 10}))
         first = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
         store = server_store(settings)
-        saved = store.load(plan["plan_id"], identity_of(DEMO_TOKEN))
+        saved = await store.load(plan["plan_id"], identity_of(DEMO_TOKEN))
         assert f"(plan digest {saved.digest()[:12]})" in first["summary"]
         # The last deletion, never in the sample the person saw, now names another version: same words but one.
         last = saved.deletions[-1].model_copy(update={"id": saved.deletions[-1].id + 1})
-        store.save(saved.model_copy(update={"deletions": [*saved.deletions[:-1], last]}))
+        await store.save(saved.model_copy(update={"deletions": [*saved.deletions[:-1], last]}))
         refused = await client.call_tool(
             "apply_version_cleanup", {"plan_id": plan["plan_id"], "confirmation_token": first["confirmation_token"]}
         )
@@ -375,17 +379,16 @@ async def test_an_edited_journal_line_is_not_restored(settings: Settings, sandbo
             (await someone_else.delete(sandbox.url + path)).raise_for_status()
         journal = settings.journal_dir / applied["journal"]
         lines = journal.read_text().splitlines()
-        edited = json.loads(lines[0])
-        original = edited["version_id"]
-        edited["version_id"] = PREVIOUS_INDEX
-        journal.write_text("\n".join([json.dumps(edited), *lines[1:], '{"version_id": "not a line"}']) + "\n")
+        original = json.loads(lines[0])["version_id"]
+        edited = [json.loads(line) | {"version_id": PREVIOUS_INDEX} for line in lines[:2]]  # its intent and outcome
+        journal.write_text("\n".join([*map(json.dumps, edited), *lines[2:], '{"version_id": "not a line"}']) + "\n")
         restored = ok(await client.call_tool("restore_from_journal", {"plan_id": plan["plan_id"]}))
     restores = [r.raw_path for r in sandbox.state.requests if r.method == "POST"]
     assert not [p for p in restores if str(PREVIOUS_INDEX) in p]
     assert not [p for p in restores if str(original) in p]  # its line is gone: nothing says it was deleted
     assert restored["restored"] == 4
     reasons = [f["reason"] for f in restored["failures"]]
-    assert reasons == ["2 journal line(s) are malformed or fail their signature: ignored"]
+    assert reasons == ["3 journal line(s) are malformed or fail their signature: ignored"]
     active = {v.id for v in sandbox.state.package(DEMO_ORG, "container", "multi/app").active_versions()}
     assert PREVIOUS_INDEX not in active
 

@@ -1,0 +1,162 @@
+"""Cancellation across replicas (stateless HTTP with `state_url`): a cancel that lands on another replica than the
+call it names still stops that call.
+
+A handshake-era client cancels a call with `notifications/cancelled`, a request of its own, which a load balancer
+without sticky sessions may send to any replica. So every replica announces each cancellation it receives on the
+shared state's "cancel" channel, and the replica running the call it names (same caller, same request id) cancels
+it there: its transport ends, as it does when the client drops the call's stream, and a cleanup stops after the
+version in flight (what it did is in its journal). A caller is the fingerprint of the credential the request
+carried: with `http_auth = "bearer"` every client shares one, so one client's cancel may stop another's call with the
+same request id, which is safe (a stopped cleanup resumes) but worth knowing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import anyio
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from github_packages_mcp.config import Settings
+from github_packages_mcp.github.cache import identity_of
+from github_packages_mcp.github.errors import InvalidRequest
+from github_packages_mcp.server.app import shared_state
+from github_packages_mcp.state.redis import RedisState
+
+__all__ = ["CancelAcrossReplicas", "ReplicaCancellations"]
+
+log = logging.getLogger("github_packages_mcp")
+
+CHANNEL = "cancel"
+_Key = tuple[str, str | int]
+
+
+class ReplicaCancellations:
+    """This replica's running calls and its link to the others: `lifespan` wraps the app's own, opening the shared
+    state and listening to the channel while the app runs."""
+
+    def __init__(self) -> None:
+        self.state: RedisState | None = None
+        self.running: dict[_Key, anyio.CancelScope] = {}
+
+    def lifespan(
+        self, settings: Settings, inner: Callable[[Any], AbstractAsyncContextManager[Any]]
+    ) -> Callable[[Any], AbstractAsyncContextManager[Any]]:
+        @asynccontextmanager
+        async def lifespan(app: Any) -> AsyncIterator[Any]:
+            async with inner(app) as inner_state, shared_state(settings) as state, anyio.create_task_group() as group:
+                assert state is not None  # only added with state_url
+                self.state = state
+                group.start_soon(self._listen, state)
+                yield inner_state
+                group.cancel_scope.cancel()
+
+        return lifespan
+
+    async def announce(self, caller: str, message: dict[str, Any]) -> None:
+        params = message.get("params")
+        request_id = params.get("requestId") if isinstance(params, dict) else None
+        if self.state is None or not isinstance(request_id, str | int):
+            return
+        try:
+            await self.state.publish(CHANNEL, json.dumps({"caller": caller, "id": request_id}).encode())
+        except InvalidRequest as exc:  # the call goes on where it runs; its client has stopped waiting anyway
+            log.warning("a cancellation could not be passed to the other replicas: %s", exc)
+
+    async def _listen(self, state: RedisState) -> None:
+        async for data in state.messages(CHANNEL):
+            try:
+                announced = json.loads(data)
+                key: _Key = (announced["caller"], announced["id"])
+                running = self.running.get(key)
+            except (ValueError, KeyError, TypeError):
+                continue
+            if running is not None:
+                log.info("request %r was cancelled through another replica: stopping it", key[1])
+                running.cancel()
+
+
+class CancelAcrossReplicas:
+    """ASGI middleware: announces the cancellations this replica receives, and runs each call under a cancel scope
+    that an announcement from any replica can cancel."""
+
+    def __init__(self, app: ASGIApp, path: str, replicas: ReplicaCancellations) -> None:
+        self.app = app
+        self.path = path
+        self.replicas = replicas
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not (scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == self.path):
+            await self.app(scope, receive, send)
+            return
+        body, replay = await _buffered(receive)
+        message = _message(body)
+        caller = _caller(scope)
+        if message.get("method") == "notifications/cancelled":
+            await self.replicas.announce(caller, message)
+            await self.app(scope, replay, send)
+            return
+        request_id = message.get("id")
+        if "method" not in message or not isinstance(request_id, str | int) or isinstance(request_id, bool):
+            await self.app(scope, replay, send)
+            return
+        await self._run(scope, replay, send, (caller, request_id))
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send, key: _Key) -> None:
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        running = self.replicas.running
+        with anyio.CancelScope() as cancelled:
+            running[key] = cancelled
+            try:
+                await self.app(scope, receive, sending)
+            finally:
+                if running.get(key) is cancelled:
+                    del running[key]
+        if not cancelled.cancelled_caught:
+            return
+        # A cancelled request gets no JSON-RPC answer: its HTTP response ends empty (or where its stream stopped).
+        if not started:
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """The request's body, and a `receive` that hands the app the same messages again."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        size += len(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body") or size > DEFAULT_MAX_REQUEST_BODY_SIZE:
+            break
+    body = b"".join(m.get("body", b"") for m in messages) if size <= DEFAULT_MAX_REQUEST_BODY_SIZE else b""
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return body, replay
+
+
+def _message(body: bytes) -> dict[str, Any]:
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return {}
+    return message if isinstance(message, dict) else {}
+
+
+def _caller(scope: Scope) -> str:
+    credential = next((value for name, value in scope["headers"] if name == b"authorization"), b"")
+    return identity_of(credential.decode("latin-1"))

@@ -1,0 +1,184 @@
+"""Redis (or Valkey) as the state that replicas share (`state_url`): what one replica records, every other one
+sees, and what one spends, none spends again.
+
+- the ledger of spent confirmation tokens: one key per token, set if absent, expiring with the token;
+- per-token pacing: the next moment a mutating request of a token may go, reserved atomically on Redis's clock,
+  so N replicas with one token keep one spacing; and a token's rate-limit pause, shared the same way;
+- cleanup plans (one key each, expiring) and the journal (a list per month, expiring 35 days after it);
+- cancellation: a channel on which a replica announces a cancelled request, so the one running it stops.
+
+Every key starts with `github-packages-mcp:`. Times are seconds since the epoch. A Redis that cannot be reached
+raises `SharedStateUnavailable`, whose message names the server (never a password) and says what was not done.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from github_packages_mcp.github.errors import InvalidRequest
+
+__all__ = ["RedisState", "SharedStateUnavailable", "shown_url"]
+
+log = logging.getLogger("github_packages_mcp")
+
+PREFIX: Final = "github-packages-mcp:"
+TIMEOUT: Final = 5.0  # seconds to connect, to wait for an answer, or for a free connection
+MAX_CONNECTIONS: Final = 32  # per process; far more than the GitHub requests it may have in flight
+# The next moment a token may mutate, reserved on Redis's own clock (replicas' clocks may differ): returns the
+# milliseconds to wait before going, and keeps the reservation only as long as it matters.
+_RESERVE = """
+local now = redis.call('TIME')
+local t = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local slot = math.max(t, tonumber(redis.call('GET', KEYS[1]) or '0'))
+local interval = tonumber(ARGV[1])
+redis.call('SET', KEYS[1], slot + interval, 'PX', slot - t + interval + 1000)
+return slot - t
+"""
+# A pause only ever grows: a shorter one announced later does not shorten it.
+_PAUSE = """
+local until = tonumber(ARGV[1])
+if until > tonumber(redis.call('GET', KEYS[1]) or '0') then
+  redis.call('SET', KEYS[1], until, 'PXAT', until)
+end
+return 1
+"""
+
+
+class SharedStateUnavailable(InvalidRequest):
+    """Redis did not answer: what needed it was not done."""
+
+
+def shown_url(url: str) -> str:
+    """The state URL as messages show it: scheme, host, port and database, never a user or password."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
+class RedisState:
+    """One asyncio Redis client for everything replicas share. Use `connect`, and `aclose` when done."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            import redis.asyncio
+        except ImportError:
+            raise SharedStateUnavailable(
+                "state_url needs the Redis client: pip install 'github-packages-mcp[redis]'"
+            ) from None
+        self.url = shown_url(url)
+        self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
+        # A blocking pool: requests beyond its connections wait their turn, rather than fail.
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=TIMEOUT,
+            socket_timeout=TIMEOUT,
+            socket_connect_timeout=TIMEOUT,
+            health_check_interval=30,
+        )
+        self._redis: Any = redis.asyncio.Redis.from_pool(pool)  # closing the client closes its pool
+        self._reserve = self._redis.register_script(_RESERVE)
+        self._pause = self._redis.register_script(_PAUSE)
+
+    @classmethod
+    async def connect(cls, url: str) -> RedisState:
+        """A client whose server answered a PING.
+
+        Raises:
+            SharedStateUnavailable: If it did not.
+        """
+        state = cls(url)
+        try:
+            async with state._reaching("start"):
+                await state._redis.ping()
+        except SharedStateUnavailable:
+            await state.aclose()
+            raise
+        return state
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+    # --- the ledger of spent confirmation tokens ---------------------------------------------------------------
+
+    async def spend_once(self, name: str, expires_at: float) -> bool:
+        """Record `name` as spent until `expires_at`; False if it already was."""
+        async with self._reaching("check the confirmation token"):
+            done = await self._redis.set(f"{PREFIX}spent:{name}", b"1", nx=True, pxat=int(expires_at * 1000) + 1)
+        return bool(done)
+
+    # --- pacing -------------------------------------------------------------------------------------------------
+
+    async def reserve_mutation(self, identity: str, interval: float) -> float:
+        """Reserve the token's next mutation: the seconds to wait before sending it."""
+        async with self._reaching("pace the request"):
+            waited = await self._reserve(keys=[f"{PREFIX}pace:{identity}"], args=[int(interval * 1000)])
+        return int(waited) / 1000
+
+    async def pause(self, identity: str, until: float) -> None:
+        """Hold the token's requests on every replica until `until`."""
+        async with self._reaching("share the rate-limit pause"):
+            await self._pause(keys=[f"{PREFIX}pause:{identity}"], args=[int(until * 1000)])
+
+    async def paused_until(self, identity: str) -> float:
+        """Until when the token is paused (0 when it is not)."""
+        async with self._reaching("read the rate-limit pause"):
+            until = await self._redis.get(f"{PREFIX}pause:{identity}")
+        return int(until) / 1000 if until else 0.0
+
+    # --- plans and the journal ------------------------------------------------------------------------------------
+
+    async def put(self, name: str, data: bytes, expires_at: float) -> None:
+        async with self._reaching("save the cleanup plan"):
+            await self._redis.set(f"{PREFIX}{name}", data, pxat=int(expires_at * 1000))
+
+    async def get(self, name: str) -> bytes | None:
+        async with self._reaching("read the cleanup plan"):
+            data: bytes | None = await self._redis.get(f"{PREFIX}{name}")
+        return data
+
+    async def append(self, name: str, line: bytes, expires_at: float) -> None:
+        """Append one line to the list `name`, which goes at `expires_at`."""
+        async with self._reaching("write the journal"), self._redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(f"{PREFIX}{name}", line)
+            pipe.expireat(f"{PREFIX}{name}", int(expires_at))
+            await pipe.execute()
+
+    async def lines(self, name: str, start: int) -> Sequence[bytes]:
+        """The list's lines from index `start` on."""
+        async with self._reaching("read the journal"):
+            found: list[bytes] = await self._redis.lrange(f"{PREFIX}{name}", start, -1)
+        return found
+
+    # --- cancellation ---------------------------------------------------------------------------------------------
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        async with self._reaching("pass the cancellation on"):
+            await self._redis.publish(f"{PREFIX}{channel}", message)
+
+    async def messages(self, channel: str) -> AsyncIterator[bytes]:
+        """What is published on `channel` from now on, until the caller stops iterating."""
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        async with self._reaching("listen for cancellations"):
+            await pubsub.subscribe(f"{PREFIX}{channel}")
+        try:
+            async for message in pubsub.listen():
+                if message.get("type") == "message":
+                    yield message["data"]
+        finally:
+            await pubsub.aclose()
+
+    @asynccontextmanager
+    async def _reaching(self, doing: str) -> AsyncIterator[None]:
+        try:
+            yield
+        except self._errors as exc:
+            log.warning("the shared state at %s did not answer (%s: %s)", self.url, type(exc).__name__, exc)
+            raise SharedStateUnavailable(
+                f"The shared state (Redis at {self.url}, state_url) did not answer, so the server could not "
+                f"{doing}. Its operator can check that Redis is up."
+            ) from None

@@ -1,0 +1,185 @@
+"""Replicas sharing one Redis behave as one server: a plan made on one is applied and restored on another, a
+confirmation token works once across them, one token's deletes keep one spacing, and a lost Redis stops deletes
+but not reads. Each replica here has a state directory of its own, so only Redis can carry what they share."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from mcp import Client
+
+from github_packages_mcp.config import Settings
+from github_packages_mcp.sandbox import DEMO_ORG, Fault, SandboxServer
+from github_packages_mcp.server.app import build_server
+from github_packages_mcp.server.transports import http_app
+from tests.helpers import COMMAND, Person, clean_env, error_text, free_port, ok
+from tests.server.http_serving import ACCEPT, LEGACY, serving
+from tests.state.redis_serving import RedisServer
+
+pytestmark = pytest.mark.anyio
+MULTI = {"org": DEMO_ORG, "package_type": "container", "package_name": "multi/app"}
+WEB = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
+SECRET = "one secret for every replica"
+
+
+def replicas(settings: Settings, redis: RedisServer, tmp_path: Path, **changes: Any) -> tuple[Settings, Settings]:
+    shared = {"state_url": redis.url, "shared_secret": SECRET, **changes}
+    return (
+        settings.with_changes(journal_dir=tmp_path / "one", **shared),
+        settings.with_changes(journal_dir=tmp_path / "two", **shared),
+    )
+
+
+def deletes(sandbox: SandboxServer) -> list[str]:
+    return [r.raw_path for r in sandbox.state.requests if r.method == "DELETE"]
+
+
+async def test_a_plan_made_on_one_replica_is_applied_and_restored_on_another(
+    settings: Settings, sandbox: SandboxServer, redis: RedisServer, tmp_path: Path
+) -> None:
+    one, two = replicas(settings, redis, tmp_path)
+    async with Client(build_server(one)) as client:
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+    async with Client(build_server(two), elicitation_callback=Person(typed="5")) as client:  # type: ignore[arg-type]
+        applied = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+        again = await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]})
+    async with Client(build_server(one)) as client:
+        history = ok(await client.call_tool("list_deletion_history", {}))
+        restored = ok(await client.call_tool("restore_from_journal", {"plan_id": plan["plan_id"]}))
+    assert applied["deleted_count"] == 5
+    assert "every version of plan" in error_text(again)  # the journal on Redis says what is done
+    assert history["total"] == 5
+    assert restored["restored"] == 5
+    assert not (tmp_path / "one" / "plans").exists()
+    assert not (tmp_path / "two" / "journal").exists()
+
+
+async def test_a_token_spent_on_one_replica_is_refused_on_another_even_after_a_restore(
+    settings: Settings, sandbox: SandboxServer, redis: RedisServer, tmp_path: Path
+) -> None:
+    one, two = replicas(settings, redis, tmp_path)
+    version = {**WEB, "package_version_id": 3000000000}
+    async with Client(build_server(one)) as client:
+        first = ok(await client.call_tool("delete_org_package_version", version))
+        token = first["confirmation_token"]
+        ok(await client.call_tool("delete_org_package_version", {**version, "confirmation_token": token}))
+        ok(await client.call_tool("restore_org_package_version", version))
+    async with Client(build_server(two)) as client:
+        replayed = await client.call_tool("delete_org_package_version", {**version, "confirmation_token": token})
+    assert "already used" in error_text(replayed)
+    assert len(deletes(sandbox)) == 1
+
+
+async def test_one_tokens_deletes_keep_one_spacing_across_replicas(
+    settings: Settings, sandbox: SandboxServer, redis: RedisServer, tmp_path: Path
+) -> None:
+    interval = 0.25
+    one, two = replicas(settings, redis, tmp_path, mutation_interval_seconds=interval)
+    plans = []
+    for replica, name in ((one, "multi/app"), (two, "web/api")):
+        async with Client(build_server(replica)) as client:
+            arguments = {**MULTI, "package_name": name, "tagged": "untagged", "keep_latest": 0}
+            plans.append(ok(await client.call_tool("plan_version_cleanup", arguments))["plan_id"])
+
+    async def apply(replica: Settings, plan_id: str) -> None:
+        async with Client(build_server(replica)) as client:
+            first = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan_id}))
+            token = first["confirmation_token"]
+            with anyio.move_on_after(2.5):  # ten or so deletes between them are enough to see the spacing
+                await client.call_tool("apply_version_cleanup", {"plan_id": plan_id, "confirmation_token": token})
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(apply, one, plans[0])
+        group.start_soon(apply, two, plans[1])
+    times = sorted(r.received_at for r in sandbox.state.requests if r.method == "DELETE")
+    sent = {r.raw_path.split("/")[5] for r in sandbox.state.requests if r.method == "DELETE"}
+    assert sent == {"multi%2Fapp", "web%2Fapi"}  # both replicas deleted, interleaved
+    assert len(times) >= 6
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert min(gaps) >= interval - 0.03, gaps  # Redis's clock and the sandbox's may differ by a few ms
+
+
+async def test_a_lost_redis_stops_deletes_and_says_so_but_reads_go_on(
+    settings: Settings, sandbox: SandboxServer, redis: RedisServer, tmp_path: Path
+) -> None:
+    one, _ = replicas(settings, redis, tmp_path)
+    sandbox.state.faults.script("DELETE", "*/versions/*", [Fault(latency=0.3)] * 5)
+    person = Person(typed="5")
+    async with Client(build_server(one), elicitation_callback=person) as client:  # type: ignore[arg-type]
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        async with anyio.create_task_group() as group:
+
+            async def stop_redis_after_the_first_delete() -> None:
+                while not deletes(sandbox):  # noqa: ASYNC110  (the sandbox's thread records it: no event to await)
+                    await anyio.sleep(0.01)
+                redis.stop()
+
+            group.start_soon(stop_redis_after_the_first_delete)
+            stopped = await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]})
+        listing = ok(await client.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "container"}))
+        person.typed = "web/api"
+        single = await client.call_tool("delete_org_package_version", {**WEB, "package_version_id": 3000000000})
+    assert "The shared state (Redis at redis://127.0.0.1:" in error_text(stopped)
+    assert "did not answer" in error_text(stopped)
+    assert 1 <= len(deletes(sandbox)) <= 2  # the one under way when Redis went, and no other
+    assert listing["items"]
+    assert "Nothing was deleted: The shared state" in error_text(single)  # no journal, no delete
+    assert "restore_from_journal can bring it back" in error_text(stopped)
+    assert len(deletes(sandbox)) <= 2
+
+
+def test_an_unreachable_redis_is_a_clear_error_at_start() -> None:
+    env = clean_env(
+        GITHUB_PACKAGES_MCP_STATE_URL=f"redis://:hunter2-password@127.0.0.1:{free_port()}/0",
+        GITHUB_PACKAGES_MCP_SHARED_SECRET=SECRET,
+        GITHUB_TOKEN="ghp_sandboxDemoToken0000000000000000000",
+    )
+    done = subprocess.run(
+        [*COMMAND, "call", "list_my_packages", "package_type=npm"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "error: cannot start: The shared state (Redis at redis://127.0.0.1:" in done.stderr
+    assert "hunter2" not in done.stderr
+
+
+async def test_a_cancel_sent_through_one_replica_stops_an_apply_running_on_the_other(
+    settings: Settings, sandbox: SandboxServer, redis: RedisServer, tmp_path: Path
+) -> None:
+    one, two = replicas(settings, redis, tmp_path, http_stateless=True)
+    async with Client(build_server(one)) as client:
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        token = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))["confirmation_token"]
+    sandbox.state.faults.script("DELETE", "*/versions/*", [Fault(latency=0.4)] * 5)
+    headers = {**ACCEPT, "Mcp-Protocol-Version": LEGACY}
+    call = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
+        "name": "apply_version_cleanup", "arguments": {"plan_id": plan["plan_id"], "confirmation_token": token}
+    }}  # fmt: skip
+    cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7}}
+    answered: list[bytes] = []
+    async with serving(http_app(one)) as first, serving(http_app(two)) as second, httpx.AsyncClient() as raw:
+
+        async def apply_on_the_first() -> None:
+            async with raw.stream("POST", first, json=call, headers=headers, timeout=30) as stream:
+                answered.extend([chunk async for chunk in stream.aiter_bytes()])
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(apply_on_the_first)
+            with anyio.fail_after(10):
+                while not deletes(sandbox):  # noqa: ASYNC110  (the sandbox's thread records it: no event to await)
+                    await anyio.sleep(0.01)
+            sent = await raw.post(second, json=cancel, headers=headers)
+        await anyio.sleep(1.0)  # time for two more deletes, had it gone on
+    assert sent.status_code == 202
+    assert b"Deleted 5" not in b"".join(answered)
+    assert 1 <= len(deletes(sandbox)) <= 2  # the one in flight finishes, with its journal line; no other starts
