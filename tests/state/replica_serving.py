@@ -11,12 +11,15 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
 from starlette.types import Message, Receive, Scope, Send
 
+from github_packages_mcp.sandbox import Fault, SandboxServer
 from tests.helpers import COMMAND, clean_env, free_port
+from tests.server.http_serving import ACCEPT, LEGACY
 
 HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"host", b"content-length"}
 
@@ -107,3 +110,31 @@ class RoundRobinProxy:
             finally:
                 await response.aclose()
                 group.cancel_scope.cancel()
+
+
+async def apply_then_cancel(
+    apply_url: str, cancel_url: str, arguments: dict[str, Any], sandbox: SandboxServer, headers: dict[str, str]
+) -> tuple[int, bytes]:
+    """Apply a plan (with its confirmation token) by hand through `apply_url`, as a 2025-11-25 client would, and
+    once its first DELETE reached GitHub, cancel it through `cancel_url`; the cancel's HTTP status, and what the
+    apply's stream carried. Deletes are slowed to 0.4 s each, and the run is watched for a second more."""
+    sandbox.state.faults.script("DELETE", "*/versions/*", [Fault(latency=0.4)] * 5)
+    headers = {**ACCEPT, "Mcp-Protocol-Version": LEGACY, **headers}
+    call = {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+            "params": {"name": "apply_version_cleanup", "arguments": arguments}}  # fmt: skip
+    cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7}}
+    answered: list[bytes] = []
+    async with httpx.AsyncClient(timeout=30) as raw:
+
+        async def apply() -> None:
+            async with raw.stream("POST", apply_url, json=call, headers=headers) as stream:
+                answered.extend([chunk async for chunk in stream.aiter_bytes()])
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(apply)
+            with anyio.fail_after(10):
+                while not [r for r in sandbox.state.requests if r.method == "DELETE"]:  # noqa: ASYNC110  (a thread records it)
+                    await anyio.sleep(0.01)
+            sent = await raw.post(cancel_url, json=cancel, headers=headers)
+        await anyio.sleep(1.0)  # time for two more deletes, had it gone on
+    return sent.status_code, b"".join(answered)

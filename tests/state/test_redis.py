@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 import pytest
 from mcp import Client
 
@@ -19,8 +18,9 @@ from github_packages_mcp.sandbox import DEMO_ORG, Fault, SandboxServer
 from github_packages_mcp.server.app import build_server
 from github_packages_mcp.server.transports import http_app
 from tests.helpers import COMMAND, Person, clean_env, error_text, free_port, ok
-from tests.server.http_serving import ACCEPT, LEGACY, serving
+from tests.server.http_serving import serving
 from tests.state.redis_serving import RedisServer
+from tests.state.replica_serving import apply_then_cancel
 
 pytestmark = pytest.mark.anyio
 MULTI = {"org": DEMO_ORG, "package_type": "container", "package_name": "multi/app"}
@@ -160,26 +160,9 @@ async def test_a_cancel_sent_through_one_replica_stops_an_apply_running_on_the_o
     async with Client(build_server(one)) as client:
         plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
         token = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))["confirmation_token"]
-    sandbox.state.faults.script("DELETE", "*/versions/*", [Fault(latency=0.4)] * 5)
-    headers = {**ACCEPT, "Mcp-Protocol-Version": LEGACY}
-    call = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
-        "name": "apply_version_cleanup", "arguments": {"plan_id": plan["plan_id"], "confirmation_token": token}
-    }}  # fmt: skip
-    cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7}}
-    answered: list[bytes] = []
-    async with serving(http_app(one)) as first, serving(http_app(two)) as second, httpx.AsyncClient() as raw:
-
-        async def apply_on_the_first() -> None:
-            async with raw.stream("POST", first, json=call, headers=headers, timeout=30) as stream:
-                answered.extend([chunk async for chunk in stream.aiter_bytes()])
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(apply_on_the_first)
-            with anyio.fail_after(10):
-                while not deletes(sandbox):  # noqa: ASYNC110  (the sandbox's thread records it: no event to await)
-                    await anyio.sleep(0.01)
-            sent = await raw.post(second, json=cancel, headers=headers)
-        await anyio.sleep(1.0)  # time for two more deletes, had it gone on
-    assert sent.status_code == 202
-    assert b"Deleted 5" not in b"".join(answered)
+    arguments = {"plan_id": plan["plan_id"], "confirmation_token": token}
+    async with serving(http_app(one)) as first, serving(http_app(two)) as second:
+        sent, answered = await apply_then_cancel(first, second, arguments, sandbox, {})
+    assert sent == 202
+    assert b"Deleted 5" not in answered
     assert 1 <= len(deletes(sandbox)) <= 2  # the one in flight finishes, with its journal line; no other starts

@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 import pytest
 
-from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, Fault, SandboxServer
+from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
 from tests.helpers import error_text, ok
-from tests.server.http_serving import ACCEPT, LEGACY, http_client, serving
+from tests.server.http_serving import http_client, serving
 from tests.state.redis_serving import RedisServer
-from tests.state.replica_serving import RoundRobinProxy, replica_processes
+from tests.state.replica_serving import RoundRobinProxy, apply_then_cancel, replica_processes
 
 pytestmark = pytest.mark.anyio
 MULTI = {"org": DEMO_ORG, "package_type": "container", "package_name": "multi/app"}
@@ -102,28 +101,12 @@ async def test_a_cancel_through_the_other_replica_stops_the_apply(balanced: str,
     async with http_client(balanced, mode="legacy") as client:
         plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
         token = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))["confirmation_token"]
-    sandbox.state.faults.script("DELETE", "*/versions/*", [Fault(latency=0.4)] * 5)
-    headers = {**ACCEPT, "Mcp-Protocol-Version": LEGACY, "Authorization": f"Bearer {DEMO_TOKEN}"}
-    call = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
-        "name": "apply_version_cleanup", "arguments": {"plan_id": plan["plan_id"], "confirmation_token": token}
-    }}  # fmt: skip
-    cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7}}
-    answered: list[bytes] = []
-    async with httpx.AsyncClient(timeout=30) as raw:
-
-        async def apply() -> None:
-            async with raw.stream("POST", balanced, json=call, headers=headers) as stream:
-                answered.extend([chunk async for chunk in stream.aiter_bytes()])
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(apply)
-            with anyio.fail_after(10):
-                while not deletes(sandbox):  # noqa: ASYNC110  (the sandbox's thread records it: no event to await)
-                    await anyio.sleep(0.01)
-            sent = await raw.post(balanced, json=cancel, headers=headers)  # the next request: the other replica
-        await anyio.sleep(1.0)
-    assert sent.status_code == 202
-    assert b"Deleted 5" not in b"".join(answered)
+    arguments = {"plan_id": plan["plan_id"], "confirmation_token": token}
+    # Two requests in a row through the proxy: the apply on one replica, the cancel on the other.
+    bearer = {"Authorization": f"Bearer {DEMO_TOKEN}"}
+    sent, answered = await apply_then_cancel(balanced, balanced, arguments, sandbox, bearer)
+    assert sent == 202
+    assert b"Deleted 5" not in answered
     assert 1 <= len(deletes(sandbox)) <= 2
 
 
