@@ -33,6 +33,7 @@ __all__ = ["CancelAcrossReplicas", "ReplicaCancellations"]
 log = logging.getLogger("github_packages_mcp")
 
 CHANNEL = "cancel"
+RELISTEN_SECONDS = 1.0
 _Key = tuple[str, str | int]
 
 
@@ -69,16 +70,26 @@ class ReplicaCancellations:
             log.warning("a cancellation could not be passed to the other replicas: %s", exc)
 
     async def _listen(self, state: RedisState) -> None:
-        async for data in state.messages(CHANNEL):
+        """Listen for as long as the app runs: a Redis lost meanwhile is listened to again once it is back (what
+        was announced in between is lost; those calls run on), and never stops the app."""
+        while True:
             try:
-                announced = json.loads(data)
-                key: _Key = (announced["caller"], announced["id"])
-                running = self.running.get(key)
-            except (ValueError, KeyError, TypeError):
-                continue
-            if running is not None:
-                log.info("request %r was cancelled through another replica: stopping it", key[1])
-                running.cancel()
+                async for data in state.messages(CHANNEL):
+                    self._cancel(data)
+            except InvalidRequest as exc:
+                log.warning("not listening for cancellations from other replicas for now: %s", exc)
+            await anyio.sleep(RELISTEN_SECONDS)
+
+    def _cancel(self, data: bytes) -> None:
+        try:
+            announced = json.loads(data)
+            key: _Key = (announced["caller"], announced["id"])
+            running = self.running.get(key)
+        except (ValueError, KeyError, TypeError):
+            return
+        if running is not None:
+            log.info("request %r was cancelled through another replica: stopping it", key[1])
+            running.cancel()
 
 
 class CancelAcrossReplicas:

@@ -161,14 +161,18 @@ class RedisState:
             await self._redis.publish(f"{PREFIX}{channel}", message)
 
     async def messages(self, channel: str) -> AsyncIterator[bytes]:
-        """What is published on `channel` from now on, until the caller stops iterating."""
+        """What is published on `channel` from now on, until the caller stops iterating.
+
+        Raises:
+            SharedStateUnavailable: If Redis cannot be reached, or is lost meanwhile.
+        """
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        async with self._reaching("listen for cancellations"):
-            await pubsub.subscribe(f"{PREFIX}{channel}")
         try:
-            async for message in pubsub.listen():
-                if message.get("type") == "message":
-                    yield message["data"]
+            async with self._reaching("listen for cancellations"):
+                await pubsub.subscribe(f"{PREFIX}{channel}")
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        yield message["data"]
         finally:
             await pubsub.aclose()
 

@@ -18,7 +18,7 @@ from github_packages_mcp.sandbox import DEMO_ORG, Fault, SandboxServer
 from github_packages_mcp.server.app import build_server
 from github_packages_mcp.server.transports import http_app
 from tests.helpers import COMMAND, Person, clean_env, error_text, free_port, ok
-from tests.server.http_serving import serving
+from tests.server.http_serving import http_client, serving
 from tests.state.redis_serving import RedisServer
 from tests.state.replica_serving import apply_then_cancel
 
@@ -166,3 +166,25 @@ async def test_a_cancel_sent_through_one_replica_stops_an_apply_running_on_the_o
     assert sent == 202
     assert b"Deleted 5" not in answered
     assert 1 <= len(deletes(sandbox)) <= 2  # the one in flight finishes, with its journal line; no other starts
+
+
+async def test_a_replica_outlives_its_redis_and_deletes_again_once_it_is_back(
+    settings: Settings, sandbox: SandboxServer, redis: RedisServer, tmp_path: Path
+) -> None:
+    one, _ = replicas(settings, redis, tmp_path, http_stateless=True)
+    version = {**WEB, "package_version_id": 3000000000}
+    async with serving(http_app(one)) as url:
+        redis.stop()
+        await anyio.sleep(0.3)  # its listener for other replicas' cancellations loses Redis
+        async with http_client(url, mode="legacy") as client:
+            listing = ok(await client.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "container"}))
+            token = ok(await client.call_tool("delete_org_package_version", version))["confirmation_token"]
+            refused = await client.call_tool("delete_org_package_version", {**version, "confirmation_token": token})
+        redis.start()
+        async with http_client(url, mode="legacy") as client:
+            token = ok(await client.call_tool("delete_org_package_version", version))["confirmation_token"]
+            done = ok(await client.call_tool("delete_org_package_version", {**version, "confirmation_token": token}))
+    assert listing["items"]
+    assert "could not check the confirmation token" in error_text(refused)
+    assert done["deleted"] is True
+    assert len(deletes(sandbox)) == 1
