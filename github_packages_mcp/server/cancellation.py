@@ -72,12 +72,16 @@ class ReplicaCancellations:
     async def _listen(self, state: RedisState) -> None:
         """Listen for as long as the app runs: a Redis lost meanwhile is listened to again once it is back (what
         was announced in between is lost; those calls run on), and never stops the app."""
+        lost = False
         while True:
             try:
                 async for data in state.messages(CHANNEL):
+                    lost = False
                     self._cancel(data)
             except InvalidRequest as exc:
-                log.warning("not listening for cancellations from other replicas for now: %s", exc)
+                if not lost:  # once per outage, not once a second
+                    log.warning("not listening for cancellations from other replicas until Redis is back: %s", exc)
+                lost = True
             await anyio.sleep(RELISTEN_SECONDS)
 
     def _cancel(self, data: bytes) -> None:
