@@ -34,6 +34,7 @@ log = logging.getLogger("github_packages_mcp")
 
 CHANNEL = "cancel"
 RELISTEN_SECONDS = 1.0
+WARN_EVERY_SECONDS = 60.0
 _Key = tuple[str, str | int]
 
 
@@ -72,16 +73,15 @@ class ReplicaCancellations:
     async def _listen(self, state: RedisState) -> None:
         """Listen for as long as the app runs: a Redis lost meanwhile is listened to again once it is back (what
         was announced in between is lost; those calls run on), and never stops the app."""
-        lost = False
+        warned_at = -WARN_EVERY_SECONDS
         while True:
             try:
                 async for data in state.messages(CHANNEL):
-                    lost = False
                     self._cancel(data)
             except InvalidRequest as exc:
-                if not lost:  # once per outage, not once a second
+                if anyio.current_time() - warned_at >= WARN_EVERY_SECONDS:  # not once a second
+                    warned_at = anyio.current_time()
                     log.warning("not listening for cancellations from other replicas until Redis is back: %s", exc)
-                lost = True
             await anyio.sleep(RELISTEN_SECONDS)
 
     def _cancel(self, data: bytes) -> None:
