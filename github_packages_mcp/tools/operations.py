@@ -109,21 +109,29 @@ async def _past_the_end(op: Operation, github: GitHubClient, arguments: dict[str
 
 def fitted(listing: Listing) -> Listing:
     """A listing whose text fits a context window (`MAX_RESULT_TEXT`): cut at a page boundary, with `next_page`
-    and a message saying how to go on. Only an `all_pages` listing can be that long."""
-    text = len(compact_json(listing.model_dump(mode="json", exclude_none=True)))
-    if text <= MAX_RESULT_TEXT or len(listing.items) <= listing.per_page:
+    and a message saying how to go on. Only an `all_pages` listing can be that long.
+
+    The text is sized page by page, and only as far as the cut: a 5,000-version listing is not serialised whole
+    (which cost more than the rest of the tool call) to learn that its first pages fit.
+    """
+    per_page, items = listing.per_page, listing.items
+    if len(items) <= per_page:
         return listing
-    pages = -(-len(listing.items) // listing.per_page)
-    kept = pages
-    while kept > 1:  # the items have similar sizes: fewer pages in proportion, then one by one until it fits
-        kept = min(kept - 1, max(1, int(kept * MAX_RESULT_TEXT / text)))
-        cut = listing.model_copy(update={"items": listing.items[: kept * listing.per_page]})
-        text = len(compact_json(cut.model_dump(mode="json", exclude_none=True)))
-        if text <= MAX_RESULT_TEXT - 400:  # room for the message
+    text = len(compact_json(listing.model_copy(update={"items": []}).model_dump(mode="json", exclude_none=True)))
+    pages, kept = -(-len(items) // per_page), 0
+    for start in range(0, len(items), per_page):
+        page = [item.model_dump(mode="json", exclude_none=True) for item in items[start : start + per_page]]
+        text += len(compact_json(page)) - 2 + (start > 0)  # its items inside the list's brackets, after a comma
+        if text > MAX_RESULT_TEXT:
             break
+        if text <= MAX_RESULT_TEXT - 400:  # room for the message
+            kept += 1
+    else:
+        return listing  # the whole listing fits
+    kept = max(kept, 1)
     return listing.model_copy(
         update={
-            "items": listing.items[: kept * listing.per_page],
+            "items": items[: kept * per_page],
             "next_page": kept + 1,
             "last_page": pages,
             "message": (
