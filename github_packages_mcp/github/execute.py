@@ -45,13 +45,11 @@ async def execute(
     query = op.query_values(arguments)
     if op.result is PackageList or op.result is PackageVersionList:
         page = await _list(op, github, path, query, bool(arguments.get("all_pages")), progress)
-        if op.result is PackageList:
-            return PackageList(items=[Package.from_github(data, full=full) for data in page.items], **page.paging)
-        versions = [PackageVersion.from_github(data, full=full) for data in page.items]
-        return PackageVersionList(items=versions, **page.paging)
+        item = Package if op.result is PackageList else PackageVersion
+        return op.result.model_validate({"items": [item.fields(data, full=full) for data in page.items], **page.paging})
     if op.result is DockerConflicts:
         conflicts = await github.get_json(path, query)
-        return DockerConflicts(items=[Package.from_github(data, full=full) for data in conflicts])
+        return DockerConflicts.model_validate({"items": [Package.fields(data, full=full) for data in conflicts]})
     if op.result is Package:
         return Package.from_github(await github.get_json(path, query), full=full)
     if op.result is PackageVersion:
