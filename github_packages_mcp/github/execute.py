@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from github_packages_mcp.github.catalogue import Operation, Owner
 from github_packages_mcp.github.client import GitHubClient, Page, ProgressCallback, QueryValue
 from github_packages_mcp.github.errors import InvalidArguments
+from github_packages_mcp.github.listing import listing_of
 from github_packages_mcp.github.models import (
     DeletionResult,
     DockerConflicts,
@@ -31,11 +32,13 @@ async def execute(
     progress: ProgressCallback | None = None,
     *,
     full: bool = False,
+    max_text: int | None = None,
 ) -> BaseModel:
     """Send the operation's request and shape GitHub's answer as the operation's result model.
 
     A listing with `all_pages` reads every page (reporting progress per page) and returns them as one.
-    Packages and versions are concise summaries, or with `full` GitHub's complete objects.
+    Packages and versions are concise summaries, or with `full` GitHub's complete objects. With `max_text`, a
+    listing is cut at a page boundary to fit that many characters of text (`listing.listing_of`).
 
     Raises:
         InvalidArguments: If GitHub would refuse the arguments (checked before sending).
@@ -45,8 +48,7 @@ async def execute(
     query = op.query_values(arguments)
     if op.result is PackageList or op.result is PackageVersionList:
         page = await _list(op, github, path, query, bool(arguments.get("all_pages")), progress)
-        item = Package if op.result is PackageList else PackageVersion
-        return op.result.model_validate({"items": [item.fields(data, full=full) for data in page.items], **page.paging})
+        return listing_of(op.result, page, full=full, max_text=max_text)
     if op.result is DockerConflicts:
         conflicts = await github.get_json(path, query)
         return DockerConflicts.model_validate({"items": [Package.fields(data, full=full) for data in conflicts]})

@@ -9,7 +9,6 @@ than constrain calls, so they keep fields and structure. Results go out as compa
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +18,9 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-__all__ = ["MAX_RESULT_TEXT", "build_tool", "compact_json", "concise", "keyword", "signed"]
+from github_packages_mcp.github.listing import compact_json
+
+__all__ = ["MAX_RESULT_TEXT", "build_tool", "concise", "keyword", "signed"]
 
 # No result's text is longer than this (about 15k tokens, well under the 25k-token cap some clients put on a result).
 MAX_RESULT_TEXT = 60_000
@@ -125,10 +126,6 @@ def concise(result: BaseModel) -> CallToolResult:
     """
     data = result.model_dump(mode="json", exclude_none=True)
     return CallToolResult(content=[TextContent(type="text", text=compact_json(data))], structured_content=data)
-
-
-def compact_json(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
 def keyword(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:

@@ -23,12 +23,11 @@ from github_packages_mcp.github.catalogue import OPERATIONS, Operation
 from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.github.errors import APIError, GitHubError, InvalidRequest, NotFound
 from github_packages_mcp.github.execute import describe_deletion, execute
+from github_packages_mcp.github.listing import Listing
 from github_packages_mcp.github.models import (
     ConfirmationOutcome,
     DeletionResult,
     Package,
-    PackageList,
-    PackageVersionList,
 )
 from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.insights.suggest import what_exists
@@ -36,12 +35,11 @@ from github_packages_mcp.retention.journal import JournalResult, Subject
 from github_packages_mcp.server.advice import tool_error_message, tool_errors
 from github_packages_mcp.server.confirmation import Answer, ConfirmationToken, Target, asking, settle
 from github_packages_mcp.server.context import ToolContext, ToolEntry, actor_of, app_of, progress_reporter
-from github_packages_mcp.server.schemas import MAX_RESULT_TEXT, build_tool, compact_json, concise, keyword, signed
+from github_packages_mcp.server.schemas import MAX_RESULT_TEXT, build_tool, concise, keyword, signed
 
 __all__ = ["operation_entries"]
 
 _CONTEXT = keyword("ctx", Context)
-Listing = PackageList | PackageVersionList
 log = logging.getLogger("github_packages_mcp")
 
 
@@ -75,13 +73,21 @@ def _plain_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
         progress = progress_reporter(ctx, "read {done} of {total} pages")
         with tool_errors(op.scopes, _check_with(op)):
             try:
-                sent = partial(execute, op, app.github, arguments, progress, full=app.settings.full_results)
+                sent = partial(
+                    execute,
+                    op,
+                    app.github,
+                    arguments,
+                    progress,
+                    full=app.settings.full_results,
+                    max_text=MAX_RESULT_TEXT,
+                )
                 result = await (_journaled(ctx, op, Subject.of(arguments), sent) if op.kind == "restore" else sent())
             except NotFound as exc:
                 raise await _explained(op, app.github, arguments, exc) from None
             if isinstance(result, Listing) and not result.items and result.page > 1:
                 result = await _past_the_end(op, app.github, arguments, result)
-        return concise(fitted(result) if isinstance(result, Listing) else result)
+        return concise(result)
 
     return signed(body, op.name, [*params, _CONTEXT], Annotated[CallToolResult, op.result])
 
@@ -103,42 +109,6 @@ async def _past_the_end(op: Operation, github: GitHubClient, arguments: dict[str
         update={
             "last_page": last or None,
             "message": f"Page {empty.page} is past the end: the listing has {last} page(s) of {empty.per_page}.",
-        }
-    )
-
-
-def fitted(listing: Listing) -> Listing:
-    """A listing whose text fits a context window (`MAX_RESULT_TEXT`): cut at a page boundary, with `next_page`
-    and a message saying how to go on. Only an `all_pages` listing can be that long.
-
-    The text is sized page by page, and only as far as the cut: a 5,000-version listing is not serialised whole
-    (which cost more than the rest of the tool call) to learn that its first pages fit.
-    """
-    per_page, items = listing.per_page, listing.items
-    if len(items) <= per_page:
-        return listing
-    text = len(compact_json(listing.model_copy(update={"items": []}).model_dump(mode="json", exclude_none=True)))
-    pages, kept = -(-len(items) // per_page), 0
-    for start in range(0, len(items), per_page):
-        page = [item.model_dump(mode="json", exclude_none=True) for item in items[start : start + per_page]]
-        text += len(compact_json(page)) - 2 + (start > 0)  # its items inside the list's brackets, after a comma
-        if text > MAX_RESULT_TEXT:
-            break
-        if text <= MAX_RESULT_TEXT - 400:  # room for the message
-            kept += 1
-    else:
-        return listing  # the whole listing fits
-    kept = max(kept, 1)
-    return listing.model_copy(
-        update={
-            "items": items[: kept * per_page],
-            "next_page": kept + 1,
-            "last_page": pages,
-            "message": (
-                f"Cut after page {kept} of {pages} (pages of {listing.per_page}) to fit a context window. To go "
-                f"on, call again without all_pages, with page={kept + 1} and per_page={listing.per_page}; or "
-                "narrow the listing (visibility, state)."
-            ),
         }
     )
 
