@@ -1,10 +1,18 @@
 """Benchmark: concurrent tool calls over streamable HTTP, many clients, GitHub at 50 ms of latency.
 
-Our server runs as `github-packages-mcp --transport http` in its own process against the sandbox (its own
-process too, 50 ms per request). N clients call `get_org_package` in parallel; reports calls per second and
-the p50/p95 latency, for the default limiter (4 requests in flight) and a wider one.
+Side by side in one run, with the same load generator (N clients, each its own MCP session, calling one after
+another):
+  - SDK floor: a one-tool MCPServer served by uvicorn with the SDK's defaults, whose tool waits 50 ms, at most
+    32 at a time (what GitHub's latency and our limiter allow, without our code): what MCP over HTTP, uvicorn and
+    the load generator cost on this machine;
+  - ours: `github-packages-mcp --transport http` in its own process against the sandbox (its own process too,
+    50 ms per request), calling `get_org_package`, with the default limiter (4 requests in flight) and a wider one.
+Reports calls per second, the p50/p95 latency, and calls/s against the limiter's ceiling (in flight / 50 ms).
 
     .venv/bin/python bench/throughput.py [--clients 50] [--calls 10]
+
+Every server is a list of endpoints (`run` spreads the clients over them), so replicas behind one shared state
+can be measured the same way.
 """
 
 from __future__ import annotations
@@ -16,23 +24,38 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
 import httpx2
+import uvicorn
 from harness import free_port, sandbox_process, wait_for
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.server.mcpserver import MCPServer
 
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN
 
 PACKAGE = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
+LATENCY = 0.05  # GitHub's, in the sandbox and in the floor's tool
 
 
 @contextmanager
-def http_server(github: str, concurrency: int) -> Iterator[str]:
+def serving(command: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[list[str]]:
+    """A server process on the loopback port; yields its MCP endpoints (one; replicas would add theirs)."""
+    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(port, process)
+        yield [f"http://127.0.0.1:{port}/mcp"]
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@contextmanager
+def our_server(github: str, concurrency: int) -> Iterator[list[str]]:
     port = free_port()
     with tempfile.TemporaryDirectory() as directory:
         config = Path(directory) / "config.toml"
@@ -40,20 +63,36 @@ def http_server(github: str, concurrency: int) -> Iterator[str]:
         env = {**os.environ, "GITHUB_TOKEN": DEMO_TOKEN, "GITHUB_API_URL": github,
                "GITHUB_PACKAGES_MCP_CONFIG": str(config)}  # fmt: skip
         command = [sys.executable, "-m", "github_packages_mcp", "--transport", "http", "--port", str(port)]
-        process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-        try:
-            url = f"http://127.0.0.1:{port}/mcp"
-            wait_for(port, process)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(10)
+        with serving(command, port, env) as urls:
+            yield urls
 
 
-async def run(url: str, clients: int, calls: int) -> tuple[float, list[float]]:
+@contextmanager
+def floor_server(concurrency: int) -> Iterator[list[str]]:
+    port = free_port()
+    command = [sys.executable, __file__, "--serve-floor", str(port), "--concurrency", str(concurrency)]
+    with serving(command, port) as urls:
+        yield urls
+
+
+def _serve_floor(port: int, concurrency: int) -> None:
+    server = MCPServer("floor")
+    limiter = anyio.CapacityLimiter(concurrency)
+
+    @server.tool()
+    async def get_org_package(org: str, package_type: str, package_name: str) -> str:
+        async with limiter:
+            await anyio.sleep(LATENCY)
+        return f"{org}/{package_type}/{package_name}"
+
+    uvicorn.run(server.streamable_http_app(), host="127.0.0.1", port=port, log_level="warning")
+
+
+async def run(urls: Sequence[str], clients: int, calls: int) -> tuple[float, list[float]]:
+    """`clients` sessions, spread over the endpoints, each making `calls` calls one after another."""
     latencies: list[float] = []
 
-    async def one_client() -> None:
+    async def one_client(url: str) -> None:
         async with (
             httpx2.AsyncClient(timeout=60) as http,
             Client(streamable_http_client(url, http_client=http)) as client,
@@ -66,27 +105,45 @@ async def run(url: str, clients: int, calls: int) -> tuple[float, list[float]]:
 
     started = time.perf_counter()
     async with anyio.create_task_group() as group:
-        for _ in range(clients):
-            group.start_soon(one_client)
+        for number in range(clients):
+            group.start_soon(one_client, urls[number % len(urls)])
     return time.perf_counter() - started, latencies
 
 
-async def main(clients: int, calls: int) -> None:
-    print(f"{clients} clients x {calls} calls of get_org_package over streamable HTTP, GitHub at 50 ms\n")
-    print("| limiter (requests in flight) | calls/s | p50 ms | p95 ms |\n|---|---|---|---|")
-    with sandbox_process(latency=0.05) as github:
-        for concurrency in (4, 32):
-            with http_server(github, concurrency) as url:
-                await run(url, 2, 2)  # warm up
-                elapsed, latencies = await run(url, clients, calls)
-            p95 = statistics.quantiles(latencies, n=20)[-1]
-            print(f"| {concurrency} | {len(latencies) / elapsed:.0f} | {statistics.median(latencies) * 1000:.0f} | "
-                  f"{p95 * 1000:.0f} |")  # fmt: skip
+async def main(clients: int, calls: int, repeat: int) -> None:
+    print(f"{clients} clients x {calls} calls of get_org_package over streamable HTTP, GitHub at "
+          f"{LATENCY * 1000:.0f} ms; median of {repeat} runs each, interleaved\n")  # fmt: skip
+    with sandbox_process(latency=LATENCY) as github:
+        servers = {
+            "SDK floor (one tool waiting 50 ms), 32": (32, lambda: floor_server(32)),
+            "ours, limiter 4 (default)": (4, lambda: our_server(github, 4)),
+            "ours, limiter 32": (32, lambda: our_server(github, 32)),
+        }
+        results: dict[str, list[tuple[float, list[float]]]] = {name: [] for name in servers}
+        for _ in range(repeat):
+            for name, (_, start) in servers.items():
+                with start() as urls:
+                    await run(urls, 2, 2)  # warm up
+                    results[name].append(await run(urls, clients, calls))
+    print("| server (requests in flight) | calls/s | of the ceiling | p50 ms | p95 ms |\n|---|---|---|---|---|")
+    for name, runs in results.items():
+        ceiling = servers[name][0] / LATENCY
+        elapsed, latencies = sorted(runs, key=lambda run: run[0])[len(runs) // 2]  # the median run
+        rate = len(latencies) / elapsed
+        p95 = statistics.quantiles(latencies, n=20)[-1]
+        print(f"| {name} | {rate:.0f} | {rate / ceiling:.0%} of {ceiling:.0f} | "
+              f"{statistics.median(latencies) * 1000:.0f} | {p95 * 1000:.0f} |")  # fmt: skip
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--calls", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--concurrency", type=int, default=32, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
-    anyio.run(main, arguments.clients, arguments.calls)
+    if arguments.serve_floor:
+        _serve_floor(arguments.serve_floor, arguments.concurrency)
+    else:
+        anyio.run(main, arguments.clients, arguments.calls, arguments.repeat)
