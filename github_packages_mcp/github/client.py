@@ -46,6 +46,7 @@ from github_packages_mcp.github.errors import (
 )
 from github_packages_mcp.github.pacing import Pacer, SharedPacing
 from github_packages_mcp.github.paging import Page, ProgressCallback, QueryValue, read_page
+from github_packages_mcp.github.pools import connection_pools
 from github_packages_mcp.github.retry import Decision, Pause, Quota, RetryPolicy, Stop
 from github_packages_mcp.github.tasks import run_all
 
@@ -92,21 +93,17 @@ class GitHubClient:
     ) -> None:
         """`token_source`, when given, names the token of each request instead of `token` (a server that
         passes its callers' own GitHub tokens through); caches and quotas are then kept per token.
-        `max_concurrency` is the pacer's limit of requests in flight, for which connections are kept open."""
+        `max_concurrency` is the pacer's limit of requests in flight, for which connections are kept (`pools.py`)."""
         headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": api_version,
             "User-Agent": USER_AGENT,
         }
-        # httpx keeps 20 idle connections: with more requests in flight, each one past the 20th would open a
-        # connection and close it again (at 32 in flight, a sixth of the server's time under load).
-        limits = httpx.Limits(max_keepalive_connections=max(20, max_concurrency))
         self._http = httpx.AsyncClient(
             base_url=base_url,
             headers=headers,
             timeout=timeout,
-            limits=limits,
-            transport=transport,
+            transport=transport or connection_pools(max_concurrency),
             follow_redirects=False,
         )
         self._token_source = token_source or (lambda: token)
