@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 import httpx
-from harness import sandbox_process
+from harness import sandbox_process, settle
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
@@ -58,6 +58,7 @@ def echo_server() -> MCPServer:
 
 
 async def main(calls: int) -> None:
+    settle()
     with sandbox_process() as url:
         headers = {"Authorization": f"Bearer {DEMO_TOKEN}", "User-Agent": USER_AGENT,
                    "Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}  # fmt: skip

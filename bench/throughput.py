@@ -31,7 +31,7 @@ from pathlib import Path
 import anyio
 import httpx2
 import uvicorn
-from harness import free_port, sandbox_process, wait_for
+from harness import free_port, sandbox_process, settle, wait_for
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver import MCPServer
@@ -85,6 +85,7 @@ def _serve_floor(port: int, concurrency: int) -> None:
             await anyio.sleep(LATENCY)
         return f"{org}/{package_type}/{package_name}"
 
+    settle()  # as our server does when it starts serving
     uvicorn.run(server.streamable_http_app(), host="127.0.0.1", port=port, log_level="warning")
 
 
@@ -113,6 +114,7 @@ async def run(urls: Sequence[str], clients: int, calls: int) -> tuple[float, lis
 async def main(clients: int, calls: int, repeat: int) -> None:
     print(f"{clients} clients x {calls} calls of get_org_package over streamable HTTP, GitHub at "
           f"{LATENCY * 1000:.0f} ms; median of {repeat} runs each, interleaved\n")  # fmt: skip
+    settle()
     with sandbox_process(latency=LATENCY) as github:
         servers = {
             "SDK floor (one tool waiting 50 ms), 32": (32, lambda: floor_server(32)),

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
-from harness import PACKAGE, sandbox_process
+from harness import PACKAGE, sandbox_process, settle
 from mcp import Client
 
 from github_packages_mcp.config import Settings
@@ -65,6 +65,7 @@ async def timed(run: Callable[[], Awaitable[int]], repeat: int, expected: int) -
 
 
 async def main(args: argparse.Namespace) -> None:
+    settle()
     with sandbox_process(args.versions, args.latency) as url:
         settings = Settings(token=DEMO_TOKEN, api_url=url, max_concurrency=args.concurrency, cache_max_entries=0)
         pages = math.ceil(args.versions / 100)

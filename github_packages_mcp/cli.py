@@ -17,6 +17,7 @@ Exit codes: 0 success; 1 a tool error, or a confirmation refused or cancelled; 2
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -137,6 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command is None:
                 if settings.http_auth != "github":  # there, each HTTP caller brings their own token
                     settings.require_token()
+                # Everything imported to serve lives as long as the process: kept out of the collector's full
+                # passes, which would otherwise walk all of it again and again under load (or a long listing).
+                gc.freeze()
                 if settings.transport == "http":
                     serve_http(settings)
                 else:
