@@ -18,6 +18,7 @@ can be measured the same way.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -27,6 +28,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from subprocess import PIPE
 
 import anyio
 import httpx2
@@ -104,16 +106,43 @@ async def run(urls: Sequence[str], clients: int, calls: int) -> tuple[float, lis
                 assert not result.is_error, result.content
                 latencies.append(time.perf_counter() - started)
 
-    started = time.perf_counter()
+    started = time.monotonic()
     async with anyio.create_task_group() as group:
         for number in range(clients):
             group.start_soon(one_client, urls[number % len(urls)])
-    return time.perf_counter() - started, latencies
+    return time.monotonic() - started, latencies
 
 
-async def main(clients: int, calls: int, repeat: int) -> None:
+def load(urls: Sequence[str], clients: int, calls: int, processes: int) -> tuple[float, list[float]]:
+    """`run` split over generator processes started together: one event loop driving every session would be
+    busy most of the time, and its own queueing would be measured as the server's."""
+    shares = [clients // processes + (number < clients % processes) for number in range(processes)]
+    command = [sys.executable, __file__, "--load", json.dumps(list(urls)), "--calls", str(calls), "--clients"]
+    children = [subprocess.Popen([*command, str(share)], stdin=PIPE, stdout=PIPE, text=True) for share in shares]
+    for child in children:  # all imported and waiting, then all at once
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
+    outcomes = [json.loads(child.communicate()[0]) for child in children]
+    elapsed = max(outcome["end"] for outcome in outcomes) - min(outcome["start"] for outcome in outcomes)
+    return elapsed, [latency for outcome in outcomes for latency in outcome["latencies"]]
+
+
+async def _load(urls: list[str], clients: int, calls: int) -> None:
+    settle()
+    print("ready", flush=True)
+    await anyio.to_thread.run_sync(sys.stdin.readline)
+    started = time.monotonic()
+    _, latencies = await run(urls, clients, calls)
+    print(json.dumps({"start": started, "end": time.monotonic(), "latencies": latencies}))
+
+
+async def main(clients: int, calls: int, repeat: int, processes: int) -> None:
     print(f"{clients} clients x {calls} calls of get_org_package over streamable HTTP, GitHub at "
-          f"{LATENCY * 1000:.0f} ms; median of {repeat} runs each, interleaved\n")  # fmt: skip
+          f"{LATENCY * 1000:.0f} ms, from {processes} generator processes; median of {repeat} runs each, "
+          "interleaved\n")  # fmt: skip
     settle()
     with sandbox_process(latency=LATENCY) as github:
         servers = {
@@ -126,7 +155,7 @@ async def main(clients: int, calls: int, repeat: int) -> None:
             for name, (_, start) in servers.items():
                 with start() as urls:
                     await run(urls, 2, 2)  # warm up
-                    results[name].append(await run(urls, clients, calls))
+                    results[name].append(await anyio.to_thread.run_sync(load, urls, clients, calls, processes))
     print("| server (requests in flight) | calls/s | of the ceiling | p50 ms | p95 ms |\n|---|---|---|---|---|")
     for name, runs in results.items():
         ceiling = servers[name][0] / LATENCY
@@ -142,10 +171,14 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--processes", type=int, default=2, help="load generator processes")
+    parser.add_argument("--load", help=argparse.SUPPRESS)  # a generator process: the endpoints, as JSON
     parser.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, default=32, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.serve_floor:
         _serve_floor(arguments.serve_floor, arguments.concurrency)
+    elif arguments.load:
+        anyio.run(_load, json.loads(arguments.load), arguments.clients, arguments.calls)
     else:
-        anyio.run(main, arguments.clients, arguments.calls, arguments.repeat)
+        anyio.run(main, arguments.clients, arguments.calls, arguments.repeat, arguments.processes)
