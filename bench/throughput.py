@@ -1,7 +1,7 @@
 """Benchmark: concurrent tool calls over streamable HTTP, many clients, GitHub at 50 ms of latency.
 
 Side by side in one run, with the same load generator (N clients, each its own MCP session, calling one after
-another):
+another, spread over generator processes started together):
   - SDK floor: a one-tool MCPServer served by uvicorn with the SDK's defaults, whose tool waits 50 ms, at most
     32 at a time (what GitHub's latency and our limiter allow, without our code): what MCP over HTTP, uvicorn and
     the load generator cost on this machine;
@@ -9,10 +9,10 @@ another):
     50 ms per request), calling `get_org_package`, with the default limiter (4 requests in flight) and a wider one.
 Reports calls per second, the p50/p95 latency, and calls/s against the limiter's ceiling (in flight / 50 ms).
 
-    .venv/bin/python bench/throughput.py [--clients 50] [--calls 10]
+    .venv/bin/python bench/throughput.py [--clients 50] [--calls 10] [--repeat 3] [--processes 2]
 
-Every server is a list of endpoints (`run` spreads the clients over them), so replicas behind one shared state
-can be measured the same way.
+Every server is a list of endpoints (`run` spreads the clients over them): a server context yielding several
+(replicas sharing one state, with a `--replicas`/`--state-url` option) is measured the same way.
 """
 
 from __future__ import annotations
