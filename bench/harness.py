@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import gc
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -59,6 +61,26 @@ def settle() -> None:
     (`cli.main`) and the sandbox below: a benchmark's process measures our code, not collector pauses over the
     libraries' objects."""
     gc.freeze()
+
+
+@contextmanager
+def redis_process() -> Iterator[str]:
+    """redis-server (or valkey-server) without persistence on a free loopback port; yields its URL."""
+    binary = shutil.which("redis-server") or shutil.which("valkey-server")
+    if binary is None:
+        raise SystemExit("no redis-server or valkey-server on PATH")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as directory:
+        process = subprocess.Popen(
+            [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", directory],
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(port, process)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            process.terminate()
+            process.wait(10)
 
 
 def _serve(port: int, versions: int, latency: float) -> None:

@@ -13,17 +13,13 @@ The sandbox runs in its own process, redis-server in another, both on loopback; 
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
-import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
-from harness import PACKAGE, free_port, sandbox_process, wait_for
+from harness import PACKAGE, redis_process, sandbox_process
 from mcp import Client
 
 from github_packages_mcp.config import Settings
@@ -33,25 +29,6 @@ from github_packages_mcp.server.tokens import ConfirmationTokens
 from github_packages_mcp.state.redis import RedisState
 
 SECRET = "one secret for every replica"  # noqa: S105  (a benchmark's)
-
-
-@contextmanager
-def redis_process() -> Iterator[str]:
-    binary = shutil.which("redis-server") or shutil.which("valkey-server")
-    if binary is None:
-        raise SystemExit("no redis-server or valkey-server on PATH")
-    port = free_port()
-    with tempfile.TemporaryDirectory() as directory:
-        process = subprocess.Popen(
-            [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", directory],
-            stdout=subprocess.DEVNULL,
-        )
-        try:
-            wait_for(port, process)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            process.terminate()
-            process.wait(10)
 
 
 async def apply_once(settings: Settings) -> tuple[int, float]:

@@ -9,10 +9,10 @@ another, spread over generator processes started together):
     50 ms per request), calling `get_org_package`, with the default limiter (4 requests in flight) and a wider one.
 Reports calls per second, the p50/p95 latency, and calls/s against the limiter's ceiling (in flight / 50 ms).
 
-    .venv/bin/python bench/throughput.py [--clients 50] [--calls 10] [--repeat 3] [--processes 2]
+    .venv/bin/python bench/throughput.py [--clients 50] [--calls 10] [--repeat 3] [--processes 2] [--replicas 1,2,4]
 
-Every server is a list of endpoints (`run` spreads the clients over them): a server context yielding several
-(replicas sharing one state, with a `--replicas`/`--state-url` option) is measured the same way.
+Every server is a list of endpoints (`run` spreads the clients over them): with `--replicas`, the same load on
+that many replicas of ours sharing one Redis (stateless; the clients are the load balancer) is measured beside.
 """
 
 from __future__ import annotations
@@ -25,15 +25,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 from subprocess import PIPE
 
 import anyio
 import httpx2
 import uvicorn
-from harness import free_port, sandbox_process, settle, wait_for
+from harness import free_port, redis_process, sandbox_process, settle, wait_for
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver import MCPServer
@@ -57,16 +58,23 @@ def serving(command: list[str], port: int, env: dict[str, str] | None = None) ->
 
 
 @contextmanager
-def our_server(github: str, concurrency: int) -> Iterator[list[str]]:
-    port = free_port()
-    with tempfile.TemporaryDirectory() as directory:
+def our_server(github: str, concurrency: int, replicas: int = 1, state_url: str | None = None) -> Iterator[list[str]]:
+    """Our server, or `replicas` of it sharing the Redis at `state_url` (stateless: the clients, spread over
+    them, are the load balancer)."""
+    with tempfile.TemporaryDirectory() as directory, ExitStack() as stack:
         config = Path(directory) / "config.toml"
         config.write_text(f"hide_unusable_tools = false\nmax_concurrency = {concurrency}\n")
         env = {**os.environ, "GITHUB_TOKEN": DEMO_TOKEN, "GITHUB_API_URL": github,
                "GITHUB_PACKAGES_MCP_CONFIG": str(config)}  # fmt: skip
-        command = [sys.executable, "-m", "github_packages_mcp", "--transport", "http", "--port", str(port)]
-        with serving(command, port, env) as urls:
-            yield urls
+        if state_url is not None:
+            env |= {"GITHUB_PACKAGES_MCP_STATE_URL": state_url, "GITHUB_PACKAGES_MCP_HTTP_STATELESS": "true",
+                    "GITHUB_PACKAGES_MCP_SHARED_SECRET": "one secret for every replica"}  # fmt: skip
+        urls = []
+        for number in range(replicas):
+            port = free_port()
+            command = [sys.executable, "-m", "github_packages_mcp", "--transport", "http", "--port", str(port)]
+            urls += stack.enter_context(serving(command, port, env | {"XDG_STATE_HOME": f"{directory}/{number}"}))
+        yield urls
 
 
 @contextmanager
@@ -139,17 +147,24 @@ async def _load(urls: list[str], clients: int, calls: int) -> None:
     print(json.dumps({"start": started, "end": time.monotonic(), "latencies": latencies}))
 
 
-async def main(clients: int, calls: int, repeat: int, processes: int) -> None:
+async def main(clients: int, calls: int, repeat: int, processes: int, replicas: Sequence[int]) -> None:
     print(f"{clients} clients x {calls} calls of get_org_package over streamable HTTP, GitHub at "
           f"{LATENCY * 1000:.0f} ms, from {processes} generator processes; median of {repeat} runs each, "
           "interleaved\n")  # fmt: skip
     settle()
-    with sandbox_process(latency=LATENCY) as github:
-        servers = {
+    with sandbox_process(latency=LATENCY) as github, ExitStack() as stack:
+        servers: dict[str, tuple[int, Callable[[], AbstractContextManager[list[str]]]]] = {
             "SDK floor (one tool waiting 50 ms), 32": (32, lambda: floor_server(32)),
             "ours, limiter 4 (default)": (4, lambda: our_server(github, 4)),
             "ours, limiter 32": (32, lambda: our_server(github, 32)),
         }
+        if replicas:  # the same load on replicas sharing one Redis, each with the limiter at 32
+            state_url = stack.enter_context(redis_process())
+            for count in replicas:
+                servers[f"ours, {count} replica(s) sharing Redis, 32 each"] = (
+                    32 * count,
+                    partial(our_server, github, 32, count, state_url),
+                )
         results: dict[str, list[tuple[float, list[float]]]] = {name: [] for name in servers}
         for _ in range(repeat):
             for name, (_, start) in servers.items():
@@ -172,6 +187,7 @@ if __name__ == "__main__":
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--processes", type=int, default=2, help="load generator processes")
+    parser.add_argument("--replicas", default="", help="e.g. 1,2,4: also replicas sharing a Redis (redis-server)")
     parser.add_argument("--load", help=argparse.SUPPRESS)  # a generator process: the endpoints, as JSON
     parser.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, default=32, help=argparse.SUPPRESS)
@@ -181,4 +197,5 @@ if __name__ == "__main__":
     elif arguments.load:
         anyio.run(_load, json.loads(arguments.load), arguments.clients, arguments.calls)
     else:
-        anyio.run(main, arguments.clients, arguments.calls, arguments.repeat, arguments.processes)
+        counts = [int(count) for count in arguments.replicas.split(",") if count.strip()]
+        anyio.run(main, arguments.clients, arguments.calls, arguments.repeat, arguments.processes, counts)
