@@ -32,6 +32,7 @@ from pathlib import Path
 from subprocess import PIPE
 
 import anyio
+import httpx
 import httpx2
 import uvicorn
 from harness import free_port, redis_process, sandbox_process, settle, wait_for
@@ -42,6 +43,7 @@ from mcp.server.mcpserver import MCPServer
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN
 
 PACKAGE = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
+GITHUB_HEADERS = {"Authorization": f"Bearer {DEMO_TOKEN}", "Accept": "application/vnd.github+json"}
 LATENCY = 0.05  # GitHub's, in the sandbox and in the floor's tool
 
 
@@ -78,22 +80,30 @@ def our_server(github: str, concurrency: int, replicas: int = 1, state_url: str 
 
 
 @contextmanager
-def floor_server(concurrency: int) -> Iterator[list[str]]:
+def floor_server(concurrency: int, github: str = "") -> Iterator[list[str]]:
     port = free_port()
     command = [sys.executable, __file__, "--serve-floor", str(port), "--concurrency", str(concurrency)]
-    with serving(command, port) as urls:
+    with serving(command + (["--github", github] if github else []), port) as urls:
         yield urls
 
 
-def _serve_floor(port: int, concurrency: int) -> None:
+def _serve_floor(port: int, concurrency: int, github: str) -> None:
+    """The SDK's floor: a one-tool server whose tool waits as GitHub would, or, with `github`, sends the same
+    GET to it that ours does (one shared httpx client, as many connections as requests in flight) and returns
+    its body as text: what MCP plus the GitHub request itself cost, without any of our code."""
     server = MCPServer("floor")
     limiter = anyio.CapacityLimiter(concurrency)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    http = httpx.AsyncClient(base_url=github or "http://unused", limits=limits, headers=GITHUB_HEADERS)
+    path = f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi"
 
     @server.tool()
     async def get_org_package(org: str, package_type: str, package_name: str) -> str:
         async with limiter:
-            await anyio.sleep(LATENCY)
-        return f"{org}/{package_type}/{package_name}"
+            if not github:
+                await anyio.sleep(LATENCY)
+                return f"{org}/{package_type}/{package_name}"
+            return (await http.get(path)).raise_for_status().text
 
     settle()  # as our server does when it starts serving
     uvicorn.run(server.streamable_http_app(), host="127.0.0.1", port=port, log_level="warning")
@@ -155,6 +165,7 @@ async def main(clients: int, calls: int, repeat: int, processes: int, replicas: 
     with sandbox_process(latency=LATENCY) as github, ExitStack() as stack:
         servers: dict[str, tuple[int, Callable[[], AbstractContextManager[list[str]]]]] = {
             "SDK floor (one tool waiting 50 ms), 32": (32, lambda: floor_server(32)),
+            "SDK floor + the same GitHub GET, 32": (32, lambda: floor_server(32, github)),
             "ours, limiter 4 (default)": (4, lambda: our_server(github, 4)),
             "ours, limiter 32": (32, lambda: our_server(github, 32)),
         }
@@ -191,9 +202,10 @@ if __name__ == "__main__":
     parser.add_argument("--load", help=argparse.SUPPRESS)  # a generator process: the endpoints, as JSON
     parser.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, default=32, help=argparse.SUPPRESS)
+    parser.add_argument("--github", default="", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.serve_floor:
-        _serve_floor(arguments.serve_floor, arguments.concurrency)
+        _serve_floor(arguments.serve_floor, arguments.concurrency, arguments.github)
     elif arguments.load:
         anyio.run(_load, json.loads(arguments.load), arguments.clients, arguments.calls)
     else:
