@@ -67,3 +67,15 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+class StoppedClock:
+    """A clock (seconds since the epoch) that stands still at 2026-12-02T12:00:00Z until a test moves `now`."""
+
+    START = 1_796_212_800.0
+
+    def __init__(self) -> None:
+        self.now = self.START
+
+    def __call__(self) -> float:
+        return self.now

@@ -12,20 +12,13 @@ import pytest
 from github_packages_mcp.github.errors import InvalidArguments
 from github_packages_mcp.retention.history import JournalQuery, history, parse_moment
 from github_packages_mcp.retention.journal import Actor, Journal, Subject
+from tests.helpers import StoppedClock
 
 pytestmark = pytest.mark.anyio
 DAY = 86_400.0
-START = 1_796_212_800.0  # 2026-12-02T12:00:00Z
+START = StoppedClock.START  # 2026-12-02T12:00:00Z
 KEY = b"k" * 32
 ME = Actor("a1b2c3d4e5f60718", "delete_org_package_version", "claude-ai 0.1")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def version(version_id: int, package: str = "web/api") -> Subject:
@@ -35,12 +28,7 @@ def version(version_id: int, package: str = "web/api") -> Subject:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def journal(tmp_path: Path, clock: Clock) -> Journal:
+def journal(tmp_path: Path, clock: StoppedClock) -> Journal:
     return Journal(tmp_path / "state", lambda: KEY, clock=clock)
 
 
@@ -92,7 +80,9 @@ async def test_a_growing_file_is_read_from_where_the_last_read_stopped(journal: 
     assert read.unverified == 0
 
 
-async def test_month_files_go_35_days_after_their_month_ends(journal: Journal, clock: Clock, tmp_path: Path) -> None:
+async def test_month_files_go_35_days_after_their_month_ends(
+    journal: Journal, clock: StoppedClock, tmp_path: Path
+) -> None:
     await journal.record(ME, version(1000), "deleted")
     clock.now = datetime(2027, 1, 10, tzinfo=UTC).timestamp()
     await journal.record(ME, version(1001), "deleted")
@@ -107,7 +97,9 @@ async def test_month_files_go_35_days_after_their_month_ends(journal: Journal, c
     assert not old_format.exists()
 
 
-async def test_what_can_be_restored_is_the_last_deletion_within_thirty_days(journal: Journal, clock: Clock) -> None:
+async def test_what_can_be_restored_is_the_last_deletion_within_thirty_days(
+    journal: Journal, clock: StoppedClock
+) -> None:
     await journal.record(ME, version(1000), "deleted")
     await journal.record(ME, version(1001), "deleted")
     await journal.record(ME, version(1001), "restored")
@@ -120,7 +112,7 @@ async def test_what_can_be_restored_is_the_last_deletion_within_thirty_days(jour
     assert (await history(journal, JournalQuery())).restorable == 0
 
 
-async def test_a_query_selects_by_time_name_plan_ids_and_caller(journal: Journal, clock: Clock) -> None:
+async def test_a_query_selects_by_time_name_plan_ids_and_caller(journal: Journal, clock: StoppedClock) -> None:
     await journal.record(ME, version(1000), "deleted", plan_id="p1")
     clock.now += DAY
     await journal.record(ME, version(1001, "multi/app"), "deleted")

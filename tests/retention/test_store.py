@@ -25,20 +25,13 @@ from github_packages_mcp.retention.store import (
     StoreUnavailable,
 )
 from github_packages_mcp.server.tokens import KEY_FILE, ServerKeys, derived_key
+from tests.helpers import StoppedClock
 
 pytestmark = pytest.mark.anyio
 DAY = 86_400.0
-START = 1_796_212_800.0  # 2026-12-02T12:00:00Z
+START = StoppedClock.START  # 2026-12-02T12:00:00Z
 KEY = b"k" * 32
 ME, SOMEONE_ELSE = "a1b2c3d4e5f60718", "0000000000000000"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def mode(path: Path) -> int:
@@ -64,12 +57,7 @@ def a_plan(plan_id: str = "91605a01b3217976", versions: int = 3, caller: str = M
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(tmp_path: Path, clock: Clock) -> CleanupStore:
+def store(tmp_path: Path, clock: StoppedClock) -> CleanupStore:
     return CleanupStore(tmp_path / "state", lambda: KEY, clock=clock)
 
 
@@ -115,7 +103,7 @@ async def test_an_edited_plan_is_refused_exactly_like_a_missing_one(store: Clean
 
 
 async def test_unsigned_plans_of_older_versions_another_key_and_a_renamed_plan_are_refused(
-    store: CleanupStore, tmp_path: Path, clock: Clock
+    store: CleanupStore, tmp_path: Path, clock: StoppedClock
 ) -> None:
     old = a_plan("0ld0ld0ld0ld0ld0").model_dump(exclude={"caller", "expires_at", "format"})
     await store.save(a_plan())
@@ -148,7 +136,7 @@ def test_the_digest_covers_the_whole_plan() -> None:
     assert plan.model_copy(update={"rules": {"tagged": "any"}}).digest() != plan.digest()
 
 
-async def test_an_expired_plan_says_so_but_still_loads_for_a_restore(store: CleanupStore, clock: Clock) -> None:
+async def test_an_expired_plan_says_so_but_still_loads_for_a_restore(store: CleanupStore, clock: StoppedClock) -> None:
     await store.save(a_plan())
     clock.now = START + 7 * DAY
     with pytest.raises(PlanExpired, match=r"^plan 91605a01b3217976 expired on 2026-12-09T12:00:00Z .*make a new one"):
@@ -158,7 +146,7 @@ async def test_an_expired_plan_says_so_but_still_loads_for_a_restore(store: Clea
         await store.load("91605a01b3217976", SOMEONE_ELSE)
 
 
-async def test_plans_are_pruned_35_days_after_they_were_made(store: CleanupStore, clock: Clock) -> None:
+async def test_plans_are_pruned_35_days_after_they_were_made(store: CleanupStore, clock: StoppedClock) -> None:
     await store.save(a_plan("old0000000000000"))
     clock.now = START + 35 * DAY  # as long as the journal keeps what it deleted, for a restore by plan id
     store.prune()
@@ -169,7 +157,7 @@ async def test_plans_are_pruned_35_days_after_they_were_made(store: CleanupStore
     assert store.plan_path("fresh00000000000").exists()
 
 
-async def test_a_new_store_prunes_on_first_use(tmp_path: Path, store: CleanupStore, clock: Clock) -> None:
+async def test_a_new_store_prunes_on_first_use(tmp_path: Path, store: CleanupStore, clock: StoppedClock) -> None:
     await store.save(a_plan("unapplied0000000"))
     clock.now = START + 36 * DAY
     reopened = CleanupStore(tmp_path / "state", lambda: KEY, clock=clock)
@@ -178,7 +166,9 @@ async def test_a_new_store_prunes_on_first_use(tmp_path: Path, store: CleanupSto
     assert not store.plan_path("unapplied0000000").exists()
 
 
-async def test_directories_are_0700_and_files_0600_even_where_they_were_looser(tmp_path: Path, clock: Clock) -> None:
+async def test_directories_are_0700_and_files_0600_even_where_they_were_looser(
+    tmp_path: Path, clock: StoppedClock
+) -> None:
     directory = tmp_path / "state"
     (directory / "plans").mkdir(parents=True)
     for loose in (directory, directory / "plans"):
@@ -200,7 +190,7 @@ async def test_what_cannot_be_a_plan_id_is_a_clear_error(store: CleanupStore, pl
     assert len(str(refused.value)) < 200
 
 
-async def test_a_disk_failure_names_no_path(tmp_path: Path, clock: Clock) -> None:
+async def test_a_disk_failure_names_no_path(tmp_path: Path, clock: StoppedClock) -> None:
     directory = tmp_path / "state"
     directory.mkdir()
     (directory / "plans").write_text("a file where the plans directory goes")
