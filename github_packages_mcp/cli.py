@@ -46,6 +46,13 @@ __all__ = ["main", "missing_token_message"]
 SANDBOX_PORT: Final = 8787
 
 
+STDIO_HINT = (
+    'Serving MCP over stdin and stdout, for an MCP client (README, "Connect your MCP client"); Ctrl-C stops it.\n'
+    "To try it by hand: github-packages-mcp tools --sandbox, or github-packages-mcp call list_org_packages "
+    "org=acme-labs package_type=container --sandbox"
+)
+
+
 def missing_token_message() -> str:
     """The start-up error for a missing token: how to create one, and which scopes each tool needs."""
     read, delete, restore = (", ".join(scopes_for(kind)) for kind in ("read", "delete", "restore"))
@@ -144,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if settings.transport == "http":
                     serve_http(settings)
                 else:
+                    if sys.stdin.isatty():  # a person, not an MCP client, started it: say what it is waiting for
+                        print(STDIO_HINT, file=sys.stderr)
                     build_server(settings).run()
                 return 0
             if args.command == "tools":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import shlex
 import socket
 import subprocess
@@ -290,3 +291,17 @@ def test_the_journal_names_the_command_as_the_client_that_deleted() -> None:
     [line] = json.loads(listed.stdout)["entries"]
     assert (line["version_id"], line["tool"], line["result"]) == (3000000000, "delete_org_package_version", "deleted")
     assert line["client"].startswith("github-packages-mcp-cli ")
+
+
+def test_a_person_starting_the_stdio_server_at_a_terminal_is_told_what_it_waits_for() -> None:
+    terminal, its_end = pty.openpty()
+    with subprocess.Popen(
+        [*COMMAND, "--sandbox"], stdin=its_end, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env()
+    ) as process:
+        os.close(its_end)
+        assert process.stderr is not None
+        said = [process.stderr.readline().decode() for _ in range(3)]
+        process.terminate()
+    os.close(terminal)
+    assert said[1].startswith("Serving MCP over stdin and stdout, for an MCP client")
+    assert "github-packages-mcp tools --sandbox" in said[2]
