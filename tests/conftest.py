@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from github_packages_mcp.sandbox import (
     SandboxServer,
     SandboxState,
 )
+from tests.state.redis_serving import RedisServer
 
 SPEC_PATH = Path(__file__).parent / "data" / "github-packages.openapi.json"
 
@@ -79,6 +81,33 @@ def settings(sandbox: SandboxServer, tmp_path: Path) -> Settings:
         retry_backoff_seconds=0.01,
         hide_unusable_tools=False,  # its start-up request would show in every test's request log
     )
+
+
+# A real Redis for the tests of shared state (tests/state, and the TypeScript client across replicas): one per
+# session on a free loopback port, emptied before each test; skipped, saying why, without a server binary.
+REDIS_BINARY = shutil.which("redis-server") or shutil.which("valkey-server")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    if REDIS_BINARY is None:
+        pytest.skip("no redis-server or valkey-server on PATH (apt-get install redis-server)")
+    server = RedisServer(REDIS_BINARY)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.directory, ignore_errors=True)
+
+
+@pytest.fixture
+def redis(redis_server: RedisServer) -> RedisServer:
+    """The session's Redis, running and empty."""
+    if redis_server.process is None:  # a test stopped it
+        redis_server.start()
+    redis_server.flush()
+    return redis_server
 
 
 # --- No secret anywhere: every tool result, log line and failure of the whole run is checked at the end. ---

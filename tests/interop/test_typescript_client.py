@@ -8,16 +8,23 @@ structuredContent against the tool's outputSchema, and each form answer against 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from github_packages_mcp.sandbox import DEMO_ORG, Fault, SandboxServer
 from github_packages_mcp.server.app import tool_entries
 from tests.interop.helpers import WEB, deletes, untagged_version, version_path
+from tests.server.http_serving import serving
+from tests.state.redis_serving import RedisServer
+from tests.state.replica_serving import RoundRobinProxy, replica_processes
 
 Report = dict[str, Any]
+HARNESS = Path(__file__).parent / "ts_client.mjs"
 RunScenario = Callable[..., Report]
 
 MULTI = {"org": DEMO_ORG, "package_type": "container", "package_name": "multi/app"}
@@ -169,3 +176,38 @@ def test_cancelling_a_cleanup_stops_its_deletes(ts_client: RunScenario, sandbox:
     # No progress and no result for the cancelled call. Over HTTP the SDK closes the call's stream with a
     # "request cancelled" error (-32800), which the client ignores.
     assert [e for e in late if e.get("error") != -32800] == [], late
+
+
+@pytest.mark.anyio
+async def test_a_cancel_reaches_the_replica_running_the_call(
+    node: str, server_env: dict[str, str], sandbox: SandboxServer, redis: RedisServer, tmp_path: Path
+) -> None:
+    """The TypeScript client aborts a cleanup through a round-robin proxy in front of two stateless replicas
+    sharing Redis: its `notifications/cancelled` lands on the other replica than the call's, and still stops it
+    (with the replicas' cancellation turned off, all 5 DELETEs go out)."""
+    shared = {"GITHUB_PACKAGES_MCP_STATE_URL": redis.url, "GITHUB_PACKAGES_MCP_SHARED_SECRET": "one secret for all",
+              "GITHUB_PACKAGES_MCP_HTTP_STATELESS": "true"}  # fmt: skip
+    environment = {key: value for key, value in server_env.items() if key.startswith("GITHUB_")}
+    sandbox.state.faults.script("DELETE", "*", [Fault(latency=0.5)] * 5)
+    plan_id = taken_from(0, "plan_id")
+    steps = [
+        call("plan_version_cleanup", {**MULTI, "tagged": "untagged"}),
+        call("apply_version_cleanup", {"plan_id": plan_id}),
+        call(
+            "apply_version_cleanup",
+            {"plan_id": plan_id, "confirmation_token": taken_from(1, "confirmation_token")},
+            abortAfterProgress=1,
+        ),
+        {"op": "sleep", "ms": 2000},  # un-cancelled, the other DELETEs (0.5 s each) would go out meanwhile
+    ]
+    with replica_processes(2, tmp_path, **environment, **shared) as upstreams:
+        proxy = RoundRobinProxy(upstreams)
+        async with serving(proxy) as url:  # type: ignore[arg-type]
+            scenario = {"transport": "http", "url": url, "steps": steps}
+            done = await anyio.run_process([node, str(HARNESS)], input=json.dumps(scenario).encode(), check=False)
+    report = json.loads(done.stdout)
+    cancelled = report["steps"][2]
+    assert cancelled["error"]["message"].endswith("the person pressed stop")
+    assert [e["direction"] for e in report["traffic"] if e.get("method") == "notifications/cancelled"] == ["out"]
+    assert all(proxy.served)
+    assert 1 <= len(deletes(sandbox)) <= 2, deletes(sandbox)
