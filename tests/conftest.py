@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,7 +25,12 @@ from github_packages_mcp.sandbox import (
     SandboxServer,
     SandboxState,
 )
+from tests.helpers import STATE_HOME
 from tests.state.redis_serving import RedisServer
+
+# Every state directory of the run is the tests' own, never the home directory of the machine running them: what a
+# test builds without a journal_dir (Settings() defaults to the OS's state directory) and what it starts inherit it.
+os.environ["XDG_STATE_HOME"] = STATE_HOME
 
 SPEC_PATH = Path(__file__).parent / "data" / "github-packages.openapi.json"
 

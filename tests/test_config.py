@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from github_packages_mcp.config import ConfigError, Settings, load_settings
+from tests.helpers import STATE_HOME
 
 EXAMPLE = Path(__file__).parent.parent / "config.example.toml"
 
@@ -253,3 +254,8 @@ def test_a_state_url_must_be_redis_and_come_with_the_shared_secret() -> None:
         "GITHUB_PACKAGES_MCP_SHARED_SECRET": "s",
     }
     assert "hunter2" not in repr(load_settings(env=with_password))
+
+
+def test_what_the_tests_build_keeps_its_state_out_of_the_real_home() -> None:
+    # A server built without a journal_dir writes to the OS's state directory: in the tests, theirs (conftest.py).
+    assert Settings().journal_dir.is_relative_to(STATE_HOME)
