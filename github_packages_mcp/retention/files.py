@@ -33,7 +33,6 @@ __all__ = [
     "remove",
     "signed",
     "timestamp",
-    "timestamp_seconds",
     "verified",
     "write_new",
 ]
@@ -65,11 +64,6 @@ class StoreUnavailable(InvalidRequest):
 def timestamp(moment: datetime) -> str:
     """GitHub's time format, to the second, as plans and the journal keep times: `2026-12-02T12:00:00Z`."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def timestamp_seconds(moment: str) -> float:
-    """Seconds since the epoch of a `timestamp`."""
-    return datetime.strptime(moment, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
 
 
 def canonical(content: dict[str, Any]) -> bytes:

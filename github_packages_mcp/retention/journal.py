@@ -36,9 +36,9 @@ from github_packages_mcp.retention.files import (
     remove,
     signed,
     timestamp,
-    timestamp_seconds,
     verified,
 )
+from github_packages_mcp.retention.rules import parse_time
 
 __all__ = ["Actor", "Journal", "JournalEntry", "JournalRead", "JournalResult", "Subject"]
 
@@ -118,7 +118,7 @@ class JournalEntry(Subject):
 
     @property
     def moment(self) -> datetime:
-        return datetime.fromtimestamp(timestamp_seconds(self.time), UTC)
+        return parse_time(self.time)
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,10 @@ from github_packages_mcp.retention.files import (
     read_bytes,
     remove,
     signed,
-    timestamp_seconds,
     verified,
     write_new,
 )
+from github_packages_mcp.retention.rules import parse_time
 
 __all__ = [
     "CleanupStore",
@@ -168,7 +168,7 @@ class CleanupStore:
         plan = verified(text, self._key(), SavedPlan)  # None for format 1 plans, saved before plans were signed
         if plan is None or plan.plan_id != plan_id or not hmac.compare_digest(plan.caller, caller):
             raise _unknown(plan_id)
-        if not expired_ok and self._clock() >= timestamp_seconds(plan.expires_at):
+        if not expired_ok and self._clock() >= parse_time(plan.expires_at).timestamp():
             raise PlanExpired(
                 f"plan {plan_id} expired on {plan.expires_at} (a plan can be applied for {self.plan_ttl.days} day(s)); "
                 "make a new one with plan_version_cleanup"
