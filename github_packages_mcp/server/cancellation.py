@@ -28,7 +28,7 @@ from github_packages_mcp.github.errors import InvalidRequest
 from github_packages_mcp.server.app import shared_state
 from github_packages_mcp.state.redis import RedisState
 
-__all__ = ["CancelAcrossReplicas", "ReplicaCancellations"]
+__all__ = ["CancelAcrossReplicas", "ReplicaCancellations", "json_rpc", "request_id_of"]
 
 log = logging.getLogger("github_packages_mcp")
 
@@ -110,14 +110,13 @@ class CancelAcrossReplicas:
             await self.app(scope, receive, send)
             return
         body, replay = await _buffered(receive)
-        message = _message(body)
+        message = json_rpc(body)
         caller = _caller(scope)
         if message.get("method") == "notifications/cancelled":
             await self.replicas.announce(caller, message)
             await self.app(scope, replay, send)
             return
-        request_id = message.get("id")
-        if "method" not in message or not isinstance(request_id, str | int) or isinstance(request_id, bool):
+        if (request_id := request_id_of(message)) is None:
             await self.app(scope, replay, send)
             return
         await self._run(scope, replay, send, (caller, request_id))
@@ -164,12 +163,22 @@ async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
     return body, replay
 
 
-def _message(body: bytes) -> dict[str, Any]:
+def json_rpc(body: bytes) -> dict[str, Any]:
+    """The JSON-RPC message a POST carried; {} for anything unreadable (a batch, not JSON)."""
     try:
         message = json.loads(body)
     except ValueError:
         return {}
     return message if isinstance(message, dict) else {}
+
+
+def request_id_of(message: dict[str, Any]) -> str | int | None:
+    """The id of a JSON-RPC request (not `initialize`, which opens nothing a cancel could stop); None for
+    notifications and answers to the server's own requests."""
+    request_id = message.get("id")
+    if not isinstance(message.get("method"), str) or message["method"] == "initialize":
+        return None
+    return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
 
 
 def _caller(scope: Scope) -> str:

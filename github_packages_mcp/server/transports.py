@@ -41,7 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from github_packages_mcp.config import ConfigError, Settings, is_loopback
 from github_packages_mcp.server.app import build_server, select_tools
-from github_packages_mcp.server.cancellation import CancelAcrossReplicas, ReplicaCancellations
+from github_packages_mcp.server.cancellation import CancelAcrossReplicas, ReplicaCancellations, json_rpc, request_id_of
 from github_packages_mcp.server.http_auth import (
     PACKAGES_SCOPES,
     GitHubTokenPassThrough,
@@ -176,7 +176,7 @@ class CancelAbandonedCalls:
         try:
             await self.app(scope, receiving, sending)
         finally:
-            if not answered and (request_id := _request_id(bytes(body))) is not None:
+            if not answered and (request_id := request_id_of(json_rpc(bytes(body)))) is not None:
                 with anyio.move_on_after(_CANCEL_TIMEOUT, shield=True):
                     try:
                         await self._cancel(scope, request_id)
@@ -204,19 +204,6 @@ class CancelAbandonedCalls:
 
         forwarded = {key: value for key, value in scope.items() if key not in ("user", "auth")}
         await self.app(forwarded | {"headers": headers}, receive, send)
-
-
-def _request_id(body: bytes) -> str | int | None:
-    """The id of the JSON-RPC request a POST carried (not `initialize`, which a dropped stream leaves unopened);
-    None for notifications, answers to the server's own requests, and anything unreadable."""
-    try:
-        message = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(message, dict) or not isinstance(message.get("method"), str) or message["method"] == "initialize":
-        return None
-    request_id = message.get("id")
-    return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
 
 
 def _transport_security(settings: Settings, public: str) -> TransportSecuritySettings:
