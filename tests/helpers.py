@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
 import tempfile
+import time
 from typing import Any
 
 from mcp.client.session import ClientRequestContext
@@ -59,6 +61,24 @@ class Person:
 def changes_nothing(entry: ToolEntry) -> bool:
     """Whether a tool only reads, judged by the scopes it needs (its annotations must agree)."""
     return not {"delete:packages", "write:packages"} & set(entry.scopes)
+
+
+def wait_for_port(port: int, process: subprocess.Popen[Any], timeout: float = 20) -> None:
+    """Until the process started by a test accepts connections on the loopback port.
+
+    Raises:
+        RuntimeError: If it exited first, or did not listen within `timeout` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while process.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{process.args!r} did not listen on port {port} in {timeout} s") from None
+            time.sleep(0.02)
+    raise RuntimeError(f"{process.args!r} exited with {process.returncode} before listening on port {port}")
 
 
 def free_port() -> int:

@@ -6,9 +6,7 @@ from __future__ import annotations
 import fcntl
 import json
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ from typing import Any
 import pytest
 
 from github_packages_mcp.sandbox import DEMO_TOKEN, SandboxServer
-from tests.helpers import COMMAND, clean_env, free_port
+from tests.helpers import COMMAND, clean_env, free_port, wait_for_port
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
@@ -112,17 +110,11 @@ def http_url(server_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     with (tmp_path / "http-server.log").open("w") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=server_env, stdout=log, stderr=log)
         try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        log.flush()
-                        log_text = (tmp_path / "http-server.log").read_text()
-                        raise RuntimeError(f"the HTTP server did not start: {log_text}") from None
-                    time.sleep(0.05)
+            try:
+                wait_for_port(port, process)
+            except RuntimeError as exc:
+                log.flush()
+                raise RuntimeError(f"{exc}: {(tmp_path / 'http-server.log').read_text()}") from None
             yield f"http://127.0.0.1:{port}/mcp"
         finally:
             process.terminate()

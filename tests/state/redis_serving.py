@@ -5,9 +5,8 @@ from __future__ import annotations
 import socket
 import subprocess
 import tempfile
-import time
 
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_for_port
 
 
 class RedisServer:
@@ -28,14 +27,7 @@ class RedisServer:
         self.process = subprocess.Popen(
             [self.binary, *arguments, "--dir", self.directory], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError(f"{self.binary} did not start on port {self.port}")
+        wait_for_port(self.port, self.process, timeout=10)
 
     def stop(self) -> None:
         if self.process is not None:

@@ -5,9 +5,7 @@ sessions)."""
 from __future__ import annotations
 
 import itertools
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -18,7 +16,7 @@ import httpx
 from starlette.types import Message, Receive, Scope, Send
 
 from github_packages_mcp.sandbox import Fault, SandboxServer
-from tests.helpers import COMMAND, clean_env, free_port
+from tests.helpers import COMMAND, clean_env, free_port, wait_for_port
 from tests.server.http_serving import ACCEPT, LEGACY
 
 HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"host", b"content-length"}
@@ -40,22 +38,9 @@ def replica_processes(count: int, directory: Path, **env: str) -> Iterator[list[
                 stderr=log,
             )
             stack.callback(_stop, process)
-            _wait_for(port, process)
+            wait_for_port(port, process)
             urls.append(f"http://127.0.0.1:{port}/mcp")
         yield urls
-
-
-def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"a replica exited with {process.returncode} (see its log)")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"a replica did not listen on {port}")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
