@@ -17,6 +17,8 @@ from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult
 from github_packages_mcp.server.context import ToolEntry
 
 COMMAND = [sys.executable, "-m", "github_packages_mcp"]
+# The sandbox demo organization's container packages, as list-packages names them.
+ACME_CONTAINERS = ["base-image", "gateway", "multi/app", "web/api"]
 
 
 def ok(result: CallToolResult) -> dict[str, Any]:

@@ -39,6 +39,9 @@ class Manifest:
     attestations: tuple[str, ...] = ()  # the children annotated as attestation manifests
     subject: str | None = None  # for an artifact (signature, SBOM, attestation): the digest it is about
     artifact_type: str | None = None  # the artifact's type, or its config's media type
+    # An index of artifacts (every entry has an artifactType), as the OCI referrers tag schema pushes them,
+    # rather than an image index of platform images.
+    referrers_index: bool = False
 
 
 class Registry:
@@ -85,4 +88,5 @@ def parse_manifest(digest: str, document: Any) -> Manifest:
         ),
         subject=subject.get("digest") if isinstance(subject, dict) else None,
         artifact_type=document.get("artifactType") or (document.get("config") or {}).get("mediaType"),
+        referrers_index=bool(entries) and all(entry.get("artifactType") for entry in entries),
     )

@@ -1,34 +1,31 @@
-"""Container images and their parts: only images are decided by the rules; every part follows what it belongs to.
+"""Deciding a container package: the rules decide only the images; every part follows what it belongs to.
 
-A container package holds images (single-platform images and image indexes) and their parts:
+Who belongs to whom is in `parts.py`. A part is not an image: it never counts toward keep_latest nor toward tag
+selection. It is kept while any image it belongs to is kept ("protected") and deleted with them ("deleted_with"),
+so deleting an index deletes its platform images and deleting an image its signatures, and no kept image loses a
+part. Exclude patterns still keep a part. Three kinds of part are decided on their own:
 
-- the platform images and attestation manifests an image index lists (docs/github-behaviour.md#multi-arch-images);
-- the artifacts about an image (signatures, SBOMs, attestations), which name it as their manifest's `subject` or
-  use cosign's tag scheme `sha256-<hex>`, `.sig`, `.att` or `.sbom`
-  (docs/github-behaviour.md#signatures-and-attestations).
+- an orphan (what it is about is gone) is kept ("orphaned") unless `delete_orphans`, and is never counted by
+  keep_latest nor the reason an image is kept or deleted (docs/github-behaviour.md#orphaned-parts);
+- a superseded referrers index of a kept image is decided as a lone untagged version by the rules, keep_latest
+  aside ("superseded"); what it lists follows its own subject;
+- a broken image index (docs/github-behaviour.md#broken-images) is decided by the rules like any image, unless
+  `delete_ghost_images` or `delete_partial_images` opts in to deleting it ("broken").
 
-A part is not an image: it never counts toward keep_latest nor toward tag selection. It is kept while any image it
-belongs to is kept ("protected") and deleted with them ("deleted_with"), so deleting an index deletes its platform
-images and deleting an image deletes its signatures, and no kept image loses a part. Exclude patterns still keep a
-part. A part whose image is not in the package is decided by the rules like an image.
-
-The manifests say who belongs to whom. `plan_images` reads every manifest of the package once (ghcr.io has no
-referrers API, so the manifests are the only source: docs/github-behaviour.md#referrers-api). When any manifest
-cannot be read, what depends on it is unknown, so no untagged version of the package is deleted.
+`plan_images` reads the manifests (ghcr.io has no referrers API, so they are the only source:
+docs/github-behaviour.md#referrers-api). When any cannot be read, nothing in the package is deleted.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Literal
 
 from github_packages_mcp.github.errors import GitHubError
 from github_packages_mcp.github.registry import Manifest, Registry
 from github_packages_mcp.github.tasks import gather
+from github_packages_mcp.retention.parts import Broken, Part, broken_images, find_parts, parts_by_tag
 from github_packages_mcp.retention.rules import (
     Decision,
     Rules,
@@ -39,65 +36,18 @@ from github_packages_mcp.retention.rules import (
     short_digest,
 )
 
-__all__ = ["Part", "decide_images", "parts_by_tag", "parts_from_manifests", "plan_images"]
+__all__ = ["decide_images", "plan_images", "read_manifests"]
 
-# Cosign and the OCI referrers tag schema tag artifacts about `sha256:<hex>` as `sha256-<hex>[.sig|.att|.sbom]`.
-_COSIGN_TAG = re.compile(r"(sha256|sha512)-([0-9a-f]+)(?:\.(sig|att|sbom))?")
-_COSIGN_KIND = {"sig": "signature", "att": "attestation", "sbom": "SBOM", None: "referrer"}
-
-
-@dataclass(frozen=True)
-class Part:
-    """A version that belongs to others: what it is (`kind`), of which digests, and how that was found."""
-
-    kind: str  # "platform image", "attestation", "signature", "SBOM" or "referrer"
-    of: Literal["index", "image"]
-    parents: tuple[str, ...]
-    found_by: str = ""  # for people: ", by its tag 'sha256-….sig'"
-
-
-def parts_by_tag(versions: Sequence[VersionFacts]) -> dict[str, Part]:
-    """The artifacts cosign's tag scheme names, by digest, when the image they are about is in the package."""
-    present = {version.name for version in versions}
-    parts: dict[str, Part] = {}
-    for version in versions:
-        for tag in version.tags or ():
-            match = _COSIGN_TAG.fullmatch(tag)
-            if match and (subject := f"{match[1]}:{match[2]}") in present and subject != version.name:
-                parts[version.name] = Part(_COSIGN_KIND[match[3]], "image", (subject,), f", by its tag {tag!r}")
-                break
-    return parts
-
-
-def parts_from_manifests(manifests: Iterable[Manifest], present: set[str]) -> dict[str, Part]:
-    """The children of image indexes and the artifacts naming a `subject`, by digest, among `present` digests."""
-    parents: dict[str, list[str]] = {}
-    kinds: dict[str, str] = {}
-    subjects: dict[str, Manifest] = {}
-    for manifest in manifests:
-        for child in manifest.children:
-            if child in present and child != manifest.digest:
-                parents.setdefault(child, []).append(manifest.digest)
-                kinds.setdefault(child, "attestation" if child in manifest.attestations else "platform image")
-        if manifest.subject in present and manifest.subject != manifest.digest:
-            subjects[manifest.digest] = manifest
-    parts = {child: Part(kinds[child], "index", tuple(of)) for child, of in parents.items()}
-    for digest, artifact in subjects.items():
-        if digest not in parts:  # an index that lists it says more than its subject does
-            parts[digest] = Part(_artifact_kind(artifact.artifact_type), "image", (str(artifact.subject),))
-    return parts
-
-
-def _artifact_kind(artifact_type: str | None) -> str:
-    text = (artifact_type or "").lower()
-    for words, kind in ((("sigstore", "signature"), "signature"), (("sbom", "spdx", "cyclonedx"), "SBOM")):
-        if any(word in text for word in words):
-            return kind
-    return "attestation" if "in-toto" in text or "attestation" in text else "referrer"
+_NO_KEEP_LATEST = {"keep_latest": 0, "keep_latest_tagged": 0, "keep_latest_untagged": 0}
+CHECK_REGISTRY = "check registry_url (GITHUB_REGISTRY_URL) and that the token has read:packages for this package"
 
 
 def decide_images(
-    versions: Sequence[VersionFacts], rules: Rules, now: datetime, parts: Mapping[str, Part]
+    versions: Sequence[VersionFacts],
+    rules: Rules,
+    now: datetime,
+    parts: Mapping[str, Part],
+    broken: Mapping[str, Broken] | None = None,
 ) -> list[Decision]:
     """Decide the images with the rules, then let every part follow them; one decision per version, in input order.
     The last tagged version of the package is never deleted (GitHub refuses it).
@@ -105,9 +55,18 @@ def decide_images(
     Raises:
         RulesError: If the rules cannot apply to these versions.
     """
-    images = [version for version in versions if version.name not in parts]
+    patterns = rules.patterns()
+    opted = {
+        name: found
+        for name, found in (broken or {}).items()
+        if (rules.delete_ghost_images if found.ghost else rules.delete_partial_images)
+    }
+    images = [version for version in versions if version.name not in parts and version.name not in opted]
     decided = {d.version.name: d for d in decide(images, rules, now)}
-    result = _follow(versions, decided, parts, rules)
+    for version in versions:
+        if (found := opted.get(version.name)) is not None:
+            decided[version.name] = exclusion(version, patterns) or _broken(version, found)
+    result = _follow(versions, decided, parts, rules, now)
     if last_to_keep(result, tagged_only=True) is None:
         return result
     # Every tagged version would go: keep the newest tagged image (and so its parts), else the newest tagged part.
@@ -115,11 +74,22 @@ def decide_images(
     if image is None:
         part = last_to_keep(result, tagged_only=True)
         return [part if part is not None and d.version.id == part.version.id else d for d in result]
-    return _follow(versions, {**decided, image.version.name: image}, parts, rules)
+    return _follow(versions, {**decided, image.version.name: image}, parts, rules, now)
+
+
+def _broken(version: VersionFacts, found: Broken) -> Decision:
+    what, option = ("ghost", "delete_ghost_images") if found.ghost else ("partial", "delete_partial_images")
+    gone = ", ".join(short_digest(digest) for digest in found.missing[:3]) + (", …" if len(found.missing) > 3 else "")
+    text = f"delete: {what} image ({option}): {len(found.missing)} of the entries it lists are gone ({gone})"
+    return Decision(version, "delete", text, "broken")
 
 
 def _follow(
-    versions: Sequence[VersionFacts], decided: Mapping[str, Decision], parts: Mapping[str, Part], rules: Rules
+    versions: Sequence[VersionFacts],
+    decided: Mapping[str, Decision],
+    parts: Mapping[str, Part],
+    rules: Rules,
+    now: datetime,
 ) -> list[Decision]:
     """Every part kept while any of its parents is kept, deleted when all of them are; exclusions still keep."""
     patterns = rules.patterns()
@@ -128,9 +98,11 @@ def _follow(
     for name in parts.keys() & by_name.keys():
         if (excluded := exclusion(by_name[name], patterns)) is not None:
             known[name] = excluded
+        elif parts[name].orphaned:
+            known[name] = _orphan(by_name[name], parts[name], rules, now)
     pending = [name for name in parts if name in by_name and name not in known]
     while pending:  # parts of parts (nested indexes, signatures of attestations) settle in later rounds
-        settled = [name for name in pending if _settle(by_name[name], parts[name], known)]
+        settled = [name for name in pending if _settle(by_name[name], parts[name], known, rules, now)]
         if not settled:
             break
         pending = [name for name in pending if name not in settled]
@@ -139,21 +111,51 @@ def _follow(
     return [known[version.name] for version in versions]
 
 
-def _settle(version: VersionFacts, part: Part, known: dict[str, Decision]) -> bool:
+def _settle(version: VersionFacts, part: Part, known: dict[str, Decision], rules: Rules, now: datetime) -> bool:
     """Decide one part if its parents are decided enough; whether it was."""
     parents = [known.get(parent) for parent in part.parents]
     parent = next((p for p in parents if p is not None and p.action == "keep"), None)
     if parent is None and any(p is None for p in parents):
         return False
-    if parent is not None:
+    if parent is not None and part.superseded:
+        lone = _lone(version, rules, now)
+        if lone.action == "delete":
+            text = f"delete: superseded {part.kind} of kept image {_described(parent)} (a newer one took its tag)"
+            lone = Decision(version, "delete", text + _older(lone), "superseded")
+        known[version.name] = Decision(version, lone.action, lone.rule, lone.rule_id, part.parents)
+    elif parent is not None:
         text = f"kept: {part.kind} of kept {part.of} {_described(parent)}{part.found_by}"
-        known[version.name] = Decision(version, "keep", text, "protected")
+        known[version.name] = Decision(version, "keep", text, "protected", part.parents)
     else:
         deleted = parents[0]
         assert deleted is not None
         text = f"delete: {part.kind} of deleted {part.of} {_described(deleted)}{part.found_by}"
-        known[version.name] = Decision(version, "delete", text, "deleted_with")
+        known[version.name] = Decision(version, "delete", text, "deleted_with", part.parents)
     return True
+
+
+def _lone(version: VersionFacts, rules: Rules, now: datetime) -> Decision:
+    """The rules' decision on one version alone: keep_latest cannot apply to what is not an image."""
+    return decide([version], rules.model_copy(update=_NO_KEEP_LATEST), now)[0]
+
+
+def _orphan(version: VersionFacts, part: Part, rules: Rules, now: datetime) -> Decision:
+    """An orphan is kept unless delete_orphans; then only keep_younger_than_days keeps it."""
+    about = f"of {short_digest(part.about)}, which" if part.about else "whose subject"
+    text = f"orphaned {part.kind} {about} is gone from the package"
+    if not rules.delete_orphans:
+        return Decision(version, "keep", f"kept: {text} (delete_orphans deletes it)", "orphaned")
+    age_rule = Rules(keep_younger_than_days=rules.keep_younger_than_days, age_basis=rules.age_basis)
+    by_age = decide([version], age_rule, now)[0]
+    if by_age.action == "keep":
+        return by_age
+    return Decision(version, "delete", f"delete: {text}{_older(by_age)}", "orphaned")
+
+
+def _older(decision: Decision) -> str:
+    """The age criterion of a delete decision, if the rules had one: ", older than 30 days (created …)"."""
+    reasons = decision.rule.removeprefix("delete: ").split(", ")
+    return "".join(f", {reason}" for reason in reasons if reason.startswith("older than "))
 
 
 def _described(decision: Decision) -> str:
@@ -164,37 +166,45 @@ def _described(decision: Decision) -> str:
     return f"{short_digest(decision.version.name)} ({', '.join(tags) if tags else 'untagged'})"
 
 
+async def read_manifests(registry: Registry, digests: Sequence[str]) -> tuple[list[Manifest], dict[str, str]]:
+    """The manifests of `digests`, and why each one that could not be read was not."""
+    read = await gather([partial(_read, registry, digest) for digest in digests])
+    manifests = [found for found in read if isinstance(found, Manifest)]
+    return manifests, {digest: why for digest, why in zip(digests, read, strict=True) if isinstance(why, str)}
+
+
 async def plan_images(
     registry: Registry, versions: Sequence[VersionFacts], rules: Rules, now: datetime
-) -> tuple[list[Decision], str]:
-    """Read every manifest of the package, then decide the images and let their parts follow; with a note on how
-    the manifests were read.
+) -> tuple[list[Decision], str | None]:
+    """Read the package's manifests, then decide the images and let their parts follow; with a note on how the
+    manifests were read (None when nothing could be deleted, so none was read).
 
     Raises:
         RulesError: If the rules cannot apply to these versions.
     """
     by_tag = parts_by_tag(versions)
+    if _nothing_to_delete(versions, rules, now):
+        return decide_images(versions, rules, now, by_tag), None
     digests = [v.name for v in versions if v.name.startswith(("sha256:", "sha512:")) and v.name not in by_tag]
-    read = await gather([partial(_read, registry, digest) for digest in digests])
-    manifests = [found for found in read if isinstance(found, Manifest)]
-    unreadable = {digest: why for digest, why in zip(digests, read, strict=True) if isinstance(why, str)}
-    if not unreadable:
-        parts = by_tag | parts_from_manifests(manifests, {version.name for version in versions})
-        return decide_images(versions, rules, now, parts), f"read {len(manifests)} manifest(s)"
-    reason = f"the registry's manifests could not be read ({next(iter(unreadable.values()))})"
-    decisions = [
-        Decision(d.version, "keep", _unreadable_rule(d.version, unreadable, reason), "protected")
-        if d.action == "delete" and not d.version.tags
-        else d
-        for d in decide_images(versions, rules, now, by_tag)
-    ]
-    return decisions, f"unavailable: {reason}; no untagged version is deleted"
+    manifests, unreadable = await read_manifests(registry, digests)
+    if unreadable:
+        digest, why = next(iter(unreadable.items()))
+        reason = f"{len(unreadable)} manifest(s) could not be read (as {short_digest(digest)}: {why})"
+        text = f"kept: {reason}, so nothing in this package is deleted"
+        return [Decision(version, "keep", text, "unreadable") for version in versions], (
+            f"unavailable: {reason}; nothing in this package is deleted: {CHECK_REGISTRY}"
+        )
+    parts = find_parts(versions, manifests)
+    decisions = decide_images(versions, rules, now, parts, broken_images(versions, manifests, parts))
+    return decisions, f"read {len(manifests)} manifest(s)"
 
 
-def _unreadable_rule(version: VersionFacts, unreadable: Mapping[str, str], reason: str) -> str:
-    if version.name in unreadable:
-        return f"kept: its manifest could not be read ({unreadable[version.name]})"
-    return f"kept: untagged, and {reason}"
+def _nothing_to_delete(versions: Sequence[VersionFacts], rules: Rules, now: datetime) -> bool:
+    """Whether no rule could delete anything, whatever the manifests say: then none needs reading. The rules without
+    keep_latest delete the most; parts only follow what they delete; orphans and broken images are opt-ins."""
+    if rules.delete_orphans or rules.delete_ghost_images or rules.delete_partial_images:
+        return False
+    return not any(d.action == "delete" for d in decide(versions, rules.model_copy(update=_NO_KEEP_LATEST), now))
 
 
 async def _read(registry: Registry, digest: str) -> Manifest | str:

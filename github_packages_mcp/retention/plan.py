@@ -24,12 +24,12 @@ from github_packages_mcp.github.registry import Registry
 from github_packages_mcp.github.tasks import gather
 from github_packages_mcp.retention.files import timestamp
 from github_packages_mcp.retention.images import plan_images
+from github_packages_mcp.retention.patterns import compile_pattern
 from github_packages_mcp.retention.rules import (
     Decision,
     Rules,
     VersionFacts,
     check_tags_apply,
-    compile_pattern,
     decide,
     last_to_keep,
     parse_time,
@@ -51,6 +51,7 @@ class VersionDecision(Result):
     tags: list[str] | None = None
     action: Literal["delete", "keep"]
     rule: str
+    follows: list[str] | None = Field(default=None, description="A part's image(s): the digests it follows")
 
 
 class PackagePlan(Result):
@@ -144,14 +145,12 @@ async def _decide_package(
     listing = owner.operation("list", "package_versions")
     path = listing.url_path({**owner.arguments, "package_type": package_type, "package_name": package["name"]})
     versions = [_facts(version) for version in (await github.get_all_pages(path, {"state": "active"})).items]
-    decisions = decide(versions, rules, now)
     if package_type == "container":
-        if not any(d.action == "delete" for d in decisions):
-            return decisions, None  # parts only follow what the rules decide: with no delete, none to find
         login = (package.get("owner") or {}).get("login") or owner.login or ""
         return await plan_images(
             Registry(github, registry_url, f"{login.lower()}/{package['name']}"), versions, rules, now
         )
+    decisions = decide(versions, rules, now)
     if (kept := last_to_keep(decisions, tagged_only=False)) is not None:
         decisions = [kept if d.version.id == kept.version.id else d for d in decisions]
     return decisions, None
@@ -207,7 +206,13 @@ def _saved_plan(
         package_type=package_type,
         rules=rules.model_dump(),
         deletions=[
-            PlannedDeletion(id=d.version.id, name=d.version.name, tags=_tag_list(d), package_name=package["name"])
+            PlannedDeletion(
+                id=d.version.id,
+                name=d.version.name,
+                tags=_tag_list(d),
+                package_name=package["name"],
+                parents=list(d.follows) or None,
+            )
             for package, decisions, _ in planned
             # Images before their parts: a run stopped halfway leaves stray parts, never a broken image.
             for d in sorted(decisions, key=lambda d: d.rule_id == "deleted_with")
@@ -228,7 +233,14 @@ def _package_plan(name: str, decisions: Sequence[Decision], note: str | None) ->
         by_rule={rule: count for rule, count in counts.items() if count and rule not in ("delete", "keep")},
         manifests=note,
         decisions=[
-            VersionDecision(id=d.version.id, name=d.version.name, tags=_tag_list(d), action=d.action, rule=d.rule)
+            VersionDecision(
+                id=d.version.id,
+                name=d.version.name,
+                tags=_tag_list(d),
+                action=d.action,
+                rule=d.rule,
+                follows=list(d.follows) or None,
+            )
             for d in shown
         ],
         decisions_omitted=len(decisions) - len(shown),

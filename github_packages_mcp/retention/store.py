@@ -73,6 +73,7 @@ class PlannedDeletion(BaseModel):
     name: str
     tags: list[str] | None = None
     package_name: str
+    parents: list[str] | None = None  # a part's parents when planned: apply skips it if they changed
 
 
 class SavedPlan(BaseModel):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 
-from github_packages_mcp.sandbox import oci
-from github_packages_mcp.sandbox.model import Owner, Package, Token, Version, World, image_version
+from github_packages_mcp.sandbox.demo_images import gateway, images, multi_arch, web_api_tags
+from github_packages_mcp.sandbox.model import Owner, Package, Token, Version, World
 
 # Public, documented demo credentials: they only ever open the local sandbox.
 DEMO_TOKEN = "ghp_sandboxDemoToken0000000000000000000"  # noqa: S105
@@ -46,75 +45,6 @@ def _releases(
     return versions
 
 
-def _images(
-    now: datetime,
-    first_id: int,
-    seed: str,
-    tags: Sequence[tuple[str, ...]],
-    *,
-    hours_apart: float,
-    id_step: int = 1_117,
-    downloads: int = 0,
-) -> list[Version]:
-    """Single-platform container/docker images named by their manifests' digests; `tags` is given newest first."""
-    versions = []
-    for age, version_tags in enumerate(tags):
-        index = len(tags) - 1 - age  # ids grow with time
-        created = now - timedelta(hours=1 + hours_apart * age)
-        manifest = oci.image(f"{seed}:{index}")
-        versions.append(
-            image_version(first_id + index * id_step, manifest, created, version_tags, download_count=downloads)
-        )
-    return versions
-
-
-def _multi_arch(now: datetime) -> list[Version]:
-    """multi/app as `docker buildx` and cosign leave it: indexes, their untagged children, signatures, orphans.
-
-    Its 15 versions (ids; names are the manifests' digests, the same at any clock):
-      3388000101, 3388000102  v1.0.0's linux/amd64 and linux/arm64 images (untagged, 90 days old)
-      3388000103              v1.0.0's image index, untagged: its tag moved on
-      3390112401, 3391540077  orphans: untagged images no index lists (80 and 75 days old)
-      3412870311, 3412870312  v2.0.0's platform images (untagged)
-      3412870313              v2.0.0's image index, tagged "v2.0.0"
-      3420551201, 3420551202  v2.1.0's platform images (untagged)
-      3420551203, 3420551204  their BuildKit provenance attestations (untagged, listed by the index)
-      3420551205              v2.1.0's image index, tagged "v2.1.0" and "latest"
-      3420553917              a cosign signature of 3420551205, found by its tag "sha256-<hex of 3420551205>.sig"
-      3420553918              a Sigstore bundle (artifactType application/vnd.dev.sigstore.bundle.v0.3+json) whose
-                              manifest's `subject` names 3420551205; untagged, and no tag names its digest, so only
-                              its subject (or a registry's referrers API, which ghcr.io lacks by default) links it to
-                              the image it signs: docs/github-behaviour.md#signatures-and-attestations
-    """
-    seconds, days = timedelta(seconds=1), timedelta(days=1)
-    versions: list[Version] = []
-
-    def push(version_id: int, manifest: oci.Manifest, created: datetime, tags: tuple[str, ...] = ()) -> None:
-        versions.append(image_version(version_id, manifest, created, tags))
-
-    def build(first_id: int, release: str, pushed: datetime, tags: tuple[str, ...], attest: bool) -> oci.Manifest:
-        """Push the platform images (and their attestations) a few seconds before the index naming them."""
-        platforms = [(oci.image(f"multi/app:{release}:{p}"), p) for p in ("linux/amd64", "linux/arm64")]
-        attestations = [(oci.attestation(f"multi/app:{release}:{p}"), m) for m, p in platforms] if attest else []
-        children = [m for m, _ in platforms] + [a for a, _ in attestations]
-        for n, child in enumerate(children):
-            push(first_id + n, child, pushed - (len(children) - n) * seconds)
-        index = oci.index(platforms, attestations)
-        push(first_id + len(children), index, pushed, tags)
-        return index
-
-    build(3_388_000_101, "v1.0.0", now - 90 * days, (), attest=False)  # its tag moved on to newer releases
-    push(3_390_112_401, oci.image("multi/app:orphan:1"), now - 80 * days)
-    push(3_391_540_077, oci.image("multi/app:orphan:2"), now - 75 * days)
-    build(3_412_870_311, "v2.0.0", now - 10 * days, ("v2.0.0",), attest=False)
-    released = now - timedelta(hours=2)
-    current = build(3_420_551_201, "v2.1.0", released, ("v2.1.0", "latest"), attest=True)
-    # Signed right after the push: a cosign signature under its tag, and a Sigstore bundle referring to the index.
-    push(3_420_553_917, oci.cosign_signature(current), released + 40 * seconds, (oci.signature_tag(current.digest),))
-    push(3_420_553_918, oci.sigstore_bundle(current), released + 41 * seconds)
-    return versions
-
-
 def _package(
     package_id: int,
     owner: Owner,
@@ -144,23 +74,6 @@ def _package(
         migration_conflict=migration_conflict,
         deleted_at=deleted_at,
     )
-
-
-def _web_api_tags() -> list[tuple[str, ...]]:
-    """350 tag lists, newest first: 40 recent tagged builds, then mostly untagged history."""
-    releases = ["v3.4.1", "v3.4.0"] + [
-        f"v3.{minor}.{patch}" for minor in range(3, -1, -1) for patch in range(3, -1, -1)
-    ]
-    tags: list[tuple[str, ...]] = []
-    for age in range(350):
-        if age < 40:
-            latest = ("latest",) if age == 0 else ()
-            release = (releases[age // 2],) if age % 2 == 0 and age // 2 < len(releases) else ()
-            commit = hashlib.sha256(f"acme-labs/web:{age}".encode()).hexdigest()[:7]
-            tags.append((*latest, *release, f"sha-{commit}"))
-        else:
-            tags.append((f"v2.{(350 - age) // 50}.0",) if age % 50 == 0 else ())
-    return tags
 
 
 # The owners never change (they are frozen), so every rebuilt world can share them.
@@ -196,7 +109,7 @@ def build_demo_world(now: datetime) -> World:
 
 def _hello_world(now: datetime) -> Package:
     """octo-demo's public image, with one deleted version."""
-    hello = _images(
+    hello = images(
         now,
         1_012_004_501,
         "hello-world",
@@ -269,7 +182,7 @@ def _octo_demo_packages(now: datetime) -> list[Package]:
 
 def _web_api(now: datetime) -> Package:
     """acme-labs' big internal image: 350 versions, mostly untagged, a few deleted."""
-    web_api = _images(now, 3_000_000_000, "web/api", _web_api_tags(), hours_apart=5, id_step=7_919)
+    web_api = images(now, 3_000_000_000, "web/api", web_api_tags(), hours_apart=5, id_step=7_919)
     for age in (61, 91, 121, 151, 181):  # untagged builds cleaned up two days ago
         web_api[age].deleted_at = now - timedelta(days=2)
     return _package(52_700_201, _ACME, "container", "web/api", "private", web_api, internal=True, repository="web")
@@ -285,7 +198,7 @@ def _acme_labs_images(now: datetime) -> list[Package]:
             "container",
             "base-image",
             "public",
-            _images(
+            images(
                 now,
                 1_105_000_201,
                 "base-image",
@@ -296,7 +209,8 @@ def _acme_labs_images(now: datetime) -> list[Package]:
             download_count=12_000,
             repository="base-image",
         ),
-        _package(52_700_210, _ACME, "container", "multi/app", "public", _multi_arch(now), repository="multi"),
+        _package(52_700_210, _ACME, "container", "multi/app", "public", multi_arch(now), repository="multi"),
+        _package(52_700_211, _ACME, "container", "gateway", "private", gateway(now), repository="gateway"),
     ]
 
 
@@ -373,7 +287,7 @@ def _mona_demo_packages(now: datetime) -> list[Package]:
             "container",
             "tools/cli",
             "public",
-            _images(
+            images(
                 now,
                 1_080_000_301,
                 "tools/cli",
@@ -436,7 +350,7 @@ def _docker_migration_conflicts(now: datetime) -> list[Package]:
             "docker",
             "legacy-image",
             "private",
-            _images(now, 905_000_051, "legacy-image", [("latest",), ("1.0",)], hours_apart=24 * 200),
+            images(now, 905_000_051, "legacy-image", [("latest",), ("1.0",)], hours_apart=24 * 200),
             migration_conflict=True,
         ),
         _package(
@@ -445,7 +359,7 @@ def _docker_migration_conflicts(now: datetime) -> list[Package]:
             "docker",
             "old-registry-image",
             "private",
-            _images(now, 907_000_261, "old-registry-image", [("1.0",)], hours_apart=1),
+            images(now, 907_000_261, "old-registry-image", [("1.0",)], hours_apart=1),
             migration_conflict=True,
         ),
         _package(
@@ -454,7 +368,7 @@ def _docker_migration_conflicts(now: datetime) -> list[Package]:
             "docker",
             "mona-legacy",
             "public",
-            _images(now, 908_000_321, "mona-legacy", [("latest",)], hours_apart=1),
+            images(now, 908_000_321, "mona-legacy", [("latest",)], hours_apart=1),
             migration_conflict=True,
         ),
     ]

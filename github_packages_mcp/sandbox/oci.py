@@ -106,7 +106,7 @@ def index(
 
 def signature_tag(digest: str) -> str:
     """The tag cosign stores a signature of `digest` under: "sha256-<hex>.sig"."""
-    return digest.replace(":", "-") + ".sig"
+    return referrers_tag(digest) + ".sig"
 
 
 def cosign_signature(signed: Manifest) -> Manifest:
@@ -117,12 +117,16 @@ def cosign_signature(signed: Manifest) -> Manifest:
     return _manifest(_blob(IMAGE_CONFIG, f"{seed}:config", 240), [layer])
 
 
-def sigstore_bundle(subject: Manifest) -> Manifest:
-    """An OCI 1.1 referrer: a Sigstore bundle artifact whose `subject` is `subject`."""
-    seed = f"bundle:{subject.digest}"
+PROVENANCE: Final = "https://slsa.dev/provenance/v1"
+SPDX: Final = "https://spdx.dev/Document"
+
+
+def sigstore_bundle(subject: Manifest, predicate: str = PROVENANCE) -> Manifest:
+    """An OCI 1.1 referrer: a Sigstore bundle artifact whose `subject` is `subject`, attesting `predicate`."""
+    seed = f"bundle:{subject.digest}" + ("" if predicate == PROVENANCE else f":{predicate}")
     annotations = {
         "dev.sigstore.bundle.content": "dsse-envelope",
-        "dev.sigstore.bundle.predicateType": "https://slsa.dev/provenance/v1",
+        "dev.sigstore.bundle.predicateType": predicate,
     }
     return _manifest(
         _EMPTY_CONFIG,
@@ -131,6 +135,18 @@ def sigstore_bundle(subject: Manifest) -> Manifest:
         subject=subject.descriptor(),
         annotations=annotations,
     )
+
+
+def referrers_tag_index(subject: Manifest, artifacts: Sequence[Manifest]) -> Manifest:
+    """The index a client without a referrers API pushes under the tag `sha256-<hex>` of `subject`: the
+    descriptors of the artifacts about it, as the OCI referrers tag schema lists them (with artifactType)."""
+    found = (referrer(artifact.body, subject.digest) for artifact in artifacts)
+    return _encode(image_index([descriptor for descriptor in found if descriptor is not None]))
+
+
+def referrers_tag(digest: str) -> str:
+    """The tag of the referrers index of `digest`: "sha256-<hex>"."""
+    return digest.replace(":", "-")
 
 
 def referrer(body: bytes, subject: str) -> Json | None:

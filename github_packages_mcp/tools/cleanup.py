@@ -29,11 +29,16 @@ from github_packages_mcp.retention.history import History, JournalQuery, Restore
 from github_packages_mcp.retention.plan import CleanupPlan, make_plan
 from github_packages_mcp.retention.rules import (
     AgeBasis,
+    DeleteGhostImages,
+    DeleteOrphans,
+    DeletePartialImages,
     ExcludeTags,
     ExcludeVersions,
     IncludeTags,
     IncludeVersions,
     KeepLatest,
+    KeepLatestTagged,
+    KeepLatestUntagged,
     KeepYoungerThanDays,
     PatternSyntax,
     Prerelease,
@@ -82,12 +87,20 @@ async def plan_version_cleanup(
     exclude_versions: ExcludeVersions = [],  # noqa: B006
     pattern_syntax: PatternSyntax = "glob",
     prerelease: Prerelease = "any",
+    keep_latest_tagged: KeepLatestTagged = 0,
+    keep_latest_untagged: KeepLatestUntagged = 0,
+    delete_orphans: DeleteOrphans = False,
+    delete_ghost_images: DeleteGhostImages = False,
+    delete_partial_images: DeletePartialImages = False,
 ) -> Annotated[CallToolResult, CleanupPlan]:
     app = app_of(ctx)
     rules = Rules(
         keep_latest=keep_latest, keep_younger_than_days=keep_younger_than_days, age_basis=age_basis, tagged=tagged,
         include_tags=include_tags, exclude_tags=exclude_tags, include_versions=include_versions,
         exclude_versions=exclude_versions, pattern_syntax=pattern_syntax, prerelease=prerelease,
+        keep_latest_tagged=keep_latest_tagged, keep_latest_untagged=keep_latest_untagged,
+        delete_orphans=delete_orphans, delete_ghost_images=delete_ghost_images,
+        delete_partial_images=delete_partial_images,
     )  # fmt: skip
     progress = progress_reporter(ctx, "planned {done} of {total} package(s)")
     with tool_errors(READ, "list_org_package_versions"):
@@ -195,7 +208,7 @@ def cleanup_entries() -> tuple[ToolEntry, ...]:
         plan_version_cleanup,
         description=(
             "Plan a cleanup, deleting nothing: delete or keep, and why, for each version of a package or name "
-            "glob. Image parts (platform images, signatures) follow their image."
+            "glob. Image parts (platform images, signatures, attestations) follow their image; orphans are kept."
         ),
         annotations=ToolAnnotations(read_only_hint=True),
     )

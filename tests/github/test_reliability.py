@@ -21,7 +21,7 @@ from github_packages_mcp.github.pacing import Pacer
 from github_packages_mcp.github.retry import Limit, RetryPolicy, rate_limit
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_READ_TOKEN, DEMO_TOKEN, Fault, SandboxServer
 from github_packages_mcp.server.app import build_server
-from tests.helpers import Person, error_text, ok
+from tests.helpers import ACME_CONTAINERS, Person, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -38,7 +38,7 @@ async def test_reads_are_retried_after_502_and_503(settings: Settings, sandbox: 
     sandbox.state.faults.script("GET", PACKAGES, [Fault(status=502), Fault(status=503)])
     async with Client(build_server(settings)) as client:
         result = ok(await client.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "container"}))
-    assert [item["name"] for item in result["items"]] == ["base-image", "multi/app", "web/api"]
+    assert [item["name"] for item in result["items"]] == ACME_CONTAINERS
     assert statuses(sandbox) == [502, 503, 200]
 
 
@@ -46,7 +46,7 @@ async def test_a_read_that_times_out_is_retried(settings: Settings, sandbox: San
     sandbox.state.faults.script("GET", PACKAGES, [Fault(latency=1.0)])
     async with Client(build_server(settings.with_changes(timeout_seconds=0.2))) as client:
         result = ok(await client.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "container"}))
-    assert len(result["items"]) == 3
+    assert len(result["items"]) == len(ACME_CONTAINERS)
     assert len([r for r in sandbox.state.requests if r.raw_path == PACKAGES]) == 2
 
 
@@ -75,7 +75,7 @@ async def test_a_secondary_limit_with_retry_after_is_waited_out(settings: Settin
     sandbox.state.faults.script("GET", PACKAGES, [Fault.secondary_rate_limit(retry_after=1)])
     async with Client(build_server(settings)) as client:
         result = ok(await client.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "container"}))
-    assert len(result["items"]) == 3
+    assert len(result["items"]) == len(ACME_CONTAINERS)
     assert statuses(sandbox) == [403, 200]
 
 
@@ -342,7 +342,7 @@ async def test_a_rate_limited_token_does_not_delay_another_tokens_read(sandbox: 
         with anyio.fail_after(1):
             listing = await github.get_json(PACKAGES, {"package_type": "container"})
         group.cancel_scope.cancel()
-    assert [package["name"] for package in listing] == ["base-image", "multi/app", "web/api"]
+    assert [package["name"] for package in listing] == ACME_CONTAINERS
     # Only the first reads of the limited token (one per slot) were sent; the rest knew its quota was spent.
     assert sorted(statuses(sandbox)) in ([200, 403], [200, 403, 403])
 

@@ -4,7 +4,8 @@ are decided by the rules; the last tagged version is never deleted."""
 from __future__ import annotations
 
 from github_packages_mcp.github.registry import Manifest, parse_manifest
-from github_packages_mcp.retention.images import Part, decide_images, parts_by_tag, parts_from_manifests
+from github_packages_mcp.retention.images import decide_images
+from github_packages_mcp.retention.parts import Part, find_parts
 from github_packages_mcp.retention.rules import Rules, VersionFacts
 from tests.retention.helpers import NOW, actions, digest, image
 
@@ -20,7 +21,7 @@ def artifact(n: int, subject: int, artifact_type: str) -> Manifest:
 
 
 def parts(versions: list[VersionFacts], *manifests: Manifest) -> dict[str, Part]:
-    return parts_by_tag(versions) | parts_from_manifests(manifests, {v.name for v in versions})
+    return find_parts(versions, manifests)
 
 
 def test_platform_images_and_attestations_of_a_kept_index_are_kept() -> None:
@@ -69,7 +70,7 @@ def test_signatures_never_count_toward_keep_latest_and_follow_their_image() -> N
         result[2].rule
         == f"kept: signature of kept image sha256:0002abababab… (v2, latest), by its tag 'sha256-{hexdigits}.sig'"
     )
-    assert result[3].rule == "kept: signature of kept image sha256:0002abababab… (v2, latest)"
+    assert result[3].rule == "kept: Sigstore bundle of kept image sha256:0002abababab… (v2, latest), by its subject"
     assert result[4].rule.startswith("delete: signature of deleted image sha256:0001abababab… (v1)")
 
 
@@ -79,13 +80,14 @@ def test_an_artifact_is_named_by_its_type() -> None:
         artifact(2, 1, "application/spdx+json"),
         artifact(3, 1, "application/vnd.in-toto+json"),
         artifact(4, 1, "application/vnd.example.custom"),
-        artifact(5, 9, "application/spdx+json"),  # about an image that is not in the package
+        artifact(5, 9, "application/spdx+json"),  # about an image that is not in the package: an orphan
     ]
     found = parts(versions, *manifests)
-    assert {name: part.kind for name, part in found.items()} == {
-        digest(2): "SBOM",
-        digest(3): "attestation",
-        digest(4): "referrer",
+    assert {name: (part.kind, part.orphaned) for name, part in found.items()} == {
+        digest(2): ("SBOM", False),
+        digest(3): ("attestation", False),
+        digest(4): ("referrer", False),
+        digest(5): ("SBOM", True),
     }
 
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from github_packages_mcp.retention.images import Part, decide_images
+from github_packages_mcp.retention.images import decide_images
+from github_packages_mcp.retention.parts import Part
 from github_packages_mcp.retention.rules import (
     LAST_VERSION,
     Rules,
@@ -62,7 +63,7 @@ def test_keep_newest_untagged_only_and_ties_in_created_at_broken_by_id() -> None
     # 3 and 4 share created_at: the higher id is newer; the tagged 2 is not selected and does not count.
     assert actions(decisions) == {1: "delete", 2: "not_selected", 3: "keep_latest", 4: "keep_latest", 5: "delete"}
     assert decisions[2].rule == "kept: among the 2 newest selected"
-    assert decisions[0].rule == "delete: untagged, beyond the 2 newest"
+    assert decisions[0].rule == "delete: untagged, beyond the 2 newest selected"
 
 
 @pytest.mark.parametrize(
@@ -107,10 +108,10 @@ def test_include_and_exclude_patterns_glob_and_regex(
     }
     assert decisions[1].rule == f"kept: tag 'v2.0-keep' matches exclude pattern {exclude[0]!r}"
     assert decisions[0].rule == f"delete: tag 'v1.0' matches include pattern {include[0]!r}"
-    assert decisions[2].rule == f"kept: not selected (no tag matches include pattern {include[0]!r})"
+    assert decisions[2].rule == f"kept: not selected (its tag 'nightly' matches no include pattern {include[0]!r})"
     assert (
         decisions[3].rule
-        == f"kept: not selected (untagged, and only versions with a tag matching {include[0]!r} are selected)"
+        == f"kept: not selected (untagged, and only versions whose tags all match {include[0]!r} are selected)"
     )
 
 
@@ -184,7 +185,7 @@ def test_keep_latest_wins_over_keep_younger_and_the_delete_text_lists_every_crit
     rules = Rules(tagged="untagged", keep_latest=1, keep_younger_than_days=30)
     decisions = decide(versions, rules, NOW)
     assert actions(decisions) == {1: "keep_latest", 2: "keep_younger", 3: "delete", 4: "not_selected", 5: "delete"}
-    assert decisions[2].rule == "delete: untagged, older than 30 days (created 2026-10-22), beyond the newest"
+    assert decisions[2].rule == "delete: untagged, older than 30 days (created 2026-10-22), beyond the newest selected"
 
 
 def test_decide_does_not_mutate_inputs_and_is_deterministic() -> None:
@@ -253,8 +254,14 @@ def test_summarize_counts_actions_and_every_rule_id() -> None:
         "exclude_versions": 0,
         "not_selected": 1,
         "keep_latest": 1,
+        "keep_latest_tagged": 0,
+        "keep_latest_untagged": 0,
         "keep_younger": 0,
         "protected": 1,
+        "orphaned": 0,
+        "superseded": 0,
+        "broken": 0,
+        "unreadable": 0,
         "github_refuses": 0,
         "deleted_with": 0,
     }

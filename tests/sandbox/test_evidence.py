@@ -21,6 +21,7 @@ from github_packages_mcp.sandbox import (
     Switches,
 )
 from github_packages_mcp.sandbox.demo import build_demo_world
+from tests.helpers import ACME_CONTAINERS
 from tests.sandbox.helpers import WEB_API, assert_error
 
 INDEX = "application/vnd.oci.image.index.v1+json"
@@ -178,7 +179,7 @@ def test_list_packages_link_switch_through_the_control_api(control: httpx.Client
     switched = control.post("/_sandbox/switches", json={"list_packages_without_link": True}).json()
     assert switched == DEFAULTS | {"list_packages_without_link": True}
     assert "link" not in client.get(listing).headers
-    assert names(client.get(listing + "&page=3")) == ["web/api"]
+    assert names(client.get(listing + "&page=4")) == ["web/api"]
     assert control.post("/_sandbox/reset").status_code == 204
     assert "link" in client.get(listing).headers
 
@@ -193,11 +194,7 @@ def test_actions_token_cannot_list_its_organizations_packages(client: httpx.Clie
         assert_error(response, 400, "Invalid argument.")
         assert response.json() == ORG_LISTING_REFUSED
     # A classic token lists them as before.
-    assert names(client.get(f"/orgs/{DEMO_ORG}/packages?package_type=container")) == [
-        "base-image",
-        "multi/app",
-        "web/api",
-    ]
+    assert names(client.get(f"/orgs/{DEMO_ORG}/packages?package_type=container")) == ACME_CONTAINERS
     # The Actions token still manages its organization's packages one by one.
     assert client.get(WEB_API, headers=token).status_code == 200
     assert client.get(f"{WEB_API}/versions?per_page=1", headers=token).status_code == 200
@@ -210,7 +207,7 @@ def test_actions_token_cannot_list_its_organizations_packages(client: httpx.Clie
     ]
     state.set_switches(actions_token_lists_org_packages=True)
     listing = client.get(f"/orgs/{DEMO_ORG}/packages?package_type=container", headers=token)
-    assert names(listing) == ["base-image", "multi/app", "web/api"]
+    assert names(listing) == ACME_CONTAINERS
 
 
 def test_actions_token_switch_through_the_control_api(control: httpx.Client, client: httpx.Client) -> None:

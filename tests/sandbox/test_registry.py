@@ -24,6 +24,7 @@ from github_packages_mcp.sandbox import (
     SandboxState,
 )
 from github_packages_mcp.sandbox.demo import build_demo_world
+from tests.helpers import ACME_CONTAINERS
 from tests.sandbox.helpers import SPEC, WEB_API, assert_error, validate
 
 INDEX = "application/vnd.oci.image.index.v1+json"
@@ -123,7 +124,8 @@ def test_every_container_version_has_its_manifest(client: httpx.Client, state: S
                 assert response.headers["content-type"] == version.media_type == response.json()["mediaType"]
                 assert response.json()["schemaVersion"] == 2
                 served += 1
-    assert served == 12 - 1 + 345 + 3 + 15 + 6  # hello-world (one deleted), web/api, base-image, multi/app, tools/cli
+    # hello-world (one deleted), web/api, base-image, multi/app, gateway (one deleted), tools/cli
+    assert served == 12 - 1 + 345 + 3 + 15 + 17 + 6
     # Docker versions have manifests too, though ghcr.io does not serve the old registry's images.
     for owner, name in [
         (DEMO_LOGIN, "legacy-image"),
@@ -375,7 +377,7 @@ def test_actions_token_manages_its_organizations_packages_only(client: httpx.Cli
     assert_error(user, 403, "Resource not accessible by integration")
     assert user.json()["documentation_url"] == "https://docs.github.com/rest/users/users#get-the-authenticated-user"
     listing = client.get(f"/orgs/{DEMO_ORG}/packages?package_type=container", headers=token)
-    assert [p["name"] for p in listing.json()] == ["base-image", "multi/app", "web/api"]  # private ones too
+    assert [p["name"] for p in listing.json()] == ACME_CONTAINERS  # private too
     assert "x-oauth-scopes" not in listing.headers
     assert client.get(f"{WEB_API}/versions?per_page=1", headers=token).status_code == 200
     assert client.delete(f"{MULTI_API}/versions/{ORPHANS[0]}", headers=token).status_code == 204

@@ -16,6 +16,7 @@ from github_packages_mcp.sandbox import (
     SandboxServer,
     SandboxState,
 )
+from tests.helpers import ACME_CONTAINERS
 from tests.sandbox.helpers import HELLO, SPEC, WEB_API, assert_error, validate
 
 TOOLS = f"/users/{DEMO_OTHER_USER}/packages/container/tools%2Fcli"
@@ -260,7 +261,7 @@ def test_list_packages_parameters(client: httpx.Client) -> None:
         ("package_type=npm&visibility=internal", ["design-system"]),
         ("package_type=npm&visibility=public", []),
         ("package_type=maven&visibility=internal", ["com.acme.billing"]),  # internal means private for maven
-        ("package_type=container", ["base-image", "multi/app", "web/api"]),
+        ("package_type=container", ACME_CONTAINERS),
         ("package_type=container&visibility=public", ["base-image", "multi/app"]),
     ],
 )

@@ -16,7 +16,7 @@ from github_packages_mcp.config import Settings
 from github_packages_mcp.sandbox import DEMO_ORG, SandboxServer
 from github_packages_mcp.sandbox.faults import Fault
 from github_packages_mcp.server.transports import http_app
-from tests.helpers import Person, ok
+from tests.helpers import ACME_CONTAINERS, Person, ok
 from tests.server.http_serving import (
     ACCEPT,
     INITIALIZE,
@@ -210,7 +210,7 @@ async def test_a_sessions_stream_outlives_the_read_timeout_and_is_never_evicted(
         assert waited.cancelled_caught
         headers = {**ACCEPT, "Mcp-Session-Id": session, "Mcp-Protocol-Version": LEGACY}
         listing = await call(raw, url, headers, "list_org_packages", {"org": DEMO_ORG, "package_type": "container"})
-        assert [item["name"] for item in listing["items"]] == ["base-image", "multi/app", "web/api"]
+        assert [item["name"] for item in listing["items"]] == ACME_CONTAINERS
         assert (await raw.delete(url, headers={"Mcp-Session-Id": session})).status_code == 200
         with anyio.fail_after(5):  # the session ended: only now does its stream (the last chunk of its answer)
             received = b""

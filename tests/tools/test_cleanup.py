@@ -22,7 +22,7 @@ from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_READ_TOKEN, DEMO_TOKEN, Fault, SandboxServer
 from github_packages_mcp.server.app import build_server
 from github_packages_mcp.server.tokens import ServerKeys
-from tests.helpers import Person, error_text, ok
+from tests.helpers import ACME_CONTAINERS, Person, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -59,7 +59,7 @@ async def test_a_plan_keeps_what_multi_arch_images_need_and_deletes_nothing(
         assert decided[child]["rule"].startswith(("kept: platform image of kept index", "kept: attestation of kept"))
     assert decided[3420551203]["rule"].startswith("kept: attestation of kept index")
     # Found through its manifest's subject: ghcr.io has no referrers API.
-    assert decided[BUNDLE]["rule"].startswith("kept: signature of kept image")
+    assert decided[BUNDLE]["rule"].startswith("kept: Sigstore bundle of kept image")
     assert decided[SIGNATURE]["rule"].startswith("kept: signature of kept image")
     assert decided[SIGNATURE]["rule"].endswith(".sig'")
     for child in OLD_INDEX_AND_CHILDREN - {OLD_INDEX}:
@@ -89,21 +89,23 @@ async def test_a_signature_found_only_through_its_subject_is_kept_whatever_the_r
     async with Client(build_server(settings)) as client:
         plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
     assert decisions(plan)[BUNDLE]["rule"].startswith(
-        "kept: signature of kept image sha256:c94da96b3e43… (v2.1.0, latest)"
+        "kept: Sigstore bundle of kept image sha256:c94da96b3e43… (v2.1.0, latest)"
     )
     assert plan["delete"] == 5
     assert not [r for r in sandbox.state.requests if "/referrers/" in r.raw_path]
 
 
-async def test_without_readable_manifests_no_untagged_version_is_deleted(
+async def test_without_readable_manifests_nothing_in_the_package_is_deleted(
     settings: Settings, sandbox: SandboxServer
 ) -> None:
     sandbox.state.set_registry_available(False)
     async with Client(build_server(settings)) as client:
-        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "keep_latest": 1}))
     assert plan["delete"] == 0
-    assert plan["packages"][0]["manifests"].startswith("unavailable: the registry's manifests could not be read")
-    assert "could not be read" in decisions(plan)[3390112401]["rule"]
+    note = plan["packages"][0]["manifests"]
+    assert note.startswith("unavailable: ") and "could not be read" in note and "Service Unavailable" in note
+    assert "nothing in this package is deleted: check registry_url" in note and "read:packages" in note
+    assert {d["rule"].split(",")[-1] for d in decisions(plan).values()} == {" so nothing in this package is deleted"}
 
 
 async def test_signatures_never_count_toward_keep_latest_and_an_index_takes_its_platform_images_along(
@@ -150,14 +152,14 @@ async def test_version_name_patterns_clean_up_registries_without_tags(settings: 
     assert "use exclude_versions" in text
 
 
-async def test_an_unreadable_manifest_keeps_every_untagged_version(settings: Settings, sandbox: SandboxServer) -> None:
+async def test_one_unreadable_manifest_keeps_every_version(settings: Settings, sandbox: SandboxServer) -> None:
     [orphan] = [v for v in sandbox.state.package(DEMO_ORG, "container", "multi/app").versions if v.id == 3390112401]
     sandbox.state.faults.script("GET", f"/v2/*/manifests/{orphan.name}*", [Fault(status=404, body={"errors": []})] * 3)
     async with Client(build_server(settings)) as client:
         plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
     assert plan["delete"] == 0
-    assert decisions(plan)[3390112401]["rule"].startswith("kept: its manifest could not be read")
-    assert decisions(plan)[3391540077]["rule"].startswith("kept: untagged, and the registry's manifests could not")
+    prefix = f"kept: 1 manifest(s) could not be read (as {orphan.name[:19]}…: Not Found)"
+    assert {d["rule"] for d in decisions(plan).values()} == {f"{prefix}, so nothing in this package is deleted"}
 
 
 async def test_rules_combine_and_each_decision_names_its_rule(settings: Settings, sandbox: SandboxServer) -> None:
@@ -184,7 +186,7 @@ async def test_a_name_glob_plans_several_packages(settings: Settings) -> None:
                  "keep_younger_than_days": 60}  # fmt: skip
     async with Client(build_server(settings)) as client:
         plan = ok(await client.call_tool("plan_version_cleanup", arguments))
-    assert [package["package"] for package in plan["packages"]] == ["base-image", "multi/app", "web/api"]
+    assert [package["package"] for package in plan["packages"]] == ACME_CONTAINERS
 
 
 async def test_invalid_rules_are_refused_before_any_request(settings: Settings, sandbox: SandboxServer) -> None:

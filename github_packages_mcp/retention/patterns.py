@@ -1,0 +1,168 @@
+"""Retention patterns: globs and regexes that cannot stall the server.
+
+Patterns match the whole text, case-sensitively, with RE2 (`google-re2`), whose matching time is linear in the
+text: no pattern can stall the server. A glob means what `fnmatch.fnmatchcase` means (`*`, `?`, `[...]`,
+`[!...]`, everything else literal) and is translated once into RE2 (`glob_to_re2`). A regex is RE2 syntax:
+Python's without backreferences, lookarounds or atomic groups (refused with a `RulesError` that says so), and with
+ASCII-only classes (`\\d`, `\\w`, `\\s`). Each list holds at most `MAX_PATTERNS` patterns of at most
+`MAX_PATTERN_LENGTH` characters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import re2  # type: ignore[import-untyped]
+
+from github_packages_mcp.github.errors import InvalidArguments
+
+__all__ = [
+    "MAX_PATTERNS",
+    "MAX_PATTERN_LENGTH",
+    "PatternList",
+    "RulesError",
+    "check_pattern_limits",
+    "compile_pattern",
+    "glob_to_re2",
+]
+
+
+class RulesError(InvalidArguments):
+    """Rules that cannot apply (an invalid regex, tag rules for tagless versions); the message names the argument."""
+
+
+MAX_PATTERNS = 50  # per list (include_tags, exclude_versions, ...)
+MAX_PATTERN_LENGTH = 256  # characters, per pattern; the package name glob too
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # the error goes into the RulesError, not onto stderr
+_RE2_OPTIONS.never_capture = True  # only whether it matches counts: the fastest of RE2's engines
+
+
+def check_pattern_limits(name: str, patterns: Sequence[str]) -> None:
+    """Refuse more than `MAX_PATTERNS` patterns, or one longer than `MAX_PATTERN_LENGTH` characters.
+
+    Raises:
+        RulesError: Naming the argument and the limit.
+    """
+    if len(patterns) > MAX_PATTERNS:
+        raise RulesError(f"{name}: at most {MAX_PATTERNS} patterns are accepted, {len(patterns)} were given")
+    for pattern in patterns:
+        if len(pattern) > MAX_PATTERN_LENGTH:
+            raise RulesError(
+                f"{name}: a pattern may be at most {MAX_PATTERN_LENGTH} characters long; "
+                f"{pattern[:40]!r}... has {len(pattern)}"
+            )
+
+
+def compile_pattern(name: str, pattern: str, syntax: str) -> Callable[[str], bool]:
+    """One pattern (glob or regex, within the limits) as a function telling whether a whole text matches it.
+
+    Raises:
+        RulesError: If the pattern is too long, or RE2 cannot compile it (saying so when RE2 lacks the feature).
+    """
+    check_pattern_limits(name, (pattern,))
+    try:
+        regex = re2.compile(glob_to_re2(pattern) if syntax == "glob" else pattern, _RE2_OPTIONS)
+    except (re2.error, UnicodeError) as exc:
+        reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        if reason.startswith(("invalid perl operator", "invalid escape sequence")):
+            reason += (
+                " (patterns run on RE2, which matches in linear time: it has no backreferences, lookarounds, "
+                "atomic groups or \\Z)"
+            )
+        raise RulesError(f"{name}: invalid {syntax} {pattern!r}: {reason}") from None
+    fullmatch = regex.fullmatch
+    return lambda text: fullmatch(text.encode("utf-8", "surrogatepass")) is not None
+
+
+def glob_to_re2(glob: str) -> str:
+    """The RE2 pattern matching exactly the texts `fnmatch.fnmatchcase` matches with `glob`, in linear time.
+
+    `*` is any text, `?` any one character, `[...]` a class (`[!...]` negated; a `]` first is a member, `a-z` a
+    range, a reversed range matches nothing, an unclosed `[` is literal); every other character is literal.
+    """
+    parts = ["(?s)"]  # fnmatch's `*` and `?` match newlines too
+    last_close = glob.rfind("]")
+    i, n = 0, len(glob)
+    while i < n:
+        char = glob[i]
+        i += 1
+        if char == "*":
+            if parts[-1] != ".*":
+                parts.append(".*")
+        elif char == "?":
+            parts.append(".")
+        elif char == "[":
+            j = i + (glob[i : i + 1] == "!")
+            j += glob[j : j + 1] == "]"
+            end = glob.find("]", j) if j <= last_close else -1  # never a rescan to the end for each `[`
+            if end < 0:
+                parts.append(_literal("["))
+                continue
+            parts.append(_glob_class(glob, i, end))
+            i = end + 1
+        else:
+            parts.append(_literal(char))
+    return "".join(parts)
+
+
+def _glob_class(glob: str, start: int, end: int) -> str:
+    """The RE2 class for `glob[start:end]`, the inside of a `[...]`, with fnmatch's reading of `-` and `!`."""
+    negated = glob[start] == "!"
+    first = start + 1 if negated else start
+    # fnmatch's chunks: a `-` after the first character and not right after a range's end joins a range.
+    chunks: list[str] = []
+    i, k = first, first + 1
+    while (k := glob.find("-", k, end)) >= 0:
+        chunks.append(glob[i:k])
+        i, k = k + 1, k + 3
+    if chunk := glob[i:end]:
+        chunks.append(chunk)
+    elif chunks:
+        chunks[-1] += "-"
+    for k in range(len(chunks) - 1, 0, -1):  # a reversed range matches nothing, and takes its ends with it
+        if chunks[k - 1][-1] > chunks[k][0]:
+            chunks[k - 1] = chunks[k - 1][:-1] + chunks[k][1:]
+            del chunks[k]
+    # Between two chunks, a range from the last character of one to the first of the next; the rest are members.
+    members: list[str] = []
+    last = len(chunks) - 1
+    for k, chunk in enumerate(chunks):
+        members.extend(_literal(char) for char in chunk[1 if k else 0 : -1 if k < last else None])
+        if k < last:
+            members.append(f"{_literal(chunk[-1])}-{_literal(chunks[k + 1][0])}")
+    if not members:
+        return "." if negated else r"[^\x00-\x{10FFFF}]"  # fnmatch: `[!]`-like matches anything, `[]`-like nothing
+    return f"[{'^' if negated else ''}{''.join(members)}]"
+
+
+def _literal(char: str) -> str:
+    """One character as RE2 reads it literally, inside or outside a class."""
+    return char if char.isascii() and (char.isalnum() or char == "_") else f"\\x{{{ord(char):x}}}"
+
+
+class PatternList:
+    """A rule's patterns, compiled: which text matches which pattern."""
+
+    def __init__(self, name: str, patterns: Sequence[str], syntax: str) -> None:
+        """Raises:
+        RulesError: If there are too many patterns, or one is too long or does not compile.
+        """
+        check_pattern_limits(name, patterns)
+        self._compiled = [(pattern, compile_pattern(name, pattern, syntax)) for pattern in patterns]
+
+    def __bool__(self) -> bool:
+        return bool(self._compiled)
+
+    def first_match(self, texts: Sequence[str]) -> tuple[str, str] | None:
+        """The first (text, pattern) that matches, in text order then pattern order; None when none does."""
+        for text in texts:
+            for pattern, matches in self._compiled:
+                if matches(text):
+                    return text, pattern
+        return None
+
+    def first_unmatched(self, texts: Sequence[str]) -> str | None:
+        """The first text that no pattern matches; None when every one is matched."""
+        return next((text for text in texts if not any(matches(text) for _, matches in self._compiled)), None)
