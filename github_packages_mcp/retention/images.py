@@ -13,8 +13,10 @@ images and deleting an image deletes its signatures, and no kept image loses a p
 part. A part whose image is not in the package is decided by the rules like an image.
 
 The manifests say who belongs to whom. `plan_images` reads every manifest of the package once (ghcr.io has no
-referrers API, so the manifests are the only source: docs/github-behaviour.md#referrers-api). When any manifest
-cannot be read, what depends on it is unknown, so no untagged version of the package is deleted.
+referrers API, so the manifests are the only source: docs/github-behaviour.md#referrers-api), from the registry
+only when the manifest cache does not keep it (github/manifests.py: ghcr.io counts each read as a download).
+When any manifest cannot be read, what depends on it is unknown, so no untagged version of the package is
+deleted.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from functools import partial
 from typing import Literal
 
 from github_packages_mcp.github.errors import GitHubError
-from github_packages_mcp.github.registry import Manifest, Registry
+from github_packages_mcp.github.registry import Manifest, ManifestMismatch, Registry
 from github_packages_mcp.github.tasks import gather
 from github_packages_mcp.retention.rules import (
     Decision,
@@ -203,5 +205,7 @@ async def _read(registry: Registry, digest: str) -> Manifest | str:
         return await registry.manifest(digest)
     except GitHubError as exc:
         return exc.message
+    except ManifestMismatch:
+        return "the registry answered it with a manifest of another digest"
     except ValueError:
         return "the registry answered something that is not a manifest"
