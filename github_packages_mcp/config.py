@@ -197,8 +197,9 @@ class Settings(BaseModel):
     # Shared by every replica: signs cleanup plans and confirmation tokens and seals the SDK's request state, so
     # each verifies on any replica. Without it, the key in journal_dir (`key`, one machine, survives restarts).
     shared_secret: SecretStr | None = None
-    # Cleanup plans, the journal of every delete and restore (JSON lines; both in Redis with state_url), and the
-    # server's key (`key`, made once) that signs plans, journal lines and confirmation tokens without shared_secret.
+    # Cleanup plans, the journal of every delete and restore (JSON lines), the registry manifests cleanups have read
+    # (`manifests/`; all three in Redis with state_url), and the server's key (`key`, made once) that signs plans,
+    # journal lines and confirmation tokens without shared_secret.
     journal_dir: Path = Field(default_factory=lambda: _state_home() / "github-packages-mcp")
     # Days a cleanup plan can be applied; then it must be made again (its decisions may no longer hold).
     plan_ttl_days: int = Field(default=7, ge=1, le=90)

@@ -4,18 +4,21 @@ Cleanups need this to keep what a kept image needs: the platform images and atte
 index lists, and the artifacts (signatures, SBOMs, attestations) whose manifest names an image as its `subject`.
 The OCI referrers API would list those artifacts too, but ghcr.io has none (it answers 404, or a 303 to an HTML
 page: docs/github-behaviour.md#referrers-api), so every artifact is found through its own manifest instead.
-Manifests are immutable, so each digest is read at most once per `Registry`.
+Manifests are immutable: each digest is read at most once per `Registry`, and once at all while the app's
+`ManifestCache` (manifests.py) keeps it. What the registry serves for a digest must hash to it, or it is refused.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from github_packages_mcp.github.client import GitHubClient
+from github_packages_mcp.github.manifests import ManifestCache, digest_matches
 
-__all__ = ["MANIFEST_TYPES", "Manifest", "Registry", "parse_manifest"]
+__all__ = ["MANIFEST_TYPES", "Manifest", "ManifestMismatch", "Registry", "parse_manifest"]
 
 # Accept headers for reading any manifest ghcr.io serves: OCI and Docker, single images and indexes.
 MANIFEST_TYPES = ", ".join(
@@ -44,26 +47,41 @@ class Manifest:
     referrers_index: bool = False
 
 
-class Registry:
-    """One repository on the container registry, read with the client's token, pacing and retries."""
+class ManifestMismatch(ValueError):
+    """The registry answered a digest with a body that does not hash to it: not that manifest."""
 
-    def __init__(self, github: GitHubClient, registry_url: str, repository: str) -> None:
+
+class Registry:
+    """One repository on the container registry, read with the client's token, pacing and retries, through the
+    app's manifest cache."""
+
+    def __init__(self, github: GitHubClient, registry_url: str, repository: str, cache: ManifestCache) -> None:
         self._github = github
+        self._cache = cache
         # Registry names keep their "/" (`acme-labs/web/api`); each part is encoded on its own.
         self._base = f"{registry_url}/v2/{'/'.join(quote(part, safe='') for part in repository.split('/'))}"
         self._manifests: dict[str, Manifest] = {}
 
     async def manifest(self, digest: str) -> Manifest:
-        """The manifest of `digest`.
+        """The manifest of `digest`: from the cache when it keeps it, else read from the registry (and kept).
 
         Raises:
             GitHubError: If the registry does not serve it.
+            ManifestMismatch: If what it serves does not hash to `digest`.
             ValueError: If what it serves is not a JSON manifest.
         """
         if (known := self._manifests.get(digest)) is not None:
             return known
-        response = await self._github.registry_get(f"{self._base}/manifests/{quote(digest, safe=':')}", MANIFEST_TYPES)
-        manifest = parse_manifest(digest, response.json())
+        url = f"{self._base}/manifests/{quote(digest, safe=':')}"
+        body = await self._cache.get(url, digest)
+        if body is not None:
+            manifest = parse_manifest(digest, json.loads(body))
+        else:
+            body = (await self._github.registry_get(url, MANIFEST_TYPES)).content
+            if not digest_matches(digest, body):
+                raise ManifestMismatch(f"the registry answered {digest} with another manifest")
+            manifest = parse_manifest(digest, json.loads(body))  # only a manifest is kept
+            await self._cache.put(url, digest, body)
         self._manifests[digest] = manifest
         return manifest
 

@@ -13,7 +13,9 @@ part. Exclude patterns still keep a part. Three kinds of part are decided on the
   `delete_ghost_images` or `delete_partial_images` opts in to deleting it ("broken").
 
 `plan_images` reads the manifests (ghcr.io has no referrers API, so they are the only source:
-docs/github-behaviour.md#referrers-api). When any cannot be read, nothing in the package is deleted.
+docs/github-behaviour.md#referrers-api), from the registry only when the manifest cache does not keep them
+(github/manifests.py: ghcr.io counts each read as a download). When any cannot be read, nothing in the package
+is deleted.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from datetime import datetime
 from functools import partial
 
 from github_packages_mcp.github.errors import GitHubError
-from github_packages_mcp.github.registry import Manifest, Registry
+from github_packages_mcp.github.registry import Manifest, ManifestMismatch, Registry
 from github_packages_mcp.github.tasks import gather
 from github_packages_mcp.retention.parts import Broken, Part, broken_images, find_parts, parts_by_tag
 from github_packages_mcp.retention.rules import (
@@ -213,5 +215,7 @@ async def _read(registry: Registry, digest: str) -> Manifest | str:
         return await registry.manifest(digest)
     except GitHubError as exc:
         return exc.message
+    except ManifestMismatch:
+        return "the registry answered it with a manifest of another digest"
     except ValueError:
         return "the registry answered something that is not a manifest"

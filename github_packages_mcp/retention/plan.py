@@ -19,6 +19,7 @@ from pydantic import Field
 from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.github.catalogue import Owner
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback
+from github_packages_mcp.github.manifests import ManifestCache
 from github_packages_mcp.github.models import PackageType, Result, version_tags
 from github_packages_mcp.github.registry import Registry
 from github_packages_mcp.github.tasks import gather
@@ -82,6 +83,7 @@ async def make_plan(
     github: GitHubClient,
     store: CleanupStore,
     registry_url: str,
+    manifests: ManifestCache,
     owner: Owner,
     package_type: PackageType,
     package_name: str,
@@ -89,7 +91,8 @@ async def make_plan(
     now: datetime,
     progress: ProgressCallback | None = None,
 ) -> CleanupPlan:
-    """Decide for every active version of the matching packages, save the plan, and describe it.
+    """Decide for every active version of the matching packages, save the plan, and describe it; for containers,
+    the registry at `registry_url` is read through `manifests`.
 
     Raises:
         RulesError: If a rule is invalid (before any request).
@@ -103,7 +106,9 @@ async def make_plan(
 
     async def plan_one(package: dict[str, Any]) -> PlannedPackage:
         nonlocal done
-        decisions, note = await _decide_package(github, registry_url, owner, package_type, package, rules, now)
+        decisions, note = await _decide_package(
+            github, registry_url, manifests, owner, package_type, package, rules, now
+        )
         done += 1
         if progress:
             await progress(done, len(packages))
@@ -135,6 +140,7 @@ async def make_plan(
 async def _decide_package(
     github: GitHubClient,
     registry_url: str,
+    manifests: ManifestCache,
     owner: Owner,
     package_type: PackageType,
     package: dict[str, Any],
@@ -148,7 +154,7 @@ async def _decide_package(
     if package_type == "container":
         login = (package.get("owner") or {}).get("login") or owner.login or ""
         return await plan_images(
-            Registry(github, registry_url, f"{login.lower()}/{package['name']}"), versions, rules, now
+            Registry(github, registry_url, f"{login.lower()}/{package['name']}", manifests), versions, rules, now
         )
     decisions = decide(versions, rules, now)
     if (kept := last_to_keep(decisions, tagged_only=False)) is not None:

@@ -5,6 +5,8 @@ sees, and what one spends, none spends again.
 - per-token pacing: the next moment a mutating request of a token may go, reserved atomically on Redis's clock,
   so N replicas with one token keep one spacing; and a token's rate-limit pause, shared the same way;
 - cleanup plans (one key each, expiring) and the journal (a list per month, expiring 35 days after it);
+- the registry manifests cleanups have read (`manifest:<hash of its URL>`, expiring after 90 days:
+  retention/manifests.py);
 - cancellation: a channel on which a replica announces a cancelled request, so the one running it stops.
 
 Every key starts with `github-packages-mcp:`. Times are seconds since the epoch. A Redis that cannot be reached

@@ -1,10 +1,13 @@
 """Replicas sharing one Redis behave as one server: a plan made on one is applied and restored on another, a
-confirmation token works once across them, one token's deletes keep one spacing, and a lost Redis stops deletes
-but not reads. Each replica here has a state directory of its own, so only Redis can carry what they share."""
+confirmation token works once across them, one token's deletes keep one spacing, a manifest one read the other
+does not read again, and a lost Redis stops deletes but not reads. Each replica here has a state directory of its
+own, so only Redis can carry what they share."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import logging
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -14,9 +17,12 @@ import pytest
 from mcp import Client
 
 from github_packages_mcp.config import Settings
+from github_packages_mcp.github.manifests import ManifestCache
+from github_packages_mcp.retention.manifests import SharedManifests
 from github_packages_mcp.sandbox import DEMO_ORG, Fault, SandboxServer
 from github_packages_mcp.server.app import build_server
 from github_packages_mcp.server.transports import http_app
+from github_packages_mcp.state.redis import RedisState
 from tests.helpers import COMMAND, Person, clean_env, error_text, free_port, ok
 from tests.server.http_serving import http_client, serving
 from tests.state.redis_serving import RedisServer
@@ -188,3 +194,41 @@ async def test_a_replica_outlives_its_redis_and_deletes_again_once_it_is_back(
     assert "could not check the confirmation token" in error_text(refused)
     assert done["deleted"] is True
     assert len(deletes(sandbox)) == 1
+
+
+def manifest_gets(sandbox: SandboxServer) -> int:
+    return sum(r.method == "GET" and "/manifests/" in r.raw_path for r in sandbox.state.requests)
+
+
+async def test_replicas_share_the_manifests_they_read(
+    settings: Settings, sandbox: SandboxServer, redis: RedisServer, tmp_path: Path
+) -> None:
+    one, two = replicas(settings, redis, tmp_path)
+    cleanup = {**WEB, "tagged": "untagged", "keep_younger_than_days": 1}
+    async with Client(build_server(one)) as client:
+        first = ok(await client.call_tool("plan_version_cleanup", cleanup))
+    read_by_one = manifest_gets(sandbox)
+    async with Client(build_server(two)) as client:
+        second = ok(await client.call_tool("plan_version_cleanup", cleanup))
+    assert (read_by_one, manifest_gets(sandbox)) == (345, 345)  # the second replica read none
+    assert first["delete"] == second["delete"] > 0
+    assert not (tmp_path / "one" / "manifests").exists()
+    assert not (tmp_path / "two" / "manifests").exists()
+
+
+async def test_a_manifest_cache_on_an_unreachable_redis_answers_misses_and_raises_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = b'{"schemaVersion":2}'
+    digest = f"sha256:{hashlib.sha256(body).hexdigest()}"
+    url = f"http://127.0.0.1/v2/acme-labs/web/api/manifests/{digest}"
+    state = RedisState(f"redis://127.0.0.1:{free_port()}/0")
+    cache = ManifestCache(SharedManifests(state))
+    try:
+        with anyio.fail_after(5), caplog.at_level(logging.WARNING, "github_packages_mcp"):
+            assert await cache.get(url, digest) is None
+            await cache.put(url, digest, body)
+            assert await cache.get(url, digest) is None
+    finally:
+        await state.aclose()
+    assert len([record for record in caplog.records if "manifest cache" in record.getMessage()]) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any, Literal
 
 import httpx
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 
 from github_packages_mcp.config import Settings
 from github_packages_mcp.github.cache import identity_of
@@ -22,7 +23,7 @@ from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_READ_TOKEN, DEMO_TOKEN, Fault, SandboxServer
 from github_packages_mcp.server.app import build_server
 from github_packages_mcp.server.tokens import ServerKeys
-from tests.helpers import ACME_CONTAINERS, Person, error_text, ok
+from tests.helpers import ACME_CONTAINERS, COMMAND, Person, clean_env, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -505,3 +506,97 @@ async def test_a_delete_whose_answer_was_lost_is_journaled_as_deleted_and_can_be
     assert (applied["deleted_count"], applied["already_gone"]) == (5, 0)
     assert restored["restored"] == 5
     assert len(sandbox.state.package(DEMO_ORG, "container", "multi/app").active_versions()) == 15
+
+
+# --- Manifests read once: ghcr.io counts every manifest GET as a download (github/manifests.py). ---
+
+WEB_CLEANUP = {**WEB, "tagged": "untagged", "keep_younger_than_days": 1}
+WEB_MANIFESTS = 345  # web/api's active versions: single-platform images, each read by its digest
+
+
+def manifest_gets(sandbox: SandboxServer) -> int:
+    return sum(r.method == "GET" and "/manifests/" in r.raw_path for r in sandbox.state.requests)
+
+
+def same_plan(plan: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in plan.items() if key not in ("plan_id", "message")}
+
+
+async def test_a_second_plan_reads_no_manifest_from_the_registry(settings: Settings, sandbox: SandboxServer) -> None:
+    async with Client(build_server(settings)) as client:
+        first = ok(await client.call_tool("plan_version_cleanup", WEB_CLEANUP))
+        read_by_first = manifest_gets(sandbox)
+        second = ok(await client.call_tool("plan_version_cleanup", WEB_CLEANUP))
+    assert first["delete"] > 0
+    assert first["packages"][0]["manifests"] == second["packages"][0]["manifests"] == "read 345 manifest(s)"
+    assert (read_by_first, manifest_gets(sandbox)) == (WEB_MANIFESTS, WEB_MANIFESTS)
+    assert same_plan(second) == same_plan(first)
+
+
+async def test_another_server_process_on_the_same_journal_dir_reads_no_manifest_again(
+    settings: Settings, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    async with Client(build_server(settings)) as client:
+        first = ok(await client.call_tool("plan_version_cleanup", WEB_CLEANUP))
+    config = tmp_path / "config.toml"
+    config.write_text(f"journal_dir = {json.dumps(str(settings.journal_dir))}\nhide_unusable_tools = false\n")
+    environment = clean_env(
+        GITHUB_API_URL=sandbox.url,
+        GITHUB_REGISTRY_URL=sandbox.url,
+        GITHUB_TOKEN=DEMO_TOKEN,
+        GITHUB_PACKAGES_MCP_CONFIG=str(config),
+    )
+    async with Client(StdioServerParameters(command=COMMAND[0], args=COMMAND[1:], env=environment)) as client:
+        second = ok(await client.call_tool("plan_version_cleanup", WEB_CLEANUP))
+    assert manifest_gets(sandbox) == WEB_MANIFESTS
+    assert same_plan(second) == same_plan(first)
+
+
+async def test_damaged_cache_files_are_ignored_and_read_from_the_registry_again(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    async with Client(build_server(settings)) as client:
+        first = ok(await client.call_tool("plan_version_cleanup", WEB_CLEANUP))
+        entries = sorted((settings.journal_dir / "manifests").iterdir())
+        entries[0].write_bytes(b"\x00garbage")
+        entries[1].write_bytes(b"")
+        entries[2].write_bytes(entries[3].read_bytes())  # another manifest: not the one its name is for
+        second = ok(await client.call_tool("plan_version_cleanup", WEB_CLEANUP))
+        read_by_second = manifest_gets(sandbox) - WEB_MANIFESTS
+        third = ok(await client.call_tool("plan_version_cleanup", WEB_CLEANUP))
+    assert read_by_second == 3
+    assert manifest_gets(sandbox) == WEB_MANIFESTS + 3  # read again once, kept again
+    assert same_plan(first) == same_plan(second) == same_plan(third)
+
+
+async def test_a_manifest_that_does_not_hash_to_its_digest_is_refused_and_never_kept(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    [orphan] = [v for v in sandbox.state.package(DEMO_ORG, "container", "multi/app").versions if v.id == 3390112401]
+    another = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "layers": []}
+    sandbox.state.faults.script("GET", f"/v2/*/manifests/{orphan.name}*", [Fault(status=200, body=another)])
+    async with Client(build_server(settings)) as client:
+        refused = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        read_before = manifest_gets(sandbox)
+        planned = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+    assert refused["delete"] == 0
+    assert decisions(refused)[3390112401]["rule"] == (
+        "kept: 1 manifest(s) could not be read (as sha256:3aef28282565…: the registry answered it with a manifest "
+        "of another digest), so nothing in this package is deleted"
+    )
+    assert manifest_gets(sandbox) - read_before == 1  # only the refused one is read again
+    assert planned["delete"] == 5
+
+
+async def test_a_cache_that_cannot_be_used_never_stops_a_plan_and_is_logged_once(
+    settings: Settings, sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.journal_dir.mkdir()
+    (settings.journal_dir / "manifests").write_text("a file where the manifest cache goes")
+    with caplog.at_level(logging.WARNING, "github_packages_mcp"):
+        async with Client(build_server(settings)) as client:
+            first = ok(await client.call_tool("plan_version_cleanup", WEB_CLEANUP))
+            second = ok(await client.call_tool("plan_version_cleanup", WEB_CLEANUP))
+    assert same_plan(first) == same_plan(second)
+    assert manifest_gets(sandbox) == 2 * WEB_MANIFESTS
+    assert len([record for record in caplog.records if "manifest cache" in record.getMessage()]) == 1
