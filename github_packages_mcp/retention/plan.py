@@ -18,10 +18,8 @@ from pydantic import Field
 
 from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.github.catalogue import Owner
-from github_packages_mcp.github.client import GitHubClient, ProgressCallback
-from github_packages_mcp.github.manifests import ManifestCache
-from github_packages_mcp.github.models import PackageType, Result, version_tags
-from github_packages_mcp.github.registry import Registry
+from github_packages_mcp.github.client import ProgressCallback
+from github_packages_mcp.github.models import PackageType, Result
 from github_packages_mcp.github.tasks import gather
 from github_packages_mcp.retention.files import timestamp
 from github_packages_mcp.retention.images import plan_images
@@ -29,13 +27,12 @@ from github_packages_mcp.retention.patterns import compile_pattern
 from github_packages_mcp.retention.rules import (
     Decision,
     Rules,
-    VersionFacts,
     check_tags_apply,
     decide,
     last_to_keep,
-    parse_time,
     summarize,
 )
+from github_packages_mcp.retention.sources import Sources
 from github_packages_mcp.retention.store import CleanupStore, PlannedDeletion, SavedPlan
 
 __all__ = ["SHOWN_DECISIONS", "CleanupPlan", "PackagePlan", "VersionDecision", "make_plan"]
@@ -80,10 +77,8 @@ PlannedPackage = tuple[dict[str, Any], list[Decision], str | None]  # GitHub's p
 
 
 async def make_plan(
-    github: GitHubClient,
+    sources: Sources,
     store: CleanupStore,
-    registry_url: str,
-    manifests: ManifestCache,
     owner: Owner,
     package_type: PackageType,
     package_name: str,
@@ -91,8 +86,7 @@ async def make_plan(
     now: datetime,
     progress: ProgressCallback | None = None,
 ) -> CleanupPlan:
-    """Decide for every active version of the matching packages, save the plan, and describe it; for containers,
-    the registry at `registry_url` is read through `manifests`.
+    """Decide for every active version of the matching packages, save the plan, and describe it.
 
     Raises:
         RulesError: If a rule is invalid (before any request).
@@ -101,14 +95,12 @@ async def make_plan(
     # Invalid patterns, and tag rules for a registry without tags, are refused before any request.
     rules.patterns()
     check_tags_apply(rules, tagless=package_type not in TAGGED_TYPES)
-    packages = await _matching_packages(github, owner, package_type, package_name)
+    packages = await _matching_packages(sources, owner, package_type, package_name)
     done = 0
 
     async def plan_one(package: dict[str, Any]) -> PlannedPackage:
         nonlocal done
-        decisions, note = await _decide_package(
-            github, registry_url, manifests, owner, package_type, package, rules, now
-        )
+        decisions, note = await _decide_package(sources, owner, package_type, package, rules, now)
         done += 1
         if progress:
             await progress(done, len(packages))
@@ -117,7 +109,7 @@ async def make_plan(
     planned = await gather([partial(plan_one, package) for package in packages])
     plan_id = secrets.token_hex(8)
     # The plan is the caller's only (their token's fingerprint), and expires: its decisions go stale.
-    caller, expires = identity_of(github.token), now + store.plan_ttl
+    caller, expires = identity_of(sources.github.token), now + store.plan_ttl
     await store.save(_saved_plan(plan_id, caller, owner, package_type, rules, (now, expires), planned))
     results = [_package_plan(package["name"], decisions, note) for package, decisions, note in planned]
     delete = sum(result.delete for result in results)
@@ -138,24 +130,12 @@ async def make_plan(
 
 
 async def _decide_package(
-    github: GitHubClient,
-    registry_url: str,
-    manifests: ManifestCache,
-    owner: Owner,
-    package_type: PackageType,
-    package: dict[str, Any],
-    rules: Rules,
-    now: datetime,
+    sources: Sources, owner: Owner, package_type: PackageType, package: dict[str, Any], rules: Rules, now: datetime
 ) -> tuple[list[Decision], str | None]:
     """The decisions for every active version of one package, and for containers how the manifests were read."""
-    listing = owner.operation("list", "package_versions")
-    path = listing.url_path({**owner.arguments, "package_type": package_type, "package_name": package["name"]})
-    versions = [_facts(version) for version in (await github.get_all_pages(path, {"state": "active"})).items]
+    versions = await sources.versions(owner, package_type, package["name"])
     if package_type == "container":
-        login = (package.get("owner") or {}).get("login") or owner.login or ""
-        return await plan_images(
-            Registry(github, registry_url, f"{login.lower()}/{package['name']}", manifests), versions, rules, now
-        )
+        return await plan_images(sources.registry(owner, package), versions, rules, now)
     decisions = decide(versions, rules, now)
     if (kept := last_to_keep(decisions, tagged_only=False)) is not None:
         decisions = [kept if d.version.id == kept.version.id else d for d in decisions]
@@ -163,30 +143,15 @@ async def _decide_package(
 
 
 async def _matching_packages(
-    github: GitHubClient, owner: Owner, package_type: PackageType, pattern: str
+    sources: Sources, owner: Owner, package_type: PackageType, pattern: str
 ) -> list[dict[str, Any]]:
     if not any(char in pattern for char in "*?["):
-        get = owner.operation("get", "package")
-        package = await github.get_json(
-            get.url_path({**owner.arguments, "package_type": package_type, "package_name": pattern})
-        )
-        return [package]
+        return [await sources.package(owner, package_type, pattern)]
     matches = compile_pattern("package_name", pattern, "glob")  # refused before any request when too long
-    listing = await github.get_all_pages(
+    listing = await sources.github.get_all_pages(
         owner.operation("list", "packages").url_path(owner.arguments), {"package_type": package_type}
     )
     return [package for package in listing.items if matches(package["name"])]
-
-
-def _facts(version: dict[str, Any]) -> VersionFacts:
-    tags = version_tags(version)
-    return VersionFacts(
-        id=version["id"],
-        name=version["name"],
-        tags=tuple(tags) if tags is not None else None,
-        created_at=parse_time(version["created_at"]),
-        updated_at=parse_time(version["updated_at"]),
-    )
 
 
 def _tag_list(decision: Decision) -> list[str] | None:

@@ -27,6 +27,7 @@ from github_packages_mcp.github.manifests import ManifestCache
 from github_packages_mcp.insights.token import granted_scopes, missing_scopes
 from github_packages_mcp.retention.journal import Journal
 from github_packages_mcp.retention.manifests import manifest_store
+from github_packages_mcp.retention.sources import Sources
 from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.server.context import AppContext, ToolEntry
 from github_packages_mcp.server.resources import add_prompts, add_resources
@@ -122,7 +123,9 @@ def build_server(
                     directory, keys.source("plans"), clock=clock, plan_ttl_days=settings.plan_ttl_days, shared=state
                 ),
                 journal=Journal(directory, keys.source("journal"), clock=clock, shared=state),
-                manifests=ManifestCache(manifest_store(directory, state, clock=clock)),
+                sources=Sources(
+                    github, settings.registry_url, ManifestCache(manifest_store(directory, state, clock=clock))
+                ),
                 tool_scopes={entry.name: entry.scopes for entry in tool_entries()},
                 clock=clock,
             )

@@ -13,8 +13,8 @@ from mcp.server.mcpserver.tools import Tool
 from github_packages_mcp.config import Settings, Toolset
 from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback
-from github_packages_mcp.github.manifests import ManifestCache
 from github_packages_mcp.retention.journal import Actor, Journal
+from github_packages_mcp.retention.sources import Sources
 from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.server.tokens import ConfirmationTokens
 
@@ -30,7 +30,7 @@ class AppContext:
     tokens: ConfirmationTokens
     store: CleanupStore
     journal: Journal
-    manifests: ManifestCache  # the registry's manifests, read once (files under journal_dir, or Redis)
+    sources: Sources  # where cleanups read: the API, and the registry's manifests read once (manifest cache)
     tool_scopes: dict[str, tuple[str, ...]]  # every tool this server offers, and the scopes it needs
     clock: Callable[[], float]  # seconds since the epoch: ages, plan and confirmation expiry
 

@@ -106,10 +106,7 @@ async def plan_version_cleanup(
     with tool_errors(READ, "list_org_package_versions"):
         owner = Owner.of({"org": org, "username": username})
         now = datetime.fromtimestamp(app.clock(), UTC)
-        registry = app.settings.registry_url
-        plan = await make_plan(
-            app.github, app.store, registry, app.manifests, owner, package_type, package_name, rules, now, progress
-        )
+        plan = await make_plan(app.sources, app.store, owner, package_type, package_name, rules, now, progress)
     return concise(plan)
 
 

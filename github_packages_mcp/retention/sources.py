@@ -1,0 +1,63 @@
+"""Where a cleanup reads what a package holds: GitHub's API for its versions, the container registry for their
+manifests (through the manifest cache). Planning reads through it, and applying reads through it again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from github_packages_mcp.github.catalogue import Owner
+from github_packages_mcp.github.client import GitHubClient
+from github_packages_mcp.github.manifests import ManifestCache
+from github_packages_mcp.github.models import PackageType, version_tags
+from github_packages_mcp.github.registry import Registry
+from github_packages_mcp.retention.rules import VersionFacts, parse_time
+
+__all__ = ["Sources"]
+
+
+@dataclass(frozen=True)
+class Sources:
+    """GitHub's API through `github`, and the registry at `registry_url` read through `manifests`."""
+
+    github: GitHubClient
+    registry_url: str
+    manifests: ManifestCache
+
+    async def package(self, owner: Owner, package_type: PackageType, name: str) -> dict[str, Any]:
+        """GitHub's description of one package.
+
+        Raises:
+            GitHubError: If GitHub cannot be read (NotFound: no such package this token sees).
+        """
+        path = owner.operation("get", "package").url_path(
+            {**owner.arguments, "package_type": package_type, "package_name": name}
+        )
+        package: dict[str, Any] = await self.github.get_json(path)
+        return package
+
+    async def versions(self, owner: Owner, package_type: PackageType, name: str) -> list[VersionFacts]:
+        """Every active version of one package, as far as retention cares.
+
+        Raises:
+            GitHubError: If GitHub cannot be read.
+        """
+        listing = owner.operation("list", "package_versions")
+        path = listing.url_path({**owner.arguments, "package_type": package_type, "package_name": name})
+        return [_facts(version) for version in (await self.github.get_all_pages(path, {"state": "active"})).items]
+
+    def registry(self, owner: Owner, package: dict[str, Any]) -> Registry:
+        """The registry repository of a container package GitHub described."""
+        login = (package.get("owner") or {}).get("login") or owner.login or ""
+        return Registry(self.github, self.registry_url, f"{login.lower()}/{package['name']}", self.manifests)
+
+
+def _facts(version: dict[str, Any]) -> VersionFacts:
+    tags = version_tags(version)
+    return VersionFacts(
+        id=version["id"],
+        name=version["name"],
+        tags=tuple(tags) if tags is not None else None,
+        created_at=parse_time(version["created_at"]),
+        updated_at=parse_time(version["updated_at"]),
+    )
