@@ -1,6 +1,7 @@
 """Applying a saved cleanup plan: deletes, journaled, resumable.
 
-Applying deletes the plan's versions one by one through the shared client (paced, retried where safe) and
+Applying reads each package again and holds back what changed since the plan (recheck.py), then deletes the
+plan's versions one by one through the shared client (paced, retried where safe) and
 journals every version. A 404 counts as already done; GitHub's refusals (the 5,000-downloads rule, the last
 version) are skipped, not failures. Applying the same plan again resumes after what the journal records as done,
 so an interrupted run loses nothing; and every deleted version can be restored from the journal within 30 days
@@ -14,6 +15,7 @@ it is the very plan the person confirmed (its digest).
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import anyio
@@ -27,7 +29,9 @@ from github_packages_mcp.github.models import ConfirmationOutcome, Result
 from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.retention.journal import Actor, Journal, JournalResult, Subject
 from github_packages_mcp.retention.plan import SHOWN_DECISIONS
+from github_packages_mcp.retention.recheck import look_again
 from github_packages_mcp.retention.rules import short_digest
+from github_packages_mcp.retention.sources import Sources
 from github_packages_mcp.retention.store import CleanupStore, PlannedDeletion, SavedPlan
 
 __all__ = [
@@ -115,7 +119,7 @@ def _described(item: PlannedDeletion) -> str:
 
 
 async def apply_plan(
-    github: GitHubClient,
+    sources: Sources,
     store: CleanupStore,
     journal: Journal,
     actor: Actor,
@@ -125,6 +129,7 @@ async def apply_plan(
 ) -> CleanupApplied:
     """Delete what the plan says and the journal does not record as done, journaling every version; only if the
     plan is still the one whose digest the person confirmed (`describe_plan`), and only for the token that made it.
+    Each package is read again first (recheck.py): what changed since the plan is held back, never deleted.
 
     Raises:
         PlanNotFound: If there is no such plan that this caller can use.
@@ -133,6 +138,7 @@ async def apply_plan(
         GitHubError: A rate limit or a network failure stops the run (what is done is in the journal; applying
             the plan again resumes).
     """
+    github = sources.github
     plan = await store.load(plan_id, identity_of(github.token))
     if not hmac.compare_digest(plan.digest(), expected_digest):
         raise PlanChanged(
@@ -142,23 +148,23 @@ async def apply_plan(
     todo = await remaining(journal, plan)
     counts = {"deleted": 0, "already_gone": 0, "skipped": 0, "failed": 0}
     skipped: list[SkippedVersion] = []
-    for number, item in enumerate(todo, start=1):
-        # A cancel waits for the version in flight and its journal line, so the journal never misses a delete
-        # that happened (and so can always restore it); then it stops the run before the next one.
-        with anyio.CancelScope(shield=True):
-            result, detail = await _delete_journaled(github, journal, actor, plan, item)
-        await anyio.lowlevel.checkpoint()
-        counts[result] += 1
-        if result in ("skipped", "failed") and len(skipped) < SHOWN_DECISIONS:
-            skipped.append(SkippedVersion(id=item.id, name=item.name, reason=detail or result))
-        if progress:
-            await progress(number, len(todo))
+    number = 0
+    for package_name, items in _by_package(todo):
+        for item, settled in await _looked_again(sources, plan, package_name, items):
+            result, detail = await _step(github, journal, actor, plan, item, settled)
+            await anyio.lowlevel.checkpoint()
+            counts[result] += 1
+            if result in ("skipped", "failed") and len(skipped) < SHOWN_DECISIONS:
+                skipped.append(SkippedVersion(id=item.id, name=item.name, reason=detail or result))
+            number += 1
+            if progress:
+                await progress(number, len(todo))
     return CleanupApplied(
         deleted=counts["deleted"] > 0,
         status="deleted",
         message=(
             f"Deleted {counts['deleted']} version(s); {counts['already_gone']} were already gone, "
-            f"{counts['skipped']} skipped (GitHub refused), {counts['failed']} failed. "
+            f"{counts['skipped']} skipped (changed since the plan, or GitHub refused), {counts['failed']} failed. "
             "Each is in the journal and can be restored within 30 days with restore_from_journal."
         ),
         plan_id=plan.plan_id,
@@ -169,6 +175,43 @@ async def apply_plan(
         skipped_versions=skipped,
         journal=journal.file_name(),
     )
+
+
+def _by_package(todo: Sequence[PlannedDeletion]) -> list[tuple[str, list[PlannedDeletion]]]:
+    """The deletions by package, in plan order (images before their parts within each)."""
+    packages: dict[str, list[PlannedDeletion]] = {}
+    for item in todo:
+        packages.setdefault(item.package_name, []).append(item)
+    return list(packages.items())
+
+
+async def _looked_again(
+    sources: Sources, plan: SavedPlan, package_name: str, items: list[PlannedDeletion]
+) -> list[tuple[PlannedDeletion, tuple[JournalResult, str] | None]]:
+    """Each deletion of one package with None (delete it now) or how it is settled without a request."""
+    looked = await look_again(sources, plan.owner, plan.package_type, package_name, items)
+    gone: tuple[JournalResult, str] = ("already_gone", "not in the package any more when the apply looked again")
+    settled = {item.id: gone for item in looked.gone} | {item.id: ("skipped", why) for item, why in looked.held}
+    return [(item, settled.get(item.id)) for item in items]
+
+
+async def _step(
+    github: GitHubClient,
+    journal: Journal,
+    actor: Actor,
+    plan: SavedPlan,
+    item: PlannedDeletion,
+    settled: tuple[JournalResult, str] | None,
+) -> tuple[JournalResult, str | None]:
+    """Delete one version, or journal how it is settled without a request (held back, or gone since the plan)."""
+    if settled is not None:
+        await journal.record(actor, _subject(plan, item), *settled, plan.plan_id)
+        return settled
+    # A cancel waits for the version in flight and its journal line, so the journal never misses a delete that
+    # happened (and so can always restore it); then it stops the run before the next one.
+    with anyio.CancelScope(shield=True):
+        done = await _delete_journaled(github, journal, actor, plan, item)
+    return done
 
 
 async def _delete_journaled(

@@ -125,6 +125,14 @@ class Package:
                 return v
         raise SandboxError(404, "Package version not found.")
 
+    def manifest(self, reference: str) -> Manifest:
+        """The manifest of the active version a registry reference (a digest or a tag) names."""
+        by_digest = reference.startswith("sha256:")
+        for v in self.active_versions():
+            if (v.name == reference if by_digest else reference in v.tags) and v.manifest and v.media_type:
+                return Manifest(v.manifest, v.media_type)
+        raise RegistryError(404, "MANIFEST_UNKNOWN", "manifest unknown")
+
     def require_deletable(self, version: Version) -> None:
         """GitHub's 400 for deleting what must be kept: the package has to be deleted instead.
 
@@ -256,6 +264,22 @@ class World:
         )
         self.packages.append(package)
         return package
+
+    def push(self, package: Package, manifest: Manifest, tags: tuple[str, ...], now: datetime) -> Version:
+        """What `docker push` or `oras push` does: a manifest not in the package becomes a new version (the newest
+        id), one already in it only gains `tags`; a tag lives on one version, so pushing it moves it off others."""
+        active = package.active_versions()
+        for version in active:
+            if version.name != manifest.digest and set(tags) & set(version.tags):
+                version.tags = tuple(tag for tag in version.tags if tag not in tags)
+        found = next((v for v in active if v.name == manifest.digest), None)
+        if found is None:
+            found = image_version(max(v.id for p in self.packages for v in p.versions) + 1, manifest, now, tags)
+            package.versions.append(found)
+        else:
+            found.tags = (*found.tags, *(tag for tag in tags if tag not in found.tags))
+        package.updated_at = now
+        return found
 
     def owner(self, viewer: Token, ref: OwnerRef) -> Owner:
         if ref.kind == "user":

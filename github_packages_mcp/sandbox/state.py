@@ -38,7 +38,7 @@ from github_packages_mcp.sandbox.model import (
     WorldFactory,
     too_popular,
 )
-from github_packages_mcp.sandbox.oci import Manifest, RegistryError
+from github_packages_mcp.sandbox.oci import Manifest
 from github_packages_mcp.sandbox.saved import SavedWorld
 from github_packages_mcp.sandbox.switches import ReferrersMode, Switches
 
@@ -244,6 +244,13 @@ class SandboxState:
             package = self._world.add_package(owner, package_type, name, versions, visibility, self.clock.now())
             self._revision += 1
             return package
+
+    def push(self, owner: str, name: str, manifest: Manifest, tags: tuple[str, ...] = ()) -> Version:
+        """`docker push` to an active container package (World.push); like add_package, until the next reset."""
+        with self.lock:
+            pushed = self._world.push(self.package(owner, "container", name), manifest, tags, self.clock.now())
+            self._revision += 1
+            return pushed
 
     # --- authentication -------------------------------------------------------------------------------------------
 
@@ -481,12 +488,8 @@ class SandboxState:
 
     def manifest(self, viewer: Token, repository: str, reference: str) -> Manifest:
         """The manifest of the active version a registry reference (a digest or a tag) names in `repository`."""
-        by_digest = reference.startswith("sha256:")
         with self.lock:
-            for v in self._world.image(viewer, repository).active_versions():
-                if (v.name == reference if by_digest else reference in v.tags) and v.manifest and v.media_type:
-                    return Manifest(v.manifest, v.media_type)
-        raise RegistryError(404, "MANIFEST_UNKNOWN", "manifest unknown")
+            return self._world.image(viewer, repository).manifest(reference)
 
     def referrers(self, viewer: Token, repository: str, digest: str) -> list[oci.Json]:
         """Descriptors of the active manifests in `repository` whose subject is `digest`, newest first."""

@@ -146,7 +146,7 @@ async def apply_version_cleanup(
         progress = progress_reporter(ctx, "deleted {done} of {total}")
         try:
             actor = actor_of(ctx, "apply_version_cleanup")
-            return await apply_plan(app.github, app.store, app.journal, actor, plan_id, confirmed, progress)
+            return await apply_plan(app.sources, app.store, app.journal, actor, plan_id, confirmed, progress)
         except GitHubError as exc:  # a rate limit or the network stopped the run; the journal has what was done
             advice = tool_error_message(exc, DELETE, "plan_version_cleanup")
             raise ToolError(f"{advice} Call apply_version_cleanup again with the same plan_id to resume.") from None
@@ -214,8 +214,8 @@ def cleanup_entries() -> tuple[ToolEntry, ...]:
         build_tool,
         apply_version_cleanup,
         description=(
-            "Apply a cleanup plan after the person confirms: paced deletes, journaled; again resumes. 404s count "
-            "as done, refusals are skipped. Needs delete:packages."
+            "Apply a cleanup plan after the person confirms: reads each package again and holds back what changed "
+            "since the plan; paced deletes, journaled; again resumes. Refusals are skipped. Needs delete:packages."
         ),
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True),
     )

@@ -3,13 +3,15 @@ indexes, orphans, releases with several tags, platform images with tags of their
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
 from mcp import Client
 
 from github_packages_mcp.config import Settings
-from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
+from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer, oci
 from github_packages_mcp.sandbox.model import OwnerRef
 from github_packages_mcp.server.app import build_server
 from tests.helpers import Person, error_text, ok
@@ -27,6 +29,10 @@ PROVENANCE, SUPERSEDED_INDEX, SBOM, CURRENT_INDEX = 3430000501, 3430000502, 3430
 
 def decisions(plan: dict[str, Any]) -> dict[int, dict[str, Any]]:
     return {d["id"]: d for package in plan["packages"] for d in package["decisions"]}
+
+
+def deleted_ids(sandbox: SandboxServer) -> list[int]:
+    return [int(r.raw_path.rsplit("/", 1)[1]) for r in sandbox.state.requests if r.method == "DELETE"]
 
 
 def deleted(plan: dict[str, Any]) -> set[int]:
@@ -161,3 +167,72 @@ async def test_a_cleanup_of_the_aged_package_deletes_exactly_what_was_planned(
     gateway = sandbox.state.package(DEMO_ORG, "container", "gateway")
     gone = {v.id for v in gateway.versions if v.deleted_at is not None}
     assert gone == ORPHANS | {SUPERSEDED_INDEX, 3430000201}  # 3430000201: deleted by the web UI long ago
+
+
+def manifest_of(sandbox: SandboxServer, package: str, version_id: int) -> oci.Manifest:
+    [version] = [v for v in sandbox.state.package(DEMO_ORG, "container", package).versions if v.id == version_id]
+    assert version.manifest is not None and version.media_type is not None
+    return oci.Manifest(version.manifest, version.media_type)
+
+
+async def plan_then_apply(
+    settings: Settings, arguments: dict[str, Any], typed: str, between: Callable[[], object]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Plan, let `between` change the package, then apply with the person confirming `typed` versions."""
+    async with Client(build_server(settings), elicitation_callback=Person(typed=typed)) as client:  # type: ignore[arg-type]
+        plan = ok(await client.call_tool("plan_version_cleanup", arguments))
+        between()
+        return plan, ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+
+
+async def test_apply_holds_back_a_version_tagged_since_the_plan_and_what_was_to_go_with_it(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    hotfix = partial(sandbox.state.push, DEMO_ORG, "gateway", manifest_of(sandbox, "gateway", V3_INDEX), ("hotfix",))
+    plan, applied = await plan_then_apply(settings, {**GATEWAY, "tagged": "tagged", "keep_latest": 2}, "4", hotfix)
+    assert deleted(plan) == {V3_INDEX, V3_SIGNATURE} | V3_PLATFORMS
+    assert (applied["deleted_count"], applied["skipped"]) == (0, 4)
+    assert deleted_ids(sandbox) == []
+    reasons = {v["id"]: v["reason"] for v in applied["skipped_versions"]}
+    assert reasons[V3_INDEX] == "not deleted: its tags changed since the plan (now hotfix, v3)"
+    for part in V3_PLATFORMS | {V3_SIGNATURE}:
+        assert reasons[part].startswith("not deleted: it was to go with sha256:")
+
+
+async def test_apply_holds_back_a_platform_image_a_newly_pushed_index_uses(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    multi = {"org": DEMO_ORG, "package_type": "container", "package_name": "multi/app"}
+    orphan = manifest_of(sandbox, "multi/app", 3390112401)  # an untagged image no index listed when planned
+    new_index = oci.index([(orphan, "linux/amd64")])
+    push = partial(sandbox.state.push, DEMO_ORG, "multi/app", new_index, ("v2.2.0",))
+    plan, applied = await plan_then_apply(settings, {**multi, "tagged": "untagged"}, "5", push)
+    assert 3390112401 in deleted(plan)
+    assert (applied["deleted_count"], applied["skipped"]) == (4, 1)
+    assert 3390112401 not in deleted_ids(sandbox)
+    [held] = applied["skipped_versions"]
+    assert held["reason"] == f"not deleted: what it belongs to changed since the plan (now {new_index.digest[:19]}…)"
+
+
+async def test_apply_sends_nothing_for_a_version_gone_since_the_plan(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    viewer = sandbox.state.authenticate(DEMO_TOKEN)
+    gone = partial(sandbox.state.delete_version, viewer, OwnerRef("org", DEMO_ORG), "container", "gateway", CI_BUILD)
+    _, applied = await plan_then_apply(settings, {**GATEWAY, "include_tags": ["sha-*"]}, "1", gone)
+    assert (applied["deleted_count"], applied["already_gone"]) == (0, 1)
+    assert deleted_ids(sandbox) == []  # `gone` went straight to the sandbox's state, not through its API
+
+
+async def test_apply_deletes_nothing_in_a_package_whose_new_manifests_cannot_be_read(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    # Every manifest the plan read is in the manifest cache; one pushed since is not, and the registry is down.
+    def push_then_fail() -> None:
+        sandbox.state.push(DEMO_ORG, "gateway", oci.image("gateway:v5"), ("v5",))
+        sandbox.state.set_registry_available(False)
+
+    _, applied = await plan_then_apply(settings, {**GATEWAY, "tagged": "tagged", "keep_latest": 2}, "4", push_then_fail)
+    assert (applied["deleted_count"], applied["skipped"]) == (0, 4)
+    assert all("manifests could not be read again" in v["reason"] for v in applied["skipped_versions"])
+    assert deleted_ids(sandbox) == []

@@ -16,9 +16,12 @@ from mcp import Client, StdioServerParameters
 from github_packages_mcp.config import Settings
 from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.github.client import GitHubClient
+from github_packages_mcp.github.manifests import ManifestCache
 from github_packages_mcp.retention.apply import PlanChanged, apply_plan
 from github_packages_mcp.retention.journal import Actor, Journal
+from github_packages_mcp.retention.manifests import manifest_store
 from github_packages_mcp.retention.rules import parse_time
+from github_packages_mcp.retention.sources import Sources
 from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_READ_TOKEN, DEMO_TOKEN, Fault, SandboxServer
 from github_packages_mcp.server.app import build_server
@@ -367,8 +370,9 @@ async def test_the_confirmation_binds_the_whole_plan_by_its_digest(settings: Set
     async with GitHubClient.from_settings(settings) as github:
         journal = Journal(settings.journal_dir, ServerKeys(settings.journal_dir).source("journal"))
         actor = Actor(identity_of(DEMO_TOKEN), "apply_version_cleanup")
+        sources = Sources(github, settings.registry_url, ManifestCache(manifest_store(settings.journal_dir, None)))
         with pytest.raises(PlanChanged, match="not the plan the person confirmed"):
-            await apply_plan(github, store, journal, actor, plan["plan_id"], saved.digest())
+            await apply_plan(sources, store, journal, actor, plan["plan_id"], saved.digest())
     assert deleted_ids(sandbox) == []
 
 
