@@ -23,7 +23,6 @@ from github_packages_mcp.github.models import PackageType, Result
 from github_packages_mcp.github.tasks import gather
 from github_packages_mcp.retention.files import timestamp
 from github_packages_mcp.retention.images import plan_images
-from github_packages_mcp.retention.patterns import compile_pattern
 from github_packages_mcp.retention.rules import (
     Decision,
     Rules,
@@ -95,7 +94,7 @@ async def make_plan(
     # Invalid patterns, and tag rules for a registry without tags, are refused before any request.
     rules.patterns()
     check_tags_apply(rules, tagless=package_type not in TAGGED_TYPES)
-    packages = await _matching_packages(sources, owner, package_type, package_name)
+    packages = await sources.matching(owner, package_type, package_name)
     done = 0
 
     async def plan_one(package: dict[str, Any]) -> PlannedPackage:
@@ -140,18 +139,6 @@ async def _decide_package(
     if (kept := last_to_keep(decisions, tagged_only=False)) is not None:
         decisions = [kept if d.version.id == kept.version.id else d for d in decisions]
     return decisions, None
-
-
-async def _matching_packages(
-    sources: Sources, owner: Owner, package_type: PackageType, pattern: str
-) -> list[dict[str, Any]]:
-    if not any(char in pattern for char in "*?["):
-        return [await sources.package(owner, package_type, pattern)]
-    matches = compile_pattern("package_name", pattern, "glob")  # refused before any request when too long
-    listing = await sources.github.get_all_pages(
-        owner.operation("list", "packages").url_path(owner.arguments), {"package_type": package_type}
-    )
-    return [package for package in listing.items if matches(package["name"])]
 
 
 def _tag_list(decision: Decision) -> list[str] | None:

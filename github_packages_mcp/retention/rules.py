@@ -89,8 +89,8 @@ __all__ = [
 
 # Each rule is declared once, here: `Rules` validates with these types, and the cleanup tool publishes them.
 KeepLatest = Annotated[int, arg("Keep the N newest selected", strict=True, ge=0)]
-KeepLatestTagged = Annotated[int, arg("Keep the N newest selected tagged", strict=True, ge=0)]
-KeepLatestUntagged = Annotated[int, arg("Keep the N newest selected untagged", strict=True, ge=0)]
+KeepLatestTagged = Annotated[int, arg("Keep the N newest tagged", strict=True, ge=0)]
+KeepLatestUntagged = Annotated[int, arg("Keep the N newest untagged", strict=True, ge=0)]
 KeepYoungerThanDays = Annotated[float | None, arg("Keep selected ones younger than this", ge=0, allow_inf_nan=False)]
 AgeBasis = Annotated[Literal["created", "updated"], arg("Age from")]
 Tagged = Annotated[Literal["any", "tagged", "untagged"], arg("Select these")]
@@ -100,9 +100,9 @@ IncludeVersions = Annotated[list[str], arg("Select only if the name matches")]
 ExcludeVersions = Annotated[list[str], arg("Keep if the name matches")]
 PatternSyntax = Annotated[Literal["glob", "regex"], arg("Of the patterns")]
 Prerelease = Annotated[Literal["any", "only", "never"], arg("Semver pre-releases")]
-DeleteOrphans = Annotated[bool, arg("Containers: delete signatures/attestations whose image is gone")]
-DeleteGhostImages = Annotated[bool, arg("Containers: delete indexes whose platform images are all gone")]
-DeletePartialImages = Annotated[bool, arg("Containers: delete indexes missing some platform images")]
+DeleteOrphans = Annotated[bool, arg("Delete signatures etc. whose image is gone")]
+DeleteGhostImages = Annotated[bool, arg("Delete indexes whose images are all gone")]
+DeletePartialImages = Annotated[bool, arg("Delete indexes missing some images")]
 
 RULE_IDS: tuple[str, ...] = (
     "exclude_tags",

@@ -11,6 +11,7 @@ from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.github.manifests import ManifestCache
 from github_packages_mcp.github.models import PackageType, version_tags
 from github_packages_mcp.github.registry import Registry
+from github_packages_mcp.retention.patterns import compile_pattern
 from github_packages_mcp.retention.rules import VersionFacts, parse_time
 
 __all__ = ["Sources"]
@@ -35,6 +36,21 @@ class Sources:
         )
         package: dict[str, Any] = await self.github.get_json(path)
         return package
+
+    async def matching(self, owner: Owner, package_type: PackageType, pattern: str) -> list[dict[str, Any]]:
+        """The owner's packages of this type that a name or glob names.
+
+        Raises:
+            RulesError: If the glob is too long (before any request).
+            GitHubError: If GitHub cannot be read.
+        """
+        if not any(char in pattern for char in "*?["):
+            return [await self.package(owner, package_type, pattern)]
+        matches = compile_pattern("package_name", pattern, "glob")
+        listing = await self.github.get_all_pages(
+            owner.operation("list", "packages").url_path(owner.arguments), {"package_type": package_type}
+        )
+        return [package for package in listing.items if matches(package["name"])]
 
     async def versions(self, owner: Owner, package_type: PackageType, name: str) -> list[VersionFacts]:
         """Every active version of one package, as far as retention cares.

@@ -101,9 +101,11 @@ def web_api_tags() -> list[tuple[str, ...]]:
 def gateway(now: datetime) -> list[Version]:
     """acme-labs/gateway after a year on ghcr.io: what months of pushes, signing and other tools' cleanups leave.
 
-    Its 18 versions, oldest first (ids grow with time; every name is its manifest's digest):
+    Its 21 versions (19 active), oldest first (ids grow with time; every name is its manifest's digest):
       3430000101-3430000104  v3: linux/amd64 and linux/arm64 images (untagged), the index tagged "v3", and its
                              cosign signature (tag "sha256-<hex of the index>.sig"), 120 days old
+      3430000151-3430000153  v2, 100 days old: a partial image, since another tool deleted its linux/arm64 image
+                             (3430000152) 10 days ago; its index, tagged "v2", still lists it
       3430000201             an image the web UI deleted 50 days ago (past the 30-day restore window)
       3430000202-3430000205  what it left behind: its cosign signature (".sig") and attestation (".att"), a
                              Sigstore bundle naming it as `subject` (untagged), and the referrers index listing
@@ -117,7 +119,7 @@ def gateway(now: datetime) -> list[Version]:
                              is untagged now: superseded by 3430000602
       3430000601-3430000602  2 days ago, an SBOM bundle about v4's index, and the new referrers index listing both
                              bundles, which took over the "sha256-<hex>" tag
-    docs/github-behaviour.md#referrers-tag-schema, #orphaned-parts
+    docs/github-behaviour.md#referrers-tag-schema, #orphaned-parts, #broken-images
     """
     day, second = timedelta(days=1), timedelta(seconds=1)
     versions: list[Version] = []
@@ -135,6 +137,11 @@ def gateway(now: datetime) -> list[Version]:
         return index
 
     release(3_430_000_101, "v3", 120, ("v3",), own_tags=False)
+    v2 = [(oci.image(f"gateway:v2:{p}"), p) for p in ("linux/amd64", "linux/arm64")]
+    push(3_430_000_151, v2[0][0], 100)
+    push(3_430_000_152, v2[1][0], 100)
+    versions[-1].deleted_at = now - 10 * day  # by another tool: v2 no longer runs on arm64
+    push(3_430_000_153, oci.index(v2), 100, "v2")
     gone = push(3_430_000_201, oci.image("gateway:gone"), 90)
     versions[-1].deleted_at = now - 50 * day
     push(3_430_000_202, oci.cosign_signature(gone), 90, oci.signature_tag(gone.digest))

@@ -1,5 +1,5 @@
-"""Audits as tools, reading only: audit_packages (an owner's packages) and check_token (what the token is and may
-do). The work itself is in `insights/`."""
+"""Audits as tools, reading only: audit_packages (an owner's packages), check_image_integrity (what is broken in
+container packages) and check_token (what the token is and may do). The work itself is in `insights/`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from mcp_types import CallToolResult, ToolAnnotations
 from github_packages_mcp.github.catalogue import OptionalOrg, OptionalUsername, Owner, arg, scopes_for
 from github_packages_mcp.github.models import PACKAGE_TYPES, PackageType
 from github_packages_mcp.insights.audit import Audit, audit
+from github_packages_mcp.insights.integrity import Integrity, check_integrity
 from github_packages_mcp.insights.token import TokenCheck, check_token
 from github_packages_mcp.server.advice import tool_errors
 from github_packages_mcp.server.context import ToolContext, ToolEntry, app_of, progress_reporter
@@ -23,6 +24,7 @@ READ = scopes_for("read")
 PackageTypes = Annotated[list[PackageType], arg("Registries", min_length=1)]
 StaleAfterDays = Annotated[int, arg("Stale: no new version in this many days", strict=True, ge=1)]
 IncludeVersions = Annotated[bool, arg("Also read the versions", strict=True)]
+ContainerNameOrGlob = Annotated[str, arg("A container package name or a glob like 'web/*'", min_length=1)]
 
 
 async def audit_packages(
@@ -42,6 +44,16 @@ async def audit_packages(
         return concise(await audit(app.github, owner, types, stale_after_days, include_versions, now, progress))
 
 
+async def check_image_integrity(
+    ctx: ToolContext, package_name: ContainerNameOrGlob, org: OptionalOrg = None, username: OptionalUsername = None
+) -> Annotated[CallToolResult, Integrity]:
+    app = app_of(ctx)
+    progress = progress_reporter(ctx, "checked {done} of {total} package(s)")
+    with tool_errors(READ, "list_org_packages"):
+        owner = Owner.of({"org": org, "username": username})
+        return concise(await check_integrity(app.sources, owner, package_name, progress))
+
+
 async def check_token_tool(ctx: ToolContext) -> Annotated[CallToolResult, TokenCheck]:
     app = app_of(ctx)
     with tool_errors((), "check_token"):  # the token of this call: the caller's own, when passed through
@@ -58,6 +70,15 @@ def audit_entries() -> tuple[ToolEntry, ...]:
         ),
         annotations=ToolAnnotations(read_only_hint=True),
     )
+    integrity_tool = partial(
+        build_tool,
+        check_image_integrity,
+        description=(
+            "Find what is broken in container packages: multi-arch images missing platforms, orphaned signatures "
+            "and attestations, stale referrers indexes."
+        ),
+        annotations=ToolAnnotations(read_only_hint=True),
+    )
     check_tool = partial(
         build_tool,
         check_token_tool,
@@ -69,5 +90,6 @@ def audit_entries() -> tuple[ToolEntry, ...]:
     )
     return (
         ToolEntry("audit_packages", "audit", READ, audit_tool),
+        ToolEntry("check_image_integrity", "audit", READ, integrity_tool),
         ToolEntry("check_token", "audit", (), check_tool),
     )

@@ -124,8 +124,8 @@ def test_every_container_version_has_its_manifest(client: httpx.Client, state: S
                 assert response.headers["content-type"] == version.media_type == response.json()["mediaType"]
                 assert response.json()["schemaVersion"] == 2
                 served += 1
-    # hello-world (one deleted), web/api, base-image, multi/app, gateway (one deleted), tools/cli
-    assert served == 12 - 1 + 345 + 3 + 15 + 17 + 6
+    # hello-world (one deleted), web/api, base-image, multi/app, gateway (two deleted), tools/cli
+    assert served == 12 - 1 + 345 + 3 + 15 + 19 + 6
     # Docker versions have manifests too, though ghcr.io does not serve the old registry's images.
     for owner, name in [
         (DEMO_LOGIN, "legacy-image"),

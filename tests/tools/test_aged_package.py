@@ -14,13 +14,14 @@ from github_packages_mcp.config import Settings
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer, oci
 from github_packages_mcp.sandbox.model import OwnerRef
 from github_packages_mcp.server.app import build_server
-from tests.helpers import Person, error_text, ok
+from tests.helpers import ACME_CONTAINERS, Person, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
 GATEWAY = {"org": DEMO_ORG, "package_type": "container", "package_name": "gateway"}
 # acme-labs/gateway, as sandbox/demo_images.py `gateway` builds it.
 V3_INDEX, V3_PLATFORMS, V3_SIGNATURE = 3430000103, {3430000101, 3430000102}, 3430000104
+V2_INDEX, V2_AMD64 = 3430000153, 3430000151  # a partial image: its linux/arm64 image 3430000152 is gone
 ORPHANS = {3430000202, 3430000203, 3430000204, 3430000205}  # .sig, .att, bundle, bare referrers index of a gone image
 CI_BUILD = 3430000301  # tagged "sha-aaaaaaa" only
 V4_PLATFORMS, V4_INDEX, V4_SIGNATURE = {3430000401, 3430000402}, 3430000403, 3430000404  # "v4-amd64", "v4-arm64"
@@ -62,9 +63,9 @@ async def test_a_superseded_referrers_index_goes_and_what_it_lists_follows_its_o
 async def test_orphans_never_take_an_image_s_place_and_are_deleted_only_when_asked(settings: Settings) -> None:
     plan = await plan_of(settings, tagged="tagged", keep_latest=2)
     decided = decisions(plan)
-    # The two newest images are kept, whatever the orphans' tags and ages; v3 goes with its parts.
+    # The two newest images are kept, whatever the orphans' tags and ages; v3 and v2 go with their parts.
     assert decided[V4_INDEX]["rule"] == decided[CI_BUILD]["rule"] == "kept: among the 2 newest selected"
-    assert deleted(plan) == {V3_INDEX, V3_SIGNATURE} | V3_PLATFORMS
+    assert deleted(plan) == {V3_INDEX, V3_SIGNATURE, V2_INDEX, V2_AMD64} | V3_PLATFORMS
     for orphan in ORPHANS:
         assert decided[orphan]["action"] == "keep"
         assert "which is gone from the package (delete_orphans deletes it)" in decided[orphan]["rule"]
@@ -166,7 +167,7 @@ async def test_a_cleanup_of_the_aged_package_deletes_exactly_what_was_planned(
     assert applied["deleted_count"] == 5
     gateway = sandbox.state.package(DEMO_ORG, "container", "gateway")
     gone = {v.id for v in gateway.versions if v.deleted_at is not None}
-    assert gone == ORPHANS | {SUPERSEDED_INDEX, 3430000201}  # 3430000201: deleted by the web UI long ago
+    assert gone == ORPHANS | {SUPERSEDED_INDEX, 3430000201, 3430000152}  # the last two: gone before the demo begins
 
 
 def manifest_of(sandbox: SandboxServer, package: str, version_id: int) -> oci.Manifest:
@@ -189,7 +190,7 @@ async def test_apply_holds_back_a_version_tagged_since_the_plan_and_what_was_to_
     settings: Settings, sandbox: SandboxServer
 ) -> None:
     hotfix = partial(sandbox.state.push, DEMO_ORG, "gateway", manifest_of(sandbox, "gateway", V3_INDEX), ("hotfix",))
-    plan, applied = await plan_then_apply(settings, {**GATEWAY, "tagged": "tagged", "keep_latest": 2}, "4", hotfix)
+    plan, applied = await plan_then_apply(settings, {**GATEWAY, "tagged": "tagged", "keep_latest": 3}, "4", hotfix)
     assert deleted(plan) == {V3_INDEX, V3_SIGNATURE} | V3_PLATFORMS
     assert (applied["deleted_count"], applied["skipped"]) == (0, 4)
     assert deleted_ids(sandbox) == []
@@ -232,7 +233,38 @@ async def test_apply_deletes_nothing_in_a_package_whose_new_manifests_cannot_be_
         sandbox.state.push(DEMO_ORG, "gateway", oci.image("gateway:v5"), ("v5",))
         sandbox.state.set_registry_available(False)
 
-    _, applied = await plan_then_apply(settings, {**GATEWAY, "tagged": "tagged", "keep_latest": 2}, "4", push_then_fail)
+    _, applied = await plan_then_apply(settings, {**GATEWAY, "tagged": "tagged", "keep_latest": 3}, "4", push_then_fail)
     assert (applied["deleted_count"], applied["skipped"]) == (0, 4)
     assert all("manifests could not be read again" in v["reason"] for v in applied["skipped_versions"])
     assert deleted_ids(sandbox) == []
+
+
+async def test_the_integrity_check_reports_what_is_broken_and_changes_nothing(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    async with Client(build_server(settings)) as client:
+        report = ok(await client.call_tool("check_image_integrity", {"org": DEMO_ORG, "package_name": "*"}))
+        partial = {**GATEWAY, "tagged": "untagged", "delete_partial_images": True}
+        partial_plan = ok(await client.call_tool("plan_version_cleanup", partial))
+    assert [p["package"] for p in report["packages"]] == ACME_CONTAINERS
+    [gateway] = [p for p in report["packages"] if p["package"] == "gateway"]
+    kinds = {issue["id"]: issue["kind"] for issue in gateway["issues"]}
+    assert kinds == {
+        V2_INDEX: "partial image",
+        SUPERSEDED_INDEX: "superseded referrers index",
+        3430000205: "referrers index pointing at nothing",
+        **dict.fromkeys(ORPHANS - {3430000205}, "orphaned part"),
+    }
+    assert report["counts"] == {
+        "partial image": 1,
+        "superseded referrers index": 1,
+        "referrers index pointing at nothing": 1,
+        "orphaned part": 3,
+    }
+    [v2] = [issue for issue in gateway["issues"] if issue["id"] == V2_INDEX]
+    assert v2["detail"].startswith("lists 1 manifest(s) the package no longer has: sha256:")
+    assert "delete_partial_images=true" in report["message"]
+    assert not [r for r in sandbox.state.requests if r.method != "GET"]
+    # The plan that opts in deletes the partial image, tagged or not, and what only it used.
+    assert deleted(partial_plan) == {V2_INDEX, V2_AMD64, SUPERSEDED_INDEX}
+    assert decisions(partial_plan)[V2_INDEX]["rule"].startswith("delete: partial image (delete_partial_images)")
