@@ -45,7 +45,7 @@ from github_packages_mcp.github.errors import (
     transport_error,
 )
 from github_packages_mcp.github.pacing import Pacer, SharedPacing
-from github_packages_mcp.github.paging import Page, ProgressCallback, QueryValue, read_page
+from github_packages_mcp.github.paging import Page, ProgressCallback, QueryValue, item_ids, read_page, unique_items
 from github_packages_mcp.github.pools import connection_pools
 from github_packages_mcp.github.retry import Decision, Pause, Quota, RetryPolicy, Stop
 from github_packages_mcp.github.tasks import run_all
@@ -283,7 +283,7 @@ class GitHubClient:
             pages = await self._read_linked_pages(path, query, first, progress)
         else:
             pages = await self._read_one_by_one(path, query, first, progress)
-        items = _unique([item for page_items in pages for item in page_items])
+        items = unique_items([item for page_items in pages for item in page_items])
         return Page(items=items, page=1, per_page=per_page, next_page=None, last_page=len(pages))
 
     async def _read_linked_pages(
@@ -327,7 +327,7 @@ class GitHubClient:
         """
         listing = operation_at("GET", path)
         window = (listing.result_window if listing is not None else None) or MAX_LISTED
-        pages, seen, page = [first.items], _ids(first.items), first
+        pages, seen, page = [first.items], item_ids(first.items), first
         while page.next_page:
             if page.next_page * page.per_page > window:
                 raise IncompleteListing(
@@ -336,7 +336,7 @@ class GitHubClient:
                     method="GET", path=path,
                 )  # fmt: skip
             page = await self.get_page(path, {**query, "page": page.next_page})
-            ids = _ids(page.items)
+            ids = item_ids(page.items)
             if not page.linked and page.items and len(ids) == len(page.items) and ids <= seen:
                 raise IncompleteListing(
                     f"GitHub answered page {page.page} with items already read and no Link header, so the "
@@ -433,21 +433,6 @@ def _check_api_path(path: str) -> None:
         raise InvalidRequest(
             "Nothing was sent: a request path must be an API path from the catalogue, not a URL or dot segments"
         )
-
-
-def _unique(items: list[Any]) -> list[Any]:
-    seen: set[Any] = set()
-    unique = []
-    for item in items:
-        key = item.get("id") if isinstance(item, dict) else None
-        if key is None or key not in seen:
-            seen.add(key)
-            unique.append(item)
-    return unique
-
-
-def _ids(items: list[Any]) -> set[Any]:
-    return {item.get("id") for item in items if isinstance(item, dict) and item.get("id") is not None}
 
 
 class _RedactCredentials(logging.Filter):
