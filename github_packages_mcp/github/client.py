@@ -19,7 +19,8 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
@@ -44,7 +45,7 @@ from github_packages_mcp.github.errors import (
     redirected,
     transport_error,
 )
-from github_packages_mcp.github.pacing import Pacer, SharedPacing
+from github_packages_mcp.github.pacing import Pacer, SharedPacing, Turn
 from github_packages_mcp.github.paging import Page, ProgressCallback, QueryValue, item_ids, read_page, unique_items
 from github_packages_mcp.github.pools import connection_pools
 from github_packages_mcp.github.retry import Decision, Pause, Quota, RetryPolicy, Stop
@@ -57,6 +58,7 @@ __all__ = [
     "ProgressCallback",
     "QueryValue",
     "Quota",
+    "Turn",
 ]
 
 USER_AGENT = f"github-packages-mcp/{__version__}"
@@ -164,17 +166,34 @@ class GitHubClient:
     ) -> None:
         await self._http.__aexit__(exc_type, exc, tb)
 
+    @asynccontextmanager
+    async def turn(self, method: str) -> AsyncIterator[Turn]:
+        """Wait for the next `method` request of this token to be allowed to go (the token's pause, a slot and, for
+        a mutation, its place in the spacing), and hold that for the block: `request(..., turn=turn)` then goes at
+        once. The wait may be cancelled (nothing is sent); the block's first request should be the turn's, as the
+        turn holds a slot until it is used or the block ends. See `pacing.Pacer.turn`.
+        """
+        identity = identity_of(self.token)
+        # A spent quota is waited out here, where a cancel may stop it; one too long to wait is for the request to say.
+        if isinstance(decision := self.retry.before_sending(self.quota, datetime.now(UTC)), Pause):
+            await self.pacer.pause_until(time.monotonic() + decision.limit.wait, identity)
+        async with self.pacer.turn(mutating=method != "GET", identity=identity) as held:
+            yield held
+
     async def request(
         self,
         method: str,
         path: str,
         query: Mapping[str, QueryValue] | None = None,
         headers: Mapping[str, str] | None = None,
+        *,
+        turn: Turn | None = None,
     ) -> httpx.Response:
         """Send one request to GitHub's API, retrying and waiting where that is safe; return a response below 400.
 
         `path` is an API path from the catalogue: an absolute URL or a dot segment is refused outright, so no
-        request can leave the API's host or climb out of the path it names.
+        request can leave the API's host or climb out of the path it names. With a `turn` (see `turn`), its first
+        attempt goes without waiting for the pacer again.
 
         Raises:
             InvalidRequest: If `path` is not a plain API path (nothing is sent).
@@ -183,7 +202,7 @@ class GitHubClient:
             APIError: If GitHub answered with an error status (a subclass where one fits).
         """
         _check_api_path(path)
-        return await self._exchange(method, path, query, headers)
+        return await self._exchange(method, path, query, headers, turn)
 
     async def _exchange(
         self,
@@ -191,6 +210,7 @@ class GitHubClient:
         path: str,
         query: Mapping[str, QueryValue] | None = None,
         headers: Mapping[str, str] | None = None,
+        turn: Turn | None = None,
     ) -> httpx.Response:
         """Send one request, retrying and waiting where that is safe; return a response below 400.
 
@@ -211,7 +231,7 @@ class GitHubClient:
             request, identity, cached = self._build(method, path, params, headers)
             started = time.monotonic()
             try:
-                async with self.pacer.slot(mutating=method != "GET", identity=identity):
+                async with self.pacer.slot(mutating=method != "GET", identity=identity, turn=turn):
                     response = await self._http.send(request)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 self._log(method, path, params, f"error={type(exc).__name__}", started, retries)

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from github_packages_mcp.github.catalogue import Operation, Owner
-from github_packages_mcp.github.client import GitHubClient, Page, ProgressCallback, QueryValue
+from github_packages_mcp.github.client import GitHubClient, Page, ProgressCallback, QueryValue, Turn
 from github_packages_mcp.github.errors import InvalidArguments
 from github_packages_mcp.github.listing import listing_of
 from github_packages_mcp.github.models import (
@@ -33,12 +33,14 @@ async def execute(
     *,
     full: bool = False,
     max_text: int | None = None,
+    turn: Turn | None = None,
 ) -> BaseModel:
     """Send the operation's request and shape GitHub's answer as the operation's result model.
 
     A listing with `all_pages` reads every page (reporting progress per page) and returns them as one.
     Packages and versions are concise summaries, or with `full` GitHub's complete objects. With `max_text`, a
-    listing is cut at a page boundary to fit that many characters of text (`listing.listing_of`).
+    listing is cut at a page boundary to fit that many characters of text (`listing.listing_of`). A delete or
+    restore goes in `turn` when given (`GitHubClient.turn`).
 
     Raises:
         InvalidArguments: If GitHub would refuse the arguments (checked before sending).
@@ -56,7 +58,7 @@ async def execute(
         return Package.from_github(await github.get_json(path, query), full=full)
     if op.result is PackageVersion:
         return PackageVersion.from_github(await github.get_json(path, query), full=full)
-    await github.request(op.method, path, query)
+    await github.request(op.method, path, query, turn=turn)
     target = _target_name(arguments)
     if op.result is DeletionResult:
         return DeletionResult(deleted=True, status="deleted", message=f"Deleted {target}.")

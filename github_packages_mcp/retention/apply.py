@@ -2,10 +2,11 @@
 
 Applying deletes the plan's versions one by one through the shared client (paced, retried where safe) and
 journals every version. A 404 counts as already done; GitHub's refusals (the 5,000-downloads rule, the last
-version) are skipped, not failures. Applying the same plan again resumes after what the journal records as done,
-so an interrupted run loses nothing; and every deleted version can be restored from the journal within 30 days
-(history.py). Every request path is rebuilt from the plan's owner, type, package name and version id through the
-catalogue.
+version) are skipped, not failures. A cancel while the run waits for its next delete's turn sends nothing more;
+one while a delete is in flight lets that delete finish and be journaled first. Applying the same plan again
+resumes after what the journal records as done, so an interrupted run loses nothing; and every deleted version can
+be restored from the journal within 30 days (history.py). Every request path is rebuilt from the plan's owner,
+type, package name and version id through the catalogue.
 
 A plan is only acted on by the caller who made it (the store checks its signature and caller), and applied only if
 it is the very plan the person confirmed (its digest).
@@ -14,6 +15,7 @@ it is the very plan the person confirmed (its digest).
 from __future__ import annotations
 
 import hmac
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import anyio
@@ -21,7 +23,7 @@ import anyio.lowlevel
 from pydantic import Field
 
 from github_packages_mcp.github.cache import identity_of
-from github_packages_mcp.github.client import GitHubClient, ProgressCallback
+from github_packages_mcp.github.client import GitHubClient, ProgressCallback, Turn
 from github_packages_mcp.github.errors import APIError, InvalidRequest, NotFound, RateLimited, TransportError
 from github_packages_mcp.github.models import ConfirmationOutcome, Result
 from github_packages_mcp.github.untrusted import quoted
@@ -143,10 +145,7 @@ async def apply_plan(
     counts = {"deleted": 0, "already_gone": 0, "skipped": 0, "failed": 0}
     skipped: list[SkippedVersion] = []
     for number, item in enumerate(todo, start=1):
-        # A cancel waits for the version in flight and its journal line, so the journal never misses a delete
-        # that happened (and so can always restore it); then it stops the run before the next one.
-        with anyio.CancelScope(shield=True):
-            result, detail = await _delete_journaled(github, journal, actor, plan, item)
+        result, detail = await _delete_in_turn(github, journal, actor, plan, item)
         await anyio.lowlevel.checkpoint()
         counts[result] += 1
         if result in ("skipped", "failed") and len(skipped) < SHOWN_DECISIONS:
@@ -171,10 +170,37 @@ async def apply_plan(
     )
 
 
-async def _delete_journaled(
+async def _delete_in_turn(
     github: GitHubClient, journal: Journal, actor: Actor, plan: SavedPlan, item: PlannedDeletion
 ) -> tuple[JournalResult, str | None]:
-    """Delete one version between its two journal lines: the intent, then the outcome. No journal, no delete.
+    """Wait for the delete's turn, then delete and journal it (`_delete_journaled`).
+
+    A cancel while waiting for the turn sends nothing. Once the turn is held, the delete and its journal lines are
+    shielded: a cancel then waits for them, so the journal never misses a delete that happened (and so can always
+    restore it), and stops the run before the next one.
+
+    Raises:
+        InvalidRequest: If the turn cannot be had (the pacing replicas share did not answer: nothing was sent).
+    """
+    async with AsyncExitStack() as stack:
+        try:
+            turn = await stack.enter_async_context(github.turn("DELETE"))
+        except InvalidRequest as exc:
+            raise InvalidRequest(f"{exc} {_stopped_before(item)}") from None
+        with anyio.CancelScope(shield=True):
+            done = await _delete_journaled(github, journal, actor, plan, item, turn)
+    return done
+
+
+def _stopped_before(item: PlannedDeletion) -> str:
+    return f"The run stopped before version {item.id}: nothing more was deleted. Apply the plan again to resume."
+
+
+async def _delete_journaled(
+    github: GitHubClient, journal: Journal, actor: Actor, plan: SavedPlan, item: PlannedDeletion, turn: Turn
+) -> tuple[JournalResult, str | None]:
+    """Delete one version, in `turn`, between its two journal lines: the intent, then the outcome. No journal, no
+    delete.
 
     Raises:
         InvalidRequest: If the intent cannot be journaled (nothing was sent).
@@ -184,11 +210,9 @@ async def _delete_journaled(
     try:
         await journal.record(actor, subject, "deleting", None, plan.plan_id)
     except InvalidRequest as exc:
-        raise InvalidRequest(
-            f"{exc} The run stopped before version {item.id}: nothing more was deleted. Apply the plan again to resume."
-        ) from None
+        raise InvalidRequest(f"{exc} {_stopped_before(item)}") from None
     try:
-        result, detail = await _delete_one(github, subject)
+        result, detail = await _delete_one(github, subject, turn)
     except RateLimited as exc:  # answered, so surely not deleted; a network failure leaves the intent unsettled
         await journal.record(actor, subject, "failed", f"{exc.status}: {exc.message}", plan.plan_id)
         raise
@@ -202,10 +226,10 @@ async def _delete_journaled(
     return result, detail
 
 
-async def _delete_one(github: GitHubClient, version: Subject) -> tuple[JournalResult, str | None]:
+async def _delete_one(github: GitHubClient, version: Subject, turn: Turn) -> tuple[JournalResult, str | None]:
     delete = version.owner.operation("delete", "package_version")
     try:
-        response = await github.request("DELETE", delete.url_path(version.arguments()))
+        response = await github.request("DELETE", delete.url_path(version.arguments()), turn=turn)
     except NotFound:
         return "already_gone", None
     except (RateLimited, TransportError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
@@ -20,7 +21,7 @@ from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel
 
 from github_packages_mcp.github.catalogue import OPERATIONS, Operation
-from github_packages_mcp.github.client import GitHubClient
+from github_packages_mcp.github.client import GitHubClient, Turn
 from github_packages_mcp.github.errors import APIError, GitHubError, InvalidRequest, NotFound
 from github_packages_mcp.github.execute import describe_deletion, execute
 from github_packages_mcp.github.listing import Listing
@@ -31,10 +32,10 @@ from github_packages_mcp.github.models import (
 )
 from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.insights.suggest import what_exists
-from github_packages_mcp.retention.journal import JournalResult, Subject
+from github_packages_mcp.retention.journal import Actor, JournalResult, Subject
 from github_packages_mcp.server.advice import tool_error_message, tool_errors
 from github_packages_mcp.server.confirmation import Answer, ConfirmationToken, Target, asking, settle
-from github_packages_mcp.server.context import ToolContext, ToolEntry, actor_of, app_of, progress_reporter
+from github_packages_mcp.server.context import AppContext, ToolContext, ToolEntry, actor_of, app_of, progress_reporter
 from github_packages_mcp.server.schemas import MAX_RESULT_TEXT, build_tool, concise, keyword, signed
 
 __all__ = ["operation_entries"]
@@ -82,7 +83,10 @@ def _plain_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
                     full=app.settings.full_results,
                     max_text=MAX_RESULT_TEXT,
                 )
-                result = await (_journaled(ctx, op, Subject.of(arguments), sent) if op.kind == "restore" else sent())
+                if op.kind == "restore":
+                    result = await _journaled(ctx, op, Subject.of(arguments), lambda turn: sent(turn=turn))
+                else:
+                    result = await sent()
             except NotFound as exc:
                 raise await _explained(op, app.github, arguments, exc) from None
             if isinstance(result, Listing) and not result.items and result.page > 1:
@@ -120,40 +124,62 @@ class DeletionTarget(Target):
     subject: Subject | None = None
 
 
-async def _journaled(
-    ctx: ToolContext, op: Operation, subject: Subject, send: Callable[[], Awaitable[BaseModel]]
-) -> BaseModel:
+Send = Callable[[Turn], Awaitable[BaseModel]]
+
+
+async def _journaled(ctx: ToolContext, op: Operation, subject: Subject, send: Send) -> BaseModel:
     """A delete's or restore's request, and its journal lines: what GitHub answered, or that it refused.
 
-    A delete is journaled as intended before it is sent (no journal, no delete), so a delete whose outcome could
-    not be written is still known, and can be restored. Shielded, so a cancelled call still journals a request
+    A cancel while the request waits for its turn sends nothing and journals nothing. Once the turn is held, it
+    is shielded: a delete is journaled as intended before it is sent (no journal, no delete), so a delete whose
+    outcome could not be written is still known, and can be restored; a cancelled call still journals a request
     that went out. A result that cannot be journaled does not hide what GitHub did: the result says so.
     """
-    app, actor = app_of(ctx), actor_of(ctx, op.name)
+    app = app_of(ctx)
+    async with AsyncExitStack() as stack:
+        try:
+            turn = await stack.enter_async_context(app.github.turn(op.method))
+        except InvalidRequest as exc:  # the pacing replicas share did not answer
+            raise InvalidRequest(f"Nothing was {'deleted' if op.kind == 'delete' else 'restored'}: {exc}") from None
+        with anyio.CancelScope(shield=True):
+            result = await _sent_journaled(app, actor_of(ctx, op.name), op, subject, partial(send, turn))
+    return result
+
+
+async def _sent_journaled(
+    app: AppContext, actor: Actor, op: Operation, subject: Subject, send: Callable[[], Awaitable[BaseModel]]
+) -> BaseModel:
+    """`send`, between its journal lines (`_journaled`)."""
     done: JournalResult = "deleted" if op.kind == "delete" else "restored"
     failed: JournalResult = "failed" if op.kind == "delete" else "restore_failed"
-    with anyio.CancelScope(shield=True):
-        if op.kind == "delete":
-            try:
-                await app.journal.record(actor, subject, "deleting")
-            except InvalidRequest as exc:
-                raise InvalidRequest(f"Nothing was deleted: {exc}") from None
+    if op.kind == "delete":
         try:
-            result = await send()
-        except GitHubError as exc:
-            detail = f"{exc.status}: {exc.message}" if isinstance(exc, APIError) else exc.message[:300]
-            try:
-                await app.journal.record(actor, subject, failed, detail)
-            except InvalidRequest:  # the journal's disk or shared state
-                log.warning("%s failed and could not be journaled", op.name)
-            raise
+            await app.journal.record(actor, subject, "deleting")
+        except InvalidRequest as exc:
+            raise InvalidRequest(f"Nothing was deleted: {exc}") from None
+    try:
+        result = await send()
+    except GitHubError as exc:
+        detail = _detail(exc)
         try:
-            await app.journal.record(actor, subject, done)
-        except InvalidRequest:
-            message = getattr(result, "message", None) or ""
-            note = "Its outcome is not in the journal: the server could not write it (its log says why)."
-            return result.model_copy(update={"message": f"{message} {note}".strip()})
+            await app.journal.record(actor, subject, failed, detail)
+        except InvalidRequest:  # the journal's disk or shared state
+            log.warning("%s failed and could not be journaled", op.name)
+        raise
+    try:
+        await app.journal.record(actor, subject, done)
+    except InvalidRequest:
+        return _noted(result, "Its outcome is not in the journal: the server could not write it (its log says why).")
     return result
+
+
+def _detail(exc: GitHubError) -> str:
+    return f"{exc.status}: {exc.message}" if isinstance(exc, APIError) else exc.message[:300]
+
+
+def _noted(result: BaseModel, note: str) -> BaseModel:
+    message = getattr(result, "message", None) or ""
+    return result.model_copy(update={"message": f"{message} {note}".strip()})
 
 
 def _delete_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
@@ -171,8 +197,11 @@ def _delete_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
     ) -> CallToolResult:
         async def act() -> ConfirmationOutcome:
             subject = target.subject if isinstance(target, DeletionTarget) else None
-            sent = partial(execute, op, app_of(ctx).github, arguments)
-            result = await _journaled(ctx, op, subject or Subject.of(arguments), sent)
+
+            async def send(turn: Turn) -> BaseModel:
+                return await execute(op, app_of(ctx).github, arguments, turn=turn)
+
+            result = await _journaled(ctx, op, subject or Subject.of(arguments), send)
             assert isinstance(result, DeletionResult)
             return result
 
