@@ -1,12 +1,14 @@
 """Applying a saved cleanup plan: deletes, journaled, resumable.
 
 Applying deletes the plan's versions one by one through the shared client (paced, retried where safe) and
-journals every version. A 404 counts as already done; GitHub's refusals (the 5,000-downloads rule, the last
-version) are skipped, not failures. A cancel while the run waits for its next delete's turn sends nothing more;
-one while a delete is in flight lets that delete finish and be journaled first. Applying the same plan again
-resumes after what the journal records as done, so an interrupted run loses nothing; and every deleted version can
-be restored from the journal within 30 days (history.py). Every request path is rebuilt from the plan's owner,
-type, package name and version id through the catalogue.
+journals every version. A 404 counts as already done only if the version is gone when read again: GitHub also
+answers 404 to a token without admin rights on the package, and such a version is a failure, which applying the
+plan again retries. GitHub's refusals (the 5,000-downloads rule, the last version) are skipped, not failures. A
+cancel while the run waits for its next delete's turn sends nothing more; one while a delete is in flight lets
+that delete finish and be journaled first. Applying the same plan again resumes after what the journal records as
+done, so an interrupted run loses nothing; and every deleted version can be restored from the journal within 30
+days (history.py). Every request path is rebuilt from the plan's owner, type, package name and version id through
+the catalogue.
 
 A plan is only acted on by the caller who made it (the store checks its signature and caller), and applied only if
 it is the very plan the person confirmed (its digest).
@@ -24,7 +26,15 @@ from pydantic import Field
 
 from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback, Turn
-from github_packages_mcp.github.errors import APIError, InvalidRequest, NotFound, RateLimited, TransportError
+from github_packages_mcp.github.errors import (
+    APIError,
+    InvalidRequest,
+    NotDeleted,
+    NotFound,
+    RateLimited,
+    TransportError,
+)
+from github_packages_mcp.github.execute import delete_checked
 from github_packages_mcp.github.models import ConfirmationOutcome, Result
 from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.retention.journal import Actor, Journal, JournalResult, Subject
@@ -157,7 +167,8 @@ async def apply_plan(
         status="deleted",
         message=(
             f"Deleted {counts['deleted']} version(s); {counts['already_gone']} were already gone, "
-            f"{counts['skipped']} skipped (GitHub refused), {counts['failed']} failed. "
+            f"{counts['skipped']} skipped (GitHub refused), {counts['failed']} failed"
+            f"{' (applying the plan again retries them; skipped_versions says why)' if counts['failed'] else ''}. "
             "Each is in the journal and can be restored within 30 days with restore_from_journal."
         ),
         plan_id=plan.plan_id,
@@ -229,15 +240,17 @@ async def _delete_journaled(
 async def _delete_one(github: GitHubClient, version: Subject, turn: Turn) -> tuple[JournalResult, str | None]:
     delete = version.owner.operation("delete", "package_version")
     try:
-        response = await github.request("DELETE", delete.url_path(version.arguments()), turn=turn)
-    except NotFound:
+        response = await delete_checked(delete, github, version.arguments(), turn=turn)
+    except NotFound:  # and gone when read again
         return "already_gone", None
+    except NotDeleted as exc:  # and still there: not done, so applying the plan again retries it
+        return "failed", exc.message
     except (RateLimited, TransportError):
         raise  # stop the run: nothing more can be done now, and the journal says what was
     except APIError as exc:
         # GitHub's rules (the 5,000-downloads rule, the last version) answer 400: a skip, not a failure.
         return ("skipped" if exc.status == 400 else "failed"), f"{exc.status}: {exc.message}"
-    if response.status_code == 404:  # the answer to an attempt that went through was lost: it was this run's delete
+    if response.status_code == 404:  # an attempt's answer was lost, and the version is gone: that attempt deleted it
         return "deleted", "GitHub's first answer was lost; the version was deleted by that attempt"
     return "deleted", None
 

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import attrgetter
+from typing import Unpack
 
 from github_packages_mcp.sandbox import oci
 from github_packages_mcp.sandbox.clock import Clock, demo_epoch
@@ -40,7 +41,7 @@ from github_packages_mcp.sandbox.model import (
 )
 from github_packages_mcp.sandbox.oci import Manifest, RegistryError
 from github_packages_mcp.sandbox.saved import SavedWorld
-from github_packages_mcp.sandbox.switches import ReferrersMode, Switches
+from github_packages_mcp.sandbox.switches import SwitchChanges, Switches
 
 logger = logging.getLogger(__name__)
 
@@ -353,7 +354,7 @@ class SandboxState:
     def delete_package(self, viewer: Token, ref: OwnerRef, package_type: str, name: str) -> None:
         with self.lock, self._changing():
             package = self._world.active_package(viewer, ref, package_type, name)
-            viewer.require_admin(package)
+            self._require_admin_to_delete(viewer, package)
             if package.visibility == "public" and package.download_count > DOWNLOAD_LIMIT:
                 raise SandboxError(400, too_popular("packages"))
             package.deleted_at = self.clock.now()
@@ -413,12 +414,20 @@ class SandboxState:
     def delete_version(self, viewer: Token, ref: OwnerRef, package_type: str, name: str, version_id: int) -> None:
         with self.lock, self._changing():
             package = self._world.active_package(viewer, ref, package_type, name)
-            viewer.require_admin(package)
+            self._require_admin_to_delete(viewer, package)
             version = package.active_version(version_id)
             if package.visibility == "public" and version.download_count > DOWNLOAD_LIMIT:
                 raise SandboxError(400, too_popular("package versions"))
             package.require_deletable(version)
             version.deleted_at = self.clock.now()
+
+    def _require_admin_to_delete(self, viewer: Token, package: Package) -> None:
+        """A user's token that sees the package but may not administer it gets 404 for a delete, as on GitHub, or
+        403 with the `delete_without_admin` switch (docs/github-behaviour.md#delete-without-admin)."""
+        hidden = self._switches.delete_without_admin == "not_found" and viewer.rules.no_access is None
+        if hidden and not viewer.administers(package):
+            raise SandboxError(404, "Package not found.")
+        viewer.require_admin(package)
 
     def restore_version(self, viewer: Token, ref: OwnerRef, package_type: str, name: str, version_id: int) -> None:
         with self.lock, self._changing():
@@ -453,20 +462,9 @@ class SandboxState:
         with self.lock:
             return self._switches
 
-    def set_switches(
-        self,
-        *,
-        referrers: ReferrersMode | None = None,
-        list_packages_without_link: bool | None = None,
-        actions_token_lists_org_packages: bool | None = None,
-    ) -> Switches:
+    def set_switches(self, **changes: Unpack[SwitchChanges]) -> Switches:
         """Change the switches given (see Switches), keep the others; a reset restores the state's defaults."""
-        given = {
-            "referrers": referrers,
-            "list_packages_without_link": list_packages_without_link,
-            "actions_token_lists_org_packages": actions_token_lists_org_packages,
-        }
-        return self.update_switches({name: value for name, value in given.items() if value is not None})
+        return self.update_switches(changes)
 
     def update_switches(self, changes: object) -> Switches:
         """Apply the JSON object POST /_sandbox/switches sends; ValueError leaves the switches unchanged."""

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from github_packages_mcp.github.catalogue import OPERATIONS, Operation
 from github_packages_mcp.github.client import GitHubClient, Turn
-from github_packages_mcp.github.errors import APIError, GitHubError, InvalidRequest, NotFound
+from github_packages_mcp.github.errors import APIError, GitHubError, InvalidRequest, NotDeleted, NotFound
 from github_packages_mcp.github.execute import describe_deletion, execute
 from github_packages_mcp.github.listing import Listing
 from github_packages_mcp.github.models import (
@@ -160,7 +160,7 @@ async def _sent_journaled(
     try:
         result = await send()
     except GitHubError as exc:
-        detail = _detail(exc)
+        detail = exc.message if isinstance(exc, NotDeleted) else _detail(exc)
         try:
             await app.journal.record(actor, subject, failed, detail)
         except InvalidRequest:  # the journal's disk or shared state
