@@ -8,6 +8,7 @@ DELETE by a token that can see the package but not administer it, for versions t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -28,7 +29,7 @@ from github_packages_mcp.github.models import (
 )
 from github_packages_mcp.github.untrusted import quoted
 
-__all__ = ["delete_checked", "describe_deletion", "execute"]
+__all__ = ["Described", "delete_checked", "describe_deletion", "execute", "package_gone"]
 
 
 async def execute(
@@ -106,6 +107,16 @@ async def _gone_or_not_deleted(op: Operation, github: GitHubClient, arguments: M
     raise NotDeleted(said, path=op.url_path(arguments), what=what)
 
 
+async def package_gone(github: GitHubClient, arguments: Mapping[str, Any]) -> bool:
+    """Whether the package the arguments name is gone (GET answers 404), as after GitHub deleted it with its last
+    version."""
+    try:
+        await github.request("GET", Owner.of(arguments).operation("get", "package").url_path(arguments))
+    except NotFound:
+        return True
+    return False
+
+
 async def _list(
     op: Operation,
     github: GitHubClient,
@@ -126,26 +137,50 @@ async def _list(
     return await github.get_page(path, query)
 
 
-async def describe_deletion(
-    op: Operation, github: GitHubClient, arguments: Mapping[str, Any]
-) -> tuple[str, Package | PackageVersion]:
-    """Look the target of a delete up on GitHub: what would go, in words for a human to confirm, and as read."""
+@dataclass(frozen=True)
+class Described:
+    """The target of a delete as read from GitHub: the words for a human to confirm, what was read, and for a
+    version its package (read to tell whether the version is the package's last)."""
+
+    summary: str
+    found: Package | PackageVersion
+    package: Package | None = None
+
+    @property
+    def last_version(self) -> bool:
+        """Whether it is a version, and its package's last: GitHub may refuse it, or delete the package with it."""
+        return self.package is not None and self.package.version_count <= 1
+
+
+async def describe_deletion(op: Operation, github: GitHubClient, arguments: Mapping[str, Any]) -> Described:
+    """Look the target of a delete up on GitHub (a version's package too): what would go, in words for a human to
+    confirm, and as read."""
     target = await execute(op.sibling("get"), github, arguments)
     owner = Owner.of(arguments).owned_by()
     if isinstance(target, Package):
         repository = f", linked to repository {quoted(target.repository.full_name)}" if target.repository else ""
-        return (
+        return Described(
             f"the {target.visibility} {target.package_type} package {quoted(target.name)} {owner}, "
-            f"with all {target.version_count} of its versions{repository}"
-        ), target
+            f"with all {target.version_count} of its versions{repository}",
+            target,
+        )
     assert isinstance(target, PackageVersion)
+    package = await execute(Owner.of(arguments).operation("get", "package"), github, arguments)
+    assert isinstance(package, Package)
     tags = (
         ", untagged" if target.tags == [] else f", tags: {', '.join(map(quoted, target.tags))}" if target.tags else ""
     )
-    return (
+    name = quoted(arguments["package_name"])
+    summary = (
         f"version {target.id} ({quoted(target.name)}{tags}, created {target.created_at}) "
-        f"of the {arguments['package_type']} package {quoted(arguments['package_name'])} {owner}"
-    ), target
+        f"of the {arguments['package_type']} package {name} {owner}"
+    )
+    described = Described(summary, target, package)
+    if not described.last_version:
+        return described
+    # docs/github-behaviour.md#last-version: GitHub refuses it (400), or has been seen deleting the package with it
+    last = f", its last version: GitHub may refuse to delete it, or delete the package {name} with it"
+    return replace(described, summary=summary + last)
 
 
 def _target_name(arguments: Mapping[str, Any]) -> str:

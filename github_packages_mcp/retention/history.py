@@ -3,7 +3,8 @@ restored, and restoring it, by plan, by version or package id, or by time window
 
 A package or version can be restored when its last journaled act was a deletion, less than 30 days ago (GitHub's
 window); a restore that failed changes nothing, and deletions made outside this server are not known here.
-Packages are restored before versions, so that a version whose package was deleted after it comes back too.
+Packages are restored before versions, so that a version whose package was deleted after it comes back too; a
+package that GitHub deleted along with its last version is selected with that version.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ class JournalQuery:
         named = (self.version_ids is None and self.package_ids is None) or (
             (entry.version_id is not None and entry.version_id in (self.version_ids or ()))
             or (entry.version_id is None and entry.package_id in (self.package_ids or ()))
+            # a package GitHub deleted with its last version comes back with that version
+            or (entry.version_id is None and entry.deleted_with in (self.version_ids or ()))
         )
         return (
             named

@@ -418,6 +418,10 @@ class SandboxState:
             version = package.active_version(version_id)
             if package.visibility == "public" and version.download_count > DOWNLOAD_LIMIT:
                 raise SandboxError(400, too_popular("package versions"))
+            last = package.package_type != "container" and package.active_versions() == [version]
+            if last and self._switches.last_version == "delete_package":  # docs/github-behaviour.md#last-version
+                version.deleted_at = package.deleted_at = self.clock.now()
+                return
             package.require_deletable(version)
             version.deleted_at = self.clock.now()
 

@@ -14,6 +14,8 @@ ReferrersMode = Literal["none", "redirect", "supported"]
 REFERRERS_MODES: Final[tuple[ReferrersMode, ...]] = ("none", "redirect", "supported")
 DeleteWithoutAdmin = Literal["not_found", "forbidden"]
 DELETE_WITHOUT_ADMIN: Final[tuple[DeleteWithoutAdmin, ...]] = ("not_found", "forbidden")
+LastVersion = Literal["refuse", "delete_package"]
+LAST_VERSION_MODES: Final[tuple[LastVersion, ...]] = ("refuse", "delete_package")
 _EXAMPLE: Final = '{"referrers": "supported", "list_packages_without_link": true}'
 
 
@@ -31,17 +33,22 @@ class Switches:
     `delete_without_admin`: what a user's token that can see a package but not administer it gets for a DELETE of
     the package or one of its versions. "not_found" (GitHub: 404 "Package not found.", though it exists),
     "forbidden" (403 "You do not have admin access to this package."). docs/github-behaviour.md#delete-without-admin
+    `last_version`: what a DELETE of the last version of a package other than a container image gets. "refuse"
+    (GitHub: 400 "You cannot delete the last version of a package. You must delete the package instead."),
+    "delete_package" (GitHub has also been seen deleting the package with it). docs/github-behaviour.md#last-version
     """
 
     referrers: ReferrersMode = "none"
     list_packages_without_link: bool = False
     actions_token_lists_org_packages: bool = False
     delete_without_admin: DeleteWithoutAdmin = "not_found"
+    last_version: LastVersion = "refuse"
 
     def __post_init__(self) -> None:
         for name, allowed in (
             ("referrers", REFERRERS_MODES),
             ("delete_without_admin", DELETE_WITHOUT_ADMIN),
+            ("last_version", LAST_VERSION_MODES),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of: {', '.join(allowed)}")
@@ -70,3 +77,4 @@ class SwitchChanges(TypedDict, total=False):
     list_packages_without_link: bool
     actions_token_lists_org_packages: bool
     delete_without_admin: DeleteWithoutAdmin
+    last_version: LastVersion

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from github_packages_mcp.github.catalogue import OPERATIONS, Operation
 from github_packages_mcp.github.client import GitHubClient, Turn
 from github_packages_mcp.github.errors import APIError, GitHubError, InvalidRequest, NotDeleted, NotFound
-from github_packages_mcp.github.execute import describe_deletion, execute
+from github_packages_mcp.github.execute import describe_deletion, execute, package_gone
 from github_packages_mcp.github.listing import Listing
 from github_packages_mcp.github.models import (
     ConfirmationOutcome,
@@ -119,21 +119,27 @@ async def _past_the_end(op: Operation, github: GitHubClient, arguments: dict[str
 
 @dataclass(frozen=True)
 class DeletionTarget(Target):
-    """A delete's target as read before asking, and as the journal records it."""
+    """A delete's target as read before asking, and as the journal records it; `last_version`: a version that is its
+    package's last, which GitHub may delete the package with."""
 
     subject: Subject | None = None
+    last_version: bool = False
 
 
 Send = Callable[[Turn], Awaitable[BaseModel]]
+Then = Callable[[BaseModel], Awaitable[BaseModel]]
 
 
-async def _journaled(ctx: ToolContext, op: Operation, subject: Subject, send: Send) -> BaseModel:
+async def _journaled(
+    ctx: ToolContext, op: Operation, subject: Subject, send: Send, then: Then | None = None
+) -> BaseModel:
     """A delete's or restore's request, and its journal lines: what GitHub answered, or that it refused.
 
     A cancel while the request waits for its turn sends nothing and journals nothing. Once the turn is held, it
     is shielded: a delete is journaled as intended before it is sent (no journal, no delete), so a delete whose
     outcome could not be written is still known, and can be restored; a cancelled call still journals a request
-    that went out. A result that cannot be journaled does not hide what GitHub did: the result says so.
+    that went out. `then` runs after the outcome is journaled, in the same shield (what else GitHub did). A result
+    that cannot be journaled does not hide what GitHub did: the result says so.
     """
     app = app_of(ctx)
     async with AsyncExitStack() as stack:
@@ -143,6 +149,8 @@ async def _journaled(ctx: ToolContext, op: Operation, subject: Subject, send: Se
             raise InvalidRequest(f"Nothing was {'deleted' if op.kind == 'delete' else 'restored'}: {exc}") from None
         with anyio.CancelScope(shield=True):
             result = await _sent_journaled(app, actor_of(ctx, op.name), op, subject, partial(send, turn))
+            if then is not None:
+                result = await then(result)
     return result
 
 
@@ -182,13 +190,51 @@ def _noted(result: BaseModel, note: str) -> BaseModel:
     return result.model_copy(update={"message": f"{message} {note}".strip()})
 
 
+async def _package_gone_too(ctx: ToolContext, op: Operation, target: DeletionTarget, result: BaseModel) -> BaseModel:
+    """After a package's last version was deleted: if GitHub deleted the package with it, journal the package's
+    deletion too, so that restore_from_journal brings it back (before the version)."""
+    subject = target.subject
+    if not target.last_version or subject is None or subject.version_id is None:
+        return result
+    app = app_of(ctx)
+    try:
+        if not await package_gone(app.github, subject.arguments()):
+            return result
+    except GitHubError as exc:
+        return _noted(result, f"Whether GitHub deleted the package with its last version is unknown: {exc.message}.")
+    package = subject.model_copy(
+        update={"version_id": None, "name": None, "tags": None, "deleted_with": subject.version_id}
+    )
+    name = quoted(subject.package_name)
+    try:
+        await app.journal.record(
+            actor_of(ctx, op.name), package, "deleted", "GitHub deleted the package with its last version"
+        )
+    except InvalidRequest:
+        return _noted(
+            result, f"GitHub deleted the package {name} with it, its last version; that is not in the journal."
+        )
+    return _noted(
+        result,
+        f"GitHub deleted the package {name} with it, its last version; restore_from_journal with version_ids "
+        f"[{subject.version_id}] brings both back.",
+    )
+
+
 def _delete_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
     async def read_target(ctx: ToolContext, **arguments: Any) -> Target:
         with tool_errors(op.scopes, _check_with(op)):
-            summary, found = await describe_deletion(op, app_of(ctx).github, arguments)
-        known = {"package_id": found.id} if isinstance(found, Package) else {"name": found.name, "tags": found.tags}
+            described = await describe_deletion(op, app_of(ctx).github, arguments)
+        found, package = described.found, described.package
+        known: dict[str, Any] = (
+            {"package_id": found.id} if isinstance(found, Package) else {"name": found.name, "tags": found.tags}
+        )
+        if package is not None:
+            known["package_id"] = package.id
         name = arguments["package_name"]
-        return DeletionTarget(summary, name, f"the package name {quoted(name)}", Subject.of(arguments, **known))
+        subject = Subject.of(arguments, **known)
+        hint = f"the package name {quoted(name)}"
+        return DeletionTarget(described.summary, name, hint, subject, described.last_version)
 
     read_target = signed(read_target, f"{op.name}_target", [*params, _CONTEXT], Target)
 
@@ -201,7 +247,8 @@ def _delete_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
             async def send(turn: Turn) -> BaseModel:
                 return await execute(op, app_of(ctx).github, arguments, turn=turn)
 
-            result = await _journaled(ctx, op, subject or Subject.of(arguments), send)
+            then = partial(_package_gone_too, ctx, op, target) if isinstance(target, DeletionTarget) else None
+            result = await _journaled(ctx, op, subject or Subject.of(arguments), send, then)
             assert isinstance(result, DeletionResult)
             return result
 

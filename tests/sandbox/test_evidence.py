@@ -37,6 +37,7 @@ DEFAULTS = {
     "list_packages_without_link": False,
     "actions_token_lists_org_packages": False,
     "delete_without_admin": "not_found",
+    "last_version": "refuse",
 }
 LAST_TAGGED = "You cannot delete the last tagged version of a package. You must delete the package instead."
 LAST_VERSION = "You cannot delete the last version of a package. You must delete the package instead."
@@ -280,6 +281,25 @@ def test_other_packages_keep_their_last_version(
     assert client.delete(path).status_code == 204  # what the message says to do instead
 
 
+def test_the_last_version_may_take_its_package_with_it(
+    control: httpx.Client, client: httpx.Client, state: SandboxState
+) -> None:
+    path = f"/orgs/{DEMO_ORG}/packages/npm/shared-config"
+    [only] = (v.id for v in state.package(DEMO_ORG, "npm", "shared-config").active_versions())
+    switched = control.post("/_sandbox/switches", json={"last_version": "delete_package"}).json()
+    assert switched == DEFAULTS | {"last_version": "delete_package"}
+    assert client.delete(f"{path}/versions/{only}").status_code == 204
+    assert_error(client.get(path), 404, "Package not found.")  # the package went with its last version
+    assert client.post(f"{path}/restore").status_code == 204
+    assert client.get(path).json()["version_count"] == 0  # the version was deleted with it, and is restored apart
+    assert client.post(f"{path}/versions/{only}/restore").status_code == 204
+    assert client.get(path).json()["version_count"] == 1
+    # Container packages keep their own rule: the last tagged version is refused whatever the switch.
+    package = state.add_package(DEMO_LOGIN, "container", "evidence/one", versions=1)
+    one = f"/user/packages/container/evidence%2Fone/versions/{package.versions[0].id}"
+    assert_error(client.delete(one), 400, LAST_TAGGED)
+
+
 # --- docs/github-behaviour.md#delete-without-admin ----------------------------------------------------------------
 
 TOOLS = f"/users/{DEMO_OTHER_USER}/packages/container/tools%2Fcli"
@@ -318,6 +338,7 @@ def test_switches_endpoint_refuses_what_it_cannot_apply(control: httpx.Client, s
         {"list_packages_without_link": "yes"},
         {"actions_token_lists_org_packages": 1},
         {"delete_without_admin": "teapot"},
+        {"last_version": True},
         {"referrers": "supported", "colour": "blue"},
         ["referrers"],
         "supported",
