@@ -286,7 +286,8 @@ _SHAPES = (
         DeletionResult,
         "Delete a version of one of {owner} packages. "
         + _DELETE_NOTE
-        + " Refused for the last version and public ones over 5,000 downloads.",
+        + " GitHub may refuse the last version, or delete the package with it; it refuses public versions over"
+        " 5,000 downloads.",
     ),
     _Shape(
         "restore_{o}_package_version",

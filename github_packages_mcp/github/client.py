@@ -19,7 +19,8 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
@@ -44,8 +45,8 @@ from github_packages_mcp.github.errors import (
     redirected,
     transport_error,
 )
-from github_packages_mcp.github.pacing import Pacer, SharedPacing
-from github_packages_mcp.github.paging import Page, ProgressCallback, QueryValue, read_page
+from github_packages_mcp.github.pacing import Pacer, SharedPacing, Turn
+from github_packages_mcp.github.paging import Page, ProgressCallback, QueryValue, item_ids, read_page, unique_items
 from github_packages_mcp.github.pools import connection_pools
 from github_packages_mcp.github.retry import Decision, Pause, Quota, RetryPolicy, Stop
 from github_packages_mcp.github.tasks import run_all
@@ -57,6 +58,7 @@ __all__ = [
     "ProgressCallback",
     "QueryValue",
     "Quota",
+    "Turn",
 ]
 
 USER_AGENT = f"github-packages-mcp/{__version__}"
@@ -164,17 +166,34 @@ class GitHubClient:
     ) -> None:
         await self._http.__aexit__(exc_type, exc, tb)
 
+    @asynccontextmanager
+    async def turn(self, method: str) -> AsyncIterator[Turn]:
+        """Wait for the next `method` request of this token to be allowed to go (the token's pause, a slot and, for
+        a mutation, its place in the spacing), and hold that for the block: `request(..., turn=turn)` then goes at
+        once. The wait may be cancelled (nothing is sent); the block's first request should be the turn's, as the
+        turn holds a slot until it is used or the block ends. See `pacing.Pacer.turn`.
+        """
+        identity = identity_of(self.token)
+        # A spent quota is waited out here, where a cancel may stop it; one too long to wait is for the request to say.
+        if isinstance(decision := self.retry.before_sending(self.quota, datetime.now(UTC)), Pause):
+            await self.pacer.pause_until(time.monotonic() + decision.limit.wait, identity)
+        async with self.pacer.turn(mutating=method != "GET", identity=identity) as held:
+            yield held
+
     async def request(
         self,
         method: str,
         path: str,
         query: Mapping[str, QueryValue] | None = None,
         headers: Mapping[str, str] | None = None,
+        *,
+        turn: Turn | None = None,
     ) -> httpx.Response:
         """Send one request to GitHub's API, retrying and waiting where that is safe; return a response below 400.
 
         `path` is an API path from the catalogue: an absolute URL or a dot segment is refused outright, so no
-        request can leave the API's host or climb out of the path it names.
+        request can leave the API's host or climb out of the path it names. With a `turn` (see `turn`), its first
+        attempt goes without waiting for the pacer again.
 
         Raises:
             InvalidRequest: If `path` is not a plain API path (nothing is sent).
@@ -183,7 +202,7 @@ class GitHubClient:
             APIError: If GitHub answered with an error status (a subclass where one fits).
         """
         _check_api_path(path)
-        return await self._exchange(method, path, query, headers)
+        return await self._exchange(method, path, query, headers, turn)
 
     async def _exchange(
         self,
@@ -191,6 +210,7 @@ class GitHubClient:
         path: str,
         query: Mapping[str, QueryValue] | None = None,
         headers: Mapping[str, str] | None = None,
+        turn: Turn | None = None,
     ) -> httpx.Response:
         """Send one request, retrying and waiting where that is safe; return a response below 400.
 
@@ -211,7 +231,7 @@ class GitHubClient:
             request, identity, cached = self._build(method, path, params, headers)
             started = time.monotonic()
             try:
-                async with self.pacer.slot(mutating=method != "GET", identity=identity):
+                async with self.pacer.slot(mutating=method != "GET", identity=identity, turn=turn):
                     response = await self._http.send(request)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 self._log(method, path, params, f"error={type(exc).__name__}", started, retries)
@@ -283,7 +303,7 @@ class GitHubClient:
             pages = await self._read_linked_pages(path, query, first, progress)
         else:
             pages = await self._read_one_by_one(path, query, first, progress)
-        items = _unique([item for page_items in pages for item in page_items])
+        items = unique_items([item for page_items in pages for item in page_items])
         return Page(items=items, page=1, per_page=per_page, next_page=None, last_page=len(pages))
 
     async def _read_linked_pages(
@@ -327,7 +347,7 @@ class GitHubClient:
         """
         listing = operation_at("GET", path)
         window = (listing.result_window if listing is not None else None) or MAX_LISTED
-        pages, seen, page = [first.items], _ids(first.items), first
+        pages, seen, page = [first.items], item_ids(first.items), first
         while page.next_page:
             if page.next_page * page.per_page > window:
                 raise IncompleteListing(
@@ -336,7 +356,7 @@ class GitHubClient:
                     method="GET", path=path,
                 )  # fmt: skip
             page = await self.get_page(path, {**query, "page": page.next_page})
-            ids = _ids(page.items)
+            ids = item_ids(page.items)
             if not page.linked and page.items and len(ids) == len(page.items) and ids <= seen:
                 raise IncompleteListing(
                     f"GitHub answered page {page.page} with items already read and no Link header, so the "
@@ -433,21 +453,6 @@ def _check_api_path(path: str) -> None:
         raise InvalidRequest(
             "Nothing was sent: a request path must be an API path from the catalogue, not a URL or dot segments"
         )
-
-
-def _unique(items: list[Any]) -> list[Any]:
-    seen: set[Any] = set()
-    unique = []
-    for item in items:
-        key = item.get("id") if isinstance(item, dict) else None
-        if key is None or key not in seen:
-            seen.add(key)
-            unique.append(item)
-    return unique
-
-
-def _ids(items: list[Any]) -> set[Any]:
-    return {item.get("id") for item in items if isinstance(item, dict) and item.get("id") is not None}
 
 
 class _RedactCredentials(logging.Filter):

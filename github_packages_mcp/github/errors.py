@@ -12,6 +12,8 @@
           ├── Unauthorized   401: missing, expired or revoked token
           ├── Forbidden      403: missing scope or permission, or a rule GitHub enforces
           ├── NotFound       404: absent, or hidden from this token
+          ├── NotDeleted     404 to a DELETE whose target is still there: GitHub's answer to a token without admin
+          │                  rights on a package it can see
           └── RateLimited    403/429 from a rate limit too long to wait out (which limit, when it resets)
 
 The functions below the classes map httpx's errors and GitHub's answers in: `transport_error`,
@@ -49,6 +51,7 @@ __all__ = [
     "IncompleteListing",
     "InvalidArguments",
     "InvalidRequest",
+    "NotDeleted",
     "NotFound",
     "RateLimited",
     "Redirected",
@@ -174,6 +177,19 @@ class Forbidden(APIError):
 
 class NotFound(APIError):
     """404: the resource does not exist, or this token may not see it."""
+
+
+class NotDeleted(APIError):
+    """404 to a DELETE, yet the package or version is still there when read again: GitHub answers a token that can
+    see a package but not administer it 404 "Package not found." rather than 403
+    (docs/github-behaviour.md#delete-without-admin). Not a NotFound: nothing here is gone."""
+
+    def __init__(self, said: str, *, path: str, what: str) -> None:
+        super().__init__(
+            f"GitHub answered 404 ({said.rstrip('.')}) but the {what} is still there: the token likely lacks admin "
+            "rights on this package (GitHub answers a delete without them with 404, not 403)",
+            method="DELETE", path=path, status=404,
+        )  # fmt: skip
 
 
 class RateLimited(APIError):

@@ -15,11 +15,20 @@ Replicas (`shared`, state/redis.py) also keep one mutation spacing per token bet
 state's clock, and share each token's pause: N replicas with one token are as gentle as one. A mutation that
 cannot reserve its turn is not sent (the error says why); a read whose shared pause cannot be read goes on.
 
+A caller that must not be interrupted once a request is sent (a delete and its journal lines) but may be while it
+waits for its turn takes the turn first (`turn`, cancellable), then sends in it (shielded): cancelled while waiting,
+it sends nothing. A turn left unused is given back harmlessly: its slot is released, and the next mutation is
+spaced from it as if it had been used (at most one interval later than it needed to be, never sooner).
+
 Usage::
 
     pacer = Pacer(max_concurrency=4, mutation_interval=1.0)
     async with pacer.slot(mutating=True, identity=identity_of(token)):
         await send()
+    async with pacer.turn(mutating=True, identity=identity_of(token)) as turn:  # the wait: cancellable
+        with anyio.CancelScope(shield=True):
+            async with pacer.slot(mutating=True, identity=identity_of(token), turn=turn):  # goes at once
+                await send()
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ import anyio
 from github_packages_mcp.github.cache import MAX_IDENTITIES, LRUMap
 from github_packages_mcp.github.errors import InvalidRequest
 
-__all__ = ["Pacer", "SharedPacing"]
+__all__ = ["Pacer", "SharedPacing", "Turn"]
 
 SHARED_PAUSE_TTL = 1.0  # seconds a read trusts the shared pause it looked up last
 
@@ -53,6 +62,23 @@ class SharedPacing(Protocol):
     async def pause(self, identity: str, until: float) -> None: ...
 
     async def paused_until(self, identity: str) -> float: ...
+
+
+class Turn:
+    """A slot, and for a mutation its place in the spacing, held for one request (`Pacer.turn`): the first `slot`
+    given it with the same kind of request and token goes in it without waiting again; later ones wait as usual."""
+
+    def __init__(self, mutating: bool, identity: str, release: Callable[[], None]) -> None:
+        self.mutating = mutating
+        self.identity = identity
+        self.taken = False  # a request went in it, or was refused it
+        self._release: Callable[[], None] | None = release
+
+    def release(self) -> None:
+        """Give the slot back (once; later calls do nothing)."""
+        release, self._release = self._release, None
+        if release is not None:
+            release()
 
 
 class Pacer:
@@ -106,12 +132,53 @@ class Pacer:
         return self._paused.get(identity, 0.0)
 
     @asynccontextmanager
-    async def slot(self, *, mutating: bool, identity: str = "") -> AsyncIterator[None]:
+    async def slot(self, *, mutating: bool, identity: str = "", turn: Turn | None = None) -> AsyncIterator[None]:
         """Wait for the token's pause, a free slot and the mutation interval, in that order; hold the slot inside.
 
         A request never waits out a pause while holding a slot: one that finds its token paused once it has a
         slot (the pause began while it queued) gives the slot back, so a paused token never holds up another.
+        With an unspent `turn` for the same kind of request and token, nothing is waited for: the turn's slot is
+        used, unless the token was paused since (then the turn is given back and the request waits as usual).
         """
+        if turn is not None and self._take(turn, mutating, identity):
+            try:
+                yield
+            finally:
+                turn.release()
+            return
+        await self._acquire(mutating, identity)
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    @asynccontextmanager
+    async def turn(self, *, mutating: bool, identity: str = "") -> AsyncIterator[Turn]:
+        """Wait as `slot` does, and hold what was waited for as a `Turn` for the block's first request of this kind
+        (given to `slot`); the slot is released when the block ends, used or not."""
+        await self._acquire(mutating, identity)
+        held = Turn(mutating, identity, self._slots.release)
+        try:
+            yield held
+        finally:
+            held.release()
+
+    def _take(self, turn: Turn, mutating: bool, identity: str) -> bool:
+        """Whether the request may go in `turn` now. A turn serves one request; one it cannot serve (another kind
+        of request or token, or a token paused since) is given back, so that the request can wait for a slot."""
+        if turn.taken:
+            return False
+        turn.taken = True
+        if (turn.mutating, turn.identity) != (mutating, identity) or self.paused_until(identity) > self._clock():
+            turn.release()
+            return False
+        if mutating:  # spaced from when it is sent, not from when its turn came
+            self._next_mutation = max(self._next_mutation, self._clock() + self._mutation_interval)
+        return True
+
+    async def _acquire(self, mutating: bool, identity: str) -> None:
+        """Wait for the token's pause, a free slot and the mutation interval, then hold the slot (the caller
+        releases it); a wait cancelled while holding the slot gives it back."""
         await self._wait_for_pause(identity)
         await self._wait_for_shared_pause(identity, mutating)
         while True:
@@ -120,16 +187,18 @@ class Pacer:
                 break
             self._slots.release()
             await self._wait_for_pause(identity)
-        try:
-            if mutating:  # spaced once it holds a slot, so that waiting for one cannot squeeze two mutations together
-                async with self._mutations:
+        if not mutating:
+            return
+        try:  # spaced once it holds a slot, so that waiting for one cannot squeeze two mutations together
+            async with self._mutations:
+                while self._next_mutation > self._clock():  # a turn taken meanwhile may have moved it on
                     await self._sleep_until(self._next_mutation)
-                    if self.shared is not None:  # when it cannot answer, the mutation is not sent (the error says why)
-                        await self._sleep(await self.shared.reserve_mutation(identity, self._mutation_interval))
-                    self._next_mutation = self._clock() + self._mutation_interval
-            yield
-        finally:
+                if self.shared is not None:  # when it cannot answer, the mutation is not sent (the error says why)
+                    await self._sleep(await self.shared.reserve_mutation(identity, self._mutation_interval))
+                self._next_mutation = self._clock() + self._mutation_interval
+        except BaseException:
             self._slots.release()
+            raise
 
     async def _wait_for_pause(self, identity: str) -> None:
         while (until := self.paused_until(identity)) > self._clock():

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-__all__ = ["Page", "ProgressCallback", "QueryValue", "read_page"]
+__all__ = ["Page", "ProgressCallback", "QueryValue", "item_ids", "read_page", "unique_items"]
 
 QueryValue = str | int
 ProgressCallback = Callable[[int, int | None], Awaitable[None]]
@@ -67,3 +67,20 @@ def _linked_page(response: httpx.Response, rel: str) -> int | None:
         return None
     pages = parse_qs(urlsplit(link["url"]).query).get("page")
     return int(pages[0]) if pages and pages[0].isdigit() else None
+
+
+def unique_items(items: list[Any]) -> list[Any]:
+    """`items` in order, each id once: an item that moved between pages while they were read appears once."""
+    seen: set[Any] = set()
+    unique = []
+    for item in items:
+        key = item.get("id") if isinstance(item, dict) else None
+        if key is None or key not in seen:
+            seen.add(key)
+            unique.append(item)
+    return unique
+
+
+def item_ids(items: list[Any]) -> set[Any]:
+    """The ids of the items that have one."""
+    return {item.get("id") for item in items if isinstance(item, dict) and item.get("id") is not None}

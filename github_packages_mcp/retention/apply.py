@@ -1,12 +1,14 @@
 """Applying a saved cleanup plan: deletes, journaled, resumable.
 
 Applying reads each package again and holds back what changed since the plan (recheck.py), then deletes the
-plan's versions one by one through the shared client (paced, retried where safe) and
-journals every version. A 404 counts as already done; GitHub's refusals (the 5,000-downloads rule, the last
-version) are skipped, not failures. Applying the same plan again resumes after what the journal records as done,
-so an interrupted run loses nothing; and every deleted version can be restored from the journal within 30 days
-(history.py). Every request path is rebuilt from the plan's owner, type, package name and version id through the
-catalogue.
+plan's versions one by one through the shared client (paced, retried where safe) and journals every version. A
+404 counts as already done only if the version is gone when read again: GitHub also answers 404 to a token without
+admin rights on the package, and such a version is a failure, which applying the plan again retries. GitHub's
+refusals (the 5,000-downloads rule, the last version) are skipped, not failures. A cancel while the run waits for
+its next delete's turn sends nothing more; one while a delete is in flight lets that delete finish and be journaled
+first. Applying the same plan again resumes after what the journal records as done, so an interrupted run loses
+nothing; and every deleted version can be restored from the journal within 30 days (history.py). Every request
+path is rebuilt from the plan's owner, type, package name and version id through the catalogue.
 
 A plan is only acted on by the caller who made it (the store checks its signature and caller), and applied only if
 it is the very plan the person confirmed (its digest).
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import anyio
@@ -23,8 +26,16 @@ import anyio.lowlevel
 from pydantic import Field
 
 from github_packages_mcp.github.cache import identity_of
-from github_packages_mcp.github.client import GitHubClient, ProgressCallback
-from github_packages_mcp.github.errors import APIError, InvalidRequest, NotFound, RateLimited, TransportError
+from github_packages_mcp.github.client import GitHubClient, ProgressCallback, Turn
+from github_packages_mcp.github.errors import (
+    APIError,
+    InvalidRequest,
+    NotDeleted,
+    NotFound,
+    RateLimited,
+    TransportError,
+)
+from github_packages_mcp.github.execute import delete_checked
 from github_packages_mcp.github.models import ConfirmationOutcome, Result
 from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.retention.journal import Actor, Journal, JournalResult, Subject
@@ -164,7 +175,8 @@ async def apply_plan(
         status="deleted",
         message=(
             f"Deleted {counts['deleted']} version(s); {counts['already_gone']} were already gone, "
-            f"{counts['skipped']} skipped (changed since the plan, or GitHub refused), {counts['failed']} failed. "
+            f"{counts['skipped']} skipped (changed since the plan, or GitHub refused), {counts['failed']} failed"
+            f"{' (applying the plan again retries them; skipped_versions says why)' if counts['failed'] else ''}. "
             "Each is in the journal and can be restored within 30 days with restore_from_journal."
         ),
         plan_id=plan.plan_id,
@@ -207,17 +219,40 @@ async def _step(
     if settled is not None:
         await journal.record(actor, _subject(plan, item), *settled, plan.plan_id)
         return settled
-    # A cancel waits for the version in flight and its journal line, so the journal never misses a delete that
-    # happened (and so can always restore it); then it stops the run before the next one.
-    with anyio.CancelScope(shield=True):
-        done = await _delete_journaled(github, journal, actor, plan, item)
+    return await _delete_in_turn(github, journal, actor, plan, item)
+
+
+async def _delete_in_turn(
+    github: GitHubClient, journal: Journal, actor: Actor, plan: SavedPlan, item: PlannedDeletion
+) -> tuple[JournalResult, str | None]:
+    """Wait for the delete's turn, then delete and journal it (`_delete_journaled`).
+
+    A cancel while waiting for the turn sends nothing. Once the turn is held, the delete and its journal lines are
+    shielded: a cancel then waits for them, so the journal never misses a delete that happened (and so can always
+    restore it), and stops the run before the next one.
+
+    Raises:
+        InvalidRequest: If the turn cannot be had (the pacing replicas share did not answer: nothing was sent).
+    """
+    async with AsyncExitStack() as stack:
+        try:
+            turn = await stack.enter_async_context(github.turn("DELETE"))
+        except InvalidRequest as exc:
+            raise InvalidRequest(f"{exc} {_stopped_before(item)}") from None
+        with anyio.CancelScope(shield=True):
+            done = await _delete_journaled(github, journal, actor, plan, item, turn)
     return done
 
 
+def _stopped_before(item: PlannedDeletion) -> str:
+    return f"The run stopped before version {item.id}: nothing more was deleted. Apply the plan again to resume."
+
+
 async def _delete_journaled(
-    github: GitHubClient, journal: Journal, actor: Actor, plan: SavedPlan, item: PlannedDeletion
+    github: GitHubClient, journal: Journal, actor: Actor, plan: SavedPlan, item: PlannedDeletion, turn: Turn
 ) -> tuple[JournalResult, str | None]:
-    """Delete one version between its two journal lines: the intent, then the outcome. No journal, no delete.
+    """Delete one version, in `turn`, between its two journal lines: the intent, then the outcome. No journal, no
+    delete.
 
     Raises:
         InvalidRequest: If the intent cannot be journaled (nothing was sent).
@@ -227,11 +262,9 @@ async def _delete_journaled(
     try:
         await journal.record(actor, subject, "deleting", None, plan.plan_id)
     except InvalidRequest as exc:
-        raise InvalidRequest(
-            f"{exc} The run stopped before version {item.id}: nothing more was deleted. Apply the plan again to resume."
-        ) from None
+        raise InvalidRequest(f"{exc} {_stopped_before(item)}") from None
     try:
-        result, detail = await _delete_one(github, subject)
+        result, detail = await _delete_one(github, subject, turn)
     except RateLimited as exc:  # answered, so surely not deleted; a network failure leaves the intent unsettled
         await journal.record(actor, subject, "failed", f"{exc.status}: {exc.message}", plan.plan_id)
         raise
@@ -245,18 +278,20 @@ async def _delete_journaled(
     return result, detail
 
 
-async def _delete_one(github: GitHubClient, version: Subject) -> tuple[JournalResult, str | None]:
+async def _delete_one(github: GitHubClient, version: Subject, turn: Turn) -> tuple[JournalResult, str | None]:
     delete = version.owner.operation("delete", "package_version")
     try:
-        response = await github.request("DELETE", delete.url_path(version.arguments()))
-    except NotFound:
+        response = await delete_checked(delete, github, version.arguments(), turn=turn)
+    except NotFound:  # and gone when read again
         return "already_gone", None
+    except NotDeleted as exc:  # and still there: not done, so applying the plan again retries it
+        return "failed", exc.message
     except (RateLimited, TransportError):
         raise  # stop the run: nothing more can be done now, and the journal says what was
     except APIError as exc:
         # GitHub's rules (the 5,000-downloads rule, the last version) answer 400: a skip, not a failure.
         return ("skipped" if exc.status == 400 else "failed"), f"{exc.status}: {exc.message}"
-    if response.status_code == 404:  # the answer to an attempt that went through was lost: it was this run's delete
+    if response.status_code == 404:  # an attempt's answer was lost, and the version is gone: that attempt deleted it
         return "deleted", "GitHub's first answer was lost; the version was deleted by that attempt"
     return "deleted", None
 

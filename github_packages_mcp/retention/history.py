@@ -3,7 +3,8 @@ restored, and restoring it, by plan, by version or package id, or by time window
 
 A package or version can be restored when its last journaled act was a deletion, less than 30 days ago (GitHub's
 window); a restore that failed changes nothing, and deletions made outside this server are not known here.
-Packages are restored before versions, so that a version whose package was deleted after it comes back too.
+Packages are restored before versions, so that a version whose package was deleted after it comes back too; a
+package that GitHub deleted along with its last version is selected with that version.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from fnmatch import fnmatchcase
 import anyio
 import anyio.lowlevel
 
-from github_packages_mcp.github.client import GitHubClient, ProgressCallback
+from github_packages_mcp.github.client import GitHubClient, ProgressCallback, Turn
 from github_packages_mcp.github.errors import APIError, InvalidArguments, RateLimited, TransportError
 from github_packages_mcp.github.models import Result
 from github_packages_mcp.retention.apply import SkippedVersion
@@ -73,6 +74,8 @@ class JournalQuery:
         named = (self.version_ids is None and self.package_ids is None) or (
             (entry.version_id is not None and entry.version_id in (self.version_ids or ()))
             or (entry.version_id is None and entry.package_id in (self.package_ids or ()))
+            # a package GitHub deleted with its last version comes back with that version
+            or (entry.version_id is None and entry.deleted_with in (self.version_ids or ()))
         )
         return (
             named
@@ -169,22 +172,16 @@ async def restore(
         failures.append(SkippedVersion(id=0, name="", reason=reason))
     restored = 0
     for number, entry in enumerate(todo, start=1):
-        # As in apply_plan: a cancel waits for the restore in flight and its journal line.
-        with anyio.CancelScope(shield=True):
-            operation = entry.owner.operation("restore", "package" if entry.version_id is None else "package_version")
-            try:
-                await github.request("POST", operation.url_path(entry.arguments()))
-            except (RateLimited, TransportError):
-                raise  # stop the run: the journal says what was done
-            except APIError as exc:
-                detail = f"{exc.status}: {exc.message}"
-                await journal.record(actor, entry, "restore_failed", detail, entry.plan_id)
-                named = SkippedVersion(id=entry.version_id or entry.package_id or 0, name=_named(entry), reason=detail)
-                failures.append(named)
-            else:
-                await journal.record(actor, entry, "restored", None, entry.plan_id)
-                restored += 1
+        # As in apply_plan: a cancel while waiting for the restore's turn sends nothing; one while it is in flight
+        # waits for it and its journal line.
+        async with github.turn("POST") as turn:
+            with anyio.CancelScope(shield=True):
+                failure = await _restore_one(github, journal, actor, entry, turn)
         await anyio.lowlevel.checkpoint()
+        if failure is None:
+            restored += 1
+        else:
+            failures.append(failure)
         if progress:
             await progress(number, len(todo))
     return Restored(
@@ -198,6 +195,27 @@ async def restore(
         else "Nothing to restore: the journal has no deletion that this selects and that "
         "was not restored since, within GitHub's 30 days. list_deletion_history shows what there is.",
     )
+
+
+async def _restore_one(
+    github: GitHubClient, journal: Journal, actor: Actor, entry: JournalEntry, turn: Turn
+) -> SkippedVersion | None:
+    """Restore one package or version, in `turn`, and journal it; None when restored, else why not.
+
+    Raises:
+        GitHubError: A rate limit or a network failure (the run stops: the journal says what was done).
+    """
+    operation = entry.owner.operation("restore", "package" if entry.version_id is None else "package_version")
+    try:
+        await github.request("POST", operation.url_path(entry.arguments()), turn=turn)
+    except (RateLimited, TransportError):
+        raise
+    except APIError as exc:
+        detail = f"{exc.status}: {exc.message}"
+        await journal.record(actor, entry, "restore_failed", detail, entry.plan_id)
+        return SkippedVersion(id=entry.version_id or entry.package_id or 0, name=_named(entry), reason=detail)
+    await journal.record(actor, entry, "restored", None, entry.plan_id)
+    return None
 
 
 def _named(entry: JournalEntry) -> str:

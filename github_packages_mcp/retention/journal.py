@@ -62,6 +62,7 @@ class Subject(BaseModel):
     version_id: int | None = None  # None: the whole package
     name: str | None = None  # the version's name (an image's digest)
     tags: list[str] | None = None
+    deleted_with: int | None = None  # a package GitHub deleted along with its last version: that version's id
 
     @classmethod
     def of(cls, arguments: dict[str, Any], **known: Any) -> Subject:

@@ -107,13 +107,16 @@ def glob_to_re2(glob: str) -> str:
     return "".join(parts)
 
 
+NEVER = r"[^\x00-\x{10FFFF}]"  # an RE2 class no character is in
+
+
 def _glob_class(glob: str, start: int, end: int) -> str:
-    """The RE2 class for `glob[start:end]`, the inside of a `[...]`, with fnmatch's reading of `-` and `!`."""
-    negated = glob[start] == "!"
-    first = start + 1 if negated else start
-    # fnmatch's chunks: a `-` after the first character and not right after a range's end joins a range.
+    """The RE2 class for `glob[start:end]`, the inside of a `[...]`, read step by step as CPython's fnmatch reads it
+    (quirks included: a reversed range that leaves a leading `!` negates the class)."""
+    # fnmatch's chunks: a `-` after the first character (after `!` and one more when negated) and not right after a
+    # range's end separates two chunks, a range between the last character of one and the first of the next.
     chunks: list[str] = []
-    i, k = first, first + 1
+    i, k = start, start + (2 if glob[start] == "!" else 1)
     while (k := glob.find("-", k, end)) >= 0:
         chunks.append(glob[i:k])
         i, k = k + 1, k + 3
@@ -125,16 +128,35 @@ def _glob_class(glob: str, start: int, end: int) -> str:
         if chunks[k - 1][-1] > chunks[k][0]:
             chunks[k - 1] = chunks[k - 1][:-1] + chunks[k][1:]
             del chunks[k]
-    # Between two chunks, a range from the last character of one to the first of the next; the rest are members.
-    members: list[str] = []
-    last = len(chunks) - 1
-    for k, chunk in enumerate(chunks):
-        members.extend(_literal(char) for char in chunk[1 if k else 0 : -1 if k < last else None])
-        if k < last:
-            members.append(f"{_literal(chunk[-1])}-{_literal(chunks[k + 1][0])}")
-    if not members:
-        return "." if negated else r"[^\x00-\x{10FFFF}]"  # fnmatch: `[!]`-like matches anything, `[]`-like nothing
+    # The class as a regex would read '-'.join(chunks): characters, and None for a range's hyphen.
+    tokens: list[str | None] = []
+    for n, chunk in enumerate(chunks):
+        tokens.extend([*([None] if n else []), *chunk])
+    if not tokens:
+        return NEVER  # fnmatch: an empty class matches nothing
+    if tokens == ["!"]:
+        return "."  # and a negated empty one anything
+    negated = tokens[0] == "!"
+    if not (members := _class_members(tokens[1:] if negated else tokens)):
+        return "." if negated else NEVER
     return f"[{'^' if negated else ''}{''.join(members)}]"
+
+
+def _class_members(tokens: list[str | None]) -> list[str]:
+    """RE2 class members for regex-class tokens: `a` `-` `z` is a range; a hyphen with no range around it is `-`."""
+    members: list[str] = []
+    n = 0
+    while n < len(tokens):
+        low = tokens[n] or "-"
+        if n + 2 < len(tokens) and tokens[n + 1] is None:
+            high = tokens[n + 2] or "-"
+            if low <= high:
+                members.append(f"{_literal(low)}-{_literal(high)}")
+            n += 3
+        else:
+            members.append(_literal(low))
+            n += 1
+    return members
 
 
 def _literal(char: str) -> str:

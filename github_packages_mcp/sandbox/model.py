@@ -9,6 +9,7 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Final, Literal
 
 from github_packages_mcp.sandbox import oci
@@ -100,6 +101,11 @@ def image_version(
     )
 
 
+def newest_first(versions: Iterable[Version]) -> list[Version]:
+    # attrgetter rather than a lambda: this sorts thousands of versions for every page of a big package.
+    return sorted(versions, key=attrgetter("created_at", "id"), reverse=True)
+
+
 @dataclass
 class Package:
     id: int
@@ -132,6 +138,12 @@ class Package:
             if (v.name == reference if by_digest else reference in v.tags) and v.manifest and v.media_type:
                 return Manifest(v.manifest, v.media_type)
         raise RegistryError(404, "MANIFEST_UNKNOWN", "manifest unknown")
+
+    def referrers(self, digest: str) -> list[oci.Json]:
+        """Descriptors of the active manifests whose subject is `digest`, newest first."""
+        versions = newest_first(self.active_versions())
+        found = (oci.referrer(v.manifest, digest) for v in versions if v.manifest is not None)
+        return [descriptor for descriptor in found if descriptor is not None]
 
     def require_deletable(self, version: Version) -> None:
         """GitHub's 400 for deleting what must be kept: the package has to be deleted instead.

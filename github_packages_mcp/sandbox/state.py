@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from operator import attrgetter
+from typing import Unpack
 
 from github_packages_mcp.sandbox import oci
 from github_packages_mcp.sandbox.clock import Clock, demo_epoch
@@ -36,11 +36,12 @@ from github_packages_mcp.sandbox.model import (
     Version,
     World,
     WorldFactory,
+    newest_first,
     too_popular,
 )
 from github_packages_mcp.sandbox.oci import Manifest
 from github_packages_mcp.sandbox.saved import SavedWorld
-from github_packages_mcp.sandbox.switches import ReferrersMode, Switches
+from github_packages_mcp.sandbox.switches import SwitchChanges, Switches
 
 logger = logging.getLogger(__name__)
 
@@ -60,11 +61,6 @@ class RecordedRequest:
     status: int  # what the sandbox answered; 0 while in flight, or when the connection broke before handling
     broken: bool = False  # the connection broke before the response was complete
     received_at: float = field(default_factory=time.monotonic)  # when it arrived, for tests of pacing
-
-
-def _newest_first(versions: Iterable[Version]) -> list[Version]:
-    # attrgetter rather than a lambda: this sorts thousands of versions for every page of a big package.
-    return sorted(versions, key=attrgetter("created_at", "id"), reverse=True)
 
 
 def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> None:
@@ -360,7 +356,7 @@ class SandboxState:
     def delete_package(self, viewer: Token, ref: OwnerRef, package_type: str, name: str) -> None:
         with self.lock, self._changing():
             package = self._world.active_package(viewer, ref, package_type, name)
-            viewer.require_admin(package)
+            self._require_admin_to_delete(viewer, package)
             if package.visibility == "public" and package.download_count > DOWNLOAD_LIMIT:
                 raise SandboxError(400, too_popular("packages"))
             package.deleted_at = self.clock.now()
@@ -402,13 +398,13 @@ class SandboxState:
             if state == "active":
                 key = (id(package), self._revision)
                 if key not in self._sorted:
-                    self._sorted = {key: _newest_first(package.active_versions())}  # the latest listing only
+                    self._sorted = {key: newest_first(package.active_versions())}  # the latest listing only
                 return package, self._sorted[key]
             # Our best model of GitHub: deleted versions are shown to those who could restore them, admins.
             viewer.require_admin(package)
             now = self.clock.now()
             deleted = [v for v in package.versions if v.deleted_at is not None and now - v.deleted_at < RESTORE_WINDOW]
-            return package, _newest_first(deleted)
+            return package, newest_first(deleted)
 
     def get_version(
         self, viewer: Token, ref: OwnerRef, package_type: str, name: str, version_id: int
@@ -420,12 +416,24 @@ class SandboxState:
     def delete_version(self, viewer: Token, ref: OwnerRef, package_type: str, name: str, version_id: int) -> None:
         with self.lock, self._changing():
             package = self._world.active_package(viewer, ref, package_type, name)
-            viewer.require_admin(package)
+            self._require_admin_to_delete(viewer, package)
             version = package.active_version(version_id)
             if package.visibility == "public" and version.download_count > DOWNLOAD_LIMIT:
                 raise SandboxError(400, too_popular("package versions"))
+            last = package.package_type != "container" and package.active_versions() == [version]
+            if last and self._switches.last_version == "delete_package":  # docs/github-behaviour.md#last-version
+                version.deleted_at = package.deleted_at = self.clock.now()
+                return
             package.require_deletable(version)
             version.deleted_at = self.clock.now()
+
+    def _require_admin_to_delete(self, viewer: Token, package: Package) -> None:
+        """A user's token that sees the package but may not administer it gets 404 for a delete, as on GitHub, or
+        403 with the `delete_without_admin` switch (docs/github-behaviour.md#delete-without-admin)."""
+        hidden = self._switches.delete_without_admin == "not_found" and viewer.rules.no_access is None
+        if hidden and not viewer.administers(package):
+            raise SandboxError(404, "Package not found.")
+        viewer.require_admin(package)
 
     def restore_version(self, viewer: Token, ref: OwnerRef, package_type: str, name: str, version_id: int) -> None:
         with self.lock, self._changing():
@@ -460,20 +468,9 @@ class SandboxState:
         with self.lock:
             return self._switches
 
-    def set_switches(
-        self,
-        *,
-        referrers: ReferrersMode | None = None,
-        list_packages_without_link: bool | None = None,
-        actions_token_lists_org_packages: bool | None = None,
-    ) -> Switches:
+    def set_switches(self, **changes: Unpack[SwitchChanges]) -> Switches:
         """Change the switches given (see Switches), keep the others; a reset restores the state's defaults."""
-        given = {
-            "referrers": referrers,
-            "list_packages_without_link": list_packages_without_link,
-            "actions_token_lists_org_packages": actions_token_lists_org_packages,
-        }
-        return self.update_switches({name: value for name, value in given.items() if value is not None})
+        return self.update_switches(changes)
 
     def update_switches(self, changes: object) -> Switches:
         """Apply the JSON object POST /_sandbox/switches sends; ValueError leaves the switches unchanged."""
@@ -494,6 +491,4 @@ class SandboxState:
     def referrers(self, viewer: Token, repository: str, digest: str) -> list[oci.Json]:
         """Descriptors of the active manifests in `repository` whose subject is `digest`, newest first."""
         with self.lock:
-            versions = _newest_first(self._world.image(viewer, repository).active_versions())
-        found = (oci.referrer(v.manifest, digest) for v in versions if v.manifest is not None)  # bytes never change
-        return [descriptor for descriptor in found if descriptor is not None]
+            return self._world.image(viewer, repository).referrers(digest)

@@ -17,6 +17,7 @@ from github_packages_mcp.github.errors import (
     GitHubError,
     IncompleteListing,
     InvalidRequest,
+    NotDeleted,
     NotFound,
     RateLimited,
     Redirected,
@@ -89,21 +90,30 @@ def tool_error_message(exc: GitHubError, scopes: tuple[str, ...], check_with: st
                 "the newer one stays. Nothing was changed."
             )
         return f"{said} {_scope_advice(exc, needed)}"
-    if isinstance(exc, NotFound) and exc.documentation_url is None and not exc.path.startswith("http"):
+    if isinstance(exc, NotFound | NotDeleted):
+        return _not_found_advice(exc, said, request)
+    if exc.status >= 500:
+        return f"{said} This is a problem on GitHub's side; nothing was changed, try again later."
+    return said
+
+
+def _not_found_advice(exc: APIError, said: str, request: str) -> str:
+    if isinstance(exc, NotDeleted):  # answered 404, yet still there when read again
+        return (
+            f"Nothing was deleted by {request}: {exc.message}. Use a classic token of a user with the Admin role on "
+            "the package (its settings on GitHub, Manage access), then try again."
+        )
+    if exc.documentation_url is None and not exc.path.startswith("http"):
         # GitHub's API answers every 404 with its JSON error (and a documentation_url); anything else is another
         # server, or another path on it: most likely a wrong api_url.
         return (
             f"{said} That answer is not GitHub's API: check api_url (GITHUB_API_URL): https://api.github.com for "
             "GitHub.com, https://HOST/api/v3 for GitHub Enterprise Server. Nothing was changed."
         )
-    if isinstance(exc, NotFound):
-        return (
-            f"{said} The package or version may not exist, may be deleted, or may be hidden from this token: "
-            f"GitHub also answers 404 when the token lacks access to it or the read:packages scope."
-        )
-    if exc.status >= 500:
-        return f"{said} This is a problem on GitHub's side; nothing was changed, try again later."
-    return said
+    return (
+        f"{said} The package or version may not exist, may be deleted, or may be hidden from this token: "
+        f"GitHub also answers 404 when the token lacks access to it or the read:packages scope."
+    )
 
 
 def _scope_advice(exc: APIError, needed: str) -> str:

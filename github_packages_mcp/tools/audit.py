@@ -74,8 +74,8 @@ def audit_entries() -> tuple[ToolEntry, ...]:
         build_tool,
         check_image_integrity,
         description=(
-            "Find what is broken in container packages: multi-arch images missing platforms, orphaned signatures "
-            "and attestations, stale referrers indexes."
+            "Find what is broken in container packages: images missing platforms, orphaned signatures and "
+            "attestations, stale referrers indexes."
         ),
         annotations=ToolAnnotations(read_only_hint=True),
     )

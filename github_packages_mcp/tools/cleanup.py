@@ -214,8 +214,8 @@ def cleanup_entries() -> tuple[ToolEntry, ...]:
         build_tool,
         apply_version_cleanup,
         description=(
-            "Apply a cleanup plan after the person confirms: reads each package again and holds back what changed "
-            "since the plan; paced deletes, journaled; again resumes. Refusals are skipped. Needs delete:packages."
+            "Apply a cleanup plan once the person confirms: each package is read again, what changed is skipped; "
+            "paced, journaled; again resumes. Needs delete:packages."
         ),
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
@@ -20,9 +21,9 @@ from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel
 
 from github_packages_mcp.github.catalogue import OPERATIONS, Operation
-from github_packages_mcp.github.client import GitHubClient
-from github_packages_mcp.github.errors import APIError, GitHubError, InvalidRequest, NotFound
-from github_packages_mcp.github.execute import describe_deletion, execute
+from github_packages_mcp.github.client import GitHubClient, Turn
+from github_packages_mcp.github.errors import APIError, GitHubError, InvalidRequest, NotDeleted, NotFound
+from github_packages_mcp.github.execute import describe_deletion, execute, package_gone
 from github_packages_mcp.github.listing import Listing
 from github_packages_mcp.github.models import (
     ConfirmationOutcome,
@@ -31,10 +32,10 @@ from github_packages_mcp.github.models import (
 )
 from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.insights.suggest import what_exists
-from github_packages_mcp.retention.journal import JournalResult, Subject
+from github_packages_mcp.retention.journal import Actor, JournalResult, Subject
 from github_packages_mcp.server.advice import tool_error_message, tool_errors
 from github_packages_mcp.server.confirmation import Answer, ConfirmationToken, Target, asking, settle
-from github_packages_mcp.server.context import ToolContext, ToolEntry, actor_of, app_of, progress_reporter
+from github_packages_mcp.server.context import AppContext, ToolContext, ToolEntry, actor_of, app_of, progress_reporter
 from github_packages_mcp.server.schemas import MAX_RESULT_TEXT, build_tool, concise, keyword, signed
 
 __all__ = ["operation_entries"]
@@ -82,7 +83,10 @@ def _plain_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
                     full=app.settings.full_results,
                     max_text=MAX_RESULT_TEXT,
                 )
-                result = await (_journaled(ctx, op, Subject.of(arguments), sent) if op.kind == "restore" else sent())
+                if op.kind == "restore":
+                    result = await _journaled(ctx, op, Subject.of(arguments), lambda turn: sent(turn=turn))
+                else:
+                    result = await sent()
             except NotFound as exc:
                 raise await _explained(op, app.github, arguments, exc) from None
             if isinstance(result, Listing) and not result.items and result.page > 1:
@@ -115,54 +119,122 @@ async def _past_the_end(op: Operation, github: GitHubClient, arguments: dict[str
 
 @dataclass(frozen=True)
 class DeletionTarget(Target):
-    """A delete's target as read before asking, and as the journal records it."""
+    """A delete's target as read before asking, and as the journal records it; `last_version`: a version that is its
+    package's last, which GitHub may delete the package with."""
 
     subject: Subject | None = None
+    last_version: bool = False
+
+
+Send = Callable[[Turn], Awaitable[BaseModel]]
+Then = Callable[[BaseModel], Awaitable[BaseModel]]
 
 
 async def _journaled(
-    ctx: ToolContext, op: Operation, subject: Subject, send: Callable[[], Awaitable[BaseModel]]
+    ctx: ToolContext, op: Operation, subject: Subject, send: Send, then: Then | None = None
 ) -> BaseModel:
     """A delete's or restore's request, and its journal lines: what GitHub answered, or that it refused.
 
-    A delete is journaled as intended before it is sent (no journal, no delete), so a delete whose outcome could
-    not be written is still known, and can be restored. Shielded, so a cancelled call still journals a request
-    that went out. A result that cannot be journaled does not hide what GitHub did: the result says so.
+    A cancel while the request waits for its turn sends nothing and journals nothing. Once the turn is held, it
+    is shielded: a delete is journaled as intended before it is sent (no journal, no delete), so a delete whose
+    outcome could not be written is still known, and can be restored; a cancelled call still journals a request
+    that went out. `then` runs after the outcome is journaled, in the same shield (what else GitHub did). A result
+    that cannot be journaled does not hide what GitHub did: the result says so.
     """
-    app, actor = app_of(ctx), actor_of(ctx, op.name)
+    app = app_of(ctx)
+    async with AsyncExitStack() as stack:
+        try:
+            turn = await stack.enter_async_context(app.github.turn(op.method))
+        except InvalidRequest as exc:  # the pacing replicas share did not answer
+            raise InvalidRequest(f"Nothing was {'deleted' if op.kind == 'delete' else 'restored'}: {exc}") from None
+        with anyio.CancelScope(shield=True):
+            result = await _sent_journaled(app, actor_of(ctx, op.name), op, subject, partial(send, turn))
+            if then is not None:
+                result = await then(result)
+    return result
+
+
+async def _sent_journaled(
+    app: AppContext, actor: Actor, op: Operation, subject: Subject, send: Callable[[], Awaitable[BaseModel]]
+) -> BaseModel:
+    """`send`, between its journal lines (`_journaled`)."""
     done: JournalResult = "deleted" if op.kind == "delete" else "restored"
     failed: JournalResult = "failed" if op.kind == "delete" else "restore_failed"
-    with anyio.CancelScope(shield=True):
-        if op.kind == "delete":
-            try:
-                await app.journal.record(actor, subject, "deleting")
-            except InvalidRequest as exc:
-                raise InvalidRequest(f"Nothing was deleted: {exc}") from None
+    if op.kind == "delete":
         try:
-            result = await send()
-        except GitHubError as exc:
-            detail = f"{exc.status}: {exc.message}" if isinstance(exc, APIError) else exc.message[:300]
-            try:
-                await app.journal.record(actor, subject, failed, detail)
-            except InvalidRequest:  # the journal's disk or shared state
-                log.warning("%s failed and could not be journaled", op.name)
-            raise
+            await app.journal.record(actor, subject, "deleting")
+        except InvalidRequest as exc:
+            raise InvalidRequest(f"Nothing was deleted: {exc}") from None
+    try:
+        result = await send()
+    except GitHubError as exc:
+        detail = exc.message if isinstance(exc, NotDeleted) else _detail(exc)
         try:
-            await app.journal.record(actor, subject, done)
-        except InvalidRequest:
-            message = getattr(result, "message", None) or ""
-            note = "Its outcome is not in the journal: the server could not write it (its log says why)."
-            return result.model_copy(update={"message": f"{message} {note}".strip()})
+            await app.journal.record(actor, subject, failed, detail)
+        except InvalidRequest:  # the journal's disk or shared state
+            log.warning("%s failed and could not be journaled", op.name)
+        raise
+    try:
+        await app.journal.record(actor, subject, done)
+    except InvalidRequest:
+        return _noted(result, "Its outcome is not in the journal: the server could not write it (its log says why).")
     return result
+
+
+def _detail(exc: GitHubError) -> str:
+    return f"{exc.status}: {exc.message}" if isinstance(exc, APIError) else exc.message[:300]
+
+
+def _noted(result: BaseModel, note: str) -> BaseModel:
+    message = getattr(result, "message", None) or ""
+    return result.model_copy(update={"message": f"{message} {note}".strip()})
+
+
+async def _package_gone_too(ctx: ToolContext, op: Operation, target: DeletionTarget, result: BaseModel) -> BaseModel:
+    """After a package's last version was deleted: if GitHub deleted the package with it, journal the package's
+    deletion too, so that restore_from_journal brings it back (before the version)."""
+    subject = target.subject
+    if not target.last_version or subject is None or subject.version_id is None:
+        return result
+    app = app_of(ctx)
+    try:
+        if not await package_gone(app.github, subject.arguments()):
+            return result
+    except GitHubError as exc:
+        return _noted(result, f"Whether GitHub deleted the package with its last version is unknown: {exc.message}.")
+    package = subject.model_copy(
+        update={"version_id": None, "name": None, "tags": None, "deleted_with": subject.version_id}
+    )
+    name = quoted(subject.package_name)
+    try:
+        await app.journal.record(
+            actor_of(ctx, op.name), package, "deleted", "GitHub deleted the package with its last version"
+        )
+    except InvalidRequest:
+        return _noted(
+            result, f"GitHub deleted the package {name} with it, its last version; that is not in the journal."
+        )
+    return _noted(
+        result,
+        f"GitHub deleted the package {name} with it, its last version; restore_from_journal with version_ids "
+        f"[{subject.version_id}] brings both back.",
+    )
 
 
 def _delete_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
     async def read_target(ctx: ToolContext, **arguments: Any) -> Target:
         with tool_errors(op.scopes, _check_with(op)):
-            summary, found = await describe_deletion(op, app_of(ctx).github, arguments)
-        known = {"package_id": found.id} if isinstance(found, Package) else {"name": found.name, "tags": found.tags}
+            described = await describe_deletion(op, app_of(ctx).github, arguments)
+        found, package = described.found, described.package
+        known: dict[str, Any] = (
+            {"package_id": found.id} if isinstance(found, Package) else {"name": found.name, "tags": found.tags}
+        )
+        if package is not None:
+            known["package_id"] = package.id
         name = arguments["package_name"]
-        return DeletionTarget(summary, name, f"the package name {quoted(name)}", Subject.of(arguments, **known))
+        subject = Subject.of(arguments, **known)
+        hint = f"the package name {quoted(name)}"
+        return DeletionTarget(described.summary, name, hint, subject, described.last_version)
 
     read_target = signed(read_target, f"{op.name}_target", [*params, _CONTEXT], Target)
 
@@ -171,8 +243,12 @@ def _delete_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
     ) -> CallToolResult:
         async def act() -> ConfirmationOutcome:
             subject = target.subject if isinstance(target, DeletionTarget) else None
-            sent = partial(execute, op, app_of(ctx).github, arguments)
-            result = await _journaled(ctx, op, subject or Subject.of(arguments), sent)
+
+            async def send(turn: Turn) -> BaseModel:
+                return await execute(op, app_of(ctx).github, arguments, turn=turn)
+
+            then = partial(_package_gone_too, ctx, op, target) if isinstance(target, DeletionTarget) else None
+            result = await _journaled(ctx, op, subject or Subject.of(arguments), send, then)
             assert isinstance(result, DeletionResult)
             return result
 

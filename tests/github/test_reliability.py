@@ -10,6 +10,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 
 import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 from mcp import Client
@@ -258,6 +259,54 @@ async def test_mutations_are_spaced_and_concurrency_is_capped() -> None:
     async with pacer.slot(mutating=False):
         pass
     assert sleeps[-1] == 30
+
+
+async def test_a_turn_is_waited_for_cancellably_and_its_request_then_goes_at_once() -> None:
+    now = [0.0]
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        await anyio.lowlevel.checkpoint()  # where a cancel lands
+        now[0] += seconds
+
+    pacer = Pacer(max_concurrency=1, mutation_interval=1.0, clock=lambda: now[0], sleep=sleep)
+    async with pacer.slot(mutating=True):
+        pass
+    with anyio.CancelScope() as waiting:
+        waiting.cancel()
+        async with pacer.turn(mutating=True):  # cancelled while it waits a second for its turn
+            raise AssertionError("never reached")
+    assert (pacer.in_flight, now[0]) == (0, 0.0)  # its slot given back, nothing waited out
+    async with pacer.turn(mutating=True) as turn:
+        assert (pacer.in_flight, now[0]) == (1, 1.0)  # the turn holds the only slot, after the spacing
+        waited = len(sleeps)
+        async with pacer.slot(mutating=True, turn=turn):  # no wait: the turn's own slot and place
+            assert (pacer.in_flight, len(sleeps)) == (1, waited)
+    assert pacer.in_flight == 0
+    async with pacer.turn(mutating=True):  # taken and left unused: given back
+        pass
+    async with pacer.slot(mutating=True):  # spaced from the unused turn as if it had been used, never sooner
+        assert now[0] == 3.0
+
+
+async def test_a_turn_serves_one_request_of_its_kind_and_not_a_paused_token() -> None:
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    pacer = Pacer(max_concurrency=1, mutation_interval=0, clock=lambda: now[0], sleep=sleep)
+    async with pacer.turn(mutating=True, identity="a") as turn:
+        async with pacer.slot(mutating=False, identity="a", turn=turn):  # another kind: the turn is given back
+            assert pacer.in_flight == 1
+        async with pacer.slot(mutating=True, identity="a", turn=turn):  # spent: waits as any request
+            assert pacer.in_flight == 1
+    async with pacer.turn(mutating=True, identity="a") as turn:
+        await pacer.pause_until(now[0] + 30, "a")  # a rate limit met meanwhile: the turn may not be used
+        async with pacer.slot(mutating=True, identity="a", turn=turn):
+            assert now[0] == 30
+    assert pacer.in_flight == 0
 
 
 async def test_each_request_logs_one_line_without_secrets(

@@ -33,7 +33,13 @@ ZERO = "sha256:" + "0" * 64
 # multi/app, as demo.py builds it: the v2.1.0 index, its cosign signature (tagged) and its Sigstore bundle (not)
 V210, SIGNATURE, BUNDLE = 3_420_551_205, 3_420_553_917, 3_420_553_918
 ORPHAN = 3_390_112_401
-DEFAULTS = {"referrers": "none", "list_packages_without_link": False, "actions_token_lists_org_packages": False}
+DEFAULTS = {
+    "referrers": "none",
+    "list_packages_without_link": False,
+    "actions_token_lists_org_packages": False,
+    "delete_without_admin": "not_found",
+    "last_version": "refuse",
+}
 LAST_TAGGED = "You cannot delete the last tagged version of a package. You must delete the package instead."
 LAST_VERSION = "You cannot delete the last version of a package. You must delete the package instead."
 ORG_LISTING_REFUSED = {
@@ -272,6 +278,52 @@ def test_other_packages_keep_their_last_version(
     assert client.delete(path).status_code == 204  # what the message says to do instead
 
 
+def test_the_last_version_may_take_its_package_with_it(
+    control: httpx.Client, client: httpx.Client, state: SandboxState
+) -> None:
+    path = f"/orgs/{DEMO_ORG}/packages/npm/shared-config"
+    [only] = (v.id for v in state.package(DEMO_ORG, "npm", "shared-config").active_versions())
+    switched = control.post("/_sandbox/switches", json={"last_version": "delete_package"}).json()
+    assert switched == DEFAULTS | {"last_version": "delete_package"}
+    assert client.delete(f"{path}/versions/{only}").status_code == 204
+    assert_error(client.get(path), 404, "Package not found.")  # the package went with its last version
+    assert client.post(f"{path}/restore").status_code == 204
+    assert client.get(path).json()["version_count"] == 0  # the version was deleted with it, and is restored apart
+    assert client.post(f"{path}/versions/{only}/restore").status_code == 204
+    assert client.get(path).json()["version_count"] == 1
+    # Container packages keep their own rule: the last tagged version is refused whatever the switch.
+    package = state.add_package(DEMO_LOGIN, "container", "evidence/one", versions=1)
+    one = f"/user/packages/container/evidence%2Fone/versions/{package.versions[0].id}"
+    assert_error(client.delete(one), 400, LAST_TAGGED)
+
+
+# --- docs/github-behaviour.md#delete-without-admin ----------------------------------------------------------------
+
+TOOLS = f"/users/{DEMO_OTHER_USER}/packages/container/tools%2Fcli"
+
+
+def test_a_delete_without_admin_rights_is_answered_404_though_the_package_exists(
+    control: httpx.Client, client: httpx.Client, state: SandboxState
+) -> None:
+    versions = [v.id for v in state.package(DEMO_OTHER_USER, "container", "tools/cli").active_versions()]
+    assert client.get(TOOLS).status_code == 200  # public: seen, not administered
+    assert_error(client.delete(f"{TOOLS}/versions/{versions[-1]}"), 404, "Package not found.")
+    assert_error(client.delete(TOOLS), 404, "Package not found.")
+    assert client.get(f"{TOOLS}/versions/{versions[-1]}").status_code == 200  # nothing was deleted
+    # An Actions token is refused as before: its kind of token has its own 403.
+    refused = client.delete(f"{TOOLS}/versions/{versions[-1]}", headers=bearer(DEMO_ACTIONS_TOKEN))
+    assert_error(refused, 403, "Resource not accessible by integration")
+    switched = control.post("/_sandbox/switches", json={"delete_without_admin": "forbidden"}).json()
+    assert switched == DEFAULTS | {"delete_without_admin": "forbidden"}
+    admin_access = "You do not have admin access to this package."
+    assert_error(client.delete(f"{TOOLS}/versions/{versions[-1]}"), 403, admin_access)
+    assert_error(client.delete(TOOLS), 403, admin_access)
+    # Restores and the deleted listing need admin rights whatever the switch: 403, as before.
+    assert control.post("/_sandbox/reset").status_code == 204
+    assert_error(client.get(f"{TOOLS}/versions?state=deleted"), 403, admin_access)
+    assert len(state.package(DEMO_OTHER_USER, "container", "tools/cli").active_versions()) == len(versions)
+
+
 # --- the switches as such -----------------------------------------------------------------------------------------
 
 
@@ -282,6 +334,8 @@ def test_switches_endpoint_refuses_what_it_cannot_apply(control: httpx.Client, s
         {"referrers": None},
         {"list_packages_without_link": "yes"},
         {"actions_token_lists_org_packages": 1},
+        {"delete_without_admin": "teapot"},
+        {"last_version": True},
         {"referrers": "supported", "colour": "blue"},
         ["referrers"],
         "supported",

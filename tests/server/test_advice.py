@@ -17,6 +17,7 @@ from github_packages_mcp.github.errors import (
     Forbidden,
     GitHubError,
     IncompleteListing,
+    NotDeleted,
     NotFound,
     RateLimited,
     Redirected,
@@ -133,6 +134,9 @@ def test_every_error_class_maps_to_its_own_advice() -> None:
             scopes,
             "get_org_package",
         ),
+        NotDeleted: tool_error_message(
+            NotDeleted("Package not found.", path=where["path"], what="package"), scopes, "get_org_package"
+        ),
         RateLimited: tool_error_message(
             RateLimited("limit", status=403, limit="primary", reset_at=soon, **where), scopes, "get_org_package"
         ),
@@ -151,6 +155,12 @@ def test_every_error_class_maps_to_its_own_advice() -> None:
     assert "classic personal access token" in messages[Unauthorized]
     assert "lacks the scope delete:packages, read:packages" in messages[Forbidden]
     assert "hidden from this token" in messages[NotFound]
+    assert messages[NotDeleted] == (
+        "Nothing was deleted by DELETE /orgs/a/packages/npm/x: GitHub answered 404 (Package not found) but the "
+        "package is still there: the token likely lacks admin rights on this package (GitHub answers a delete "
+        "without them with 404, not 403). Use a classic token of a user with the Admin role on the package (its "
+        "settings on GitHub, Manage access), then try again."
+    )
     assert "primary rate limit" in messages[RateLimited]
     assert f"{soon:%H:%M:%S} UTC, in 30 minute(s)" in messages[RateLimited]
     assert "GitHub's side" in messages[APIError]

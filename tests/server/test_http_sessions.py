@@ -150,6 +150,51 @@ async def test_a_client_that_drops_the_stream_of_a_cleanup_stops_its_deletes(
         await assert_no_more_deletes(sandbox)
 
 
+# A cancel that arrives while the cleanup waits for its next delete's turn (GitHub asks for about a second between
+# deletes; the server spaces them so) sends no further DELETE: only a delete already in flight is finished.
+SPACING = 1.0
+
+
+@pytest.mark.parametrize(
+    ("mode", "stateless"),
+    [("legacy", False), ("auto", False), ("auto", True)],
+    ids=["2025-11-25 session", "2026-07-28", "2026-07-28 stateless"],
+)
+async def test_a_cancel_while_a_cleanup_waits_for_its_next_turn_sends_no_more_deletes(
+    settings: Settings, sandbox: SandboxServer, mode: str, stateless: bool
+) -> None:
+    served = settings.with_changes(http_stateless=stateless, mutation_interval_seconds=SPACING)
+    person = Person(typed="5")
+    async with serving(http_app(served), served) as url, http_client(url, mode=mode, person=person) as client:
+        plan = ok(await client.call_tool("plan_version_cleanup", MULTI_APP))
+        async with anyio.create_task_group() as group:
+            group.start_soon(client.call_tool, "apply_version_cleanup", {"plan_id": plan["plan_id"]})
+            await until(lambda: deletes(sandbox) == 1)  # the next one waits a second for its turn
+            group.cancel_scope.cancel()
+        await anyio.sleep(1.5 * SPACING)
+    assert deletes(sandbox) == 1
+
+
+@pytest.mark.parametrize("stateless", [False, True], ids=["session", "stateless"])
+async def test_a_client_that_drops_the_stream_while_a_cleanup_waits_for_its_next_turn_stops_it_there(
+    settings: Settings, sandbox: SandboxServer, stateless: bool
+) -> None:
+    served = settings.with_changes(http_stateless=stateless, mutation_interval_seconds=SPACING)
+    async with serving(http_app(served), served) as url, httpx.AsyncClient(timeout=30) as raw:
+        headers = {**ACCEPT, "Mcp-Protocol-Version": LEGACY}
+        if not stateless:
+            headers["Mcp-Session-Id"] = await open_session(raw, url)
+        plan = await call(raw, url, headers, "plan_version_cleanup", MULTI_APP)
+        offered = await call(raw, url, headers, "apply_version_cleanup", {"plan_id": plan["plan_id"]})
+        arguments = {"plan_id": plan["plan_id"], "confirmation_token": offered["confirmation_token"]}
+        applying = raw.build_request("POST", url, headers=headers, json=request("apply_version_cleanup", arguments))
+        response = await raw.send(applying, stream=True)
+        await until(lambda: deletes(sandbox) == 1)
+        await response.aclose()
+        await anyio.sleep(1.5 * SPACING)
+    assert deletes(sandbox) == 1
+
+
 # ---- sessions: how many, how long ----
 
 

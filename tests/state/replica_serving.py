@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import httpx
@@ -98,17 +98,30 @@ class RoundRobinProxy:
 
 
 async def apply_then_cancel(
-    apply_url: str, cancel_url: str, arguments: dict[str, Any], sandbox: SandboxServer, headers: dict[str, str]
+    apply_url: str,
+    cancel_url: str,
+    arguments: dict[str, Any],
+    sandbox: SandboxServer,
+    headers: dict[str, str],
+    *,
+    during: Literal["delete", "wait"] = "delete",
 ) -> tuple[int, bytes]:
     """Apply a plan (with its confirmation token) by hand through `apply_url`, as a 2025-11-25 client would, and
-    once its first DELETE reached GitHub, cancel it through `cancel_url`; the cancel's HTTP status, and what the
-    apply's stream carried. Deletes are slowed to 0.4 s each, and the run is watched for a second more."""
-    sandbox.state.faults.script("DELETE", "*/versions/*", [Fault(latency=0.4)] * 5)
+    cancel it through `cancel_url`; the cancel's HTTP status, and what the apply's stream carried. `during`
+    "delete": deletes are slowed to 0.4 s each, and the cancel goes once the first DELETE reached GitHub (while it
+    is in flight); "wait": once the first DELETE was answered (while the run waits for the next one's turn). The run
+    is watched for a second more."""
+    if during == "delete":
+        sandbox.state.faults.script("DELETE", "*/versions/*", [Fault(latency=0.4)] * 5)
     headers = {**ACCEPT, "Mcp-Protocol-Version": LEGACY, **headers}
     call = {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
             "params": {"name": "apply_version_cleanup", "arguments": arguments}}  # fmt: skip
     cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7}}
     answered: list[bytes] = []
+
+    def started() -> bool:  # recorded on arrival with status 0, then again once answered
+        return any(r.method == "DELETE" and (during == "delete" or r.status) for r in sandbox.state.requests)
+
     async with httpx.AsyncClient(timeout=30) as raw:
 
         async def apply() -> None:
@@ -118,8 +131,8 @@ async def apply_then_cancel(
         async with anyio.create_task_group() as group:
             group.start_soon(apply)
             with anyio.fail_after(10):
-                while not [r for r in sandbox.state.requests if r.method == "DELETE"]:  # noqa: ASYNC110  (a thread records it)
-                    await anyio.sleep(0.01)
+                while not started():  # noqa: ASYNC110  (a thread records it)
+                    await anyio.sleep(0.005)
             sent = await raw.post(cancel_url, json=cancel, headers=headers)
         await anyio.sleep(1.0)  # time for two more deletes, had it gone on
     return sent.status_code, b"".join(answered)

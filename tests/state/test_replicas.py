@@ -20,7 +20,7 @@ from tests.state.replica_serving import RoundRobinProxy, apply_then_cancel, repl
 pytestmark = pytest.mark.anyio
 MULTI = {"org": DEMO_ORG, "package_type": "container", "package_name": "multi/app"}
 VERSION = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api", "package_version_id": 3000000000}
-INTERVAL = 0.25  # seconds between one token's deletes, configured on both replicas
+INTERVAL = 0.5  # seconds between one token's deletes, configured on both replicas (a cancel arrives within one)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ async def test_one_tokens_cleanups_on_two_replicas_keep_one_spacing(balanced: st
             arguments = {**MULTI, "package_name": name, "tagged": "untagged"}
             plan = ok(await client.call_tool("plan_version_cleanup", arguments))["plan_id"]
             token = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan}))["confirmation_token"]
-            with anyio.move_on_after(2.5):
+            with anyio.move_on_after(4.0):
                 await client.call_tool("apply_version_cleanup", {"plan_id": plan, "confirmation_token": token})
 
     async with anyio.create_task_group() as group:
@@ -108,6 +108,21 @@ async def test_a_cancel_through_the_other_replica_stops_the_apply(balanced: str,
     assert sent == 202
     assert b"Deleted 5" not in answered
     assert 1 <= len(deletes(sandbox)) <= 2
+
+
+async def test_a_cancel_through_the_other_replica_while_the_apply_waits_for_its_turn_sends_nothing_more(
+    balanced: str, sandbox: SandboxServer
+) -> None:
+    async with http_client(balanced, mode="legacy") as client:
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        token = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))["confirmation_token"]
+    arguments = {"plan_id": plan["plan_id"], "confirmation_token": token}
+    bearer = {"Authorization": f"Bearer {DEMO_TOKEN}"}
+    # Cancelled once the first DELETE is answered: the next waits for its turn (INTERVAL after the first's).
+    sent, answered = await apply_then_cancel(balanced, balanced, arguments, sandbox, bearer, during="wait")
+    assert sent == 202
+    assert b"Deleted 5" not in answered
+    assert len(deletes(sandbox)) == 1
 
 
 def test_the_replicas_log_no_token(upstreams: list[str], tmp_path_factory: pytest.TempPathFactory) -> None:

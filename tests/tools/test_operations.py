@@ -169,3 +169,63 @@ async def test_a_page_past_the_end_says_where_the_listing_ends(settings: Setting
         listing = ok(await client.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "npm", "page": 50}))
     assert listing["items"] == []
     assert listing["message"] == f"Page 50 is past the end: the listing has {listing['last_page']} page(s) of 30."
+
+
+OCTO_NPM = {"package_type": "npm", "package_name": "octo-utils", "username": DEMO_LOGIN}
+# acme-labs' gem with one version: deleting it, GitHub refuses (400), or has been seen deleting the package with it.
+RUBY = {"org": DEMO_ORG, "package_type": "rubygems", "package_name": "acme-ruby"}
+RUBY_ID, ONLY_VERSION = 52_700_205, 970_200_221
+LAST_VERSION_NOTE = "its last version: GitHub may refuse to delete it, or delete the package 'acme-ruby' with it"
+
+
+async def test_the_confirmation_says_when_a_delete_takes_the_last_version_and_github_may_refuse_it(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    version = {**RUBY, "package_version_id": ONLY_VERSION}
+    async with Client(build_server(settings)) as client:  # no form: confirmed by token
+        offered = ok(await client.call_tool("delete_org_package_version", version))
+        refused = await client.call_tool(
+            "delete_org_package_version", {**version, "confirmation_token": offered["confirmation_token"]}
+        )
+        other = ok(await client.call_tool("delete_user_package_version", {**OCTO_NPM, "package_version_id": 921000011}))
+    assert offered["summary"].startswith(f"This will permanently delete version {ONLY_VERSION} ('0.1.0', created ")
+    assert offered["summary"].endswith(f"of the rubygems package 'acme-ruby' owned by the organization {DEMO_ORG}, "
+                                       f"{LAST_VERSION_NOTE}.")  # fmt: skip
+    assert "last version" not in other["summary"]  # octo-utils has five
+    text = error_text(refused)
+    assert "GitHub answered 400 to DELETE" in text
+    assert "You cannot delete the last version of a package. You must delete the package instead" in text
+    assert sandbox.state.package(DEMO_ORG, "rubygems", "acme-ruby").active_versions()
+
+
+async def test_when_github_deletes_the_package_with_its_last_version_the_journal_brings_both_back(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    sandbox.state.set_switches(last_version="delete_package")
+    version = {**RUBY, "package_version_id": ONLY_VERSION}
+    person = Person(typed="acme-ruby")
+    async with Client(build_server(settings), elicitation_callback=person) as client:  # type: ignore[arg-type]
+        done = ok(await client.call_tool("delete_org_package_version", version))
+        gone = await client.call_tool("get_org_package", RUBY)
+        history = ok(await client.call_tool("list_deletion_history", {}))
+        restored = ok(await client.call_tool("restore_from_journal", {"version_ids": [ONLY_VERSION]}))
+        back = ok(await client.call_tool("get_org_package", RUBY))
+    [question] = person.messages
+    assert f"{LAST_VERSION_NOTE}?\nType the package name 'acme-ruby' to confirm." in question
+    assert done["deleted"] is True
+    assert done["message"] == (
+        f"Deleted version {ONLY_VERSION} of the rubygems package 'acme-ruby' owned by the organization {DEMO_ORG}. "
+        f"GitHub deleted the package 'acme-ruby' with it, its last version; restore_from_journal with version_ids "
+        f"[{ONLY_VERSION}] brings both back."
+    )
+    assert "404" in error_text(gone)
+    package, deleted = history["entries"][0], history["entries"][1]  # newest first
+    assert "version_id" not in package  # the package itself (results leave nulls out)
+    assert package["package_id"] == RUBY_ID
+    assert (package["deleted_with"], package["result"], package["restorable"]) == (ONLY_VERSION, "deleted", True)
+    assert (deleted["version_id"], deleted["package_id"], deleted["restorable"]) == (ONLY_VERSION, RUBY_ID, True)
+    assert (restored["restored"], restored["failed"]) == (2, 0)
+    restores = [r.raw_path for r in sandbox.state.requests if r.method == "POST"]
+    assert restores == [f"/orgs/{DEMO_ORG}/packages/rubygems/acme-ruby/restore",
+                        f"/orgs/{DEMO_ORG}/packages/rubygems/acme-ruby/versions/{ONLY_VERSION}/restore"]  # fmt: skip
+    assert back["version_count"] == 1
