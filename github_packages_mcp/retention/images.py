@@ -41,6 +41,8 @@ from github_packages_mcp.retention.rules import (
 __all__ = ["decide_images", "plan_images", "read_manifests"]
 
 _NO_KEEP_LATEST = {"keep_latest": 0, "keep_latest_tagged": 0, "keep_latest_untagged": 0}
+# ghcr.io counts every manifest read as a download: none is read when the rules could delete nothing.
+NOT_READ = "not read: these rules delete nothing here, so parts are only known by their tags (cosign's)"
 CHECK_REGISTRY = "check registry_url (GITHUB_REGISTRY_URL) and that the token has read:packages for this package"
 
 
@@ -177,16 +179,16 @@ async def read_manifests(registry: Registry, digests: Sequence[str]) -> tuple[li
 
 async def plan_images(
     registry: Registry, versions: Sequence[VersionFacts], rules: Rules, now: datetime
-) -> tuple[list[Decision], str | None]:
+) -> tuple[list[Decision], str]:
     """Read the package's manifests, then decide the images and let their parts follow; with a note on how the
-    manifests were read (None when nothing could be deleted, so none was read).
+    manifests were read (NOT_READ when nothing could be deleted).
 
     Raises:
         RulesError: If the rules cannot apply to these versions.
     """
     by_tag = parts_by_tag(versions)
     if _nothing_to_delete(versions, rules, now):
-        return decide_images(versions, rules, now, by_tag), None
+        return decide_images(versions, rules, now, by_tag), NOT_READ
     digests = [v.name for v in versions if v.name.startswith(("sha256:", "sha512:")) and v.name not in by_tag]
     manifests, unreadable = await read_manifests(registry, digests)
     if unreadable:

@@ -268,3 +268,10 @@ async def test_the_integrity_check_reports_what_is_broken_and_changes_nothing(
     # The plan that opts in deletes the partial image, tagged or not, and what only it used.
     assert deleted(partial_plan) == {V2_INDEX, V2_AMD64, SUPERSEDED_INDEX}
     assert decisions(partial_plan)[V2_INDEX]["rule"].startswith("delete: partial image (delete_partial_images)")
+
+
+async def test_rules_that_delete_nothing_read_no_manifest(settings: Settings, sandbox: SandboxServer) -> None:
+    plan = await plan_of(settings, keep_younger_than_days=1000)
+    assert plan["delete"] == 0
+    assert plan["packages"][0]["manifests"].startswith("not read: these rules delete nothing here")
+    assert not [r for r in sandbox.state.requests if "/manifests/" in r.raw_path]  # each read counts as a download
