@@ -102,12 +102,15 @@ async def test_stateless_2025_clients_confirm_by_token_instead(settings: Setting
 
 # ---- cancellation ----
 
-
-@pytest.mark.parametrize(
+# Each protocol era: 2025-11-25 with an MCP session, and 2026-07-28 with and without one.
+BY_ERA = pytest.mark.parametrize(
     ("mode", "stateless"),
     [("legacy", False), ("auto", False), ("auto", True)],
     ids=["2025-11-25 session", "2026-07-28", "2026-07-28 stateless"],
 )
+
+
+@BY_ERA
 async def test_a_client_that_cancels_a_cleanup_stops_its_deletes(
     settings: Settings, sandbox: SandboxServer, mode: str, stateless: bool
 ) -> None:
@@ -155,11 +158,7 @@ async def test_a_client_that_drops_the_stream_of_a_cleanup_stops_its_deletes(
 SPACING = 1.0
 
 
-@pytest.mark.parametrize(
-    ("mode", "stateless"),
-    [("legacy", False), ("auto", False), ("auto", True)],
-    ids=["2025-11-25 session", "2026-07-28", "2026-07-28 stateless"],
-)
+@BY_ERA
 async def test_a_cancel_while_a_cleanup_waits_for_its_next_turn_sends_no_more_deletes(
     settings: Settings, sandbox: SandboxServer, mode: str, stateless: bool
 ) -> None:
