@@ -128,11 +128,13 @@ def parse_arguments(pairs: Sequence[str], schema: dict[str, Any]) -> dict[str, A
 
 def _typed(key: str, value: str, schema: dict[str, Any]) -> Any:
     kind = schema.get("type")
-    if value.startswith(("[", "{")):
+    if value.startswith(("[", "{")) and kind != "string":  # a string, such as the glob `[a-m]*`, stays as typed
         try:
             return json.loads(value)
         except ValueError as exc:
             raise UsageError(f"{key}: not valid JSON ({exc})") from None
+        except RecursionError:
+            raise UsageError(f"{key}: not valid JSON (nested too deeply)") from None
     if kind == "array":
         item = schema.get("items", {})
         return [_typed(key, part.strip(), item) for part in value.split(",") if part.strip()]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from github_packages_mcp.cli import main
-from github_packages_mcp.terminal import parse_arguments, progress_text
+from github_packages_mcp.terminal import UsageError, parse_arguments, progress_text
 
 MULTI = ["org=acme-labs", "package_type=container", "package_name=multi/app"]
 
@@ -81,6 +81,14 @@ def test_resources_are_read_and_prompts_rendered(capsys: pytest.CaptureFixture[s
     code, out, _ = run(capsys, "prompt", "audit_organization", "org=acme-labs")
     assert code == 0
     assert "audit_packages with org='acme-labs'" in out
+
+
+def test_a_string_that_looks_like_json_stays_a_string_and_deep_json_is_a_usage_error() -> None:
+    schema = {"properties": {"package_name": {"type": "string"}, "include_tags": {"type": "array"}}}
+    assert parse_arguments(["package_name=[mw]*/[!b]??"], schema) == {"package_name": "[mw]*/[!b]??"}
+    assert parse_arguments(["package_name=" + "[" * 5000], schema) == {"package_name": "[" * 5000}
+    with pytest.raises(UsageError, match="include_tags: not valid JSON"):
+        parse_arguments(["include_tags=" + "[" * 5000], schema)
 
 
 def test_list_arguments_take_commas_or_json() -> None:
