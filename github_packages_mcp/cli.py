@@ -31,7 +31,14 @@ from typing import TYPE_CHECKING, Any, Final
 import anyio
 
 from github_packages_mcp import __version__
-from github_packages_mcp.config import TOOLSETS, ConfigError, Settings, load_settings, token_from_gh_cli
+from github_packages_mcp.config import (
+    TOOLSETS,
+    ConfigError,
+    Settings,
+    gh_host_for,
+    load_settings,
+    token_from_gh_cli,
+)
 from github_packages_mcp.github.catalogue import scopes_for
 from github_packages_mcp.server.app import build_server, shared_state
 from github_packages_mcp.server.transports import serve_http
@@ -202,8 +209,9 @@ def _settings(args: argparse.Namespace) -> Iterator[Settings]:
     }
     if not args.sandbox:
         settings = _with_logging(load_settings(args.config, **overrides))
-        if settings.token is None and (token := token_from_gh_cli()) is not None:
-            print("Using the GitHub CLI's token (gh auth token): no token is configured.", file=sys.stderr)
+        if settings.token is None and (token := token_from_gh_cli(settings.api_url)) is not None:
+            host = gh_host_for(settings.api_url)
+            print(f"Using the GitHub CLI's token for {host} (gh auth token): no token is configured.", file=sys.stderr)
             settings = settings.with_changes(token=token)
         yield settings
         return

@@ -305,13 +305,30 @@ def _state_home() -> Path:
     return Path(platformdirs.user_state_dir(appauthor=False, roaming=False))
 
 
-def token_from_gh_cli() -> str | None:
-    """The GitHub CLI's token (`gh auth token`), when `gh` is installed and logged in, else None."""
-    gh = shutil.which("gh")
-    if gh is None:
+def gh_host_for(api_url: str) -> str | None:
+    """The host the GitHub CLI keeps a token for that `api_url` accepts: github.com for api.github.com, HOST for a
+    GitHub Enterprise Server at `https://HOST/api/v3`, SUBDOMAIN.ghe.com for GHE.com; None for anything else (a
+    sandbox, a proxy), to which no token of gh's belongs."""
+    parts = urlsplit(api_url.strip().rstrip("/"))
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or not host:
+        return None
+    if host == "api.github.com":
+        return "github.com"
+    if match := _GHE_COM_API.fullmatch(host):
+        return f"{match.group(1)}.ghe.com"
+    return host if parts.path == "/api/v3" else None
+
+
+def token_from_gh_cli(api_url: str) -> str | None:
+    """The GitHub CLI's token for the host `api_url` belongs to (`gh auth token --hostname HOST`), when `gh` is
+    installed and logged in there, else None: gh's token for one host is never sent to another."""
+    gh, host = shutil.which("gh"), gh_host_for(api_url)
+    if gh is None or host is None:
         return None
     try:
-        done = subprocess.run([gh, "auth", "token"], capture_output=True, text=True, timeout=10, check=False)  # noqa: S603
+        command = [gh, "auth", "token", "--hostname", host]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)  # noqa: S603
     except (OSError, subprocess.TimeoutExpired):
         return None
     token = done.stdout.strip()

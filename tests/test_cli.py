@@ -19,6 +19,7 @@ import pytest
 from mcp import Client, ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
+from github_packages_mcp.config import gh_host_for
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
 from github_packages_mcp.server.app import tool_entries
 from tests.helpers import COMMAND, Person, changes_nothing, clean_env, ok
@@ -258,17 +259,39 @@ def test_the_readme_walkthrough_works_as_printed() -> None:
     assert json.loads(run_cli(*plan).stdout)["delete"] == 0  # the versions deleted stay deleted
 
 
-def test_without_a_token_the_github_clis_is_used(sandbox: SandboxServer, tmp_path: Path) -> None:
-    fake_gh = tmp_path / "gh"
-    fake_gh.write_text(f"#!/bin/sh\n[ \"$1 $2\" = 'auth token' ] && echo '{DEMO_TOKEN}\r'\n")
-    fake_gh.chmod(0o755)
-    env = clean_env(GITHUB_API_URL=sandbox.url, PATH=f"{tmp_path}:{os.environ['PATH']}")
+def fake_gh(directory: Path, hosts: dict[str, str]) -> Path:
+    """A `gh` that logs how it was asked, and has a token (with gh's CR LF) for each of `hosts` only."""
+    log = directory / "gh.log"
+    cases = "".join(f"  'auth token --hostname {host}') echo '{token}\r' ;;\n" for host, token in hosts.items())
+    script = directory / "gh"
+    script.write_text(f'#!/bin/sh\necho "$*" >> {log}\ncase "$*" in\n{cases}  *) exit 1 ;;\nesac\n')
+    script.chmod(0o755)
+    return log
+
+
+def test_without_a_token_the_github_clis_is_used_for_its_host_only(sandbox: SandboxServer, tmp_path: Path) -> None:
+    asked = fake_gh(tmp_path, {"github.com": DEMO_TOKEN, "ghes.example.com": "ghp_ofTheEnterpriseServer"})
+    path = f"{tmp_path}:{os.environ['PATH']}"
+    # The sandbox is no host of gh's: its github.com token is not sent there, and the start says a token is missing.
     done = subprocess.run(
-        [*COMMAND, "call", "check_token"], capture_output=True, text=True, timeout=60, env=env, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    assert "Using the GitHub CLI's token (gh auth token)" in done.stderr
-    assert json.loads(done.stdout)["login"] == "octo-demo"
+        [*COMMAND, "call", "check_token"],
+        capture_output=True, text=True, timeout=60, env=clean_env(GITHUB_API_URL=sandbox.url, PATH=path), check=False,
+    )  # fmt: skip
+    assert done.returncode == 2 and "No GitHub token" in done.stderr
+    assert not asked.exists() and not sandbox.state.requests
+    # A GitHub Enterprise Server's token is asked for by its host, and is what the command uses.
+    ghes = clean_env(GITHUB_API_URL="https://ghes.example.com/api/v3", PATH=path)
+    done = subprocess.run([*COMMAND, "tools"], capture_output=True, text=True, timeout=60, env=ghes, check=False)
+    assert "Using the GitHub CLI's token for ghes.example.com (gh auth token)" in done.stderr
+    assert asked.read_text() == "auth token --hostname ghes.example.com\n"
+
+
+def test_the_github_clis_host_follows_the_api_url() -> None:
+    assert gh_host_for("https://api.github.com") == "github.com"
+    assert gh_host_for("https://ghes.example.com/api/v3/") == "ghes.example.com"
+    assert gh_host_for("https://api.octocorp.ghe.com") == "octocorp.ghe.com"
+    for elsewhere in ("http://127.0.0.1:8787", "https://proxy.example.com", "http://ghes.example.com/api/v3"):
+        assert gh_host_for(elsewhere) is None
 
 
 def test_a_reader_that_stops_early_is_not_an_error() -> None:
