@@ -10,10 +10,9 @@ package that GitHub deleted along with its last version is selected with that ve
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from fnmatch import fnmatchcase
 
 import anyio
 import anyio.lowlevel
@@ -23,6 +22,7 @@ from github_packages_mcp.github.errors import APIError, InvalidArguments, RateLi
 from github_packages_mcp.github.models import Result
 from github_packages_mcp.retention.apply import SkippedVersion
 from github_packages_mcp.retention.journal import Actor, Journal, JournalEntry
+from github_packages_mcp.retention.patterns import compile_pattern
 from github_packages_mcp.retention.plan import SHOWN_DECISIONS
 
 __all__ = ["History", "HistoryEntry", "JournalQuery", "Restored", "history", "parse_moment", "restore"]
@@ -64,6 +64,16 @@ class JournalQuery:
     version_ids: frozenset[int] | None = None
     package_ids: frozenset[int] | None = None  # packages deleted whole
     caller: str | None = None
+    _named: Callable[[str], bool] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Compile the package glob on RE2, within the cleanup rules' bounds (patterns.py), so none can stall.
+
+        Raises:
+            RulesError: If the glob is longer than the patterns' limit.
+        """
+        named = compile_pattern("package_name", self.package_name, "glob") if self.package_name else _anything
+        object.__setattr__(self, "_named", named)
 
     def selects_something(self) -> bool:
         """Whether it says what to restore: a plan, ids or a time window (a restore of everything is refused)."""
@@ -81,10 +91,14 @@ class JournalQuery:
             named
             and (self.since is None or moment >= self.since)
             and (self.until is None or moment < self.until)
-            and (self.package_name is None or fnmatchcase(entry.package_name, self.package_name))
+            and self._named(entry.package_name)
             and (self.plan_id is None or entry.plan_id == self.plan_id)
             and (self.caller is None or entry.caller == self.caller)
         )
+
+
+def _anything(_name: str) -> bool:
+    return True
 
 
 class HistoryEntry(JournalEntry):

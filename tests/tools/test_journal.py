@@ -170,3 +170,22 @@ async def test_callers_with_their_own_tokens_see_only_their_own_lines_an_operato
 
 def _epoch(moment: str) -> float:
     return datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
+
+
+async def test_a_package_glob_of_the_journal_is_bounded_and_matched_in_linear_time(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    """A 1 MB glob once held every other caller for 9.7 s in fnmatch; now it is refused, and a long one matches fast."""
+    async with Client(build_server(settings), elicitation_callback=Person(typed="web/api")) as client:  # type: ignore[arg-type]
+        ok(await client.call_tool("delete_org_package_version", {**WEB, "package_version_id": VERSION}))
+        huge = await client.call_tool("list_deletion_history", {"package_name": "*a" * 500_000})
+        refused = await client.call_tool("restore_from_journal", {"since": "1d", "package_name": "[" * 300})
+        started = time.perf_counter()
+        long = ok(await client.call_tool("list_deletion_history", {"package_name": "*a" * 120 + "*"}))
+        elapsed = time.perf_counter() - started
+        named = ok(await client.call_tool("list_deletion_history", {"package_name": "web/*"}))
+    assert "package_name: a pattern may be at most 256 characters long" in error_text(huge)
+    assert "package_name: a pattern may be at most 256 characters long" in error_text(refused)
+    assert not posts(sandbox)  # nothing restored
+    assert long["total"] == 0 and elapsed < 5  # fnmatch: exponential in the number of `*` on a near miss
+    assert [entry["result"] for entry in named["entries"]] == ["deleted"]
