@@ -133,7 +133,7 @@ class Pacer:
 
     @asynccontextmanager
     async def slot(self, *, mutating: bool, identity: str = "", turn: Turn | None = None) -> AsyncIterator[None]:
-        """Wait for the token's pause, a free slot and the mutation interval, in that order; hold the slot inside.
+        """Wait for the token's pause, the mutation interval and a free slot, in that order; hold the slot inside.
 
         A request never waits out a pause while holding a slot: one that finds its token paused once it has a
         slot (the pause began while it queued) gives the slot back, so a paused token never holds up another.
@@ -177,28 +177,37 @@ class Pacer:
         return True
 
     async def _acquire(self, mutating: bool, identity: str) -> None:
-        """Wait for the token's pause, a free slot and the mutation interval, then hold the slot (the caller
-        releases it); a wait cancelled while holding the slot gives it back."""
+        """Wait for the token's pause, the mutation interval and a free slot, then hold the slot (the caller
+        releases it); a wait cancelled while holding the slot gives it back. A mutation waits for its turn holding
+        no slot, so paced writes never hold back a read; mutations queue one at a time and each is spaced from
+        the moment it got its slot, so waiting for one cannot squeeze two mutations together."""
         await self._wait_for_pause(identity)
         await self._wait_for_shared_pause(identity, mutating)
-        while True:
-            await self._slots.acquire()
-            if self.paused_until(identity) <= self._clock():
-                break
-            self._slots.release()
-            await self._wait_for_pause(identity)
         if not mutating:
+            await self._slot_unpaused(identity)
             return
-        try:  # spaced once it holds a slot, so that waiting for one cannot squeeze two mutations together
+        while True:
             async with self._mutations:
                 while self._next_mutation > self._clock():  # a turn taken meanwhile may have moved it on
                     await self._sleep_until(self._next_mutation)
                 if self.shared is not None:  # when it cannot answer, the mutation is not sent (the error says why)
                     await self._sleep(await self.shared.reserve_mutation(identity, self._mutation_interval))
-                self._next_mutation = self._clock() + self._mutation_interval
-        except BaseException:
+                await self._slots.acquire()
+                if self.paused_until(identity) <= self._clock():
+                    self._next_mutation = self._clock() + self._mutation_interval
+                    return
+                self._slots.release()
+            await self._wait_for_pause(identity)  # paused while it queued: waited out in nobody's way
+
+    async def _slot_unpaused(self, identity: str) -> None:
+        """Hold a free slot while the token is not paused: a pause that began while it queued is waited out
+        without the slot, so a paused token never holds up another."""
+        while True:
+            await self._slots.acquire()
+            if self.paused_until(identity) <= self._clock():
+                return
             self._slots.release()
-            raise
+            await self._wait_for_pause(identity)
 
     async def _wait_for_pause(self, identity: str) -> None:
         while (until := self.paused_until(identity)) > self._clock():

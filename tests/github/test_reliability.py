@@ -396,6 +396,27 @@ async def test_a_rate_limited_token_does_not_delay_another_tokens_read(sandbox: 
     assert sorted(statuses(sandbox)) in ([200, 403], [200, 403, 403])
 
 
+async def test_writes_waiting_for_their_spacing_hold_no_slot_a_read_needs(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    """12 restores (no confirmation needed) once held every slot while each waited its turn, and a listing waited
+    behind them for 7.5 s; now a write waits for its turn holding nothing, so the read goes first."""
+    paced = settings.with_changes(max_concurrency=4, mutation_interval_seconds=0.3)
+    restore = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
+    async with Client(build_server(paced)) as client, anyio.create_task_group() as group:
+        for n in range(12):
+            arguments = {**restore, "package_version_id": 3_000_000_000 + n}
+            group.start_soon(client.call_tool, "restore_org_package_version", arguments)
+        with anyio.fail_after(10):
+            while len(statuses(sandbox, "POST")) < 1:  # noqa: ASYNC110
+                await anyio.sleep(0.01)
+        listing = ok(await client.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "container"}))
+        posts_before_the_read = len(statuses(sandbox, "POST"))
+        group.cancel_scope.cancel()
+    assert [item["name"] for item in listing["items"]] == ACME_CONTAINERS
+    assert posts_before_the_read <= 2  # the one in flight, and at most the next, spaced 0.3 s later
+
+
 async def test_two_thousand_tokens_leave_bounded_state() -> None:
     caller: ContextVar[str] = ContextVar("caller")
     answered: set[str] = set()
