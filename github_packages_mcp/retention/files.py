@@ -119,6 +119,23 @@ def private_directory(path: Path) -> None:
         path.chmod(0o700)
 
 
+def private_root(path: Path) -> None:
+    """Make the state directory itself (journal_dir) ours alone if others may write to it: whoever may rename its
+    entries could swap the server's key for one they know. Only a directory this user owns is changed (never a
+    shared one like /tmp, which is only warned about); one merely readable by others is left as it is."""
+    try:
+        found = path.stat()
+    except OSError:
+        return  # made 0700 when first needed
+    if not stat.S_IMODE(found.st_mode) & 0o022:
+        return
+    if found.st_uid != getattr(os, "getuid", lambda: found.st_uid)():
+        log.warning("%s may be written by other users, and is not this user's: keep journal_dir elsewhere", path)
+        return
+    path.chmod(0o700)
+    log.warning("%s could be written by other users; it is now private (0700)", path)
+
+
 def write_new(path: Path, content: bytes, moment: float) -> None:
     """A new file (0600) holding `content`, dated `moment`; nothing is left behind if it fails."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o600)

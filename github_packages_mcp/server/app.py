@@ -31,7 +31,7 @@ from github_packages_mcp.retention.sources import Sources
 from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.server.context import AppContext, ToolEntry
 from github_packages_mcp.server.resources import add_prompts, add_resources
-from github_packages_mcp.server.tokens import ConfirmationTokens, ServerKeys
+from github_packages_mcp.server.tokens import ConfirmationTokens, FileLedger, ServerKeys
 from github_packages_mcp.state.redis import RedisState
 from github_packages_mcp.tools.audit import audit_entries
 from github_packages_mcp.tools.cleanup import cleanup_entries
@@ -118,7 +118,9 @@ def build_server(
             yield AppContext(
                 settings=settings,
                 github=github,
-                tokens=ConfirmationTokens(ttl, secret=keys.source("confirmation"), clock=clock, ledger=state),
+                tokens=ConfirmationTokens(
+                    ttl, secret=keys.source("confirmation"), clock=clock, ledger=state or FileLedger(directory, clock)
+                ),
                 store=CleanupStore(
                     directory, keys.source("plans"), clock=clock, plan_ttl_days=settings.plan_ttl_days, shared=state
                 ),

@@ -29,7 +29,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["KEY_FILE", "ConfirmationTokens", "Ledger", "LocalLedger", "ServerKeys", "TokenRejected", "derived_key"]
+from github_packages_mcp.retention.files import disk, files, mtime, private_directory, private_root, remove, write_new
+
+__all__ = [
+    "KEY_FILE",
+    "ConfirmationTokens",
+    "FileLedger",
+    "Ledger",
+    "LocalLedger",
+    "ServerKeys",
+    "TokenRejected",
+    "derived_key",
+]
 
 log = logging.getLogger("github_packages_mcp")
 
@@ -92,6 +103,7 @@ def _kept_secret(path: Path) -> bytes:
     """
     if not path.parent.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_root(path.parent)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     except FileExistsError:
@@ -153,6 +165,45 @@ class LocalLedger:
                 return False
             self._spent[name] = expires_at
             return True
+
+
+class FileLedger:
+    """Spent tokens as files in `<directory>/spent/<nonce>` (0600, dated their token's expiry), shared by every
+    process using the directory: a token spent before a restart, or by another process (the Inspector starts one
+    per call), stays spent. Creating the file is the spending (O_EXCL: one process wins); expired files are pruned
+    at most once a minute, so the directory holds about the tokens of the last `ttl`."""
+
+    PRUNE_EVERY_SECONDS = 60.0
+
+    def __init__(self, directory: Path, clock: Callable[[], float] = time.time) -> None:
+        self._directory = directory / "spent"
+        self._clock = clock
+        self._pruned_at = -self.PRUNE_EVERY_SECONDS
+
+    async def spend_once(self, name: str, expires_at: float) -> bool:
+        """Raises:
+        StoreUnavailable: If the spending cannot be recorded (the token is then not accepted).
+        """
+        if not _HEX.fullmatch(name):
+            raise ValueError("a token's nonce is hex")
+        path = self._directory / name
+        with disk("remember the spent confirmation token", path):
+            private_directory(self._directory)
+            self._prune()
+            try:
+                write_new(path, b"", expires_at)
+            except FileExistsError:
+                return False
+        return True
+
+    def _prune(self) -> None:
+        now = self._clock()
+        if now - self._pruned_at < self.PRUNE_EVERY_SECONDS:
+            return
+        self._pruned_at = now
+        for spent in files(self._directory, "*"):
+            if mtime(spent) < now:  # dated its token's expiry: no token that old is accepted any more
+                remove(spent)
 
 
 class ConfirmationTokens:

@@ -262,3 +262,13 @@ def test_a_key_file_that_holds_no_key_gives_a_key_for_this_process_only(
     assert one != two
     assert "using a key for this process only" in caplog.text
     assert (tmp_path / KEY_FILE).read_bytes() == b"short"  # never overwritten: what it signed fails closed
+
+
+def test_a_journal_dir_others_could_write_to_is_made_private_one_they_can_read_is_left(tmp_path: Path) -> None:
+    """Whoever may rename entries of journal_dir could swap the server's key for one they know."""
+    writable, readable = tmp_path / "writable", tmp_path / "readable"
+    for directory, loose in ((writable, 0o777), (readable, 0o755)):
+        directory.mkdir()
+        directory.chmod(loose)
+        ServerKeys(directory).key("plans")
+    assert (mode(writable), mode(readable)) == (0o700, 0o755)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,8 +15,8 @@ from mcp_types import METHOD_NOT_FOUND, ElicitRequestParams, ErrorData
 from github_packages_mcp.config import Settings
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
 from github_packages_mcp.server.app import build_server
-from github_packages_mcp.server.tokens import ConfirmationTokens, TokenRejected
-from tests.helpers import Person, error_text, ok
+from github_packages_mcp.server.tokens import ConfirmationTokens, FileLedger, TokenRejected
+from tests.helpers import Person, StoppedClock, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -89,6 +90,25 @@ async def test_a_client_without_forms_gets_a_summary_and_a_token_that_works_once
         again = await client.call_tool("delete_org_package_version", {**arguments, "confirmation_token": token})
     assert "already used" in error_text(again)
     assert len(deletes(sandbox)) == 1
+
+
+async def test_a_spent_token_stays_spent_after_a_restart_and_in_another_process(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    """Without state_url the spent tokens are files in journal_dir, as the key is: a new server (the Inspector
+    starts one per call) refuses a token another spent; before, it held them in memory and deleted again."""
+    version = await a_version(settings, tagged=False)
+    arguments = {**PACKAGE, "package_version_id": version["id"]}
+    async with Client(build_server(settings)) as client:
+        token = ok(await client.call_tool("delete_org_package_version", arguments))["confirmation_token"]
+        ok(await client.call_tool("delete_org_package_version", {**arguments, "confirmation_token": token}))
+        ok(await client.call_tool("restore_org_package_version", arguments))
+    async with Client(build_server(settings)) as restarted:
+        again = await restarted.call_tool("delete_org_package_version", {**arguments, "confirmation_token": token})
+    assert "already used" in error_text(again)
+    assert len(deletes(sandbox)) == 1
+    spent = settings.journal_dir / "spent"
+    assert [path.stat().st_mode & 0o777 for path in [spent, *spent.iterdir()]] == [0o700, 0o600]
 
 
 async def test_a_token_is_bound_to_its_exact_arguments(settings: Settings, sandbox: SandboxServer) -> None:
@@ -219,3 +239,15 @@ async def test_a_form_the_client_cannot_answer_falls_back_to_the_token(
             await client.call_tool("delete_org_package", {**PACKAGE, "confirmation_token": first["confirmation_token"]})
         )
     assert done["deleted"] is True
+
+
+async def test_spent_token_files_go_once_their_tokens_expired(tmp_path: Path) -> None:
+    clock = StoppedClock()
+    ledger = FileLedger(tmp_path, clock)
+    assert await ledger.spend_once("0123456789abcdef", clock.now + 300)
+    assert not await ledger.spend_once("0123456789abcdef", clock.now + 300)
+    clock.now += 301 + FileLedger.PRUNE_EVERY_SECONDS
+    assert await ledger.spend_once("fedcba9876543210", clock.now + 300)
+    assert [path.name for path in (tmp_path / "spent").iterdir()] == ["fedcba9876543210"]
+    with pytest.raises(ValueError, match="hex"):
+        await ledger.spend_once("../key", clock.now + 300)

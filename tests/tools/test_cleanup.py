@@ -604,3 +604,13 @@ async def test_a_cache_that_cannot_be_used_never_stops_a_plan_and_is_logged_once
     assert same_plan(first) == same_plan(second)
     assert manifest_gets(sandbox) == 2 * WEB_MANIFESTS
     assert len([record for record in caplog.records if "manifest cache" in record.getMessage()]) == 1
+
+
+async def test_a_journal_dir_others_could_write_to_is_made_private_when_the_server_first_keeps_something(
+    settings: Settings,
+) -> None:
+    settings.journal_dir.mkdir(parents=True)
+    settings.journal_dir.chmod(0o777)
+    async with Client(build_server(settings)) as client:
+        ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+    assert settings.journal_dir.stat().st_mode & 0o777 == 0o700
