@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from github_packages_mcp.github.catalogue import encode_segment
 from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.github.manifests import ManifestCache, digest_matches
 
@@ -58,8 +59,8 @@ class Registry:
     def __init__(self, github: GitHubClient, registry_url: str, repository: str, cache: ManifestCache) -> None:
         self._github = github
         self._cache = cache
-        # Registry names keep their "/" (`acme-labs/web/api`); each part is encoded on its own.
-        self._base = f"{registry_url}/v2/{'/'.join(quote(part, safe='') for part in repository.split('/'))}"
+        # Registry names keep their "/" (`acme-labs/web/api`); each part is encoded on its own, `..` too.
+        self._base = f"{registry_url}/v2/{'/'.join(map(encode_segment, repository.split('/')))}"
         self._manifests: dict[str, Manifest] = {}
 
     async def manifest(self, digest: str) -> Manifest:

@@ -275,3 +275,17 @@ async def test_rules_that_delete_nothing_read_no_manifest(settings: Settings, sa
     assert plan["delete"] == 0
     assert plan["packages"][0]["manifests"].startswith("not read: these rules delete nothing here")
     assert not [r for r in sandbox.state.requests if "/manifests/" in r.raw_path]  # each read counts as a download
+
+
+async def test_a_package_name_with_dot_segments_stays_inside_its_registry_path(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    sandbox.state.add_package(DEMO_ORG, "container", "tools/../../x", versions=3)
+    async with Client(build_server(settings)) as client:
+        ok(
+            await client.call_tool(
+                "plan_version_cleanup", {"org": DEMO_ORG, "package_type": "container", "package_name": "tools/../../x"}
+            )
+        )
+    read = [r.raw_path for r in sandbox.state.requests if "/manifests/" in r.raw_path]
+    assert read and all(path.startswith(f"/v2/{DEMO_ORG}/tools/%2E%2E/%2E%2E/x/manifests/") for path in read)
