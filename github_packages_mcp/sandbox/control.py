@@ -8,9 +8,11 @@ demo data there too.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Final
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,11 +25,38 @@ ControlHandler = Callable[[SandboxState, Request], Awaitable[Response]]
 
 
 async def answer_control(state: SandboxState, request: Request, raw_path: str) -> Response:
-    """Answer one /_sandbox/* request; an unknown path or method gets GitHub's 404."""
+    """Answer one /_sandbox/* request; an unknown path or method gets GitHub's 404, one a web page could have sent
+    a 403 (`_cross_site`)."""
+    if (refused := _cross_site(request)) is not None:
+        return error_response(403, refused)
     handler = CONTROL_ROUTES.get(raw_path, {}).get(request.method)
     if handler is None:
         return error_response(404, "Not Found")
     return await handler(state, request)
+
+
+def _cross_site(request: Request) -> str | None:
+    """Why a control request may come from a web page rather than a person or a test, or None: a browser sends an
+    `Origin` (or `Sec-Fetch-Site`) naming another site, and a DNS-rebinding page reaches the sandbox under a host
+    name of its own. Tests, curl and the project's clients send neither, and address it by IP or `localhost`."""
+    host = (request.headers.get("host") or "").lower()
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc.lower() != host:
+        return f"Control requests from another site ({origin}) are refused."
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return "Control requests from another site are refused."
+    name = urlsplit(f"//{host}").hostname or ""
+    if name != "localhost" and not _is_ip(name):
+        return f"Control requests must address the sandbox by IP address or localhost, not {name!r}."
+    return None
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 async def _reset(state: SandboxState, request: Request) -> Response:

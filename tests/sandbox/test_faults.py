@@ -340,3 +340,24 @@ def test_fault_validation() -> None:
     assert Fault.secondary_rate_limit(None).headers == {}
     assert Fault(status=500, headers={"a": "b"}) == Fault(status=500, headers={"a": "b"})
     assert len({Fault.too_many_requests(), Fault.too_many_requests()}) == 1  # frozen and hashable
+
+
+def test_the_control_api_refuses_what_a_web_page_could_send(
+    control: httpx.Client, sandbox_server: SandboxServer
+) -> None:
+    """A page the person visits could POST /_sandbox/reset cross-site, or reach it under its own host name (DNS
+    rebinding); tests and curl send neither an Origin nor a foreign host."""
+    port = sandbox_server.url.rsplit(":", 1)[1]
+    refused = [
+        control.post("/_sandbox/reset", headers={"Origin": "https://evil.example"}),
+        control.post("/_sandbox/reset", headers={"Sec-Fetch-Site": "cross-site"}),
+        control.post("/_sandbox/reset", headers={"Host": f"rebound.evil.example:{port}"}),
+    ]
+    assert [response.status_code for response in refused] == [403, 403, 403]
+    assert (
+        "another site" in refused[0].json()["message"] and "by IP address or localhost" in refused[2].json()["message"]
+    )
+    same_site = {"Origin": f"http://127.0.0.1:{port}", "Sec-Fetch-Site": "same-origin"}
+    assert control.post("/_sandbox/reset", headers=same_site).status_code == 204
+    assert control.post("/_sandbox/reset", headers={"Host": f"localhost:{port}"}).status_code == 204
+    assert control.post("/_sandbox/reset").status_code == 204
