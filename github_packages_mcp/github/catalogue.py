@@ -106,14 +106,22 @@ class Param:
         return self.default is _REQUIRED
 
 
+# No GitHub login or package name comes near this (logins stop at 39 characters, npm names at 214); a longer path
+# argument is refused by its schema, and before a URL is built (assumed bound: #package-name-encoding in
+# docs/github-behaviour.md). Every string argument has a bound, so no caller can send a megabyte of one.
+MAX_SEGMENT = 1_000
+MAX_LOGIN = 100
+
 # Shared parameter definitions, written once.
-ORG = Param("org", "path", Annotated[str, arg("Organization login", min_length=1)])
-USERNAME = Param("username", "path", Annotated[str, arg("User login", min_length=1)])
+ORG = Param("org", "path", Annotated[str, arg("Organization login", min_length=1, max_length=MAX_LOGIN)])
+USERNAME = Param("username", "path", Annotated[str, arg("User login", min_length=1, max_length=MAX_LOGIN)])
 PackageTypeArgument = Annotated[PackageType, arg("Registry")]  # which type is which: the server's instructions
 PACKAGE_TYPE = Param("package_type", "path", PackageTypeArgument)
 # list-packages takes the type as a required query parameter; everywhere else it is a path segment.
 PACKAGE_TYPE_QUERY = Param("package_type", "query", PackageTypeArgument)
-PACKAGE_NAME = Param("package_name", "path", Annotated[str, arg("May contain /", min_length=1)])  # sent encoded
+PACKAGE_NAME = Param(
+    "package_name", "path", Annotated[str, arg("May contain /", min_length=1, max_length=MAX_SEGMENT)]
+)  # sent encoded
 # GitHub's spec types ids as plain `integer`; ids may pass 2^31, so they are not 32-bit here. The bound is
 # JavaScript's largest exact integer (2^53 - 1): a JSON client in JavaScript reads 2^63 - 1 as 2^63, and no
 # GitHub id comes near either (docs/github-behaviour.md#64-bit-ids). Strict: "123" as a string is refused.
@@ -141,7 +149,7 @@ STATE = Param(
 RESTORE_TOKEN = Param(
     "token",
     "query",
-    Annotated[str | None, arg("Package token, if GitHub gave one")],
+    Annotated[str | None, arg("Package token, if GitHub gave one", max_length=MAX_SEGMENT)],
     default=None,
 )
 ALL_PAGES = Param(
@@ -151,8 +159,8 @@ ALL_PAGES = Param(
     default=False,
 )
 # The owner arguments of tools that work across one owner's packages (cleanups, audits): neither means yours.
-OptionalOrg = Annotated[str | None, arg("Organization login; without it, yours", min_length=1)]
-OptionalUsername = Annotated[str | None, arg("User login; without it, yours", min_length=1)]
+OptionalOrg = Annotated[str | None, arg("Organization login; without it, yours", min_length=1, max_length=MAX_LOGIN)]
+OptionalUsername = Annotated[str | None, arg("User login; without it, yours", min_length=1, max_length=MAX_LOGIN)]
 PACKAGE = (PACKAGE_TYPE, PACKAGE_NAME)
 VERSION = (PACKAGE_TYPE, PACKAGE_NAME, PACKAGE_VERSION_ID)
 PAGING = (PAGE, PER_PAGE, ALL_PAGES)
@@ -344,9 +352,6 @@ _SCOPES: dict[Kind, tuple[str, ...]] = {
     "delete": ("read:packages", "delete:packages"),
     "restore": ("read:packages", "write:packages"),
 }
-# No GitHub login or package name comes near this (npm names stop at 214 characters); a longer path argument
-# is refused before a URL is built (assumed bound: docs/github-behaviour.md#package-name-encoding).
-MAX_SEGMENT = 1_000
 # list-packages answers 400 when page x per_page exceeds this; checked before sending.
 LIST_PACKAGES_WINDOW = 10_000
 

@@ -54,7 +54,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict
 
 from github_packages_mcp.github.catalogue import arg
-from github_packages_mcp.retention.patterns import PatternList, RulesError
+from github_packages_mcp.retention.patterns import MAX_PATTERN_LENGTH, MAX_PATTERNS, PatternList, RulesError
 
 __all__ = [
     "RULE_IDS",
@@ -94,10 +94,11 @@ KeepLatestUntagged = Annotated[int, arg("Keep the N newest untagged", strict=Tru
 KeepYoungerThanDays = Annotated[float | None, arg("Keep selected ones younger than this", ge=0, allow_inf_nan=False)]
 AgeBasis = Annotated[Literal["created", "updated"], arg("Age from")]
 Tagged = Annotated[Literal["any", "tagged", "untagged"], arg("Select these")]
-IncludeTags = Annotated[list[str], arg("Select only if every tag matches")]
-ExcludeTags = Annotated[list[str], arg("Keep if any tag matches")]
-IncludeVersions = Annotated[list[str], arg("Select only if the name matches")]
-ExcludeVersions = Annotated[list[str], arg("Keep if the name matches")]
+PatternText = Annotated[str, arg(max_length=MAX_PATTERN_LENGTH)]
+IncludeTags = Annotated[list[PatternText], arg("Select only if every tag matches", max_length=MAX_PATTERNS)]
+ExcludeTags = Annotated[list[PatternText], arg("Keep if any tag matches", max_length=MAX_PATTERNS)]
+IncludeVersions = Annotated[list[PatternText], arg("Select only if the name matches", max_length=MAX_PATTERNS)]
+ExcludeVersions = Annotated[list[PatternText], arg("Keep if the name matches", max_length=MAX_PATTERNS)]
 PatternSyntax = Annotated[Literal["glob", "regex"], arg("Of the patterns")]
 Prerelease = Annotated[Literal["any", "only", "never"], arg("Semver pre-releases")]
 DeleteOrphans = Annotated[bool, arg("Delete signatures etc. whose image is gone")]

@@ -85,6 +85,31 @@ def _reads_only(tool: Tool) -> bool:
     return tool.annotations is not None and tool.annotations.read_only_hint is True
 
 
+def _app_context(
+    settings: Settings,
+    github: GitHubClient,
+    state: RedisState | None,
+    keys: ServerKeys,
+    clock: Callable[[], float],
+) -> AppContext:
+    """What every tool call reaches: kept in the replicas' shared `state` when there is one, else under journal_dir."""
+    ttl, directory = settings.confirmation_ttl_seconds, settings.journal_dir
+    return AppContext(
+        settings=settings,
+        github=github,
+        tokens=ConfirmationTokens(
+            ttl, secret=keys.source("confirmation"), clock=clock, ledger=state or FileLedger(directory, clock)
+        ),
+        store=CleanupStore(
+            directory, keys.source("plans"), clock=clock, plan_ttl_days=settings.plan_ttl_days, shared=state
+        ),
+        journal=Journal(directory, keys.source("journal"), clock=clock, shared=state),
+        sources=Sources(github, settings.registry_url, ManifestCache(manifest_store(directory, state, clock=clock))),
+        tool_scopes={entry.name: entry.scopes for entry in tool_entries()},
+        clock=clock,
+    )
+
+
 def build_server(
     settings: Settings,
     *,
@@ -114,23 +139,7 @@ def build_server(
         ):
             if settings.hide_unusable_tools and settings.token is not None and not passing_through:
                 await _hide_unusable_tools(server, github, selected)
-            ttl, directory = settings.confirmation_ttl_seconds, settings.journal_dir
-            yield AppContext(
-                settings=settings,
-                github=github,
-                tokens=ConfirmationTokens(
-                    ttl, secret=keys.source("confirmation"), clock=clock, ledger=state or FileLedger(directory, clock)
-                ),
-                store=CleanupStore(
-                    directory, keys.source("plans"), clock=clock, plan_ttl_days=settings.plan_ttl_days, shared=state
-                ),
-                journal=Journal(directory, keys.source("journal"), clock=clock, shared=state),
-                sources=Sources(
-                    github, settings.registry_url, ManifestCache(manifest_store(directory, state, clock=clock))
-                ),
-                tool_scopes={entry.name: entry.scopes for entry in tool_entries()},
-                clock=clock,
-            )
+            yield _app_context(settings, github, state, keys, clock)
 
     server = MCPServer(
         SERVER_NAME,

@@ -67,7 +67,7 @@ Answer = ElicitationResult[DeletionConfirmation]
 FORM_PROTOCOL_VERSIONS = frozenset(version for version in KNOWN_PROTOCOL_VERSIONS if version >= "2025-06-18")
 # What a failed form on a handshake-era connection raises: the client's error, no answer in time, a broken stream.
 _FORM_FAILURES = (MCPError, TimeoutError, anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream)
-ConfirmationToken = Annotated[str | None, arg("From confirmation_required, once the person agreed")]
+ConfirmationToken = Annotated[str | None, arg("From confirmation_required, once the person agreed", max_length=100)]
 ReadTarget = Callable[..., Awaitable[Target]]
 
 

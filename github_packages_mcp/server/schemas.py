@@ -77,8 +77,14 @@ def _argument_error(error: ErrorDetails) -> str:
         "int_from_float": f"a whole number (integer){given}",
         "bool_type": f"true or false{given}",
         "list_type": f"a list{given}",
+        "string_too_long": f"at most {context.get('max_length')} characters, got {_length(error.get('input'))}",
+        "too_long": f"at most {context.get('max_length')} items, got {_length(error.get('input'))}",
     }.get(error["type"])
     return f"{name}: {said or error['msg'][:1].lower() + error['msg'][1:] + given}"
+
+
+def _length(value: Any) -> str:
+    return str(len(value)) if isinstance(value, str | list | tuple) else _shown(value)
 
 
 def _shown(value: Any) -> str:

@@ -14,6 +14,7 @@ from github_packages_mcp.github.models import PACKAGE_TYPES, PackageType
 from github_packages_mcp.insights.audit import Audit, audit
 from github_packages_mcp.insights.integrity import Integrity, check_integrity
 from github_packages_mcp.insights.token import TokenCheck, check_token
+from github_packages_mcp.retention.patterns import MAX_PATTERN_LENGTH
 from github_packages_mcp.server.advice import tool_errors
 from github_packages_mcp.server.context import ToolContext, ToolEntry, app_of, progress_reporter
 from github_packages_mcp.server.schemas import build_tool, concise
@@ -21,10 +22,12 @@ from github_packages_mcp.server.schemas import build_tool, concise
 __all__ = ["audit_entries"]
 
 READ = scopes_for("read")
-PackageTypes = Annotated[list[PackageType], arg("Registries", min_length=1)]
+PackageTypes = Annotated[list[PackageType], arg("Registries", min_length=1, max_length=len(PACKAGE_TYPES))]
 StaleAfterDays = Annotated[int, arg("Stale: no new version in this many days", strict=True, ge=1)]
 IncludeVersions = Annotated[bool, arg("Also read the versions", strict=True)]
-ContainerNameOrGlob = Annotated[str, arg("A container package name or a glob like 'web/*'", min_length=1)]
+ContainerNameOrGlob = Annotated[
+    str, arg("A container package name or a glob like 'web/*'", min_length=1, max_length=MAX_PATTERN_LENGTH)
+]
 
 
 async def audit_packages(

@@ -26,6 +26,7 @@ from github_packages_mcp.github.errors import GitHubError
 from github_packages_mcp.github.models import ConfirmationOutcome
 from github_packages_mcp.retention.apply import CleanupApplied, apply_plan, describe_plan
 from github_packages_mcp.retention.history import History, JournalQuery, Restored, history, parse_moment, restore
+from github_packages_mcp.retention.patterns import MAX_PATTERN_LENGTH
 from github_packages_mcp.retention.plan import CleanupPlan, make_plan
 from github_packages_mcp.retention.rules import (
     AgeBasis,
@@ -60,14 +61,15 @@ from github_packages_mcp.server.schemas import build_tool, concise
 __all__ = ["cleanup_entries"]
 
 READ, DELETE, RESTORE = scopes_for("read"), scopes_for("delete"), scopes_for("restore")
-PlanId = Annotated[str, arg("From plan_version_cleanup", min_length=1)]
-PackageNameOrGlob = Annotated[str, arg("A name or a glob like 'web/*'", min_length=1)]
-OptionalPlanId = Annotated[str | None, arg("What this cleanup plan deleted", min_length=1)]
-VersionIds = Annotated[list[int] | None, arg("Versions")]
-PackageIds = Annotated[list[int] | None, arg("Packages deleted whole")]
-Since = Annotated[str | None, arg("From: ISO date/time (UTC), or an age: 36h, 7d")]
-Until = Annotated[str | None, arg("Before: ISO date/time, or an age")]
-OptionalNameOrGlob = Annotated[str | None, arg("Package name or glob", min_length=1)]
+MAX_IDS = 1_000  # ids in one restore
+PlanId = Annotated[str, arg("From plan_version_cleanup", min_length=1, max_length=64)]
+PackageNameOrGlob = Annotated[str, arg("A name or a glob like 'web/*'", min_length=1, max_length=MAX_PATTERN_LENGTH)]
+OptionalPlanId = Annotated[str | None, arg("What this cleanup plan deleted", min_length=1, max_length=64)]
+VersionIds = Annotated[list[int] | None, arg("Versions", max_length=MAX_IDS)]
+PackageIds = Annotated[list[int] | None, arg("Packages deleted whole", max_length=MAX_IDS)]
+Since = Annotated[str | None, arg("From: ISO date/time (UTC), or an age: 36h, 7d", max_length=64)]
+Until = Annotated[str | None, arg("Before: ISO date/time, or an age", max_length=64)]
+OptionalNameOrGlob = Annotated[str | None, arg("Package name or glob", min_length=1, max_length=MAX_PATTERN_LENGTH)]
 
 
 async def plan_version_cleanup(

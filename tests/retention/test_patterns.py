@@ -11,11 +11,13 @@ from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 from mcp import Client
+from pydantic import ValidationError
 
 from github_packages_mcp.config import Settings
 from github_packages_mcp.retention.patterns import (
     MAX_PATTERN_LENGTH,
     MAX_PATTERNS,
+    PatternList,
     RulesError,
     compile_pattern,
     glob_to_re2,
@@ -51,10 +53,16 @@ def test_a_long_run_of_brackets_translates_in_linear_time() -> None:
 def test_patterns_are_capped_in_length_and_count(name: str, syntax: str) -> None:
     longest, too_long = "a" * MAX_PATTERN_LENGTH, "[" * 20_000
     decide([image(1, "v1")], Rules.model_validate({name: [longest] * MAX_PATTERNS, "pattern_syntax": syntax}), NOW)
+    # The bounds are the rules' own types (so also their schema): refused as the rules are made.
+    with pytest.raises(ValidationError, match=rf"{name}\.1\n  String should have at most 256 characters"):
+        Rules.model_validate({name: ["v*", too_long], "pattern_syntax": syntax})
+    with pytest.raises(ValidationError, match=rf"{name}\n  List should have at most 50 items after validation, not 51"):
+        Rules.model_validate({name: ["v*"] * 51, "pattern_syntax": syntax})
+    # And as patterns are compiled, wherever they come from.
     with pytest.raises(RulesError, match=rf"^Invalid arguments, nothing was sent: {name}: .* at most 256 characters"):
-        Rules.model_validate({name: ["v*", too_long], "pattern_syntax": syntax}).patterns()
+        PatternList(name, ["v*", too_long], syntax)
     with pytest.raises(RulesError, match=rf"{name}: at most 50 patterns are accepted, 51 were given"):
-        Rules.model_validate({name: ["v*"] * 51, "pattern_syntax": syntax}).patterns()
+        PatternList(name, ["v*"] * 51, syntax)
 
 
 @pytest.mark.parametrize(
@@ -125,5 +133,5 @@ async def test_the_package_name_glob_is_translated_and_capped(settings: Settings
         sent = len(sandbox.state.requests)
         too_long = await client.call_tool("plan_version_cleanup", {**arguments, "package_name": "[" * 20_000 + "*"})
     assert [package["package"] for package in plan["packages"]] == ["multi/app", "web/api"]  # not gateway: 7 letters
-    assert "package_name: a pattern may be at most 256 characters long" in error_text(too_long)
+    assert "package_name: string should have at most 256 characters" in error_text(too_long)
     assert len(sandbox.state.requests) == sent  # the refused call sent nothing

@@ -66,7 +66,7 @@ async def test_a_name_longer_than_github_gives_is_refused_before_any_request(
 ) -> None:
     async with Client(build_server(settings)) as client:
         result = await client.call_tool("get_org_package", {**WEB, "package_name": "x" * 100_000})
-    assert "Invalid arguments, nothing was sent: package_name: at most 1000 characters, got 100000" in error_text(
+    assert "Invalid arguments, nothing was sent:\npackage_name: at most 1000 characters, got 100000" in error_text(
         result
     )
     assert sandbox.state.requests == []
