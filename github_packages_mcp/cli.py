@@ -34,6 +34,7 @@ from github_packages_mcp import __version__
 from github_packages_mcp.config import TOOLSETS, ConfigError, Settings, load_settings, token_from_gh_cli
 from github_packages_mcp.github.catalogue import scopes_for
 from github_packages_mcp.server.app import build_server, shared_state
+from github_packages_mcp.server.stdio import serve_stdio
 from github_packages_mcp.server.transports import serve_http
 from github_packages_mcp.state.redis import SharedStateUnavailable
 from github_packages_mcp.terminal import USAGE, call_tool, describe_tools, read_resource, render_prompt
@@ -153,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 else:
                     if sys.stdin.isatty():  # a person, not an MCP client, started it: say what it is waiting for
                         print(STDIO_HINT, file=sys.stderr)
-                    build_server(settings).run()
+                    serve_stdio(build_server(settings))
                 return 0
             if args.command == "tools":
                 return anyio.run(describe_tools, build_server(settings), args.names)
