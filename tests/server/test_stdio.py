@@ -1,6 +1,6 @@
 """The stdio server as a raw JSON-RPC client meets it: bytes written to the command's stdin, lines read from its
-stdout. Every line gets the answer JSON-RPC gives it, and a batch is served or refused as the negotiated protocol
-says."""
+stdout. Every line gets the answer JSON-RPC gives it, a batch is served or refused as the negotiated protocol says,
+and no server request goes out before the client's `notifications/initialized`."""
 
 from __future__ import annotations
 
@@ -151,3 +151,21 @@ async def test_a_batch_is_refused_request_by_request_on_any_other_version(
     ]
     assert "JSON-RPC batches exist only in MCP 2025-03-26" in refusals[0]["error"]["message"]
     assert [r.raw_path for r in sandbox.state.requests if "/packages" in r.raw_path] == []  # none was served
+
+
+async def test_no_form_is_sent_before_the_client_said_it_is_initialized(sandbox: SandboxServer) -> None:
+    """A raw client may call a tool between `initialize` and `notifications/initialized`; the server may send it
+    no request then, so the delete is refused (nothing deleted), and once initialized the form is sent."""
+    async with raw_stdio(sandbox) as client:
+        await client.initialize("2025-11-25", {"elicitation": {"form": {}}})
+        early = await client.request(1, "tools/call", {"name": "delete_org_package", "arguments": PACKAGE})
+        await client.send(INITIALIZED)
+        await client.send(_request(2, "tools/call", {"name": "delete_org_package", "arguments": PACKAGE}))
+        form = await client.receive()
+        await client.send({"jsonrpc": "2.0", "id": form["id"], "result": {"action": "decline"}})
+        declined = await client.receive()
+    assert early["result"]["isError"] is True
+    assert "before the client sent notifications/initialized" in early["result"]["content"][0]["text"]
+    assert form["method"] == "elicitation/create"
+    assert declined["result"]["structuredContent"]["status"] == "declined"
+    assert [request for request in sandbox.state.requests if request.method == "DELETE"] == []
