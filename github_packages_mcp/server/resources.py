@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
+from mcp import MCPError
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
-from pydantic import Field
+from mcp_types import INVALID_PARAMS
+from pydantic import Field, ValidationError
 
 from github_packages_mcp.github.catalogue import operation
 from github_packages_mcp.github.execute import execute
@@ -18,7 +21,7 @@ from github_packages_mcp.server.advice import tool_errors
 from github_packages_mcp.server.context import AppContext, app_of
 from github_packages_mcp.server.schemas import keyword, signed
 
-__all__ = ["add_prompts", "add_resources"]
+__all__ = ["add_prompts", "add_resources", "prompt_errors"]
 
 SCHEME = "github-packages:/"
 NEWEST_VERSIONS = 100
@@ -91,3 +94,17 @@ def add_prompts(server: MCPServer[AppContext], tools: set[str]) -> None:
                 "3. Suggest cleanups as plan_version_cleanup calls (which delete nothing), and do not apply "
                 "any without my agreement."
             )
+
+
+async def prompt_errors(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """Server middleware: `prompts/get` of a prompt that does not exist, or with arguments it cannot take, answers
+    -32602 Invalid params. The SDK raises ValueError for both, which reached the client as error code 0 (-32603 on
+    2026-07-28; docs/sdk-notes.md). Our prompts only put their arguments into text, so nothing else fails there."""
+    if ctx.method != "prompts/get":
+        return await call_next(ctx)
+    try:
+        return await call_next(ctx)
+    except ValidationError:
+        raise  # malformed params: the SDK's own -32602, without pydantic's text
+    except ValueError as exc:
+        raise MCPError(code=INVALID_PARAMS, message=str(exc)) from exc
