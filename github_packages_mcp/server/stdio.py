@@ -28,6 +28,8 @@ from typing import Any
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.server.mcpserver import MCPServer
+from mcp.shared.dispatcher import coerce_request_id
+from mcp.shared.jsonrpc_dispatcher import cancelled_request_id_from_params
 from mcp.shared.message import SessionMessage
 from mcp_types import (
     INVALID_REQUEST,
@@ -147,7 +149,8 @@ class Wire:
     def __init__(self) -> None:
         self.version: str | None = None
         self._opening: set[RequestId] = set()  # `initialize` requests not answered yet
-        self._batches: dict[RequestId, _Batch] = {}  # by the id of each request still waiting in one
+        # By the id of each request still waiting in one, as the SDK correlates ids ("7" and 7 are one).
+        self._batches: dict[RequestId, _Batch] = {}
 
     def read(self, line: str) -> Reading:
         """A line from the client: what goes to the server, and what is answered at once."""
@@ -173,9 +176,10 @@ class Wire:
                 self._opening.discard(message.id)
                 if isinstance(message, JSONRPCResponse):
                     self.version = message.result.get("protocolVersion")
-            if (batch := self._batches.pop(message.id, None)) is not None:
+            key = coerce_request_id(message.id)
+            if (batch := self._batches.pop(key, None)) is not None:
                 batch.answers.append(message)
-                batch.waiting.discard(message.id)
+                batch.waiting.discard(key)
                 return batch.line()
         return _dumped(message)
 
@@ -185,9 +189,10 @@ class Wire:
             self._opening.add(message.id)
         if isinstance(message, JSONRPCNotification) and message.method == "notifications/cancelled":
             # A cancelled request is never answered: its batch no longer waits for it.
-            cancelled = (message.params or {}).get("requestId")
-            if isinstance(cancelled, str | int) and (batch := self._batches.pop(cancelled, None)) is not None:
-                batch.waiting.discard(cancelled)
+            cancelled = cancelled_request_id_from_params(message.params)
+            key = coerce_request_id(cancelled) if cancelled is not None else None
+            if key is not None and (batch := self._batches.pop(key, None)) is not None:
+                batch.waiting.discard(key)
                 return [line] if (line := batch.line()) is not None else []
         return []
 
@@ -204,8 +209,8 @@ class Wire:
                 batch.answers.append(refused.error)
                 continue
             if isinstance(message, JSONRPCRequest):
-                batch.waiting.add(message.id)
-                self._batches[message.id] = batch
+                batch.waiting.add(coerce_request_id(message.id))
+                self._batches[coerce_request_id(message.id)] = batch
             reading.to_server.append(message)
             reading.to_client.extend(self._observe(message))
         if (line := batch.line()) is not None:  # nothing to wait for: only refusals

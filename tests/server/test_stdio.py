@@ -126,7 +126,8 @@ async def test_a_batch_waits_for_no_request_the_client_cancelled(sandbox: Sandbo
         with anyio.fail_after(10):
             while sandbox.state.in_flight == 0:  # noqa: ASYNC110  (the sandbox offers no event)
                 await anyio.sleep(0.01)
-        await client.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}})
+        # Stringified, as some clients echo ids: the SDK takes "1" for 1, and so does the batch.
+        await client.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "1"}})
         with anyio.fail_after(3):
             batch = await client.receive()
     assert batch == [{"jsonrpc": "2.0", "id": 2, "result": {}}]
