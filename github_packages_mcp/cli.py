@@ -41,9 +41,10 @@ from github_packages_mcp.config import (
 )
 from github_packages_mcp.github.catalogue import scopes_for
 from github_packages_mcp.server.app import build_server, shared_state
+from github_packages_mcp.server.stdio import serve_stdio
 from github_packages_mcp.server.transports import serve_http
 from github_packages_mcp.state.redis import SharedStateUnavailable
-from github_packages_mcp.terminal import USAGE, call_tool, describe_tools, read_resource, render_prompt
+from github_packages_mcp.terminal import USAGE, call_tool, describe_tools, read_resource, render_prompt, say
 
 if TYPE_CHECKING:
     from github_packages_mcp.sandbox import SandboxServer
@@ -160,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 else:
                     if sys.stdin.isatty():  # a person, not an MCP client, started it: say what it is waiting for
                         print(STDIO_HINT, file=sys.stderr)
-                    build_server(settings).run()
+                    serve_stdio(build_server(settings))
                 return 0
             if args.command == "tools":
                 return anyio.run(describe_tools, build_server(settings), args.names)
@@ -172,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return anyio.run(render_prompt, server, args.name, args.arguments)
             return anyio.run(call_tool, server, args.tool, args.arguments, args.yes)
     except ConfigError as exc:
-        print(missing_token_message() if str(exc) == "no GitHub token" else f"error: {exc}", file=sys.stderr)
+        say(missing_token_message() if str(exc) == "no GitHub token" else f"error: {exc}", err=True)
         return USAGE
     except KeyboardInterrupt:
         return 130

@@ -1,5 +1,7 @@
 """The command's client side, for a person at a terminal: call a tool (confirming at the prompt, or with `--yes`),
 describe the tools, read a resource, render a prompt; progress on stderr; exit codes that scripts can rely on.
+Everything printed shows the characters a terminal would obey instead (a bidi override in a package name) as
+`\\uXXXX` escapes, JSON's own, so a printed result is still JSON (`say`).
 
 Exit codes: 0 success; 1 a tool error, or a confirmation refused or cancelled; 2 a usage error.
 """
@@ -19,14 +21,20 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult, ErrorData, Implementation, Tool
 
 from github_packages_mcp import __version__
-from github_packages_mcp.github.untrusted import escaped
+from github_packages_mcp.github.untrusted import escaped, visible
 from github_packages_mcp.server.app import tool_entries
 
-__all__ = ["OK", "REFUSED", "USAGE", "call_tool", "describe_tools", "read_resource", "render_prompt"]
+__all__ = ["OK", "REFUSED", "USAGE", "call_tool", "describe_tools", "read_resource", "render_prompt", "say"]
 
 OK, REFUSED, USAGE = 0, 1, 2
 _REFUSALS = ("declined", "cancelled", "not_confirmed")
 CLIENT = Implementation(name="github-packages-mcp-cli", version=__version__)  # who acted, in the journal
+
+
+def say(text: str, *, err: bool = False) -> None:
+    """Print a line for the person (on stderr with `err`): every character a terminal would obey rather than show,
+    such as a bidi override from a package name, escaped (`visible`)."""
+    print(visible(text), file=sys.stderr if err else sys.stdout)
 
 
 class UsageError(Exception):
@@ -43,17 +51,17 @@ async def call_tool(server: MCPServer[Any], name: str, pairs: Sequence[str], ass
     async with Client(server, elicitation_callback=confirm, client_info=CLIENT) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
         if name not in tools:
-            print(f"error: {_not_offered(name)}", file=sys.stderr)
+            say(f"error: {_not_offered(name)}", err=True)
             return USAGE
         try:
             arguments = parse_arguments(pairs, tools[name].input_schema)
         except UsageError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            say(f"error: {exc}", err=True)
             return USAGE
         result = await client.call_tool(name, arguments, progress_callback=_progress_line())
         first = result.structured_content or {}
         if assume_yes and not result.is_error and first.get("status") == "confirmation_required":
-            print(f"--yes: {first.get('summary')}", file=sys.stderr)
+            say(f"--yes: {first.get('summary')}", err=True)
             confirmed = {**arguments, "confirmation_token": first["confirmation_token"]}
             result = await client.call_tool(name, confirmed, progress_callback=_progress_line())
     return _print_result(result)
@@ -61,9 +69,9 @@ async def call_tool(server: MCPServer[Any], name: str, pairs: Sequence[str], ass
 
 def _print_result(result: CallToolResult) -> int:
     if result.is_error:
-        print("\n".join(getattr(block, "text", "") for block in result.content), file=sys.stderr)
+        say("\n".join(getattr(block, "text", "") for block in result.content), err=True)
         return REFUSED
-    print(json.dumps(result.structured_content, indent=2, ensure_ascii=False))
+    say(json.dumps(result.structured_content, indent=2, ensure_ascii=False))  # JSON still: the escapes are JSON's
     return REFUSED if (result.structured_content or {}).get("status") in _REFUSALS else OK
 
 
@@ -93,7 +101,8 @@ def _progress_line() -> Any:
     started = time.monotonic()
 
     async def show(done: float, total: float | None, message: str | None) -> None:
-        print(f"\r\x1b[K{progress_text(done, total, message, time.monotonic() - started)}", end="", file=sys.stderr)
+        line = visible(progress_text(done, total, message, time.monotonic() - started))
+        print(f"\r\x1b[K{line}", end="", file=sys.stderr)
         if total is not None and done >= total:
             print(file=sys.stderr)
 
@@ -156,14 +165,14 @@ async def describe_tools(server: MCPServer[Any], names: Sequence[str]) -> int:
         tools = (await client.list_tools()).tools
     if not names:
         for tool in tools:
-            print(f"{tool.name:32} {_kind(tool):11} {tool.description}")
+            say(f"{tool.name:32} {_kind(tool):11} {tool.description}")
         return OK
     offered = {tool.name: tool for tool in tools}
     for name in names:
         if name not in offered:
-            print(f"error: {_not_offered(name)}", file=sys.stderr)
+            say(f"error: {_not_offered(name)}", err=True)
             return USAGE
-        print(_tool_help(offered[name]))
+        say(_tool_help(offered[name]))
     return OK
 
 
@@ -198,11 +207,11 @@ async def read_resource(server: MCPServer[Any], uri: str) -> int:
         try:
             result = await client.read_resource(uri)
         except Exception as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            print("resource templates:", *(f"  {t.uri_template}" for t in templates), sep="\n", file=sys.stderr)
+            say(f"error: {exc}", err=True)
+            say("\n".join(["resource templates:", *(f"  {t.uri_template}" for t in templates)]), err=True)
             return REFUSED
     for content in result.contents:
-        print(getattr(content, "text", ""))
+        say(getattr(content, "text", ""))
     return OK
 
 
@@ -211,14 +220,14 @@ async def render_prompt(server: MCPServer[Any], name: str, pairs: Sequence[str])
     try:
         arguments = dict(pair.split("=", 1) for pair in pairs)
     except ValueError:
-        print("error: expected key=value arguments", file=sys.stderr)
+        say("error: expected key=value arguments", err=True)
         return USAGE
     async with Client(server, client_info=CLIENT) as client:
         prompts = {prompt.name for prompt in (await client.list_prompts()).prompts}
         if name not in prompts:
-            print(f"error: unknown prompt {name!r}; prompts: {', '.join(sorted(prompts))}", file=sys.stderr)
+            say(f"error: unknown prompt {name!r}; prompts: {', '.join(sorted(prompts))}", err=True)
             return USAGE
         result = await client.get_prompt(name, arguments)
     for message in result.messages:
-        print(getattr(message.content, "text", ""))
+        say(getattr(message.content, "text", ""))
     return OK

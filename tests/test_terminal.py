@@ -12,9 +12,13 @@ from pathlib import Path
 import pytest
 
 from github_packages_mcp.cli import main
+from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
 from github_packages_mcp.terminal import UsageError, parse_arguments, progress_text
 
 MULTI = ["org=acme-labs", "package_type=container", "package_name=multi/app"]
+# A right-to-left override, isolates and marks: a terminal that printed them raw would reorder what it shows.
+BIDI = "left\u202egpj.exe\u2066x\u2069\u200e\u200f"
+BIDI_SHOWN = r"left\u202egpj.exe\u2066x\u2069\u200e\u200f"
 
 
 @pytest.fixture(autouse=True)
@@ -110,3 +114,19 @@ def test_a_busy_sandbox_port_is_one_line(capsys: pytest.CaptureFixture[str]) -> 
         assert main(["sandbox", "--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert err.strip().splitlines() == [f"error: cannot serve the sandbox on 127.0.0.1:{port}: Address already in use"]
+
+
+def test_bidi_controls_are_shown_escaped_and_json_stays_json(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer
+) -> None:
+    sandbox.state.add_package(DEMO_ORG, "npm", BIDI, versions=1)
+    monkeypatch.setenv("GITHUB_API_URL", sandbox.url)
+    monkeypatch.setenv("GITHUB_TOKEN", DEMO_TOKEN)
+    assert main(["call", "list_org_packages", f"org={DEMO_ORG}", "package_type=npm"]) == 0
+    listed = capsys.readouterr().out
+    assert main(["prompt", "audit_organization", f"org={BIDI}"]) == 0
+    prompt = capsys.readouterr().out
+    for printed in (listed, prompt):
+        assert BIDI_SHOWN in printed
+        assert not set(printed) & set("\u202e\u2066\u2069\u200e\u200f")
+    assert BIDI in [item["name"] for item in json.loads(listed)["items"]]  # the same data, read back

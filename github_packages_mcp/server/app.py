@@ -30,7 +30,7 @@ from github_packages_mcp.retention.manifests import manifest_store
 from github_packages_mcp.retention.sources import Sources
 from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.server.context import AppContext, ToolEntry
-from github_packages_mcp.server.resources import add_prompts, add_resources
+from github_packages_mcp.server.resources import add_prompts, add_resources, prompt_errors
 from github_packages_mcp.server.tokens import ConfirmationTokens, FileLedger, ServerKeys
 from github_packages_mcp.state.redis import RedisState
 from github_packages_mcp.tools.audit import audit_entries
@@ -151,6 +151,7 @@ def build_server(
         # Sealed under the server's key: a confirmation form answered through one replica (with a shared secret)
         # or before a restart resumes on any other.
         request_state_security=RequestStateSecurity(codec=_RequestStateCodec(keys.source("request-state"))),
+        middleware=[prompt_errors],
     )
     add_resources(server)
     add_prompts(server, {entry.name for entry in selected})

@@ -4,10 +4,11 @@ A destructive tool has two resolvers that run before its body and stay out of it
 resolver reads what would be destroyed, and `asking(target)` asks the person to type the answer when the client
 can show a form (MCP form elicitation: from the 2025-06-18 protocol, which introduced it, to 2026-07-28). A form
 that fails on a handshake-era connection (the client does not know the method, does not answer in time, or the
-connection breaks) falls back to the token flow, which needs the person's agreement just as much. The body then calls
-`settle`, which acts only on a typed answer that matches, or on a token the person's earlier call was given:
-a client that cannot show forms gets `confirmation_required` with a summary and a token instead, and the same
-call plus that token acts. Annotations are hints for clients; this module is the guard.
+connection breaks) falls back to the token flow, which needs the person's agreement just as much; a call that comes
+before the client's `notifications/initialized` (a raw client can send one) is refused, since no form may go out
+before it. The body then calls `settle`, which acts only on a typed answer that matches, or on a token the person's
+earlier call was given: a client that cannot show forms gets `confirmation_required` with a summary and a token
+instead, and the same call plus that token acts. Annotations are hints for clients; this module is the guard.
 """
 
 # No `from __future__ import annotations` here: `asking` builds a resolver whose annotation names a local
@@ -67,6 +68,7 @@ Answer = ElicitationResult[DeletionConfirmation]
 FORM_PROTOCOL_VERSIONS = frozenset(version for version in KNOWN_PROTOCOL_VERSIONS if version >= "2025-06-18")
 # What a failed form on a handshake-era connection raises: the client's error, no answer in time, a broken stream.
 _FORM_FAILURES = (MCPError, TimeoutError, anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream)
+_INITIALIZED_GRACE = 1.0  # seconds
 ConfirmationToken = Annotated[str | None, arg("From confirmation_required, once the person agreed", max_length=100)]
 ReadTarget = Callable[..., Awaitable[Target]]
 
@@ -98,6 +100,12 @@ def asking(read_target: ReadTarget) -> Callable[..., Awaitable[Elicit[DeletionCo
         question = f"Permanently delete {target.summary}?\nType {target.answer_hint} to confirm."
         if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
             return Elicit(question, DeletionConfirmation)  # asked through InputRequiredResult, by the SDK
+        if not await _client_initialized(ctx):  # a server request before it breaks the MCP lifecycle
+            raise ToolError(
+                "Nothing was deleted: the confirmation form cannot be sent before the client sent "
+                "notifications/initialized, as no server request may go out until then (MCP lifecycle). "
+                "Send it, then call again."
+            )
         # On a handshake-era connection the form is sent here, so that a failure can fall back to the token flow.
         try:
             with anyio.fail_after(settings.confirmation_ttl_seconds):
@@ -107,6 +115,17 @@ def asking(read_target: ReadTarget) -> Callable[..., Awaitable[Elicit[DeletionCo
             return None
 
     return ask
+
+
+async def _client_initialized(ctx: ToolContext) -> bool:
+    """Whether the client has sent `notifications/initialized`, given a moment: it is handled beside calls read
+    after it. The SDK lets a call through once `initialize` is answered, and would send a form then (see
+    docs/sdk-notes.md); the flag is on the connection, which a tool reaches only through the session's private
+    attribute."""
+    initialized: anyio.Event = ctx.session._connection.initialized
+    with anyio.move_on_after(_INITIALIZED_GRACE):
+        await initialized.wait()
+    return initialized.is_set()
 
 
 async def settle(

@@ -7,18 +7,23 @@ Resource URIs mirror GitHub's API paths, with the package name percent-encoded l
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any
 
+from mcp import MCPError
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
-from pydantic import Field
+from mcp_types import INVALID_PARAMS
+from pydantic import Field, TypeAdapter, ValidationError
 
 from github_packages_mcp.github.catalogue import operation
 from github_packages_mcp.github.execute import execute
+from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.server.advice import tool_errors
 from github_packages_mcp.server.context import AppContext, app_of
 from github_packages_mcp.server.schemas import keyword, signed
 
-__all__ = ["add_prompts", "add_resources"]
+__all__ = ["add_prompts", "add_resources", "prompt_errors"]
 
 SCHEME = "github-packages:/"
 NEWEST_VERSIONS = 100
@@ -29,8 +34,12 @@ def add_resources(server: MCPServer[AppContext]) -> None:
     for owner in ("my", "org", "user"):
         get, versions = operation(f"get_{owner}_package"), operation(f"list_{owner}_package_versions")
         template = SCHEME + get.path  # e.g. github-packages://orgs/{org}/packages/{package_type}/{package_name}
+        checks = {param.name: TypeAdapter(param.annotation) for param in get.params}
 
-        async def read(ctx: Context[AppContext, Any], get: Any = get, versions: Any = versions, **path: str) -> str:
+        async def read(
+            ctx: Context[AppContext, Any], get: Any = get, versions: Any = versions, checks: Any = checks, **path: str
+        ) -> str:
+            _check_uri_values(checks, path)
             github = app_of(ctx).github
             with tool_errors(get.scopes, get.name):
                 package = await execute(get, github, path)
@@ -50,6 +59,22 @@ def add_resources(server: MCPServer[AppContext]) -> None:
             description=f"{get.description.split('.')[0].replace('Get one of', 'One of')}, with its newest versions",
             mime_type="application/json",
         )(signed(read, f"{owner}_package_resource", params, str))
+
+
+def _check_uri_values(checks: Mapping[str, TypeAdapter[Any]], values: Mapping[str, str]) -> None:
+    """Each value a resource URI gave checked as the tool arguments are, before anything is sent to GitHub.
+
+    Raises:
+        MCPError: -32602, naming the argument and what it may be (e.g. the package types).
+    """
+    for name, check in checks.items():
+        try:
+            check.validate_python(values[name])
+        except ValidationError as exc:
+            allowed = exc.errors()[0]["msg"]  # e.g. "Input should be 'npm', 'maven', ... or 'container'"
+            message = f"Invalid {name} {quoted(values[name])} in the resource URI: {allowed}."
+            message += " Nothing was sent to GitHub."
+            raise MCPError(code=INVALID_PARAMS, message=message) from None
 
 
 def add_prompts(server: MCPServer[AppContext], tools: set[str]) -> None:
@@ -91,3 +116,17 @@ def add_prompts(server: MCPServer[AppContext], tools: set[str]) -> None:
                 "3. Suggest cleanups as plan_version_cleanup calls (which delete nothing), and do not apply "
                 "any without my agreement."
             )
+
+
+async def prompt_errors(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """Server middleware: `prompts/get` of a prompt that does not exist, or with arguments it cannot take, answers
+    -32602 Invalid params. The SDK raises ValueError for both, which reached the client as error code 0 (-32603 on
+    2026-07-28; docs/sdk-notes.md). Our prompts only put their arguments into text, so nothing else fails there."""
+    if ctx.method != "prompts/get":
+        return await call_next(ctx)
+    try:
+        return await call_next(ctx)
+    except ValidationError:
+        raise  # malformed params: the SDK's own -32602, without pydantic's text
+    except ValueError as exc:
+        raise MCPError(code=INVALID_PARAMS, message=str(exc)) from exc

@@ -11,8 +11,9 @@ out on the call's own response stream, the answer comes back in a POST of the sa
 (`CancelAbandonedCalls`) cancels it too. The SDK closes a session on the client's `DELETE`, or after
 `http_session_idle_seconds` (30 minutes) without a request in flight (an open `GET` stream counts as one), and refuses
 a session beyond `http_max_sessions` (1,000) with 503; a session is bound to the credential that opened it (any other
-gets 404, "Session not found", as for a session that never was). 2026-07-28 requests carry
-everything they need and never open a session, in either mode; the SDK routes them by their protocol header.
+gets 404, "Session not found", as for a session that never was). No stream can be resumed: the server keeps no event
+store, so a `GET` with `Last-Event-ID` gets 400 (`NoStreamResumption`). 2026-07-28 requests carry everything they
+need and never open a session, in either mode; the SDK routes them by their protocol header.
 
 **Stateless (`http_stateless = true`).** No session: every request is served by a transport of its own, so any
 replica behind a load balancer without sticky sessions can answer it, and with one `shared_secret` for every replica,
@@ -33,10 +34,11 @@ from urllib.parse import urlsplit
 
 import anyio
 import uvicorn
-from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
+from mcp.server.streamable_http import LAST_EVENT_ID_HEADER, MCP_SESSION_ID_HEADER
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
+from mcp_types import INVALID_REQUEST, ErrorData, JSONRPCError
 from starlette.applications import Starlette
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from github_packages_mcp.config import ConfigError, Settings, is_loopback
@@ -54,6 +56,7 @@ __all__ = [
     "CancelAbandonedCalls",
     "GitHubTokenPassThrough",
     "NoStandaloneStream",
+    "NoStreamResumption",
     "SharedSecretVerifier",
     "http_app",
     "serve_http",
@@ -91,6 +94,7 @@ def http_app(settings: Settings) -> Starlette:
     )
     scopes = _scopes_needed(settings) if settings.http_auth == "github" else ()
     add_authentication(app, settings, public.rstrip("/") + settings.http_path, scopes)
+    app.add_middleware(NoStreamResumption, path=settings.http_path)
     if settings.http_stateless:
         app.add_middleware(NoStandaloneStream, path=settings.http_path)
         if settings.state_url is not None:  # a cancel may land on any replica: pass it on to the one running the call
@@ -125,6 +129,34 @@ class NoStandaloneStream:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == self.path:
             text = "Method Not Allowed: this stateless server offers no stream; POST requests to it"
             await PlainTextResponse(text, 405, headers={"Allow": "POST"})(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class NoStreamResumption:
+    """Answers a `GET` on the MCP endpoint that asks to resume a stream (`Last-Event-ID`) with 400, saying why: this
+    server keeps no event store, so nothing can be replayed (no event it sends carries an id to resume from). The SDK
+    would try to replay anyway and end the request without a response, which reaches the client as a 500
+    (docs/sdk-notes.md). A `GET` without the header opens a stream as before."""
+
+    def __init__(self, app: ASGIApp, path: str) -> None:
+        self.app = app
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and scope["path"] == self.path
+            and any(name == LAST_EVENT_ID_HEADER.encode() for name, _ in scope["headers"])
+        ):
+            reason = (
+                "Bad Request: this server keeps no event store, so a stream cannot be resumed (Last-Event-ID): what "
+                "was sent on the interrupted stream is gone. Open a new stream with a GET without Last-Event-ID."
+            )
+            error = JSONRPCError(jsonrpc="2.0", id=None, error=ErrorData(code=INVALID_REQUEST, message=reason))
+            response = Response(error.model_dump_json(by_alias=True), 400, media_type="application/json")
+            await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

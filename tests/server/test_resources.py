@@ -7,8 +7,10 @@ import json
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 
 from github_packages_mcp.config import Settings
+from github_packages_mcp.sandbox import SandboxServer
 from github_packages_mcp.server.app import build_server
 
 pytestmark = pytest.mark.anyio
@@ -48,3 +50,30 @@ async def test_prompts_guide_the_workflows_whose_tools_are_offered(settings: Set
     assert "audit_packages with org='acme-labs'" in audit.messages[0].content.text  # type: ignore[union-attr]
     async with Client(build_server(settings.with_changes(toolsets=("read",)))) as client:
         assert (await client.list_prompts()).prompts == []
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])  # 2025-11-25 (it answered code 0), 2026-07-28 (-32603)
+async def test_a_prompt_that_does_not_exist_or_lacks_arguments_is_invalid_params(settings: Settings, mode: str) -> None:
+    async with Client(build_server(settings), mode=mode) as client:  # type: ignore[arg-type]
+        with pytest.raises(MCPError) as unknown:
+            await client.get_prompt("no_such_prompt", {})
+        with pytest.raises(MCPError) as incomplete:
+            await client.get_prompt("audit_organization", {})
+    assert (unknown.value.code, unknown.value.message) == (INVALID_PARAMS, "Unknown prompt: no_such_prompt")
+    assert incomplete.value.code == INVALID_PARAMS
+    assert "Missing required arguments" in incomplete.value.message
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_a_resource_uri_with_an_unknown_package_type_is_refused_before_any_request(
+    settings: Settings, sandbox: SandboxServer, mode: str
+) -> None:
+    async with Client(build_server(settings), mode=mode) as client:  # type: ignore[arg-type]
+        with pytest.raises(MCPError) as refused:
+            await client.read_resource("github-packages://orgs/acme-labs/packages/bogus/web%2Fapi")
+    assert refused.value.code == INVALID_PARAMS
+    assert refused.value.message == (
+        "Invalid package_type 'bogus' in the resource URI: Input should be 'npm', 'maven', 'rubygems', 'docker', "
+        "'nuget' or 'container'. Nothing was sent to GitHub."
+    )
+    assert sandbox.state.requests == []

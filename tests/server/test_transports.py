@@ -24,7 +24,16 @@ from github_packages_mcp.sandbox import (
 )
 from github_packages_mcp.server.transports import http_app, uvicorn_config
 from tests.helpers import ACME_CONTAINERS, COMMAND, Person, clean_env, error_text, ok
-from tests.server.http_serving import RoundRobin, closed_by_server, http_client, serving, stalled
+from tests.server.http_serving import (
+    ACCEPT,
+    LEGACY,
+    RoundRobin,
+    closed_by_server,
+    http_client,
+    open_session,
+    serving,
+    stalled,
+)
 
 pytestmark = pytest.mark.anyio
 SECRET = "s3cret-for-the-mcp-endpoint"
@@ -189,6 +198,19 @@ async def test_a_handshake_era_client_behind_round_robin_needs_the_stateless_mod
     assert first["status"] == "confirmation_required"
     assert done["deleted"] is True
     assert len([r for r in sandbox.state.requests if r.method == "DELETE"]) == 1
+
+
+async def test_a_get_that_asks_to_resume_a_stream_is_told_it_cannot_rather_than_a_500(settings: Settings) -> None:
+    async with serving(http_app(settings)) as url, httpx.AsyncClient() as raw:
+        headers = {**ACCEPT, "Mcp-Session-Id": await open_session(raw, url), "Mcp-Protocol-Version": LEGACY}
+        with anyio.fail_after(5):
+            resumed = await raw.get(url, headers={**headers, "Last-Event-ID": "0"})
+            async with raw.stream("GET", url, headers=headers) as fresh:  # a new stream still opens
+                opened = (fresh.status_code, fresh.headers["content-type"])
+    assert resumed.status_code == 400
+    assert resumed.json()["error"]["code"] == -32600
+    assert "this server keeps no event store, so a stream cannot be resumed" in resumed.json()["error"]["message"]
+    assert opened == (200, "text/event-stream")
 
 
 # ---- slow and stalled clients ----
