@@ -16,7 +16,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import INVALID_PARAMS
 from pydantic import Field, TypeAdapter, ValidationError
 
-from github_packages_mcp.github.catalogue import operation
+from github_packages_mcp.github.catalogue import MAX_LOGIN, MAX_SEGMENT, operation
 from github_packages_mcp.github.execute import execute
 from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.server.advice import tool_errors
@@ -83,10 +83,10 @@ def add_prompts(server: MCPServer[AppContext], tools: set[str]) -> None:
 
         @server.prompt(description="Clean up a container package: plan, show, confirm, apply, report.")
         def clean_up_container_package(
-            owner: Annotated[str, Field(description="Organization or user login")],
-            package: Annotated[str, Field(description="Container package name, e.g. web/api")],
-            keep_latest: Annotated[int, Field(description="Untagged versions to keep, newest first")] = 10,
-            older_than_days: Annotated[int, Field(description="Keep untagged versions younger than this")] = 30,
+            owner: Annotated[str, Field(description="Organization or user login", max_length=MAX_LOGIN)],
+            package: Annotated[str, Field(description="Container package name, e.g. web/api", max_length=MAX_SEGMENT)],
+            keep_latest: Annotated[int, Field(description="Untagged versions to keep, newest first", ge=0)] = 10,
+            older_than_days: Annotated[int, Field(description="Keep untagged versions younger than this", ge=0)] = 30,
         ) -> str:
             return (
                 f"Clean up the container package '{package}' of '{owner}' (an organization or a user).\n"
@@ -105,8 +105,8 @@ def add_prompts(server: MCPServer[AppContext], tools: set[str]) -> None:
 
         @server.prompt(description="Audit an organization's packages and suggest what to clean up.")
         def audit_organization(
-            org: Annotated[str, Field(description="Organization login")],
-            stale_after_days: Annotated[int, Field(description="Stale: no new version in this many days")] = 90,
+            org: Annotated[str, Field(description="Organization login", max_length=MAX_LOGIN)],
+            stale_after_days: Annotated[int, Field(description="Stale: no new version in this many days", ge=1)] = 90,
         ) -> str:
             return (
                 f"Audit the packages of the organization '{org}'.\n"

@@ -64,6 +64,18 @@ async def test_a_prompt_that_does_not_exist_or_lacks_arguments_is_invalid_params
     assert "Missing required arguments" in incomplete.value.message
 
 
+async def test_prompt_arguments_are_bounded_like_tool_arguments(settings: Settings) -> None:
+    async with Client(build_server(settings)) as client:
+        with pytest.raises(MCPError) as huge:
+            await client.get_prompt("audit_organization", {"org": "x" * 1_000_000})
+        with pytest.raises(MCPError) as negative:
+            await client.get_prompt(
+                "clean_up_container_package", {"owner": "acme-labs", "package": "web/api", "keep_latest": "-1"}
+            )
+    assert (huge.value.code, negative.value.code) == (INVALID_PARAMS, INVALID_PARAMS)
+    assert len(huge.value.message) < 1_000
+
+
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_a_resource_uri_with_an_unknown_package_type_is_refused_before_any_request(
     settings: Settings, sandbox: SandboxServer, mode: str
