@@ -90,7 +90,7 @@ _WHAT_TO_DO = (
     "; call again to show the form again, or, if this client cannot show forms, set "
     'confirmation = "token" in the server\'s configuration'
 )
-ConfirmationToken = Annotated[str | None, arg("From confirmation_required, once the person agreed")]
+ConfirmationToken = Annotated[str | None, arg("Only once the person agreed")]
 ReadTarget = Callable[..., Awaitable[Target]]
 
 
