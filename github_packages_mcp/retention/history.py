@@ -25,7 +25,7 @@ from github_packages_mcp.retention.apply import SkippedVersion
 from github_packages_mcp.retention.journal import Actor, Journal, JournalEntry
 from github_packages_mcp.retention.plan import SHOWN_DECISIONS
 
-__all__ = ["History", "HistoryEntry", "JournalQuery", "Restored", "history", "parse_moment", "restore"]
+__all__ = ["History", "HistoryEntry", "JournalQuery", "Restored", "history", "parse_moment", "restore", "window"]
 
 RESTORE_WINDOW = timedelta(days=30)
 _Key = tuple[object, ...]
@@ -50,6 +50,23 @@ def parse_moment(argument: str, text: str, now: datetime) -> datetime:
             f"2w), got {text[:40]!r}"
         ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def window(since: str | None, until: str | None, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """`since` and `until` as moments (None: not given), checked before anything is read.
+
+    Raises:
+        InvalidArguments: Naming the argument: not a moment (an empty one neither), or `until` not after `since`.
+    """
+    start = None if since is None else parse_moment("since", since, now)
+    end = None if until is None else parse_moment("until", until, now)
+    if start is not None and end is not None and end <= start:
+        raise InvalidArguments(f"until: {_shown(end)} is not after since ({_shown(start)}), so nothing is between them")
+    return start, end
+
+
+def _shown(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from github_packages_mcp.github.catalogue import (
 from github_packages_mcp.github.errors import GitHubError
 from github_packages_mcp.github.models import ConfirmationOutcome
 from github_packages_mcp.retention.apply import CleanupApplied, apply_plan, describe_plan
-from github_packages_mcp.retention.history import History, JournalQuery, Restored, history, parse_moment, restore
+from github_packages_mcp.retention.history import History, JournalQuery, Restored, history, restore, window
 from github_packages_mcp.retention.plan import CleanupPlan, make_plan
 from github_packages_mcp.retention.rules import (
     AgeBasis,
@@ -159,13 +159,8 @@ async def apply_version_cleanup(
 
 
 def _query(ctx: ToolContext, since: str | None, until: str | None, **selected: Any) -> JournalQuery:
-    now = datetime.fromtimestamp(app_of(ctx).clock(), UTC)
-    return JournalQuery(
-        since=parse_moment("since", since, now) if since else None,
-        until=parse_moment("until", until, now) if until else None,
-        caller=journal_caller(ctx),
-        **selected,
-    )
+    start, end = window(since, until, datetime.fromtimestamp(app_of(ctx).clock(), UTC))
+    return JournalQuery(since=start, until=end, caller=journal_caller(ctx), **selected)
 
 
 async def list_deletion_history(
@@ -190,13 +185,13 @@ async def restore_from_journal_tool(
     app = app_of(ctx)
     progress = progress_reporter(ctx, "restored {done} of {total}")
     with tool_errors(RESTORE, "list_deletion_history"):
-        if plan_id is not None:  # only the caller who made a plan restores by its id, as only they apply it
-            await app.store.load(plan_id, identity_of(app.github.token), expired_ok=True)
         query = _query(
             ctx, since, until, package_name=package_name, plan_id=plan_id,
             version_ids=None if version_ids is None else frozenset(version_ids),
             package_ids=None if package_ids is None else frozenset(package_ids),
         )  # fmt: skip
+        if plan_id is not None:  # only the caller who made a plan restores by its id, as only they apply it
+            await app.store.load(plan_id, identity_of(app.github.token), expired_ok=True)
         return concise(await restore(app.github, app.journal, actor_of(ctx, "restore_from_journal"), query, progress))
 
 

@@ -130,6 +130,30 @@ async def test_restore_needs_to_be_told_what_and_sends_nothing_otherwise(
     assert sandbox.state.requests == []
 
 
+@pytest.mark.parametrize("tool", ["restore_from_journal", "list_deletion_history"])
+@pytest.mark.parametrize(
+    ("window", "said"),
+    [
+        ({"since": "7d", "until": ""}, "until: an ISO 8601 date or time (2026-12-01, 2026-12-01T09:00:00Z) or an age"),
+        ({"since": ""}, "since: an ISO 8601 date or time (2026-12-01, 2026-12-01T09:00:00Z) or an age"),
+        ({"since": "7d", "until": "soon"}, "until: an ISO 8601 date or time"),
+        ({"since": "1d", "until": "7d"}, "until: 2026-11-"),
+        ({"since": "2026-12-01", "until": "2026-12-01"}, "until: 2026-12-01T00:00:00Z is not after since"),
+    ],
+    ids=["until-empty", "since-empty", "until-garbage", "until-before-since", "until-at-since"],
+)
+async def test_a_window_that_is_not_one_is_an_error_naming_the_argument_before_anything_is_read(
+    settings: Settings, sandbox: SandboxServer, tool: str, window: dict[str, str], said: str
+) -> None:
+    # A plan that does not exist would be "not found" if it were looked up: the window is judged first.
+    arguments = window | ({"plan_id": "feedfacefeedface"} if tool == "restore_from_journal" else {})
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool(tool, arguments)
+    assert said in error_text(result)
+    assert "feedface" not in error_text(result)
+    assert sandbox.state.requests == []
+
+
 async def test_a_journal_line_written_without_the_servers_key_is_never_acted_on(
     settings: Settings, sandbox: SandboxServer
 ) -> None:
