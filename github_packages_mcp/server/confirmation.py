@@ -1,4 +1,5 @@
-"""Confirmation of destructive tools: a form the person fills in, or a single-use token.
+"""Confirmation of destructive tools (and of restores of more than one item): a form the person fills in, or a
+single-use token.
 
 A destructive tool has two resolvers that run before its body and stay out of its input schema: its `target`
 resolver reads what would be destroyed, and `asking(target)` asks the person to type the answer when the client
@@ -17,7 +18,8 @@ Annotations are hints for clients; this module is the guard.
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 import anyio
 from mcp import MCPError
@@ -36,16 +38,16 @@ from pydantic import BaseModel, Field, ValidationError
 
 from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.github.catalogue import arg
-from github_packages_mcp.github.models import ConfirmationOutcome
 from github_packages_mcp.server.context import AppContext, ToolContext, app_of
 from github_packages_mcp.server.schemas import concise
 from github_packages_mcp.server.tokens import TokenRejected
 
 __all__ = [
     "Answer",
+    "Confirmation",
     "ConfirmationToken",
-    "DeletionConfirmation",
     "FormFailed",
+    "Outcome",
     "Target",
     "asking",
     "can_elicit",
@@ -53,20 +55,39 @@ __all__ = [
 ]
 
 
-class DeletionConfirmation(BaseModel):
+class Confirmation(BaseModel):
     """The form shown to the person: one required text field."""
 
-    confirm: str = Field(description="Type the package name to confirm the deletion")
+    confirm: str = Field(description="Type what the question asks for, to confirm")
 
 
 @dataclass(frozen=True)
 class Target:
-    """What a destructive call would destroy, read just before asking: the words for the person, and the answer
+    """What a call would destroy (or bring back), read just before asking: the words for the person, and the answer
     they must type to agree."""
 
     summary: str
     answer: str
     answer_hint: str  # e.g. "the package name 'web/api'"
+
+    ASKED: ClassVar[str] = "Permanently delete"  # the question's first words, before the summary
+
+    @property
+    def needs_asking(self) -> bool:
+        """Whether the person must agree first (a restore of one item need not)."""
+        return True
+
+
+class Outcome(Protocol):
+    """A result of a tool `settle` guards: what it says when nothing was done, and while it waits for a token."""
+
+    NOTHING_DONE: ClassVar[str]  # "Nothing was deleted"
+
+    @classmethod
+    def refused(cls, status: Literal["declined", "cancelled", "not_confirmed"], reason: str) -> BaseModel: ...
+
+    @classmethod
+    def needs_confirmation(cls, tool: str, summary: str, token: str, expires: datetime) -> BaseModel: ...
 
 
 @dataclass(frozen=True)
@@ -79,7 +100,7 @@ class FormFailed:
 
 log = logging.getLogger("github_packages_mcp")
 
-Answer = ElicitationResult[DeletionConfirmation]
+Answer = ElicitationResult[Confirmation]
 # Form elicitation arrived in 2025-06-18: a client on an older protocol that declares `elicitation` anyway answers
 # elicitation/create with "method not found".
 FORM_PROTOCOL_VERSIONS = frozenset(version for version in KNOWN_PROTOCOL_VERSIONS if version >= "2025-06-18")
@@ -113,26 +134,24 @@ def _forms_only(ctx: ToolContext) -> bool:
     return mode == "elicitation" or (mode == "auto" and can_elicit(ctx))
 
 
-def asking(
-    read_target: ReadTarget,
-) -> Callable[..., Awaitable[Elicit[DeletionConfirmation] | Answer | FormFailed | None]]:
-    """The `answer` resolver of a tool whose target `read_target` resolves: a form, unless a token was given (which
-    `settle` then redeems, or refuses where a form can be shown), the client cannot show one, or the server confirms
-    by token only."""
+def asking(read_target: ReadTarget) -> Callable[..., Awaitable[Elicit[Confirmation] | Answer | FormFailed | None]]:
+    """The `answer` resolver of a tool whose target `read_target` resolves: a form, unless there is nothing to ask,
+    a token was given (which `settle` then redeems, or refuses where a form can be shown), the client cannot show
+    one, or the server confirms by token only."""
 
     async def ask(
         ctx: ToolContext,
         target: Annotated[Target, Resolve(read_target)],
         confirmation_token: str | None = None,
-    ) -> Elicit[DeletionConfirmation] | Answer | FormFailed | None:
+    ) -> Elicit[Confirmation] | Answer | FormFailed | None:
         settings = app_of(ctx).settings
-        if settings.confirmation == "token" or confirmation_token or not can_elicit(ctx):
+        if not target.needs_asking or settings.confirmation == "token" or confirmation_token or not can_elicit(ctx):
             return None
-        question = f"Permanently delete {target.summary}?\nType {target.answer_hint} to confirm."
+        question = f"{target.ASKED} {target.summary}?\nType {target.answer_hint} to confirm."
         if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
             # Asked through InputRequiredResult, by the SDK, which fails the whole call with words naming this
             # resolver when the answer is no answer: such an answer is caught here first.
-            return _no_answer(ctx) or Elicit(question, DeletionConfirmation)
+            return _no_answer(ctx) or Elicit(question, Confirmation)
         return await _shown(ctx, question, settings.confirmation_ttl_seconds)
 
     return ask
@@ -142,7 +161,7 @@ async def _shown(ctx: ToolContext, question: str, seconds: int) -> Answer | Form
     """The form, sent now on a handshake-era connection, and what came back; a failure is no answer."""
     try:
         with anyio.fail_after(seconds):
-            return await ctx.elicit(question, DeletionConfirmation)
+            return await ctx.elicit(question, Confirmation)
     except MCPError as exc:
         log.info("the client answered the confirmation form with error %s: %s", exc.error.code, exc.error.message)
         return FormFailed("the client could not show the confirmation form (it answered with an error)")
@@ -160,7 +179,7 @@ def _no_answer(ctx: ToolContext) -> FormFailed | None:
     for response in (ctx.input_responses or {}).values():
         if isinstance(response, ElicitResult) and response.action == "accept":
             try:
-                DeletionConfirmation.model_validate(response.content)
+                Confirmation.model_validate(response.content)
             except ValidationError:
                 return FormFailed(_NO_TYPED_ANSWER)
     return None
@@ -173,31 +192,33 @@ async def settle(
     target: Target,
     answer: Answer,
     confirmation_token: str | None,
-    act: Callable[[], Awaitable[ConfirmationOutcome]],
-    outcome: type[ConfirmationOutcome],
+    act: Callable[[], Awaitable[BaseModel]],
+    outcome: type[Outcome],
 ) -> CallToolResult:
-    """Act if the person agreed (a matching typed answer, or a valid token where no form can be shown); else say
-    why nothing was deleted, or hand out a token for the person's agreement.
+    """Act if the person agreed (a matching typed answer, or a valid token where no form can be shown) or need not;
+    else say why nothing was done, or hand out a token for the person's agreement.
 
     Raises:
         ToolError: If the token is refused, or the server requires a form this client cannot show.
     """
     app = app_of(ctx)
+    if not target.needs_asking:
+        return concise(await act())
     if isinstance(answer, AcceptedElicitation) and isinstance(answer.data, _OUTCOMES):
         answer = answer.data  # a form `asking` sent itself (handshake era): the SDK wrapped its outcome
     if confirmation_token:
         if _forms_only(ctx):
             raise ToolError(
-                "Nothing was deleted: confirmation here is by a form the person answers, not by token; "
+                f"{outcome.NOTHING_DONE}: confirmation here is by a form the person answers, not by token; "
                 f"call {tool} again without confirmation_token to ask them."
             )
         try:
             await app.tokens.redeem(confirmation_token, tool, arguments, target.summary, _caller(app))
         except TokenRejected as exc:
-            raise ToolError(f"Nothing was deleted: {exc}.") from None
+            raise ToolError(f"{outcome.NOTHING_DONE}: {exc}.") from None
         return concise(await act())
     match answer:
-        case AcceptedElicitation(data=DeletionConfirmation(confirm=typed)):
+        case AcceptedElicitation(data=Confirmation(confirm=typed)):
             if typed.strip() == target.answer:
                 return concise(await act())
             return concise(outcome.refused("not_confirmed", f"the answer '{typed}' was not {target.answer_hint}"))
@@ -210,7 +231,7 @@ async def settle(
     # No form was shown: this client cannot show one, or the server is configured for tokens.
     if app.settings.confirmation == "elicitation":
         raise ToolError(
-            "Nothing was deleted: this server requires confirmation through a form (MCP elicitation) "
+            f"{outcome.NOTHING_DONE}: this server requires confirmation through a form (MCP elicitation) "
             "and this client cannot show one. Use a client that supports elicitation, or set "
             'confirmation = "auto" in the configuration.'
         )
