@@ -241,7 +241,7 @@ def readme_walkthrough() -> list[list[str]]:
 
 
 def test_the_readme_walkthrough_works_as_printed() -> None:
-    delete, plan, apply = readme_walkthrough()
+    delete, plan, apply, restore = readme_walkthrough()
     deleted = run_cli(*delete, stdin="web/api\n")
     assert "Permanently delete version 3000000000 " in deleted.stderr
     assert json.loads(deleted.stdout)["deleted"] is True
@@ -257,6 +257,25 @@ def test_the_readme_walkthrough_works_as_printed() -> None:
     assert again.returncode == 1
     assert f"Nothing to do: every version of plan {plan_id} is already done" in again.stderr
     assert json.loads(run_cli(*plan).stdout)["delete"] == 0  # the versions deleted stay deleted
+    restore = [argument.replace("PLAN_ID", plan_id) for argument in restore]
+    refused = run_cli(*restore, stdin="4\n")
+    assert "Restore 5 deletion(s) this server journaled, in 1 package(s) ('multi/app', container" in refused.stderr
+    assert (refused.returncode, json.loads(refused.stdout)["status"]) == (1, "not_confirmed")
+    restored = run_cli(*restore, stdin="5\n")
+    assert restored.returncode == 0, restored.stderr
+    assert json.loads(restored.stdout)["restored"] == 5
+    assert json.loads(run_cli(*plan).stdout)["delete"] == 5  # back, so a plan would delete them again
+
+
+def test_a_restore_of_more_than_one_is_confirmed_by_yes_as_by_the_person() -> None:
+    for version in (3000000000, 3002763731):
+        deleted = run_cli("call", "delete_org_package_version", *WEB_API, f"package_version_id={version}",
+                          "--sandbox", "--yes")  # fmt: skip
+        assert deleted.returncode == 0, deleted.stderr
+    restored = run_cli("call", "restore_from_journal", "since=1h", "--sandbox", "--yes")
+    assert restored.returncode == 0, restored.stderr
+    assert "--yes: This will restore 2 deletion(s) this server journaled, in 1 package(s)" in restored.stderr
+    assert (json.loads(restored.stdout)["status"], json.loads(restored.stdout)["restored"]) == ("restored", 2)
 
 
 def fake_gh(directory: Path, hosts: dict[str, str]) -> Path:

@@ -233,7 +233,7 @@ class _Shape:
 
 
 _DELETE_NOTE = "Needs delete:packages."  # that the person confirms first is said once, in the instructions
-_RESTORE_NOTE = "Within 30 days of deletion, unless the name was reused. Needs write:packages."
+_RESTORE_NOTE = "Within 30 days, unless the name was reused. Needs write:packages."
 _SHAPES = (
     _Shape(
         "list_{o}_packages",

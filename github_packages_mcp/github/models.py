@@ -7,7 +7,7 @@ GitHub nests a ~20-field owner and a ~100-field repository in every package; her
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -169,9 +169,11 @@ class ConfirmationOutcome(Result):
     )
     expires_at: str | None = None
 
+    NOTHING_DONE: ClassVar[str] = "Nothing was deleted"
+
     @classmethod
     def refused(cls, status: Literal["declined", "cancelled", "not_confirmed"], reason: str) -> Self:
-        return cls(deleted=False, status=status, message=f"Nothing was deleted: {reason}.")
+        return cls(deleted=False, status=status, message=f"{cls.NOTHING_DONE}: {reason}.")
 
     @classmethod
     def needs_confirmation(cls, tool: str, summary: str, token: str, expires: datetime) -> Self:

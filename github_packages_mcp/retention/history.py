@@ -1,5 +1,6 @@
 """What the journal says: the acts a query selects ("what did we delete this week"), what of it can still be
-restored, and restoring it, by plan, by version or package id, or by time window.
+restored, and restoring it, by plan, by version or package id, or by time window: a `Selection`, described for the
+person (who confirms a restore of more than one), then restored.
 
 A package or version can be restored when its last journaled act was a deletion, less than 30 days ago (GitHub's
 window); a restore that failed changes nothing, and deletions made outside this server are not known here.
@@ -9,29 +10,47 @@ package that GitHub deleted along with its last version is selected with that ve
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar, Literal, Self
 
 import anyio
 import anyio.lowlevel
+from pydantic import Field
 
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback, Turn
 from github_packages_mcp.github.errors import APIError, InvalidArguments, RateLimited, TransportError
 from github_packages_mcp.github.models import Result
-from github_packages_mcp.retention.apply import SkippedVersion
+from github_packages_mcp.github.untrusted import quoted
+from github_packages_mcp.retention.apply import DIGEST_SHOWN, SkippedVersion
+from github_packages_mcp.retention.files import canonical
 from github_packages_mcp.retention.journal import Actor, Journal, JournalEntry
 from github_packages_mcp.retention.patterns import compile_pattern
 from github_packages_mcp.retention.plan import SHOWN_DECISIONS
+from github_packages_mcp.retention.rules import short_digest
 
-__all__ = ["History", "HistoryEntry", "JournalQuery", "Restored", "history", "parse_moment", "restore"]
+__all__ = [
+    "History",
+    "HistoryEntry",
+    "JournalQuery",
+    "Restored",
+    "Selection",
+    "history",
+    "parse_moment",
+    "restore",
+    "select",
+    "window",
+]
 
 RESTORE_WINDOW = timedelta(days=30)
 _Key = tuple[object, ...]
 SHOWN_ENTRIES = 100  # newest first; a context window holds about this many lines with room to spare
 _AGE = re.compile(r"(\d{1,5})\s*([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+SHOWN_PACKAGES, SHOWN_SAMPLE = 10, 5  # in the words the person confirms
 
 
 def parse_moment(argument: str, text: str, now: datetime) -> datetime:
@@ -52,6 +71,23 @@ def parse_moment(argument: str, text: str, now: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def window(since: str | None, until: str | None, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """`since` and `until` as moments (None: not given), checked before anything is read.
+
+    Raises:
+        InvalidArguments: Naming the argument: not a moment (an empty one neither), or `until` not after `since`.
+    """
+    start = None if since is None else parse_moment("since", since, now)
+    end = None if until is None else parse_moment("until", until, now)
+    if start is not None and end is not None and end <= start:
+        raise InvalidArguments(f"until: {_shown(end)} is not after since ({_shown(start)}), so nothing is between them")
+    return start, end
+
+
+def _shown(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 @dataclass(frozen=True)
 class JournalQuery:
     """Which journal lines: every filter given must hold. `caller` keeps one caller's acts only (callers who
@@ -64,7 +100,7 @@ class JournalQuery:
     version_ids: frozenset[int] | None = None
     package_ids: frozenset[int] | None = None  # packages deleted whole
     caller: str | None = None
-    _named: Callable[[str], bool] = field(init=False, repr=False, compare=False)
+    _name_matches: Callable[[str], bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Compile the package glob on RE2, within the cleanup rules' bounds (patterns.py), so none can stall.
@@ -73,7 +109,7 @@ class JournalQuery:
             RulesError: If the glob is longer than the patterns' limit.
         """
         named = compile_pattern("package_name", self.package_name, "glob") if self.package_name else _anything
-        object.__setattr__(self, "_named", named)
+        object.__setattr__(self, "_name_matches", named)
 
     def selects_something(self) -> bool:
         """Whether it says what to restore: a plan, ids or a time window (a restore of everything is refused)."""
@@ -91,7 +127,7 @@ class JournalQuery:
             named
             and (self.since is None or moment >= self.since)
             and (self.until is None or moment < self.until)
-            and self._named(entry.package_name)
+            and self._name_matches(entry.package_name)
             and (self.plan_id is None or entry.plan_id == self.plan_id)
             and (self.caller is None or entry.caller == self.caller)
         )
@@ -116,12 +152,83 @@ class History(Result):
 
 
 class Restored(Result):
-    restored: int
-    failed: int
-    failures: list[SkippedVersion]
-    journal: str
+    """What restore_from_journal answers: done, refused by the person, or waiting for their confirmation."""
+
+    restored: int = 0
+    status: Literal["restored", "confirmation_required", "declined", "cancelled", "not_confirmed"] = "restored"
+    failed: int = 0
+    failures: list[SkippedVersion] = Field(default_factory=list)
+    journal: str | None = None
     plan_id: str | None = None
     message: str | None = None
+    confirmation_required: bool = False
+    summary: str | None = None  # what would be restored; show it to the person
+    confirmation_token: str | None = None  # once the person agrees: the same call plus this
+    expires_at: str | None = None
+
+    NOTHING_DONE: ClassVar[str] = "Nothing was restored"
+
+    @classmethod
+    def refused(cls, status: Literal["declined", "cancelled", "not_confirmed"], reason: str) -> Self:
+        return cls(status=status, message=f"{cls.NOTHING_DONE}: {reason}.")
+
+    @classmethod
+    def needs_confirmation(cls, tool: str, summary: str, token: str, expires: datetime) -> Self:
+        return cls(
+            status="confirmation_required",
+            confirmation_required=True,
+            summary=f"This will restore {summary}.",
+            confirmation_token=token,
+            expires_at=_shown(expires),
+            message=(
+                f"{cls.NOTHING_DONE} yet. Show the summary to the person; only if they agree, call {tool} again "
+                "with the same arguments plus confirmation_token."
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a restore would bring back: the deletions a query selects that can still be restored, packages
+    first (a version cannot come back while its package is deleted)."""
+
+    entries: tuple[JournalEntry, ...]
+    unverified: int = 0  # journal lines ignored: malformed, or failing their signature
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the selected journal lines: what a confirmation binds."""
+        return hashlib.sha256(canonical({"entries": [e.model_dump(mode="json") for e in self.entries]})).hexdigest()
+
+    def describe(self) -> str:
+        """The words for the person: how many, per package, and a sample with names, tags and ids."""
+        packages: dict[tuple[object, ...], list[JournalEntry]] = {}
+        for entry in self.entries:
+            packages.setdefault(entry.key[:4], []).append(entry)
+        shown = [_package_line(entries) for entries in list(packages.values())[:SHOWN_PACKAGES]]
+        if len(packages) > SHOWN_PACKAGES:
+            shown.append(f"{len(packages) - SHOWN_PACKAGES} more package(s)")
+        sample = "; ".join(_sampled(entry) for entry in self.entries[:SHOWN_SAMPLE])
+        return (
+            f"{len(self.entries)} deletion(s) this server journaled, in {len(packages)} package(s) "
+            f"({'; '.join(shown)}), selection digest {self.digest[:DIGEST_SHOWN]}; for example {sample}"
+        )
+
+
+def _package_line(entries: list[JournalEntry]) -> str:
+    first, versions = entries[0], sum(entry.version_id is not None for entry in entries)
+    what = ["the package itself"] if any(entry.version_id is None for entry in entries) else []
+    what += [f"{versions} version(s)"] if versions else []
+    return f"{quoted(first.package_name)}, {first.package_type} {first.owner.owned_by()}: {' and '.join(what)}"
+
+
+def _sampled(entry: JournalEntry) -> str:
+    deleted = f"deleted {entry.time} by {entry.tool}"
+    if entry.version_id is None:
+        return f"the package {quoted(entry.package_name)} ({deleted})"
+    tags = "untagged" if entry.tags == [] else f"tags: {', '.join(map(quoted, entry.tags))}" if entry.tags else ""
+    facts = [quoted(short_digest(entry.name)) if entry.name else "", tags, deleted]
+    return f"{quoted(entry.package_name)} {entry.version_id} ({', '.join(fact for fact in facts if fact)})"
 
 
 async def history(journal: Journal, query: JournalQuery) -> History:
@@ -158,18 +265,11 @@ async def history(journal: Journal, query: JournalQuery) -> History:
     )
 
 
-async def restore(
-    github: GitHubClient,
-    journal: Journal,
-    actor: Actor,
-    query: JournalQuery,
-    progress: ProgressCallback | None = None,
-) -> Restored:
-    """Restore what the query selects that can still be restored, journaling each restore.
+async def select(journal: Journal, query: JournalQuery) -> Selection:
+    """What restoring the query's selection would bring back now.
 
     Raises:
         InvalidArguments: If the query says nothing of what to restore.
-        GitHubError: A rate limit or a network failure stops the run (the journal has what was restored).
     """
     if not query.selects_something():
         raise InvalidArguments(
@@ -178,11 +278,30 @@ async def restore(
         )
     read = await journal.read()
     pending = _settle(read.entries, journal.now())[0].values()
-    # Packages first: a version cannot come back while its package is deleted.
-    todo = sorted((e for e in pending if query.matches(e)), key=lambda e: (e.version_id is not None, e.time))
+    chosen = sorted((e for e in pending if query.matches(e)), key=lambda e: (e.version_id is not None, e.time))
+    return Selection(tuple(chosen), read.unverified)
+
+
+async def restore(
+    github: GitHubClient,
+    journal: Journal,
+    actor: Actor,
+    selection: Selection,
+    plan_id: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> Restored:
+    """Restore the selection (what the person confirmed), journaling each restore. A deletion the journal no
+    longer calls restorable (restored meanwhile) is left alone: a restore may bring back less than confirmed,
+    never more.
+
+    Raises:
+        GitHubError: A rate limit or a network failure stops the run (the journal has what was restored).
+    """
+    pending = _settle((await journal.read()).entries, journal.now())[0]
+    todo = [entry for entry in selection.entries if pending.get(entry.key) == entry]
     failures: list[SkippedVersion] = []
-    if read.unverified:
-        reason = f"{read.unverified} journal line(s) are malformed or fail their signature: ignored"
+    if selection.unverified:
+        reason = f"{selection.unverified} journal line(s) are malformed or fail their signature: ignored"
         failures.append(SkippedVersion(id=0, name="", reason=reason))
     restored = 0
     for number, entry in enumerate(todo, start=1):
@@ -203,7 +322,7 @@ async def restore(
         failed=len(failures),
         failures=failures[:SHOWN_DECISIONS],
         journal=journal.file_name(),
-        plan_id=query.plan_id,
+        plan_id=plan_id,
         message=None
         if todo
         else "Nothing to restore: the journal has no deletion that this selects and that "

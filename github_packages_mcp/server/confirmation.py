@@ -1,14 +1,16 @@
-"""Confirmation of destructive tools: a form the person fills in, or a single-use token.
+"""Confirmation of destructive tools (and of restores of more than one item): a form the person fills in, or a
+single-use token.
 
 A destructive tool has two resolvers that run before its body and stay out of its input schema: its `target`
 resolver reads what would be destroyed, and `asking(target)` asks the person to type the answer when the client
-can show a form (MCP form elicitation: from the 2025-06-18 protocol, which introduced it, to 2026-07-28). A form
-that fails on a handshake-era connection (the client does not know the method, does not answer in time, or the
-connection breaks) falls back to the token flow, which needs the person's agreement just as much; a call that comes
-before the client's `notifications/initialized` (a raw client can send one) is refused, since no form may go out
-before it. The body then calls `settle`, which acts only on a typed answer that matches, or on a token the person's
-earlier call was given: a client that cannot show forms gets `confirmation_required` with a summary and a token
-instead, and the same call plus that token acts. Annotations are hints for clients; this module is the guard.
+can show a form (MCP form elicitation: from the 2025-06-18 protocol, which introduced it, to 2026-07-28). The body
+then calls `settle`, which acts only on a typed answer that matches, or on a token the person's earlier call was
+given: a client that cannot show forms gets `confirmation_required` with a summary and a token instead, and the
+same call plus that token acts. A call that comes before the client's `notifications/initialized` (a raw client
+can send one) is refused, since no form may go out before it. A form that was offered and failed (the client
+answered with an error, did not answer in time, or sent back no typed answer) confirms nothing and hands out no
+token: a token is something the model could redeem by itself. For the same reason a client that can show the form
+cannot confirm with a token. Annotations are hints for clients; this module is the guard.
 """
 
 # No `from __future__ import annotations` here: `asking` builds a resolver whose annotation names a local
@@ -17,7 +19,8 @@ instead, and the same call plus that token acts. Annotations are hints for clien
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 import anyio
 from mcp import MCPError
@@ -30,46 +33,87 @@ from mcp.server.mcpserver import (
     Resolve,
 )
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult
+from mcp_types import CallToolResult, ElicitResult
 from mcp_types.version import KNOWN_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.github.catalogue import arg
-from github_packages_mcp.github.models import ConfirmationOutcome
 from github_packages_mcp.server.context import AppContext, ToolContext, app_of
 from github_packages_mcp.server.schemas import concise
 from github_packages_mcp.server.tokens import TokenRejected
 
-__all__ = ["Answer", "ConfirmationToken", "DeletionConfirmation", "Target", "asking", "can_elicit", "settle"]
+__all__ = [
+    "Answer",
+    "Confirmation",
+    "ConfirmationToken",
+    "FormFailed",
+    "Outcome",
+    "Target",
+    "asking",
+    "can_elicit",
+    "settle",
+]
 
 
-class DeletionConfirmation(BaseModel):
+class Confirmation(BaseModel):
     """The form shown to the person: one required text field."""
 
-    confirm: str = Field(description="Type the package name to confirm the deletion")
+    confirm: str = Field(description="Type what the question asks for, to confirm")
 
 
 @dataclass(frozen=True)
 class Target:
-    """What a destructive call would destroy, read just before asking: the words for the person, and the answer
+    """What a call would destroy (or bring back), read just before asking: the words for the person, and the answer
     they must type to agree."""
 
     summary: str
     answer: str
     answer_hint: str  # e.g. "the package name 'web/api'"
 
+    ASKED: ClassVar[str] = "Permanently delete"  # the question's first words, before the summary
+
+    @property
+    def needs_asking(self) -> bool:
+        """Whether the person must agree first (a restore of one item need not)."""
+        return True
+
+
+class Outcome(Protocol):
+    """A result of a tool `settle` guards: what it says when nothing was done, and while it waits for a token."""
+
+    NOTHING_DONE: ClassVar[str]  # "Nothing was deleted"
+
+    @classmethod
+    def refused(cls, status: Literal["declined", "cancelled", "not_confirmed"], reason: str) -> BaseModel: ...
+
+    @classmethod
+    def needs_confirmation(cls, tool: str, summary: str, token: str, expires: datetime) -> BaseModel: ...
+
+
+@dataclass(frozen=True)
+class FormFailed:
+    """A form that was offered and did not come back as the person's answer; `reason` says what happened, in
+    words for the person."""
+
+    reason: str
+
 
 log = logging.getLogger("github_packages_mcp")
 
-Answer = ElicitationResult[DeletionConfirmation]
+Answer = ElicitationResult[Confirmation]
 # Form elicitation arrived in 2025-06-18: a client on an older protocol that declares `elicitation` anyway answers
 # elicitation/create with "method not found".
 FORM_PROTOCOL_VERSIONS = frozenset(version for version in KNOWN_PROTOCOL_VERSIONS if version >= "2025-06-18")
 # What a failed form on a handshake-era connection raises: the client's error, no answer in time, a broken stream.
-_FORM_FAILURES = (MCPError, TimeoutError, anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream)
+_BROKEN = (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream)
+_NO_TYPED_ANSWER = "the confirmation form came back accepted, but without a typed answer"
+_WHAT_TO_DO = (
+    "; call again to show the form again, or, if this client cannot show forms, set "
+    'confirmation = "token" in the server\'s configuration'
+)
 _INITIALIZED_GRACE = 1.0  # seconds
-ConfirmationToken = Annotated[str | None, arg("From confirmation_required, once the person agreed", max_length=100)]
+ConfirmationToken = Annotated[str | None, arg("Only once the person agreed", max_length=100)]
 ReadTarget = Callable[..., Awaitable[Target]]
 
 
@@ -85,34 +129,38 @@ def can_elicit(ctx: ToolContext) -> bool:
     return ctx.protocol_version in MODERN_PROTOCOL_VERSIONS or ctx.session.can_send_request
 
 
-def asking(read_target: ReadTarget) -> Callable[..., Awaitable[Elicit[DeletionConfirmation] | Answer | None]]:
-    """The `answer` resolver of a tool whose target `read_target` resolves: a form, unless a token was given, the
-    client cannot show one, or the server confirms by token only."""
+def _forms_only(ctx: ToolContext) -> bool:
+    """Whether this call must be confirmed with a form, never a token: the server says so, or the client can show
+    one (a token is something the model could redeem without the person)."""
+    mode = app_of(ctx).settings.confirmation
+    return mode == "elicitation" or (mode == "auto" and can_elicit(ctx))
+
+
+def asking(read_target: ReadTarget) -> Callable[..., Awaitable[Elicit[Confirmation] | Answer | FormFailed | None]]:
+    """The `answer` resolver of a tool whose target `read_target` resolves: a form, unless there is nothing to ask,
+    a token was given (which `settle` then redeems, or refuses where a form can be shown), the client cannot show
+    one, or the server confirms by token only."""
 
     async def ask(
         ctx: ToolContext,
         target: Annotated[Target, Resolve(read_target)],
         confirmation_token: str | None = None,
-    ) -> Elicit[DeletionConfirmation] | Answer | None:
+    ) -> Elicit[Confirmation] | Answer | FormFailed | None:
         settings = app_of(ctx).settings
-        if settings.confirmation == "token" or confirmation_token or not can_elicit(ctx):
+        if not target.needs_asking or settings.confirmation == "token" or confirmation_token or not can_elicit(ctx):
             return None
-        question = f"Permanently delete {target.summary}?\nType {target.answer_hint} to confirm."
+        question = f"{target.ASKED} {target.summary}?\nType {target.answer_hint} to confirm."
         if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
-            return Elicit(question, DeletionConfirmation)  # asked through InputRequiredResult, by the SDK
+            # Asked through InputRequiredResult, by the SDK, which fails the whole call with words naming this
+            # resolver when the answer is no answer: such an answer is caught here first.
+            return _no_answer(ctx) or Elicit(question, Confirmation)
         if not await _client_initialized(ctx):  # a server request before it breaks the MCP lifecycle
             raise ToolError(
                 "Nothing was deleted: the confirmation form cannot be sent before the client sent "
                 "notifications/initialized, as no server request may go out until then (MCP lifecycle). "
                 "Send it, then call again."
             )
-        # On a handshake-era connection the form is sent here, so that a failure can fall back to the token flow.
-        try:
-            with anyio.fail_after(settings.confirmation_ttl_seconds):
-                return await ctx.elicit(question, DeletionConfirmation)
-        except _FORM_FAILURES as exc:
-            log.info("the confirmation form failed (%s); falling back to a confirmation token", type(exc).__name__)
-            return None
+        return await _shown(ctx, question, settings.confirmation_ttl_seconds)
 
     return ask
 
@@ -128,6 +176,34 @@ async def _client_initialized(ctx: ToolContext) -> bool:
     return initialized.is_set()
 
 
+async def _shown(ctx: ToolContext, question: str, seconds: int) -> Answer | FormFailed:
+    """The form, sent now on a handshake-era connection, and what came back; a failure is no answer."""
+    try:
+        with anyio.fail_after(seconds):
+            return await ctx.elicit(question, Confirmation)
+    except MCPError as exc:
+        log.info("the client answered the confirmation form with error %s: %s", exc.error.code, exc.error.message)
+        return FormFailed("the client could not show the confirmation form (it answered with an error)")
+    except TimeoutError:
+        return FormFailed(f"no answer to the confirmation form came within {seconds} s")
+    except _BROKEN:
+        return FormFailed("the connection broke while the confirmation form was shown")
+    except ValueError:  # the SDK's word for an accepted answer without content, or with content of another shape
+        return FormFailed(_NO_TYPED_ANSWER)
+
+
+def _no_answer(ctx: ToolContext) -> FormFailed | None:
+    """On 2026-07-28, whether the client sent the form back accepted without a typed answer (no content, or no
+    text in it). The tool's one form is the only elicitation it asks, so any elicitation answer is its answer."""
+    for response in (ctx.input_responses or {}).values():
+        if isinstance(response, ElicitResult) and response.action == "accept":
+            try:
+                Confirmation.model_validate(response.content)
+            except ValidationError:
+                return FormFailed(_NO_TYPED_ANSWER)
+    return None
+
+
 async def settle(
     ctx: ToolContext,
     tool: str,
@@ -135,40 +211,46 @@ async def settle(
     target: Target,
     answer: Answer,
     confirmation_token: str | None,
-    act: Callable[[], Awaitable[ConfirmationOutcome]],
-    outcome: type[ConfirmationOutcome],
+    act: Callable[[], Awaitable[BaseModel]],
+    outcome: type[Outcome],
 ) -> CallToolResult:
-    """Act if the person agreed (a matching typed answer, or a valid token); else say why nothing was deleted, or
-    hand out a token for the person's agreement.
+    """Act if the person agreed (a matching typed answer, or a valid token where no form can be shown) or need not;
+    else say why nothing was done, or hand out a token for the person's agreement.
 
     Raises:
         ToolError: If the token is refused, or the server requires a form this client cannot show.
     """
     app = app_of(ctx)
-    mode = app.settings.confirmation
+    if not target.needs_asking:
+        return concise(await act())
     if isinstance(answer, AcceptedElicitation) and isinstance(answer.data, _OUTCOMES):
         answer = answer.data  # a form `asking` sent itself (handshake era): the SDK wrapped its outcome
     if confirmation_token:
-        if mode == "elicitation":
-            raise ToolError("Nothing was deleted: this server confirms deletions with a form, not tokens.")
+        if _forms_only(ctx):
+            raise ToolError(
+                f"{outcome.NOTHING_DONE}: confirmation here is by a form the person answers, not by token; "
+                f"call {tool} again without confirmation_token to ask them."
+            )
         try:
             await app.tokens.redeem(confirmation_token, tool, arguments, target.summary, _caller(app))
         except TokenRejected as exc:
-            raise ToolError(f"Nothing was deleted: {exc}.") from None
+            raise ToolError(f"{outcome.NOTHING_DONE}: {exc}.") from None
         return concise(await act())
     match answer:
-        case AcceptedElicitation(data=DeletionConfirmation(confirm=typed)):
+        case AcceptedElicitation(data=Confirmation(confirm=typed)):
             if typed.strip() == target.answer:
                 return concise(await act())
             return concise(outcome.refused("not_confirmed", f"the answer '{typed}' was not {target.answer_hint}"))
+        case AcceptedElicitation(data=FormFailed(reason=reason)):
+            return concise(outcome.refused("not_confirmed", reason + _WHAT_TO_DO))
         case DeclinedElicitation():
             return concise(outcome.refused("declined", "the person declined"))
         case CancelledElicitation():
             return concise(outcome.refused("cancelled", "the person cancelled"))
     # No form was shown: this client cannot show one, or the server is configured for tokens.
-    if mode == "elicitation":
+    if app.settings.confirmation == "elicitation":
         raise ToolError(
-            "Nothing was deleted: this server requires confirmation through a form (MCP elicitation) "
+            f"{outcome.NOTHING_DONE}: this server requires confirmation through a form (MCP elicitation) "
             "and this client cannot show one. Use a client that supports elicitation, or set "
             'confirmation = "auto" in the configuration.'
         )

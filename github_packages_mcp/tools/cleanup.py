@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from mcp.server.mcpserver import Resolve
 from mcp.server.mcpserver.exceptions import ToolError
@@ -25,7 +25,16 @@ from github_packages_mcp.github.catalogue import (
 from github_packages_mcp.github.errors import GitHubError
 from github_packages_mcp.github.models import ConfirmationOutcome
 from github_packages_mcp.retention.apply import CleanupApplied, apply_plan, describe_plan
-from github_packages_mcp.retention.history import History, JournalQuery, Restored, history, parse_moment, restore
+from github_packages_mcp.retention.history import (
+    History,
+    JournalQuery,
+    Restored,
+    Selection,
+    history,
+    restore,
+    select,
+    window,
+)
 from github_packages_mcp.retention.patterns import MAX_PATTERN_LENGTH
 from github_packages_mcp.retention.plan import CleanupPlan, make_plan
 from github_packages_mcp.retention.rules import (
@@ -161,13 +170,8 @@ async def apply_version_cleanup(
 
 
 def _query(ctx: ToolContext, since: str | None, until: str | None, **selected: Any) -> JournalQuery:
-    now = datetime.fromtimestamp(app_of(ctx).clock(), UTC)
-    return JournalQuery(
-        since=parse_moment("since", since, now) if since else None,
-        until=parse_moment("until", until, now) if until else None,
-        caller=journal_caller(ctx),
-        **selected,
-    )
+    start, end = window(since, until, datetime.fromtimestamp(app_of(ctx).clock(), UTC))
+    return JournalQuery(since=start, until=end, caller=journal_caller(ctx), **selected)
 
 
 async def list_deletion_history(
@@ -180,6 +184,47 @@ async def list_deletion_history(
         return concise(await history(app_of(ctx).journal, _query(ctx, since, until, package_name=package_name)))
 
 
+@dataclass(frozen=True)
+class RestoreTarget(Target):
+    """A restore as the person is asked about it: the selected journal lines (their digest is in the summary)."""
+
+    selection: Selection
+
+    ASKED: ClassVar[str] = "Restore"
+
+    @property
+    def needs_asking(self) -> bool:
+        # Restoring is not destructive: one item, named by the call, goes without asking; more are shown first.
+        return len(self.selection.entries) > 1
+
+
+async def _restore_target(
+    ctx: ToolContext,
+    plan_id: str | None,
+    version_ids: list[int] | None,
+    package_ids: list[int] | None,
+    since: str | None,
+    until: str | None,
+    package_name: str | None,
+) -> Target:
+    app = app_of(ctx)
+    with tool_errors(RESTORE, "list_deletion_history"):
+        query = _query(
+            ctx, since, until, package_name=package_name, plan_id=plan_id,
+            version_ids=None if version_ids is None else frozenset(version_ids),
+            package_ids=None if package_ids is None else frozenset(package_ids),
+        )  # fmt: skip
+        if plan_id is not None:  # only the caller who made a plan restores by its id, as only they apply it
+            await app.store.load(plan_id, identity_of(app.github.token), expired_ok=True)
+        selection = await select(app.journal, query)
+    count = len(selection.entries)
+    hint = f"{count} (the number of packages and versions)"
+    return RestoreTarget(selection.describe(), str(count), hint, selection=selection)
+
+
+_ask_about_restore = asking(_restore_target)
+
+
 async def restore_from_journal_tool(
     ctx: ToolContext,
     plan_id: OptionalPlanId = None,
@@ -188,18 +233,25 @@ async def restore_from_journal_tool(
     since: Since = None,
     until: Until = None,
     package_name: OptionalNameOrGlob = None,
+    confirmation_token: ConfirmationToken = None,
+    *,
+    target: Annotated[Target, Resolve(_restore_target)],
+    answer: Annotated[Answer, Resolve(_ask_about_restore)],
 ) -> Annotated[CallToolResult, Restored]:
     app = app_of(ctx)
-    progress = progress_reporter(ctx, "restored {done} of {total}")
+    # Exactly the journal lines the person was shown (a token binds their digest, in the summary).
+    selection = target.selection if isinstance(target, RestoreTarget) else Selection(())
+
+    async def act() -> Restored:
+        progress = progress_reporter(ctx, "restored {done} of {total}")
+        actor = actor_of(ctx, "restore_from_journal")
+        return await restore(app.github, app.journal, actor, selection, plan_id, progress)
+
+    given = {"plan_id": plan_id, "version_ids": version_ids, "package_ids": package_ids, "since": since,
+             "until": until, "package_name": package_name}  # fmt: skip
     with tool_errors(RESTORE, "list_deletion_history"):
-        if plan_id is not None:  # only the caller who made a plan restores by its id, as only they apply it
-            await app.store.load(plan_id, identity_of(app.github.token), expired_ok=True)
-        query = _query(
-            ctx, since, until, package_name=package_name, plan_id=plan_id,
-            version_ids=None if version_ids is None else frozenset(version_ids),
-            package_ids=None if package_ids is None else frozenset(package_ids),
-        )  # fmt: skip
-        return concise(await restore(app.github, app.journal, actor_of(ctx, "restore_from_journal"), query, progress))
+        arguments = {name: value for name, value in given.items() if value is not None}
+        return await settle(ctx, "restore_from_journal", arguments, target, answer, confirmation_token, act, Restored)
 
 
 def cleanup_entries() -> tuple[ToolEntry, ...]:
@@ -234,8 +286,8 @@ def cleanup_entries() -> tuple[ToolEntry, ...]:
         restore_from_journal_tool,
         name="restore_from_journal",
         description=(
-            "Restore what this server deleted (its journal), within 30 days: by plan_id, ids or since/until. "
-            "Needs write:packages."
+            "Restore what this server deleted (its journal), within 30 days: by plan_id, ids or since/until; "
+            "the person confirms more than one. Needs write:packages."
         ),
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False),
     )

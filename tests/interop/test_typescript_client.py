@@ -127,6 +127,35 @@ def test_a_delete_confirmed_by_a_form(ts_client: RunScenario, sandbox: SandboxSe
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize(
+    ("elicitation", "said"),
+    [
+        ({"action": "accept", "content": {"confirm": 5}}, "the confirmation form came back accepted, but without a"),
+        ({"throw": "the form could not be shown"}, "the client could not show the confirmation form (it answered"),
+    ],
+    ids=["not-text", "error"],
+)
+def test_a_form_that_fails_in_the_client_deletes_nothing_and_gives_no_token(
+    ts_client: RunScenario, sandbox: SandboxServer, transport: str, elicitation: dict[str, Any], said: str
+) -> None:
+    version = untagged_version(sandbox)
+    report = ts_client(
+        transport,
+        [
+            {"op": "listTools"},
+            call("delete_org_package_version", {**WEB, "package_version_id": version}),
+        ],
+        elicitation=elicitation,
+    )
+    refused = result_of(report, 1)
+    assert (refused["status"], refused["deleted"]) == ("not_confirmed", False)
+    assert refused["message"].startswith(f"Nothing was deleted: {said}")
+    assert "confirmation_token" not in refused
+    assert len(report["steps"][1]["elicitations"]) == 1
+    assert deletes(sandbox) == []
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
 def test_progress_of_a_whole_listing(ts_client: RunScenario, transport: str) -> None:
     report = ts_client(
         transport,

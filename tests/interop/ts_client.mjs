@@ -6,7 +6,8 @@
 //             "inheritEnv": true: the server gets this process's environment)
 //          or {"transport": "http", "url": "http://127.0.0.1:PORT/mcp"},
 // optionally "elicitation": {"action": "accept", "content": {...}} (the client then declares form elicitation
-// and answers every elicitation/create with it), and "steps", run in order:
+// and answers every elicitation/create with it; {"throw": "..."} makes the handler throw that instead, which the
+// SDK sends as an error), and "steps", run in order:
 //   {"op": "listTools"} | {"op": "callTool", "name": ..., "arguments": {...}, "progress": true,
 //                          "abortAfterProgress": N, "timeoutMs": N}
 //   {"op": "listResourceTemplates"} | {"op": "readResource", "uri": ...}
@@ -176,6 +177,7 @@ async function main() {
   if (scenario.elicitation) {
     client.setRequestHandler(ElicitRequestSchema, async (request) => {
       elicitations.push({ message: request.params.message, requestedSchema: request.params.requestedSchema });
+      if (scenario.elicitation.throw) throw new Error(scenario.elicitation.throw);
       return scenario.elicitation;
     });
   }

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import mcp.client.session
 import pytest
-from mcp import Client
+from mcp import Client, MCPError
 from mcp.client.session import ClientRequestContext
-from mcp_types import METHOD_NOT_FOUND, ElicitRequestParams, ErrorData
+from mcp_types import METHOD_NOT_FOUND, ElicitRequestParams, ElicitResult, ErrorData
 
 from github_packages_mcp.config import Settings
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
@@ -225,20 +226,113 @@ async def test_forms_only_where_the_protocol_has_them(
     assert result["status"] == ("deleted" if form else "confirmation_required")
 
 
-async def test_a_form_the_client_cannot_answer_falls_back_to_the_token(
-    settings: Settings, sandbox: SandboxServer
-) -> None:
-    async def unknown_method(_context: ClientRequestContext, _params: ElicitRequestParams) -> ErrorData:
-        return ErrorData(code=METHOD_NOT_FOUND, message="Method not found")
+async def unknown_method(_context: ClientRequestContext, _params: ElicitRequestParams) -> ErrorData:
+    return ErrorData(code=METHOD_NOT_FOUND, message="Method not found")
 
-    async with Client(build_server(settings), mode="legacy", elicitation_callback=unknown_method) as client:
-        first = ok(await client.call_tool("delete_org_package", PACKAGE))
-        assert first["status"] == "confirmation_required"
-        assert not [r for r in sandbox.state.requests if r.method == "DELETE"]
-        done = ok(
-            await client.call_tool("delete_org_package", {**PACKAGE, "confirmation_token": first["confirmation_token"]})
+
+async def broken(_context: ClientRequestContext, _params: ElicitRequestParams) -> ElicitResult:
+    raise RuntimeError("the client's form crashed")
+
+
+async def never_answers(_context: ClientRequestContext, _params: ElicitRequestParams) -> ElicitResult:
+    await anyio.sleep_forever()
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.parametrize(
+    ("callback", "said"),
+    [
+        (unknown_method, "the client could not show the confirmation form (it answered with an error)"),
+        (broken, "the client could not show the confirmation form (it answered with an error)"),
+        (never_answers, "no answer to the confirmation form came within 1 s"),
+    ],
+    ids=["error", "raises", "no-answer"],
+)
+async def test_a_form_that_fails_confirms_nothing_and_hands_out_no_token(
+    settings: Settings, sandbox: SandboxServer, callback: Any, said: str
+) -> None:
+    # The form's wait is the confirmation's lifetime (at least 10 s when configured); a second keeps the test short.
+    quick = settings.model_copy(update={"confirmation_ttl_seconds": 1})
+    with anyio.fail_after(10):
+        async with Client(build_server(quick), mode="legacy", elicitation_callback=callback) as client:
+            result = ok(await client.call_tool("delete_org_package", PACKAGE))
+    assert (result["deleted"], result["status"]) == (False, "not_confirmed")
+    assert result["message"] == (
+        f"Nothing was deleted: {said}; call again to show the form again, or, if this client cannot show forms, "
+        'set confirmation = "token" in the server\'s configuration.'
+    )
+    assert "confirmation_token" not in result
+    assert deletes(sandbox) == []
+
+
+@pytest.mark.parametrize("callback", [unknown_method, broken], ids=["error", "raises"])
+async def test_on_2026_07_28_a_failed_form_ends_the_call_in_the_client(
+    settings: Settings, sandbox: SandboxServer, callback: Any
+) -> None:
+    # The form travels inside the result (InputRequiredResult): a client that cannot answer it never calls back,
+    # so the server has nothing to settle and no token to give.
+    async with Client(build_server(settings), elicitation_callback=callback) as client:
+        with pytest.raises((MCPError, ExceptionGroup)) as failed:
+            await client.call_tool("delete_org_package", PACKAGE)
+    assert "confirmation_token" not in repr(failed.value)
+    assert deletes(sandbox) == []
+
+
+async def accepted_without_content(_context: ClientRequestContext, _params: ElicitRequestParams) -> ElicitResult:
+    return ElicitResult(action="accept")
+
+
+async def accepted_empty(_context: ClientRequestContext, _params: ElicitRequestParams) -> ElicitResult:
+    return ElicitResult(action="accept", content={})
+
+
+async def accepted_a_number(_context: ClientRequestContext, _params: ElicitRequestParams) -> ElicitResult:
+    return ElicitResult(action="accept", content={"confirm": 5})
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize(
+    "callback", [accepted_without_content, accepted_empty, accepted_a_number], ids=["no-content", "empty", "number"]
+)
+async def test_an_accepted_form_without_a_typed_answer_confirms_nothing(
+    settings: Settings, sandbox: SandboxServer, mode: str, callback: Any
+) -> None:
+    async with Client(build_server(settings), mode=mode, elicitation_callback=callback) as client:  # type: ignore[arg-type]
+        result = ok(await client.call_tool("apply_version_cleanup", {"plan_id": await a_plan(client)}))
+    assert (result["deleted"], result["status"]) == (False, "not_confirmed")
+    assert result["message"].startswith(
+        "Nothing was deleted: the confirmation form came back accepted, but without a typed answer; call again"
+    )
+    assert "confirmation_token" not in result
+    assert deletes(sandbox) == []
+
+
+async def a_plan(client: Client) -> str:
+    plan = ok(
+        await client.call_tool("plan_version_cleanup", {**PACKAGE, "package_name": "multi/app", "tagged": "untagged"})
+    )
+    plan_id: str = plan["plan_id"]
+    return plan_id
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_a_client_that_can_show_the_form_cannot_confirm_with_a_token(
+    settings: Settings, sandbox: SandboxServer, mode: str
+) -> None:
+    # A token handed to a client without forms (the same caller, say another window of the same assistant).
+    async with Client(build_server(settings)) as without_forms:
+        token = ok(await without_forms.call_tool("delete_org_package", PACKAGE))["confirmation_token"]
+    person = Person(typed="web/api")
+    async with Client(build_server(settings), mode=mode, elicitation_callback=person) as client:  # type: ignore[arg-type]
+        refused = await client.call_tool("delete_org_package", {**PACKAGE, "confirmation_token": token})
+        made_up = await client.call_tool("delete_org_package", {**PACKAGE, "confirmation_token": "yes"})
+    for result in (refused, made_up):
+        assert error_text(result).endswith(
+            "Nothing was deleted: confirmation here is by a form the person answers, not by token; call "
+            "delete_org_package again without confirmation_token to ask them."
         )
-    assert done["deleted"] is True
+    assert person.messages == []
+    assert deletes(sandbox) == []
 
 
 async def test_spent_token_files_go_once_their_tokens_expired(tmp_path: Path) -> None:

@@ -57,7 +57,9 @@ async def test_a_plan_made_on_one_replica_is_applied_and_restored_on_another(
         again = await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]})
     async with Client(build_server(one)) as client:
         history = ok(await client.call_tool("list_deletion_history", {}))
-        restored = ok(await client.call_tool("restore_from_journal", {"plan_id": plan["plan_id"]}))
+        asked = ok(await client.call_tool("restore_from_journal", {"plan_id": plan["plan_id"]}))
+        confirmed = {"plan_id": plan["plan_id"], "confirmation_token": asked["confirmation_token"]}
+        restored = ok(await client.call_tool("restore_from_journal", confirmed))
     assert applied["deleted_count"] == 5
     assert "every version of plan" in error_text(again)  # the journal on Redis says what is done
     assert history["total"] == 5

@@ -64,7 +64,10 @@ async def test_plans_journals_and_tokens_work_across_replicas(balanced: str, san
         applied = ok(await client.call_tool(
             "apply_version_cleanup", {"plan_id": plan["plan_id"], "confirmation_token": asked["confirmation_token"]}
         ))  # fmt: skip
-        restored = ok(await client.call_tool("restore_from_journal", {"plan_id": plan["plan_id"]}))
+        offered = ok(await client.call_tool("restore_from_journal", {"plan_id": plan["plan_id"]}))
+        restored = ok(await client.call_tool(
+            "restore_from_journal", {"plan_id": plan["plan_id"], "confirmation_token": offered["confirmation_token"]}
+        ))  # fmt: skip
         first = ok(await client.call_tool("delete_org_package_version", VERSION))
         confirmed = {**VERSION, "confirmation_token": first["confirmation_token"]}
         ok(await client.call_tool("delete_org_package_version", confirmed))

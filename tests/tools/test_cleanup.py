@@ -377,7 +377,8 @@ async def test_the_confirmation_binds_the_whole_plan_by_its_digest(settings: Set
 
 
 async def test_an_edited_journal_line_is_not_restored(settings: Settings, sandbox: SandboxServer) -> None:
-    async with Client(build_server(settings), elicitation_callback=Person(typed="5")) as client:  # type: ignore[arg-type]
+    person = Person(typed="5")
+    async with Client(build_server(settings), elicitation_callback=person) as client:  # type: ignore[arg-type]
         plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
         applied = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
         # Someone else deleted a version this plan kept; an edited journal line claims the cleanup deleted it.
@@ -389,6 +390,7 @@ async def test_an_edited_journal_line_is_not_restored(settings: Settings, sandbo
         original = json.loads(lines[0])["version_id"]
         edited = [json.loads(line) | {"version_id": PREVIOUS_INDEX} for line in lines[:2]]  # its intent and outcome
         journal.write_text("\n".join([*map(json.dumps, edited), *lines[2:], '{"version_id": "not a line"}']) + "\n")
+        person.typed = "4"  # the restore the person is asked about holds the four lines left
         restored = ok(await client.call_tool("restore_from_journal", {"plan_id": plan["plan_id"]}))
     restores = [r.raw_path for r in sandbox.state.requests if r.method == "POST"]
     assert not [p for p in restores if str(PREVIOUS_INDEX) in p]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime
+from typing import Any
 
 import pytest
 from mcp import Client
@@ -128,6 +129,122 @@ async def test_restore_needs_to_be_told_what_and_sends_nothing_otherwise(
     assert "since: an ISO 8601 date or time" in error_text(bad_time)
     assert "'last tuesday'" in error_text(bad_time)
     assert sandbox.state.requests == []
+
+
+@pytest.mark.parametrize("tool", ["restore_from_journal", "list_deletion_history"])
+@pytest.mark.parametrize(
+    ("window", "said"),
+    [
+        ({"since": "7d", "until": ""}, "until: an ISO 8601 date or time (2026-12-01, 2026-12-01T09:00:00Z) or an age"),
+        ({"since": ""}, "since: an ISO 8601 date or time (2026-12-01, 2026-12-01T09:00:00Z) or an age"),
+        ({"since": "7d", "until": "soon"}, "until: an ISO 8601 date or time"),
+        ({"since": "1d", "until": "7d"}, "until: 2026-11-"),
+        ({"since": "2026-12-01", "until": "2026-12-01"}, "until: 2026-12-01T00:00:00Z is not after since"),
+    ],
+    ids=["until-empty", "since-empty", "until-garbage", "until-before-since", "until-at-since"],
+)
+async def test_a_window_that_is_not_one_is_an_error_naming_the_argument_before_anything_is_read(
+    settings: Settings, sandbox: SandboxServer, tool: str, window: dict[str, str], said: str
+) -> None:
+    # A plan that does not exist would be "not found" if it were looked up: the window is judged first.
+    arguments = window | ({"plan_id": "feedfacefeedface"} if tool == "restore_from_journal" else {})
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool(tool, arguments)
+    assert said in error_text(result)
+    assert "feedface" not in error_text(result)
+    assert sandbox.state.requests == []
+
+
+async def six_deletions(settings: Settings) -> list[int]:
+    """A cleanup of multi/app's five untagged versions and a single delete in web/api; their version ids."""
+    async with Client(build_server(settings), elicitation_callback=Person(typed="5")) as client:  # type: ignore[arg-type]
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+    async with Client(build_server(settings), elicitation_callback=Person(typed="web/api")) as client:  # type: ignore[arg-type]
+        ok(await client.call_tool("delete_org_package_version", {**WEB, "package_version_id": VERSION}))
+    return [d["id"] for d in plan["packages"][0]["decisions"] if d["action"] == "delete"] + [VERSION]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_a_window_restore_shows_what_it_brings_back_and_restores_nothing_when_declined(
+    settings: Settings, sandbox: SandboxServer, mode: str
+) -> None:
+    deleted = await six_deletions(settings)
+    person = Person("decline")
+    async with Client(build_server(settings), mode=mode, elicitation_callback=person) as client:  # type: ignore[arg-type]
+        declined = ok(await client.call_tool("restore_from_journal", {"since": "1h"}))
+    [question] = person.messages
+    assert question.startswith(
+        "Restore 6 deletion(s) this server journaled, in 2 package(s) ('multi/app', container owned by the "
+        "organization acme-labs: 5 version(s); 'web/api', container owned by the organization acme-labs: 1 version(s))"
+        ", selection digest "
+    )
+    assert f"'multi/app' {deleted[0]} ('sha256:" in question
+    assert "untagged, deleted 20" in question and "by apply_version_cleanup" in question
+    assert question.endswith("?\nType 6 (the number of packages and versions) to confirm.")
+    assert (declined["status"], declined["restored"]) == ("declined", 0)
+    assert declined["message"] == "Nothing was restored: the person declined."
+    assert posts(sandbox) == []
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_an_accepted_restore_brings_back_exactly_what_was_shown(
+    settings: Settings, sandbox: SandboxServer, mode: str
+) -> None:
+    deleted = await six_deletions(settings)
+    wrong, person = Person(typed="5"), Person(typed="6")
+    async with Client(build_server(settings), mode=mode, elicitation_callback=wrong) as client:  # type: ignore[arg-type]
+        miscounted = ok(await client.call_tool("restore_from_journal", {"since": "1h"}))
+    async with Client(build_server(settings), mode=mode, elicitation_callback=person) as client:  # type: ignore[arg-type]
+        restored = ok(await client.call_tool("restore_from_journal", {"since": "1h"}))
+    assert (miscounted["status"], miscounted["restored"]) == ("not_confirmed", 0)
+    assert miscounted["message"] == (
+        "Nothing was restored: the answer '5' was not 6 (the number of packages and versions)."
+    )
+    assert (restored["status"], restored["restored"], restored["failed"]) == ("restored", 6, 0)
+    assert sorted(int(path.split("/")[-2]) for path in posts(sandbox)) == sorted(deleted)
+
+
+async def test_a_token_for_one_set_does_not_restore_another(settings: Settings, sandbox: SandboxServer) -> None:
+    await six_deletions(settings)
+    async with Client(build_server(settings)) as client:  # no forms: the token flow
+        offered = ok(await client.call_tool("restore_from_journal", {"since": "1h"}))
+        token = offered["confirmation_token"]
+        other_arguments = await client.call_tool(
+            "restore_from_journal", {"package_name": "multi/*", "since": "1h", "confirmation_token": token}
+        )
+        # Meanwhile one of the six comes back another way: the set the token was given for is not there any more.
+        ok(await client.call_tool("restore_org_package_version", {**WEB, "package_version_id": VERSION}))
+        other_set = await client.call_tool("restore_from_journal", {"since": "1h", "confirmation_token": token})
+    assert offered["status"] == "confirmation_required"
+    assert offered["summary"].startswith("This will restore 6 deletion(s) this server journaled, in 2 package(s)")
+    assert "confirmation_token was not issued for restore_from_journal with exactly these arguments" in (
+        error_text(other_arguments)
+    )
+    assert "the target changed since it was shown (it is now: 5 deletion(s) this server journaled, in 1 package(s)" in (
+        error_text(other_set)
+    )
+    assert error_text(other_set).startswith("Error executing tool restore_from_journal: Nothing was restored: ")
+    assert posts(sandbox) == [f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi/versions/{VERSION}/restore"]
+
+
+async def test_what_was_restored_while_the_person_read_the_question_is_not_restored_again(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    deleted = await six_deletions(settings)
+
+    async def meanwhile_someone_restores_one(context: Any, params: Any) -> Any:
+        async with Client(build_server(settings)) as other:
+            ok(await other.call_tool("restore_org_package_version", {**WEB, "package_version_id": VERSION}))
+        return await Person(typed="6")(context, params)
+
+    async with Client(
+        build_server(settings), mode="legacy", elicitation_callback=meanwhile_someone_restores_one
+    ) as client:
+        restored = ok(await client.call_tool("restore_from_journal", {"since": "1h"}))
+    assert restored["restored"] == 5
+    assert len(posts(sandbox)) == 6  # the other's one, and the five the journal still called deleted
+    assert sorted(int(path.split("/")[-2]) for path in posts(sandbox)) == sorted(deleted)
 
 
 async def test_a_journal_line_written_without_the_servers_key_is_never_acted_on(

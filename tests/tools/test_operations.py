@@ -208,10 +208,15 @@ async def test_when_github_deletes_the_package_with_its_last_version_the_journal
         done = ok(await client.call_tool("delete_org_package_version", version))
         gone = await client.call_tool("get_org_package", RUBY)
         history = ok(await client.call_tool("list_deletion_history", {}))
+        person.typed = "2"  # the version, and its package: two items are restored, so the person confirms
         restored = ok(await client.call_tool("restore_from_journal", {"version_ids": [ONLY_VERSION]}))
         back = ok(await client.call_tool("get_org_package", RUBY))
-    [question] = person.messages
+    question, restoring = person.messages
     assert f"{LAST_VERSION_NOTE}?\nType the package name 'acme-ruby' to confirm." in question
+    assert "('acme-ruby', rubygems owned by the organization acme-labs: the package itself and 1 version(s))" in (
+        restoring
+    )
+    assert restoring.endswith("Type 2 (the number of packages and versions) to confirm.")
     assert done["deleted"] is True
     assert done["message"] == (
         f"Deleted version {ONLY_VERSION} of the rubygems package 'acme-ruby' owned by the organization {DEMO_ORG}. "
