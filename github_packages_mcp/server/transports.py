@@ -1,7 +1,8 @@
 """Serving: stdio for local clients, streamable HTTP for remote ones (safe by default).
 
 HTTP binds loopback unless told otherwise, checks Host and Origin against DNS rebinding, and refuses to listen on
-any other address without authentication (`http_auth.py`: who may call, and what a refused client is told).
+any other address without authentication (`http_auth.py`: who may call, and what a refused client is told; with
+callers' own GitHub tokens, `http_verify.py` asks GitHub first).
 
 **Sessions (the default).** A client on a handshake-era protocol (2025-11-25 and before: every IDE today) opens an
 MCP session with `initialize` and gets an `Mcp-Session-Id`; its later requests, its `GET` stream and its answers to
@@ -44,7 +45,7 @@ from github_packages_mcp.server.app import build_server, select_tools
 from github_packages_mcp.server.cancellation import CancelAcrossReplicas, ReplicaCancellations, json_rpc, request_id_of
 from github_packages_mcp.server.http_auth import (
     PACKAGES_SCOPES,
-    GitHubTokenPassThrough,
+    GitHubTokenVerifier,
     SharedSecretVerifier,
     add_authentication,
 )
@@ -52,7 +53,7 @@ from github_packages_mcp.server.http_limits import uvicorn_config
 
 __all__ = [
     "CancelAbandonedCalls",
-    "GitHubTokenPassThrough",
+    "GitHubTokenVerifier",
     "NoStandaloneStream",
     "SharedSecretVerifier",
     "http_app",
