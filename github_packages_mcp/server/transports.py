@@ -90,14 +90,16 @@ def http_app(settings: Settings) -> Starlette:
         transport_security=_transport_security(settings, public),
         host=settings.http_host,
     )
+    # Added innermost first: what is added before authentication runs after it, for authenticated requests only.
+    if settings.http_stateless and settings.state_url is not None:
+        # A cancel may land on any replica: pass it on to the one running the call (only an authenticated one's).
+        replicas = ReplicaCancellations()
+        app.router.lifespan_context = replicas.lifespan(settings, app.router.lifespan_context)
+        app.add_middleware(CancelAcrossReplicas, path=settings.http_path, replicas=replicas)
     scopes = _scopes_needed(settings) if settings.http_auth == "github" else ()
     add_authentication(app, settings, public.rstrip("/") + settings.http_path, scopes)
     if settings.http_stateless:
         app.add_middleware(NoStandaloneStream, path=settings.http_path)
-        if settings.state_url is not None:  # a cancel may land on any replica: pass it on to the one running the call
-            replicas = ReplicaCancellations()
-            app.router.lifespan_context = replicas.lifespan(settings, app.router.lifespan_context)
-            app.add_middleware(CancelAcrossReplicas, path=settings.http_path, replicas=replicas)
     else:  # outside authentication: the cancellation it sends on a client's behalf is authenticated like its own
         app.add_middleware(CancelAbandonedCalls, path=settings.http_path)
     return app
