@@ -188,6 +188,10 @@ class Settings(BaseModel):
     # closed after this many seconds without a request in flight (an open GET stream is one).
     http_max_sessions: int = Field(default=1000, ge=1, le=100_000)
     http_session_idle_seconds: float = Field(default=1800.0, gt=0, le=86_400)
+    # With http_auth = "github", each caller's share (server/http_caps.py; 429 beyond): sessions open at once, and
+    # requests being answered at once (a session's GET stream, a call), so no caller can take what another needs.
+    http_max_sessions_per_credential: int = Field(default=20, ge=1, le=100_000)
+    http_max_streams_per_credential: int = Field(default=10, ge=1, le=100_000)
     # Slow clients (server/transports.py): seconds a client has to send a whole request, from connecting or from
     # the first byte of its next one; connections and requests served at once (uvicorn's limit_concurrency, 503
     # beyond; stalled connections make room); seconds an idle kept-alive connection stays open.

@@ -30,7 +30,7 @@ from github_packages_mcp.github.errors import InvalidRequest
 from github_packages_mcp.server.app import shared_state
 from github_packages_mcp.state.redis import RedisState
 
-__all__ = ["CancelAcrossReplicas", "ReplicaCancellations", "json_rpc", "request_id_of"]
+__all__ = ["CancelAcrossReplicas", "ReplicaCancellations", "buffered", "json_rpc", "request_id_of"]
 
 log = logging.getLogger("github_packages_mcp")
 
@@ -111,7 +111,7 @@ class CancelAcrossReplicas:
         if not (scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == self.path):
             await self.app(scope, receive, send)
             return
-        body, replay = await _buffered(receive)
+        body, replay = await buffered(receive)
         message = json_rpc(body)
         caller = _caller(scope)
         if message.get("method") == "notifications/cancelled":
@@ -147,7 +147,7 @@ class CancelAcrossReplicas:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+async def buffered(receive: Receive) -> tuple[bytes, Receive]:
     """The request's body, and a `receive` that hands the app the same messages again."""
     messages: list[Message] = []
     size = 0

@@ -8,7 +8,7 @@
   with GitHub before anything is served (`http_verify.py`): a made-up or revoked one gets 401 `invalid_token`, and a
   GitHub that cannot say gets 503. The 401 points at OAuth protected-resource metadata (RFC 9728) naming GitHub's
   OAuth server and the packages scopes the tools need, so a client that can sign in to GitHub by itself gets a token
-  without the person pasting one.
+  without the person pasting one. How much one caller may hold of the server is `http_caps.py`'s.
 
 The SDK's `AuthSettings` would serve metadata in both modes (naming this server as the authorization server in bearer
 mode) and advertise no scopes in github mode, so the server is built without it and the checks are put in front of

@@ -2,7 +2,7 @@
 
 HTTP binds loopback unless told otherwise, checks Host and Origin against DNS rebinding, and refuses to listen on
 any other address without authentication (`http_auth.py`: who may call, and what a refused client is told; with
-callers' own GitHub tokens, `http_verify.py` asks GitHub first).
+callers' own GitHub tokens, `http_verify.py` asks GitHub first and `http_caps.py` holds each caller to its share).
 
 **Sessions (the default).** A client on a handshake-era protocol (2025-11-25 and before: every IDE today) opens an
 MCP session with `initialize` and gets an `Mcp-Session-Id`; its later requests, its `GET` stream and its answers to
@@ -49,6 +49,7 @@ from github_packages_mcp.server.http_auth import (
     SharedSecretVerifier,
     add_authentication,
 )
+from github_packages_mcp.server.http_caps import CredentialCaps
 from github_packages_mcp.server.http_limits import uvicorn_config
 
 __all__ = [
@@ -96,6 +97,15 @@ def http_app(settings: Settings) -> Starlette:
         replicas = ReplicaCancellations()
         app.router.lifespan_context = replicas.lifespan(settings, app.router.lifespan_context)
         app.add_middleware(CancelAcrossReplicas, path=settings.http_path, replicas=replicas)
+    if settings.http_auth == "github":  # each caller its own credential: no caller may take what another needs
+        app.add_middleware(
+            CredentialCaps,
+            path=settings.http_path,
+            max_sessions=settings.http_max_sessions_per_credential,
+            max_streams=settings.http_max_streams_per_credential,
+            idle_seconds=settings.http_session_idle_seconds,
+            stateless=settings.http_stateless,
+        )
     scopes = _scopes_needed(settings) if settings.http_auth == "github" else ()
     add_authentication(app, settings, public.rstrip("/") + settings.http_path, scopes)
     if settings.http_stateless:
