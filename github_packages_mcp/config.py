@@ -46,6 +46,7 @@ __all__ = [
     "Toolset",
     "is_loopback",
     "load_settings",
+    "redis_url_problem",
     "registry_for",
     "secret_problem",
 ]
@@ -257,8 +258,10 @@ class Settings(BaseModel):
     @field_validator("state_url")
     @classmethod
     def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and urlsplit(value.get_secret_value()).scheme not in ("redis", "rediss", "unix"):
-            raise ValueError("must be a Redis URL: redis://HOST:PORT/DB, rediss://HOST:PORT/DB or unix:///PATH")
+        """A Redis URL that reads as one: scheme, host, port and database where they belong. What is wrong is said
+        without any part of the URL, which may hold a password."""
+        if value is not None and (problem := redis_url_problem(value.get_secret_value())):
+            raise ValueError(problem)
         return value
 
     @model_validator(mode="after")
@@ -301,6 +304,33 @@ class Settings(BaseModel):
         if self.token is None or not self.token.get_secret_value():
             raise ConfigError("no GitHub token")
         return self.token.get_secret_value()
+
+
+_REDIS_DATABASE = re.compile(r"/?[0-9]*")
+_UNREADABLE_REDIS_URL = (
+    "cannot be read as redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (or rediss://, unix:///PATH); if the password "
+    "holds '/', '?', '#', '@' or '%', percent-encode them (%2F, %3F, %23, %40, %25), e.g. "
+    """python3 -c 'import getpass, urllib.parse; print(urllib.parse.quote(getpass.getpass(), safe=""))'"""
+)
+
+
+def redis_url_problem(url: str) -> str | None:
+    """What keeps `url` from being read as a Redis URL, in words that hold no part of it; None when it reads well."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises when what precedes a password's '/', '?' or '#' reads as a port
+    except ValueError:
+        return _UNREADABLE_REDIS_URL
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        return "must be a Redis URL: redis://HOST:PORT/DB, rediss://HOST:PORT/DB or unix:///PATH"
+    if parts.scheme == "unix":
+        return None
+    # A password's '/', '?' or '#' ends the address early: what follows it (with the '@') reads as the path, query or
+    # fragment.
+    readable = parts.hostname and port != 0 and _REDIS_DATABASE.fullmatch(parts.path)
+    if readable and "@" not in parts.query + parts.fragment:
+        return None
+    return _UNREADABLE_REDIS_URL
 
 
 def _state_home() -> Path:

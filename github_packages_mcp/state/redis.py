@@ -16,6 +16,7 @@ raises `SharedStateUnavailable`, whose message names the server (never a passwor
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final
@@ -55,10 +56,18 @@ class SharedStateUnavailable(InvalidRequest):
 
 
 def shown_url(url: str) -> str:
-    """The state URL as messages show it: scheme, host, port and database, never a user or password."""
-    parts = urlsplit(url)
+    """The state URL as messages show it: scheme, host, port and database, never a user or password (nor any part of
+    a URL that does not read as one: config.redis_url_problem refuses those first)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "(a URL that cannot be read)"
     host = parts.hostname or "localhost"
-    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    # A database, or a socket's path; nothing with an '@' in it, which may be the tail of a password.
+    database = parts.path if re.fullmatch(r"/?[0-9]*", parts.path) or parts.scheme == "unix" else ""
+    database = "" if "@" in database else database
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}{database}"
 
 
 class RedisState:
