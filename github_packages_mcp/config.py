@@ -211,6 +211,9 @@ class Settings(BaseModel):
     # What replicas share (state/redis.py): redis://HOST:PORT/DB, rediss:// or unix://; Valkey too. Unset: files
     # under journal_dir and this process's memory. A secret: its URL may carry a password.
     state_url: SecretStr | None = None
+    # The namespace of every key and channel in state_url's Redis (`<state_prefix>:...`): one per deployment sharing
+    # a Redis, so neither sees the other's spent tokens, journal, cancellations or manifests.
+    state_prefix: str = Field(default="github-packages-mcp", pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 
     @model_validator(mode="before")
     @classmethod

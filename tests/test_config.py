@@ -288,6 +288,14 @@ def test_a_percent_encoded_password_and_the_other_redis_urls_are_accepted(url: s
     assert load_settings(env=env).state_url is not None
 
 
+def test_the_state_prefix_is_a_plain_name() -> None:
+    assert Settings().state_prefix == "github-packages-mcp"
+    assert Settings(state_prefix="team-a:staging").state_prefix == "team-a:staging"
+    for bad in ("", "team a", "team*", ":leading", "x" * 65):
+        with pytest.raises(ValidationError):
+            Settings(state_prefix=bad)
+
+
 def test_what_the_tests_build_keeps_its_state_out_of_the_real_home() -> None:
     # A server built without a journal_dir writes to the OS's state directory: in the tests, theirs (conftest.py).
     assert Settings().journal_dir.is_relative_to(STATE_HOME)
