@@ -1,7 +1,8 @@
 """Redis (or Valkey) as the state that replicas share (`state_url`): what one replica records, every other one
 sees, and what one spends, none spends again.
 
-- the ledger of spent confirmation tokens: one key per token, set if absent, expiring with the token;
+- the ledger of spent confirmation tokens: one key per token, set if absent to a record the server signs (its
+  checks are in server/tokens.py), expiring with the token;
 - per-token pacing: the next moment a mutating request of a token may go, reserved atomically on Redis's clock,
   so N replicas with one token keep one spacing; and a token's rate-limit pause, shared the same way;
 - cleanup plans (one key each, expiring) and the journal (a list per month, expiring 35 days after it);
@@ -13,6 +14,13 @@ Every key and channel starts with the deployment's prefix (`state_prefix`, `gith
 `:`), so deployments sharing one Redis never see each other's. Times are seconds since the epoch. A Redis that cannot
 be reached, or that refuses the server (a wrong password, an ACL without its prefix), raises `SharedStateUnavailable`,
 whose message names the server (never a password) and says what was not done.
+
+What Redis is trusted with: anyone who can write to it can forget a spent token, pause or hurry a token's requests,
+drop plans and journal lines, and announce cancellations, but cannot forge what the server signs (plans, journal
+lines, the ledger's records, confirmation tokens: the key is not in Redis) nor make it delete anything no person
+confirmed. A ledger record that is not the server's is reported (`server/tokens.py`); a deleted one cannot be told
+from one never written, so AUTH, an ACL limited to the prefix, and TLS (`rediss://`) are what close that (README,
+"Security").
 """
 
 from __future__ import annotations
@@ -121,11 +129,15 @@ class RedisState:
 
     # --- the ledger of spent confirmation tokens ---------------------------------------------------------------
 
-    async def spend_once(self, name: str, expires_at: float) -> bool:
-        """Record `name` as spent until `expires_at`; False if it already was."""
+    async def spend_once(self, name: str, expires_at: float, record: bytes) -> bytes | None:
+        """Record `name` as spent until `expires_at`, with `record`; None when it was not spent before, else the
+        record it was spent with (b"" when that expired meanwhile)."""
+        key = f"{self.prefix}spent:{name}"
         async with self._reaching("check the confirmation token"):
-            done = await self._redis.set(f"{self.prefix}spent:{name}", b"1", nx=True, pxat=int(expires_at * 1000) + 1)
-        return bool(done)
+            if await self._redis.set(key, record, nx=True, pxat=int(expires_at * 1000) + 1):
+                return None
+            earlier: bytes | None = await self._redis.get(key)
+        return earlier or b""
 
     # --- pacing -------------------------------------------------------------------------------------------------
 

@@ -1,10 +1,12 @@
 """Where Redis's trust ends: only an authenticated request's cancel is announced to the other replicas; a deployment
-keeps to its own prefix (so an ACL naming only that prefix is all it needs); a state URL whose password was not
-percent-encoded is a clear error that shows no part of it. Against a real redis-server."""
+keeps to its own prefix (so an ACL naming only that prefix is all it needs); the ledger of spent confirmation tokens
+tells a record the server did not sign, and a token this server spent that the ledger forgot; a state URL whose
+password was not percent-encoded is a clear error that shows no part of it. Against a real redis-server."""
 
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -155,6 +157,31 @@ async def test_a_wrong_password_is_a_refusal_not_an_outage(redis: RedisServer, t
         f"The shared state (Redis at redis://127.0.0.1:{redis.port}/0, state_url) refused the server "
         "(AuthenticationError), so it could not start. Its operator can check the user and password in state_url"
     )
+
+
+async def test_a_ledger_record_the_server_did_not_sign_or_a_forgotten_one_is_caught_and_refused(
+    settings: Settings, sandbox: SandboxServer, redis: RedisServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    served = settings.with_changes(state_url=redis.url, shared_secret=SECRET, journal_dir=tmp_path)
+    operator = admin(redis)
+    caplog.set_level(logging.WARNING, "github_packages_mcp")
+    async with Client(build_server(served)) as client:
+        offered = ok(await client.call_tool("delete_org_package_version", VERSION))["confirmation_token"]
+        operator.set(f"github-packages-mcp:spent:{offered.split('.')[1]}", b"1", px=60_000)  # spent by someone else
+        forged = await client.call_tool("delete_org_package_version", {**VERSION, "confirmation_token": offered})
+        token = ok(await client.call_tool("delete_org_package_version", VERSION))["confirmation_token"]
+        ok(await client.call_tool("delete_org_package_version", {**VERSION, "confirmation_token": token}))
+        ok(await client.call_tool("restore_org_package_version", VERSION))
+        assert operator.delete(f"github-packages-mcp:spent:{token.split('.')[1]}") == 1  # un-spent by someone else
+        replayed = await client.call_tool("delete_org_package_version", {**VERSION, "confirmation_token": token})
+    assert "already used" in error_text(forged)
+    assert "already used" in error_text(replayed)
+    assert sum(r.method == "DELETE" for r in sandbox.state.requests) == 1
+    said = [record.getMessage() for record in caplog.records]
+    assert any("holds a record this server did not sign" in line for line in said), said
+    assert any("had forgotten a token this server spent" in line for line in said), said
+    signed = operator.get(f"github-packages-mcp:spent:{token.split('.')[1]}")  # spent again by the replay's check
+    assert signed is None or len(signed) == 64
 
 
 def test_a_state_url_with_an_unencoded_password_is_a_clear_error_at_start_without_it(redis: RedisServer) -> None:
