@@ -46,6 +46,7 @@ __all__ = [
     "Toolset",
     "is_loopback",
     "load_settings",
+    "redis_url_problem",
     "registry_for",
     "secret_problem",
 ]
@@ -188,6 +189,10 @@ class Settings(BaseModel):
     # closed after this many seconds without a request in flight (an open GET stream is one).
     http_max_sessions: int = Field(default=1000, ge=1, le=100_000)
     http_session_idle_seconds: float = Field(default=1800.0, gt=0, le=86_400)
+    # With http_auth = "github", each caller's share (server/http_caps.py; 429 beyond): sessions open at once, and
+    # requests being answered at once (a session's GET stream, a call), so no caller can take what another needs.
+    http_max_sessions_per_credential: int = Field(default=20, ge=1, le=100_000)
+    http_max_streams_per_credential: int = Field(default=10, ge=1, le=100_000)
     # Slow clients (server/transports.py): seconds a client has to send a whole request, from connecting or from
     # the first byte of its next one; connections and requests served at once (uvicorn's limit_concurrency, 503
     # beyond; stalled connections make room); seconds an idle kept-alive connection stays open.
@@ -206,6 +211,9 @@ class Settings(BaseModel):
     # What replicas share (state/redis.py): redis://HOST:PORT/DB, rediss:// or unix://; Valkey too. Unset: files
     # under journal_dir and this process's memory. A secret: its URL may carry a password.
     state_url: SecretStr | None = None
+    # The namespace of every key and channel in state_url's Redis (`<state_prefix>:...`): one per deployment sharing
+    # a Redis, so neither sees the other's spent tokens, journal, cancellations or manifests.
+    state_prefix: str = Field(default="github-packages-mcp", pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 
     @model_validator(mode="before")
     @classmethod
@@ -253,8 +261,10 @@ class Settings(BaseModel):
     @field_validator("state_url")
     @classmethod
     def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and urlsplit(value.get_secret_value()).scheme not in ("redis", "rediss", "unix"):
-            raise ValueError("must be a Redis URL: redis://HOST:PORT/DB, rediss://HOST:PORT/DB or unix:///PATH")
+        """A Redis URL that reads as one: scheme, host, port and database where they belong. What is wrong is said
+        without any part of the URL, which may hold a password."""
+        if value is not None and (problem := redis_url_problem(value.get_secret_value())):
+            raise ValueError(problem)
         return value
 
     @model_validator(mode="after")
@@ -297,6 +307,33 @@ class Settings(BaseModel):
         if self.token is None or not self.token.get_secret_value():
             raise ConfigError("no GitHub token")
         return self.token.get_secret_value()
+
+
+_REDIS_DATABASE = re.compile(r"/?[0-9]*")
+_UNREADABLE_REDIS_URL = (
+    "cannot be read as redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (or rediss://, unix:///PATH); if the password "
+    "holds '/', '?', '#', '@' or '%', percent-encode them (%2F, %3F, %23, %40, %25), e.g. "
+    """python3 -c 'import getpass, urllib.parse; print(urllib.parse.quote(getpass.getpass(), safe=""))'"""
+)
+
+
+def redis_url_problem(url: str) -> str | None:
+    """What keeps `url` from being read as a Redis URL, in words that hold no part of it; None when it reads well."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises when what precedes a password's '/', '?' or '#' reads as a port
+    except ValueError:
+        return _UNREADABLE_REDIS_URL
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        return "must be a Redis URL: redis://HOST:PORT/DB, rediss://HOST:PORT/DB or unix:///PATH"
+    if parts.scheme == "unix":
+        return None
+    # A password's '/', '?' or '#' ends the address early: what follows it (with the '@') reads as the path, query or
+    # fragment.
+    readable = parts.hostname and port != 0 and _REDIS_DATABASE.fullmatch(parts.path)
+    if readable and "@" not in parts.query + parts.fragment:
+        return None
+    return _UNREADABLE_REDIS_URL
 
 
 def _state_home() -> Path:

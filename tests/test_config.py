@@ -256,6 +256,46 @@ def test_a_state_url_must_be_redis_and_come_with_the_shared_secret() -> None:
     assert "hunter2" not in repr(load_settings(env=with_password))
 
 
+# A password holding what ends a URL's address early, or that reads as anything but a port: none of it may be shown.
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:hunt/er2x@db:6379/0",
+        "redis://:hunt#er2x@db:6379/0",
+        "redis://:hunt?er2x@db:6379/0",
+        "redis://:/hunter2x@db:6379/0",  # the address ends before the password starts
+        "redis://:hunt[er2x@db:6379/0",  # no URL at all
+        "redis://:hunter2x@db:port-hunter2x/0",
+        "rediss://user:hunt/er2x@db/0",
+    ],
+)
+def test_a_state_url_that_does_not_read_is_an_error_that_shows_no_part_of_it(url: str) -> None:
+    env = {"GITHUB_PACKAGES_MCP_STATE_URL": url, "GITHUB_PACKAGES_MCP_SHARED_SECRET": "s"}
+    with pytest.raises(ConfigError) as error:
+        load_settings(env=env)
+    message = str(error.value)
+    assert message.startswith("invalid configuration: state_url (from GITHUB_PACKAGES_MCP_STATE_URL): ")
+    assert "percent-encode them (%2F, %3F, %23, %40, %25)" in message
+    assert not any(piece in message for piece in ("hunt", "er2x", "hunter2x", "@db"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["redis://:hunt%2Fer%23x%3F%40y%25@db:6379/0", "redis://user:p:ss@db", "rediss://db:6380", "unix:///run/r.sock"],
+)
+def test_a_percent_encoded_password_and_the_other_redis_urls_are_accepted(url: str) -> None:
+    env = {"GITHUB_PACKAGES_MCP_STATE_URL": url, "GITHUB_PACKAGES_MCP_SHARED_SECRET": "s"}
+    assert load_settings(env=env).state_url is not None
+
+
+def test_the_state_prefix_is_a_plain_name() -> None:
+    assert Settings().state_prefix == "github-packages-mcp"
+    assert Settings(state_prefix="team-a:staging").state_prefix == "team-a:staging"
+    for bad in ("", "team a", "team*", ":leading", "x" * 65):
+        with pytest.raises(ValidationError):
+            Settings(state_prefix=bad)
+
+
 def test_what_the_tests_build_keeps_its_state_out_of_the_real_home() -> None:
     # A server built without a journal_dir writes to the OS's state directory: in the tests, theirs (conftest.py).
     assert Settings().journal_dir.is_relative_to(STATE_HOME)

@@ -188,7 +188,7 @@ async def shared_state(settings: Settings) -> AsyncIterator[RedisState | None]:
     if settings.state_url is None:
         yield None
         return
-    state = await RedisState.connect(settings.state_url.get_secret_value())
+    state = await RedisState.connect(settings.state_url.get_secret_value(), settings.state_prefix)
     try:
         yield state
     finally:

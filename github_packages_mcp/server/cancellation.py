@@ -5,9 +5,10 @@ A handshake-era client cancels a call with `notifications/cancelled`, a request 
 without sticky sessions may send to any replica. So every replica announces each cancellation it receives on the
 shared state's "cancel" channel, and the replica running the call it names (same caller, same request id) cancels
 it there: its transport ends, as it does when the client drops the call's stream, and a cleanup stops after the
-version in flight (what it did is in its journal). A caller is the fingerprint of the credential the request
-carried: with `http_auth = "bearer"` every client shares one, so one client's cancel may stop another's call with the
-same request id, which is safe (a stopped cleanup resumes) but worth knowing.
+version in flight (what it did is in its journal). `CancelAcrossReplicas` runs inside authentication: only an
+authenticated request's cancellation is announced (one answered 401 or 503 reaches neither Redis nor any call), and a
+caller is the fingerprint authentication gave it. With `http_auth = "bearer"` every client shares one, so one client's
+cancel may stop another's call with the same request id, which is safe (a stopped cleanup resumes) but worth knowing.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import anyio
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,7 +30,7 @@ from github_packages_mcp.github.errors import InvalidRequest
 from github_packages_mcp.server.app import shared_state
 from github_packages_mcp.state.redis import RedisState
 
-__all__ = ["CancelAcrossReplicas", "ReplicaCancellations", "json_rpc", "request_id_of"]
+__all__ = ["CancelAcrossReplicas", "ReplicaCancellations", "buffered", "json_rpc", "request_id_of"]
 
 log = logging.getLogger("github_packages_mcp")
 
@@ -109,7 +111,7 @@ class CancelAcrossReplicas:
         if not (scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == self.path):
             await self.app(scope, receive, send)
             return
-        body, replay = await _buffered(receive)
+        body, replay = await buffered(receive)
         message = json_rpc(body)
         caller = _caller(scope)
         if message.get("method") == "notifications/cancelled":
@@ -145,7 +147,7 @@ class CancelAcrossReplicas:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+async def buffered(receive: Receive) -> tuple[bytes, Receive]:
     """The request's body, and a `receive` that hands the app the same messages again."""
     messages: list[Message] = []
     size = 0
@@ -182,5 +184,10 @@ def request_id_of(message: dict[str, Any]) -> str | int | None:
 
 
 def _caller(scope: Scope) -> str:
+    """Who sent the request: the fingerprint authentication gave its caller; without authentication (loopback
+    only), that of the Authorization header it may carry."""
+    user = scope.get("user")
+    if isinstance(user, AuthenticatedUser):
+        return str(user.access_token.client_id)
     credential = next((value for name, value in scope["headers"] if name == b"authorization"), b"")
     return identity_of(credential.decode("latin-1"))

@@ -7,7 +7,10 @@ One secret, and a key derived from it per purpose (`ServerKeys`): "plans" signs 
 confirmation tokens still verify after a restart.
 
 A token is `<expiry>.<nonce>.<mac>`: the HMAC-SHA256, under the "confirmation" key, of the tool name and caller,
-the canonical JSON of the arguments, the summary the person approved, the expiry and the nonce.
+the canonical JSON of the arguments, the summary the person approved, the expiry and the nonce. Once redeemed, its
+nonce is spent in the ledger (Redis with `state_url`) with a record signed under a key derived from that one, and in
+this process's memory too: a record that is not the server's, or a shared ledger that forgot a token this process
+spent, is logged as someone else writing to it, and the token is refused.
 """
 
 from __future__ import annotations
@@ -29,7 +32,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from github_packages_mcp.retention.files import disk, files, mtime, private_directory, private_root, remove, write_new
+from github_packages_mcp.retention.files import (
+    disk,
+    files,
+    mtime,
+    private_directory,
+    private_root,
+    read_bytes,
+    remove,
+    write_new,
+)
 
 __all__ = [
     "KEY_FILE",
@@ -144,8 +156,9 @@ class Ledger(Protocol):
     """Where spent tokens are remembered until they expire: this process (`LocalLedger`) or what replicas share
     (`state.redis.RedisState`)."""
 
-    async def spend_once(self, name: str, expires_at: float) -> bool:
-        """Record `name` as spent until `expires_at`; False if it already was."""
+    async def spend_once(self, name: str, expires_at: float, record: bytes) -> bytes | None:
+        """Record `name` as spent until `expires_at`, with `record`; None when it was not spent before, else the
+        record it was spent with (b"" when that is gone meanwhile)."""
         ...
 
 
@@ -154,21 +167,22 @@ class LocalLedger:
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
-        self._spent: dict[str, float] = {}  # name -> expiry
+        self._spent: dict[str, tuple[float, bytes]] = {}  # name -> expiry, record
         self._lock = threading.Lock()
 
-    async def spend_once(self, name: str, expires_at: float) -> bool:
+    async def spend_once(self, name: str, expires_at: float, record: bytes) -> bytes | None:
         now = self._clock()
         with self._lock:
-            self._spent = {n: e for n, e in self._spent.items() if e > now}
+            self._spent = {n: spent for n, spent in self._spent.items() if spent[0] > now}
             if name in self._spent:
-                return False
-            self._spent[name] = expires_at
-            return True
+                return self._spent[name][1]
+            self._spent[name] = (expires_at, record)
+            return None
 
 
 class FileLedger:
-    """Spent tokens as files in `<directory>/spent/<nonce>` (0600, dated their token's expiry), shared by every
+    """Spent tokens as files in `<directory>/spent/<nonce>` (0600, holding the spending's record, dated the token's
+    expiry), shared by every
     process using the directory: a token spent before a restart, or by another process (the Inspector starts one
     per call), stays spent. Creating the file is the spending (O_EXCL: one process wins); expired files are pruned
     at most once a minute, so the directory holds about the tokens of the last `ttl`."""
@@ -180,7 +194,7 @@ class FileLedger:
         self._clock = clock
         self._pruned_at = -self.PRUNE_EVERY_SECONDS
 
-    async def spend_once(self, name: str, expires_at: float) -> bool:
+    async def spend_once(self, name: str, expires_at: float, record: bytes) -> bytes | None:
         """Raises:
         StoreUnavailable: If the spending cannot be recorded (the token is then not accepted).
         """
@@ -191,10 +205,13 @@ class FileLedger:
             private_directory(self._directory)
             self._prune()
             try:
-                write_new(path, b"", expires_at)
+                write_new(path, record, expires_at)
             except FileExistsError:
-                return False
-        return True
+                try:
+                    return read_bytes(path)
+                except FileNotFoundError:
+                    return b""  # pruned meanwhile: spent all the same
+        return None
 
     def _prune(self) -> None:
         now = self._clock()
@@ -235,6 +252,8 @@ class ConfirmationTokens:
         self._secret: Callable[[], bytes] = secret if callable(secret) else lambda: fixed
         self._clock = clock
         self.ledger: Ledger = ledger or LocalLedger(clock)
+        # What this process spent, also when the ledger is shared: a shared ledger that forgets one is caught here.
+        self._spent_here = self.ledger if isinstance(self.ledger, LocalLedger) else LocalLedger(clock)
 
     def issue(self, tool: str, arguments: Mapping[str, Any], summary: str, caller: str = "") -> tuple[str, datetime]:
         """A token for this call; `caller` identifies who may redeem it (servers serving several people)."""
@@ -263,8 +282,33 @@ class ConfirmationTokens:
             )
         if self._clock() >= expires:
             raise TokenRejected("the confirmation_token has expired; call without it to get a new one")
-        if not await self.ledger.spend_once(nonce, expires):
+        await self._spend(nonce, expires)
+
+    async def _spend(self, nonce: str, expires: int) -> None:
+        """Spend the token in the ledger, once, with a record signed under the server's key.
+
+        A record that is not the server's, or a shared ledger that forgot a token this process spent, means someone
+        wrote to the ledger (README, "Security"): said in the log, and the token is refused either way.
+
+        Raises:
+            TokenRejected: If the token was already spent (or its ledger entry was tampered with).
+        """
+        record = self._record(nonce, expires)
+        earlier = await self.ledger.spend_once(nonce, expires, record)
+        if earlier and not hmac.compare_digest(earlier, record):
+            log.warning("the ledger of spent confirmation tokens holds a record this server did not sign: someone "
+                        "else writes to it; the token is refused")  # fmt: skip
+        here = None if self._spent_here is self.ledger else await self._spent_here.spend_once(nonce, expires, record)
+        if earlier is None and here is not None:
+            log.error("the shared ledger of spent confirmation tokens had forgotten a token this server spent: "
+                      "someone else deletes from it; the token is refused")  # fmt: skip
+        if earlier is not None or here is not None:
             raise TokenRejected("the confirmation_token was already used; each token works once")
+
+    def _record(self, nonce: str, expires: int) -> bytes:
+        """What the ledger keeps for a spent token: its MAC under the server's key, which Redis never holds."""
+        key = derived_key(self._secret(), "ledger")
+        return hmac.new(key, f"spent.{nonce}.{expires}".encode(), hashlib.sha256).hexdigest().encode()
 
     def _mac(self, tool: str, arguments: Mapping[str, Any], summary: str, expires: int, nonce: str) -> str:
         canonical = json.dumps([tool, dict(arguments), summary, expires, nonce], sort_keys=True, separators=(",", ":"))

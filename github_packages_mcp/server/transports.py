@@ -1,7 +1,8 @@
 """Serving: stdio for local clients, streamable HTTP for remote ones (safe by default).
 
 HTTP binds loopback unless told otherwise, checks Host and Origin against DNS rebinding, and refuses to listen on
-any other address without authentication (`http_auth.py`: who may call, and what a refused client is told).
+any other address without authentication (`http_auth.py`: who may call, and what a refused client is told; with
+callers' own GitHub tokens, `http_verify.py` asks GitHub first and `http_caps.py` holds each caller to its share).
 
 **Sessions (the default).** A client on a handshake-era protocol (2025-11-25 and before: every IDE today) opens an
 MCP session with `initialize` and gets an `Mcp-Session-Id`; its later requests, its `GET` stream and its answers to
@@ -46,15 +47,16 @@ from github_packages_mcp.server.app import build_server, select_tools
 from github_packages_mcp.server.cancellation import CancelAcrossReplicas, ReplicaCancellations, json_rpc, request_id_of
 from github_packages_mcp.server.http_auth import (
     PACKAGES_SCOPES,
-    GitHubTokenPassThrough,
+    GitHubTokenVerifier,
     SharedSecretVerifier,
     add_authentication,
 )
+from github_packages_mcp.server.http_caps import CredentialCaps
 from github_packages_mcp.server.http_limits import uvicorn_config
 
 __all__ = [
     "CancelAbandonedCalls",
-    "GitHubTokenPassThrough",
+    "GitHubTokenVerifier",
     "NoStandaloneStream",
     "NoStreamResumption",
     "SharedSecretVerifier",
@@ -92,15 +94,26 @@ def http_app(settings: Settings) -> Starlette:
         transport_security=_transport_security(settings, public),
         host=settings.http_host,
     )
+    # Added innermost first: what is added before authentication runs after it, for authenticated requests only.
+    if settings.http_stateless and settings.state_url is not None:
+        # A cancel may land on any replica: pass it on to the one running the call (only an authenticated one's).
+        replicas = ReplicaCancellations()
+        app.router.lifespan_context = replicas.lifespan(settings, app.router.lifespan_context)
+        app.add_middleware(CancelAcrossReplicas, path=settings.http_path, replicas=replicas)
+    if settings.http_auth == "github":  # each caller its own credential: no caller may take what another needs
+        app.add_middleware(
+            CredentialCaps,
+            path=settings.http_path,
+            max_sessions=settings.http_max_sessions_per_credential,
+            max_streams=settings.http_max_streams_per_credential,
+            idle_seconds=settings.http_session_idle_seconds,
+            stateless=settings.http_stateless,
+        )
     scopes = _scopes_needed(settings) if settings.http_auth == "github" else ()
     add_authentication(app, settings, public.rstrip("/") + settings.http_path, scopes)
     app.add_middleware(NoStreamResumption, path=settings.http_path)
     if settings.http_stateless:
         app.add_middleware(NoStandaloneStream, path=settings.http_path)
-        if settings.state_url is not None:  # a cancel may land on any replica: pass it on to the one running the call
-            replicas = ReplicaCancellations()
-            app.router.lifespan_context = replicas.lifespan(settings, app.router.lifespan_context)
-            app.add_middleware(CancelAcrossReplicas, path=settings.http_path, replicas=replicas)
     else:  # outside authentication: the cancellation it sends on a client's behalf is authenticated like its own
         app.add_middleware(CancelAbandonedCalls, path=settings.http_path)
     return app

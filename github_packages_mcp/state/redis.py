@@ -1,7 +1,8 @@
 """Redis (or Valkey) as the state that replicas share (`state_url`): what one replica records, every other one
 sees, and what one spends, none spends again.
 
-- the ledger of spent confirmation tokens: one key per token, set if absent, expiring with the token;
+- the ledger of spent confirmation tokens: one key per token, set if absent to a record the server signs (its
+  checks are in server/tokens.py), expiring with the token;
 - per-token pacing: the next moment a mutating request of a token may go, reserved atomically on Redis's clock,
   so N replicas with one token keep one spacing; and a token's rate-limit pause, shared the same way;
 - cleanup plans (one key each, expiring) and the journal (a list per month, expiring 35 days after it);
@@ -9,13 +10,23 @@ sees, and what one spends, none spends again.
   retention/manifests.py);
 - cancellation: a channel on which a replica announces a cancelled request, so the one running it stops.
 
-Every key starts with `github-packages-mcp:`. Times are seconds since the epoch. A Redis that cannot be reached
-raises `SharedStateUnavailable`, whose message names the server (never a password) and says what was not done.
+Every key and channel starts with the deployment's prefix (`state_prefix`, `github-packages-mcp` by default, then
+`:`), so deployments sharing one Redis never see each other's. Times are seconds since the epoch. A Redis that cannot
+be reached, or that refuses the server (a wrong password, an ACL without its prefix), raises `SharedStateUnavailable`,
+whose message names the server (never a password) and says what was not done.
+
+What Redis is trusted with: anyone who can write to it can forget a spent token, pause or hurry a token's requests,
+drop plans and journal lines, and announce cancellations, but cannot forge what the server signs (plans, journal
+lines, the ledger's records, confirmation tokens: the key is not in Redis) nor make it delete anything no person
+confirmed. A ledger record that is not the server's is reported (`server/tokens.py`); a deleted one cannot be told
+from one never written, so AUTH, an ACL limited to the prefix, and TLS (`rediss://`) are what close that (README,
+"Security").
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final
@@ -23,11 +34,11 @@ from urllib.parse import urlsplit
 
 from github_packages_mcp.github.errors import InvalidRequest
 
-__all__ = ["RedisState", "SharedStateUnavailable", "shown_url"]
+__all__ = ["DEFAULT_PREFIX", "RedisState", "SharedStateUnavailable", "shown_url"]
 
 log = logging.getLogger("github_packages_mcp")
 
-PREFIX: Final = "github-packages-mcp:"
+DEFAULT_PREFIX: Final = "github-packages-mcp"  # config.Settings.state_prefix's default
 TIMEOUT: Final = 5.0  # seconds to connect, to wait for an answer, or for a free connection
 MAX_CONNECTIONS: Final = 32  # per process; far more than the GitHub requests it may have in flight
 # The next moment a token may mutate, reserved on Redis's own clock (replicas' clocks may differ): returns the
@@ -55,16 +66,24 @@ class SharedStateUnavailable(InvalidRequest):
 
 
 def shown_url(url: str) -> str:
-    """The state URL as messages show it: scheme, host, port and database, never a user or password."""
-    parts = urlsplit(url)
+    """The state URL as messages show it: scheme, host, port and database, never a user or password (nor any part of
+    a URL that does not read as one: config.redis_url_problem refuses those first)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "(a URL that cannot be read)"
     host = parts.hostname or "localhost"
-    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    # A database, or a socket's path; nothing with an '@' in it, which may be the tail of a password.
+    database = parts.path if re.fullmatch(r"/?[0-9]*", parts.path) or parts.scheme == "unix" else ""
+    database = "" if "@" in database else database
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}{database}"
 
 
 class RedisState:
     """One asyncio Redis client for everything replicas share. Use `connect`, and `aclose` when done."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prefix: str = DEFAULT_PREFIX) -> None:
         try:
             import redis.asyncio
         except ImportError:
@@ -72,7 +91,10 @@ class RedisState:
                 "state_url needs the Redis client: pip install 'github-packages-mcp[redis]'"
             ) from None
         self.url = shown_url(url)
+        self.prefix = f"{prefix}:"
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
+        # Redis answered, and refused: a wrong user or password, or an ACL that does not allow state_prefix's keys.
+        self._refusals: tuple[type[Exception], ...] = (redis.AuthenticationError, redis.exceptions.NoPermissionError)
         # A blocking pool: requests beyond its connections wait their turn, rather than fail.
         pool = redis.asyncio.BlockingConnectionPool.from_url(
             url,
@@ -87,13 +109,13 @@ class RedisState:
         self._pause = self._redis.register_script(_PAUSE)
 
     @classmethod
-    async def connect(cls, url: str) -> RedisState:
+    async def connect(cls, url: str, prefix: str = DEFAULT_PREFIX) -> RedisState:
         """A client whose server answered a PING.
 
         Raises:
             SharedStateUnavailable: If it did not.
         """
-        state = cls(url)
+        state = cls(url, prefix)
         try:
             async with state._reaching("start"):
                 await state._redis.ping()
@@ -107,60 +129,64 @@ class RedisState:
 
     # --- the ledger of spent confirmation tokens ---------------------------------------------------------------
 
-    async def spend_once(self, name: str, expires_at: float) -> bool:
-        """Record `name` as spent until `expires_at`; False if it already was."""
+    async def spend_once(self, name: str, expires_at: float, record: bytes) -> bytes | None:
+        """Record `name` as spent until `expires_at`, with `record`; None when it was not spent before, else the
+        record it was spent with (b"" when that expired meanwhile)."""
+        key = f"{self.prefix}spent:{name}"
         async with self._reaching("check the confirmation token"):
-            done = await self._redis.set(f"{PREFIX}spent:{name}", b"1", nx=True, pxat=int(expires_at * 1000) + 1)
-        return bool(done)
+            if await self._redis.set(key, record, nx=True, pxat=int(expires_at * 1000) + 1):
+                return None
+            earlier: bytes | None = await self._redis.get(key)
+        return earlier or b""
 
     # --- pacing -------------------------------------------------------------------------------------------------
 
     async def reserve_mutation(self, identity: str, interval: float) -> float:
         """Reserve the token's next mutation: the seconds to wait before sending it."""
         async with self._reaching("pace the request"):
-            waited = await self._reserve(keys=[f"{PREFIX}pace:{identity}"], args=[int(interval * 1000)])
+            waited = await self._reserve(keys=[f"{self.prefix}pace:{identity}"], args=[int(interval * 1000)])
         return int(waited) / 1000
 
     async def pause(self, identity: str, until: float) -> None:
         """Hold the token's requests on every replica until `until`."""
         async with self._reaching("share the rate-limit pause"):
-            await self._pause(keys=[f"{PREFIX}pause:{identity}"], args=[int(until * 1000)])
+            await self._pause(keys=[f"{self.prefix}pause:{identity}"], args=[int(until * 1000)])
 
     async def paused_until(self, identity: str) -> float:
         """Until when the token is paused (0 when it is not)."""
         async with self._reaching("read the rate-limit pause"):
-            until = await self._redis.get(f"{PREFIX}pause:{identity}")
+            until = await self._redis.get(f"{self.prefix}pause:{identity}")
         return int(until) / 1000 if until else 0.0
 
     # --- plans and the journal ------------------------------------------------------------------------------------
 
     async def put(self, name: str, data: bytes, expires_at: float) -> None:
         async with self._reaching("save the cleanup plan"):
-            await self._redis.set(f"{PREFIX}{name}", data, pxat=int(expires_at * 1000))
+            await self._redis.set(f"{self.prefix}{name}", data, pxat=int(expires_at * 1000))
 
     async def get(self, name: str) -> bytes | None:
         async with self._reaching("read the cleanup plan"):
-            data: bytes | None = await self._redis.get(f"{PREFIX}{name}")
+            data: bytes | None = await self._redis.get(f"{self.prefix}{name}")
         return data
 
     async def append(self, name: str, line: bytes, expires_at: float) -> None:
         """Append one line to the list `name`, which goes at `expires_at`."""
         async with self._reaching("write the journal"), self._redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(f"{PREFIX}{name}", line)
-            pipe.expireat(f"{PREFIX}{name}", int(expires_at))
+            pipe.rpush(f"{self.prefix}{name}", line)
+            pipe.expireat(f"{self.prefix}{name}", int(expires_at))
             await pipe.execute()
 
     async def lines(self, name: str, start: int) -> Sequence[bytes]:
         """The list's lines from index `start` on."""
         async with self._reaching("read the journal"):
-            found: list[bytes] = await self._redis.lrange(f"{PREFIX}{name}", start, -1)
+            found: list[bytes] = await self._redis.lrange(f"{self.prefix}{name}", start, -1)
         return found
 
     # --- cancellation ---------------------------------------------------------------------------------------------
 
     async def publish(self, channel: str, message: bytes) -> None:
         async with self._reaching("pass the cancellation on"):
-            await self._redis.publish(f"{PREFIX}{channel}", message)
+            await self._redis.publish(f"{self.prefix}{channel}", message)
 
     async def messages(self, channel: str) -> AsyncIterator[bytes]:
         """What is published on `channel` from now on, until the caller stops iterating.
@@ -171,7 +197,7 @@ class RedisState:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         try:
             async with self._reaching("listen for cancellations"):
-                await pubsub.subscribe(f"{PREFIX}{channel}")
+                await pubsub.subscribe(f"{self.prefix}{channel}")
                 async for message in pubsub.listen():
                     if message.get("type") == "message":
                         yield message["data"]
@@ -182,6 +208,13 @@ class RedisState:
     async def _reaching(self, doing: str) -> AsyncIterator[None]:
         try:
             yield
+        except self._refusals as exc:
+            log.warning("the shared state at %s refused the server (%s: %s)", self.url, type(exc).__name__, exc)
+            raise SharedStateUnavailable(
+                f"The shared state (Redis at {self.url}, state_url) refused the server ({type(exc).__name__}), so it "
+                f"could not {doing}. Its operator can check the user and password in state_url, and that the user's "
+                "ACL allows the keys and channels under state_prefix."
+            ) from None
         except self._errors as exc:
             log.warning("the shared state at %s did not answer (%s: %s)", self.url, type(exc).__name__, exc)
             raise SharedStateUnavailable(

@@ -338,10 +338,10 @@ async def test_a_client_that_can_show_the_form_cannot_confirm_with_a_token(
 async def test_spent_token_files_go_once_their_tokens_expired(tmp_path: Path) -> None:
     clock = StoppedClock()
     ledger = FileLedger(tmp_path, clock)
-    assert await ledger.spend_once("0123456789abcdef", clock.now + 300)
-    assert not await ledger.spend_once("0123456789abcdef", clock.now + 300)
+    assert await ledger.spend_once("0123456789abcdef", clock.now + 300, b"record") is None
+    assert await ledger.spend_once("0123456789abcdef", clock.now + 300, b"other") == b"record"
     clock.now += 301 + FileLedger.PRUNE_EVERY_SECONDS
-    assert await ledger.spend_once("fedcba9876543210", clock.now + 300)
+    assert await ledger.spend_once("fedcba9876543210", clock.now + 300, b"record") is None
     assert [path.name for path in (tmp_path / "spent").iterdir()] == ["fedcba9876543210"]
     with pytest.raises(ValueError, match="hex"):
-        await ledger.spend_once("../key", clock.now + 300)
+        await ledger.spend_once("../key", clock.now + 300, b"record")

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from github_packages_mcp.config import Settings
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
 from github_packages_mcp.server.app import build_server
-from github_packages_mcp.server.transports import GitHubTokenPassThrough, http_app
+from github_packages_mcp.server.transports import GitHubTokenVerifier, http_app
 from tests.helpers import error_text
 
 pytestmark = pytest.mark.anyio
@@ -87,9 +87,13 @@ async def test_an_http_stack_error_echoing_the_header_is_redacted_at_start_up_an
 
 
 @pytest.mark.parametrize("stray", ["\r", "\n", " ", "\t", "\x00", "\x01", "\x7f", "é", "\u00a0"])
-async def test_pass_through_refuses_a_bearer_no_header_to_github_could_carry(settings: Settings, stray: str) -> None:
-    assert await GitHubTokenPassThrough().verify_token(f"{DEMO_TOKEN}{stray}") is None
-    assert await GitHubTokenPassThrough().verify_token(DEMO_TOKEN) is not None
+async def test_pass_through_refuses_a_bearer_no_header_to_github_could_carry(
+    settings: Settings, sandbox: SandboxServer, stray: str
+) -> None:
+    async with GitHubTokenVerifier(settings).open() as verifier:
+        assert await verifier.verify_token(f"{DEMO_TOKEN}{stray}") is None
+        assert sandbox.state.requests == []  # refused without asking GitHub, so never sent anywhere
+        assert await verifier.verify_token(DEMO_TOKEN) is not None
     # As a request carries it: uvicorn's h11 lets control and non-ASCII (latin-1) bytes through, the SDK's
     # authentication hands them to the verifier, which answers 401 before any call acts with them.
     app = http_app(settings.with_changes(http_auth="github", token=None))
