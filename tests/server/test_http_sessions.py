@@ -130,6 +130,18 @@ async def test_a_client_that_cancels_a_cleanup_stops_its_deletes(
         await assert_no_more_deletes(sandbox)
 
 
+async def applying_over_raw_http(raw: httpx.AsyncClient, url: str, stateless: bool) -> httpx.Response:
+    """A raw 2025-11-25 client's apply_version_cleanup of multi/app, confirmed by token, its response stream open."""
+    headers = {**ACCEPT, "Mcp-Protocol-Version": LEGACY}
+    if not stateless:
+        headers["Mcp-Session-Id"] = await open_session(raw, url)
+    plan = await call(raw, url, headers, "plan_version_cleanup", MULTI_APP)
+    offered = await call(raw, url, headers, "apply_version_cleanup", {"plan_id": plan["plan_id"]})
+    arguments = {"plan_id": plan["plan_id"], "confirmation_token": offered["confirmation_token"]}
+    applying = raw.build_request("POST", url, headers=headers, json=request("apply_version_cleanup", arguments))
+    return await raw.send(applying, stream=True)
+
+
 @pytest.mark.parametrize("stateless", [False, True], ids=["session", "stateless"])
 async def test_a_client_that_drops_the_stream_of_a_cleanup_stops_its_deletes(
     settings: Settings, sandbox: SandboxServer, stateless: bool
@@ -137,16 +149,9 @@ async def test_a_client_that_drops_the_stream_of_a_cleanup_stops_its_deletes(
     """A 2025-11-25 client that closes the call's response stream instead of cancelling: with a session the server
     cancels the call on its behalf; stateless, the call's transport ends with the stream."""
     served = settings.with_changes(http_stateless=stateless)
+    sandbox.state.faults.script("DELETE", "*", [Fault(latency=DELETE_LATENCY)] * 5)
     async with serving(http_app(served), served) as url, httpx.AsyncClient(timeout=30) as raw:
-        headers = {**ACCEPT, "Mcp-Protocol-Version": LEGACY}
-        if not stateless:
-            headers["Mcp-Session-Id"] = await open_session(raw, url)
-        plan = await call(raw, url, headers, "plan_version_cleanup", MULTI_APP)
-        offered = await call(raw, url, headers, "apply_version_cleanup", {"plan_id": plan["plan_id"]})
-        sandbox.state.faults.script("DELETE", "*", [Fault(latency=DELETE_LATENCY)] * 5)
-        arguments = {"plan_id": plan["plan_id"], "confirmation_token": offered["confirmation_token"]}
-        applying = raw.build_request("POST", url, headers=headers, json=request("apply_version_cleanup", arguments))
-        response = await raw.send(applying, stream=True)
+        response = await applying_over_raw_http(raw, url, stateless)
         assert response.status_code == 200
         await until(lambda: deletes(sandbox) == 2)
         await response.aclose()  # the connection closes with the unfinished response
@@ -180,14 +185,7 @@ async def test_a_client_that_drops_the_stream_while_a_cleanup_waits_for_its_next
 ) -> None:
     served = settings.with_changes(http_stateless=stateless, mutation_interval_seconds=SPACING)
     async with serving(http_app(served), served) as url, httpx.AsyncClient(timeout=30) as raw:
-        headers = {**ACCEPT, "Mcp-Protocol-Version": LEGACY}
-        if not stateless:
-            headers["Mcp-Session-Id"] = await open_session(raw, url)
-        plan = await call(raw, url, headers, "plan_version_cleanup", MULTI_APP)
-        offered = await call(raw, url, headers, "apply_version_cleanup", {"plan_id": plan["plan_id"]})
-        arguments = {"plan_id": plan["plan_id"], "confirmation_token": offered["confirmation_token"]}
-        applying = raw.build_request("POST", url, headers=headers, json=request("apply_version_cleanup", arguments))
-        response = await raw.send(applying, stream=True)
+        response = await applying_over_raw_http(raw, url, stateless)
         await until(lambda: deletes(sandbox) == 1)
         await response.aclose()
         await anyio.sleep(1.5 * SPACING)
