@@ -25,8 +25,8 @@ from mcp import Client
 from github_packages_mcp.config import Settings
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN
 from github_packages_mcp.server.app import build_server
-from github_packages_mcp.server.tokens import ConfirmationTokens
 from github_packages_mcp.state.redis import RedisState
+from github_packages_mcp.toolkit.tokens import ConfirmationTokens
 
 SECRET = "one secret for every replica"  # noqa: S105  (a benchmark's)
 

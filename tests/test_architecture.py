@@ -65,23 +65,41 @@ def test_no_function_is_over_60_lines() -> None:
     assert not long
 
 
-def test_package_imports_have_no_cycle() -> None:
-    graph = {
-        name: {target for target in imported(tree) if target.startswith("github_packages_mcp.")}
-        for name, _, tree in modules(PACKAGE)
-    }
-    cycles: list[list[str]] = []
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    found: list[list[str]] = []
 
     def visit(name: str, trail: list[str]) -> None:
         if name in trail:
-            cycles.append([*trail[trail.index(name) :], name])
+            found.append([*trail[trail.index(name) :], name])
             return
         for target in sorted(graph.get(name, ())):
             visit(target, [*trail, name])
 
     for name in graph:
         visit(name, [])
-    assert not cycles
+    return found
+
+
+def test_package_imports_have_no_cycle() -> None:
+    graph = {
+        name: {target for target in imported(tree) if target.startswith("github_packages_mcp.")}
+        for name, _, tree in modules(PACKAGE)
+    }
+    assert not cycles(graph)
+
+
+def test_the_package_folders_import_one_way() -> None:
+    """No cycle between rooms either (`server/` builds the app from `tools/`, which are built with `toolkit/`):
+    walking down from a tool never climbs back into the room that serves it."""
+
+    def room(module: str) -> str:
+        return module.split(".")[1] if module.count(".") else module
+
+    graph: dict[str, set[str]] = {}
+    for name, _, tree in modules(PACKAGE):
+        targets = {room(target) for target in imported(tree) if target.startswith("github_packages_mcp.")}
+        graph.setdefault(room(name), set()).update(targets - {room(name)})
+    assert not cycles(graph)
 
 
 @pytest.mark.parametrize("room", sorted(LOWER_LAYERS))

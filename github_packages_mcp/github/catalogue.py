@@ -87,7 +87,7 @@ def expand_path(template: str, values: Mapping[str, Any]) -> str:
 
 
 def arg(description: str | None = None, **constraints: Any) -> Any:
-    """A `Field` for a tool argument: its constraints and an optional description (`server/schemas.py` trims
+    """A `Field` for a tool argument: its constraints and an optional description (`toolkit/schemas.py` trims
     the published schema)."""
     return Field(description=description, **constraints)
 

@@ -20,7 +20,7 @@ The functions below the classes map httpx's errors and GitHub's answers in: `tra
 `error_from_response`, `redirected`, `rate_limited` and `quota_spent`, which `client.py` raises once `retry.py`
 says to stop retrying and waiting. An `APIError` carries the kind of token the request acted with
 (`credentials.token_kind`), never the token. The layers above raise their own `InvalidRequest` subclasses;
-`server/advice.py` maps both trees out to tool errors.
+`toolkit/advice.py` maps both trees out to tool errors.
 No message here ever contains the token: requests are described by method and path only, and text that comes
 from the HTTP stack or from the other side (an exception's message, GitHub's `message`) passes through `redact`,
 which removes the token of the request in every spelling and any `Authorization`, `Bearer` or `Basic` value.

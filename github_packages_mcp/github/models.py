@@ -33,7 +33,7 @@ PACKAGE_TYPES: tuple[PackageType, ...] = ("npm", "maven", "rubygems", "docker", 
 
 
 class Result(BaseModel):
-    """Base of every tool result. `server/schemas.py` decides how much of its schema is published."""
+    """Base of every tool result. `toolkit/schemas.py` decides how much of its schema is published."""
 
     # extra="allow": with `full_results`, GitHub's complete objects pass through these models unchanged.
     model_config = ConfigDict(extra="allow")

@@ -29,10 +29,10 @@ from github_packages_mcp.retention.journal import Journal
 from github_packages_mcp.retention.manifests import manifest_store
 from github_packages_mcp.retention.sources import Sources
 from github_packages_mcp.retention.store import CleanupStore
-from github_packages_mcp.server.context import AppContext, ToolEntry
 from github_packages_mcp.server.resources import add_prompts, add_resources, prompt_errors
-from github_packages_mcp.server.tokens import ConfirmationTokens, FileLedger, ServerKeys
 from github_packages_mcp.state.redis import RedisState
+from github_packages_mcp.toolkit.context import AppContext, ToolEntry
+from github_packages_mcp.toolkit.tokens import ConfirmationTokens, FileLedger, ServerKeys
 from github_packages_mcp.tools.audit import audit_entries
 from github_packages_mcp.tools.cleanup import cleanup_entries
 from github_packages_mcp.tools.operations import operation_entries

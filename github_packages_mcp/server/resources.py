@@ -19,9 +19,9 @@ from pydantic import Field, TypeAdapter, ValidationError
 from github_packages_mcp.github.catalogue import MAX_LOGIN, MAX_SEGMENT, operation
 from github_packages_mcp.github.execute import execute
 from github_packages_mcp.github.untrusted import quoted
-from github_packages_mcp.server.advice import tool_errors
-from github_packages_mcp.server.context import AppContext, app_of
-from github_packages_mcp.server.schemas import keyword, signed
+from github_packages_mcp.toolkit.advice import tool_errors
+from github_packages_mcp.toolkit.context import AppContext, app_of
+from github_packages_mcp.toolkit.schemas import keyword, signed
 
 __all__ = ["add_prompts", "add_resources", "prompt_errors"]
 

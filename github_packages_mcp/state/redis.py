@@ -2,7 +2,7 @@
 sees, and what one spends, none spends again.
 
 - the ledger of spent confirmation tokens: one key per token, set if absent to a record the server signs (its
-  checks are in server/tokens.py), expiring with the token;
+  checks are in toolkit/tokens.py), expiring with the token;
 - per-token pacing: the next moment a mutating request of a token may go, reserved atomically on Redis's clock,
   so N replicas with one token keep one spacing; and a token's rate-limit pause, shared the same way;
 - cleanup plans (one key each, expiring) and the journal (a list per month, expiring 35 days after it);
@@ -18,7 +18,7 @@ whose message names the server (never a password) and says what was not done.
 What Redis is trusted with: anyone who can write to it can forget a spent token, pause or hurry a token's requests,
 drop plans and journal lines, and announce cancellations, but cannot forge what the server signs (plans, journal
 lines, the ledger's records, confirmation tokens: the key is not in Redis) nor make it delete anything no person
-confirmed. A ledger record that is not the server's is reported (`server/tokens.py`); a deleted one cannot be told
+confirmed. A ledger record that is not the server's is reported (`toolkit/tokens.py`); a deleted one cannot be told
 from one never written, so AUTH, an ACL limited to the prefix, and TLS (`rediss://`) are what close that (README,
 "Security").
 """

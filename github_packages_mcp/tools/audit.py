@@ -15,9 +15,9 @@ from github_packages_mcp.insights.audit import Audit, audit
 from github_packages_mcp.insights.integrity import Integrity, check_integrity
 from github_packages_mcp.insights.token import TokenCheck, check_token
 from github_packages_mcp.retention.patterns import MAX_PATTERN_LENGTH
-from github_packages_mcp.server.advice import tool_errors
-from github_packages_mcp.server.context import ToolContext, ToolEntry, app_of, progress_reporter
-from github_packages_mcp.server.schemas import build_tool, concise
+from github_packages_mcp.toolkit.advice import tool_errors
+from github_packages_mcp.toolkit.context import ToolContext, ToolEntry, app_of, progress_reporter
+from github_packages_mcp.toolkit.schemas import build_tool, concise
 
 __all__ = ["audit_entries"]
 

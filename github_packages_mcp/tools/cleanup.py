@@ -55,9 +55,9 @@ from github_packages_mcp.retention.rules import (
     Rules,
     Tagged,
 )
-from github_packages_mcp.server.advice import tool_error_message, tool_errors
-from github_packages_mcp.server.confirmation import Answer, ConfirmationToken, Target, asking, settle
-from github_packages_mcp.server.context import (
+from github_packages_mcp.toolkit.advice import tool_error_message, tool_errors
+from github_packages_mcp.toolkit.confirmation import Answer, ConfirmationToken, Target, asking, settle
+from github_packages_mcp.toolkit.context import (
     ToolContext,
     ToolEntry,
     actor_of,
@@ -65,7 +65,7 @@ from github_packages_mcp.server.context import (
     journal_caller,
     progress_reporter,
 )
-from github_packages_mcp.server.schemas import build_tool, concise
+from github_packages_mcp.toolkit.schemas import build_tool, concise
 
 __all__ = ["cleanup_entries"]
 

@@ -1,7 +1,7 @@
 """GitHub's 27 operations as tools: one generic path from a catalogue row to an MCP tool.
 
 Reads and restores run the row through `execute`; deletes first read their target and settle the person's
-confirmation (`server/confirmation.py`). The signatures are built at run time from the row's parameters.
+confirmation (`toolkit/confirmation.py`). The signatures are built at run time from the row's parameters.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ from github_packages_mcp.github.models import (
 from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.insights.suggest import what_exists
 from github_packages_mcp.retention.journal import Actor, JournalResult, Subject
-from github_packages_mcp.server.advice import tool_error_message, tool_errors
-from github_packages_mcp.server.confirmation import Answer, ConfirmationToken, Target, asking, settle
-from github_packages_mcp.server.context import AppContext, ToolContext, ToolEntry, actor_of, app_of, progress_reporter
-from github_packages_mcp.server.schemas import MAX_RESULT_TEXT, build_tool, concise, keyword, signed
+from github_packages_mcp.toolkit.advice import tool_error_message, tool_errors
+from github_packages_mcp.toolkit.confirmation import Answer, ConfirmationToken, Target, asking, settle
+from github_packages_mcp.toolkit.context import AppContext, ToolContext, ToolEntry, actor_of, app_of, progress_reporter
+from github_packages_mcp.toolkit.schemas import MAX_RESULT_TEXT, build_tool, concise, keyword, signed
 
 __all__ = ["operation_entries"]
 

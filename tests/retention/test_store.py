@@ -24,7 +24,7 @@ from github_packages_mcp.retention.store import (
     SavedPlan,
     StoreUnavailable,
 )
-from github_packages_mcp.server.tokens import KEY_FILE, ServerKeys, derived_key
+from github_packages_mcp.toolkit.tokens import KEY_FILE, ServerKeys, derived_key
 from tests.helpers import StoppedClock
 
 pytestmark = pytest.mark.anyio
@@ -235,7 +235,7 @@ def test_processes_starting_at_once_agree_on_one_key(tmp_path: Path) -> None:
 def test_separate_processes_starting_at_once_agree_on_one_key(tmp_path: Path) -> None:
     directory, start = tmp_path / "state", time.time() + 0.5
     script = (
-        "import sys, time; from pathlib import Path; from github_packages_mcp.server.tokens import ServerKeys; "
+        "import sys, time; from pathlib import Path; from github_packages_mcp.toolkit.tokens import ServerKeys; "
         f"time.sleep(max(0, {start} - time.time())); print(ServerKeys(Path(sys.argv[1])).key('plans').hex())"
     )
     environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}

@@ -25,7 +25,7 @@ from github_packages_mcp.retention.sources import Sources
 from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_READ_TOKEN, DEMO_TOKEN, Fault, SandboxServer
 from github_packages_mcp.server.app import build_server
-from github_packages_mcp.server.tokens import ServerKeys
+from github_packages_mcp.toolkit.tokens import ServerKeys
 from tests.helpers import ACME_CONTAINERS, COMMAND, Person, clean_env, error_text, ok
 
 pytestmark = pytest.mark.anyio

@@ -25,8 +25,8 @@ from github_packages_mcp.github.errors import (
     Unauthorized,
 )
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_OTHER_USER, DEMO_READ_TOKEN, DEMO_TOKEN, Fault, SandboxServer
-from github_packages_mcp.server.advice import tool_error_message
 from github_packages_mcp.server.app import build_server
+from github_packages_mcp.toolkit.advice import tool_error_message
 from tests.helpers import Person, error_text, ok
 
 pytestmark = pytest.mark.anyio

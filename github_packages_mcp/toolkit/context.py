@@ -16,7 +16,7 @@ from github_packages_mcp.github.client import GitHubClient, ProgressCallback
 from github_packages_mcp.retention.journal import Actor, Journal
 from github_packages_mcp.retention.sources import Sources
 from github_packages_mcp.retention.store import CleanupStore
-from github_packages_mcp.server.tokens import ConfirmationTokens
+from github_packages_mcp.toolkit.tokens import ConfirmationTokens
 
 __all__ = ["AppContext", "ToolContext", "ToolEntry", "actor_of", "app_of", "journal_caller", "progress_reporter"]
 

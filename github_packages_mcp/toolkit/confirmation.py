@@ -39,9 +39,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.github.catalogue import arg
-from github_packages_mcp.server.context import AppContext, ToolContext, app_of
-from github_packages_mcp.server.schemas import concise
-from github_packages_mcp.server.tokens import TokenRejected
+from github_packages_mcp.toolkit.context import AppContext, ToolContext, app_of
+from github_packages_mcp.toolkit.schemas import concise
+from github_packages_mcp.toolkit.tokens import TokenRejected
 
 __all__ = [
     "Answer",
