@@ -14,27 +14,19 @@ Why not hishel: see the README ("Conditional requests").
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Generic, TypeVar
 
 import httpx
 
-__all__ = ["MAX_IDENTITIES", "CachedResponse", "ETagCache", "LRUMap", "identity_of"]
+__all__ = ["MAX_IDENTITIES", "CachedResponse", "ETagCache", "LRUMap"]
 
 # How many tokens' state (quotas, pauses) is kept; beyond, the least recently used token's is forgotten.
 MAX_IDENTITIES = 1024
 K = TypeVar("K")
 V = TypeVar("V")
-
-
-@lru_cache(maxsize=MAX_IDENTITIES)  # a handful of tokens, fingerprinted on every request
-def identity_of(token: str | None) -> str:
-    """A short, one-way fingerprint of a token, safe to keep in memory and logs."""
-    return hashlib.sha256((token or "").encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

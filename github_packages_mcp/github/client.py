@@ -31,9 +31,9 @@ import httpx
 
 from github_packages_mcp import __version__
 from github_packages_mcp.config import Settings, secret_problem
-from github_packages_mcp.github.cache import CachedResponse, ETagCache, LRUMap, identity_of
+from github_packages_mcp.github.cache import CachedResponse, ETagCache, LRUMap
 from github_packages_mcp.github.catalogue import operation_at
-from github_packages_mcp.github.credentials import token_kind
+from github_packages_mcp.github.credentials import identity_of, token_kind
 from github_packages_mcp.github.errors import (
     IncompleteListing,
     InvalidRequest,

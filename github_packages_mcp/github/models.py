@@ -6,7 +6,7 @@ GitHub nests a ~20-field owner and a ~100-field repository in every package; her
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,11 +25,20 @@ __all__ = [
     "RepositorySummary",
     "RestoreResult",
     "Result",
+    "parse_time",
     "version_tags",
 ]
 
 PackageType = Literal["npm", "maven", "rubygems", "docker", "nuget", "container"]
 PACKAGE_TYPES: tuple[PackageType, ...] = ("npm", "maven", "rubygems", "docker", "nuget", "container")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse GitHub's ISO 8601 time ("2026-11-25T12:00:00Z") into an aware UTC datetime."""
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError(f"time without a UTC offset: {text!r}")
+    return parsed.astimezone(UTC)
 
 
 class Result(BaseModel):

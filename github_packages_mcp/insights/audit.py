@@ -16,9 +16,8 @@ from typing import Any
 from github_packages_mcp.github.catalogue import Owner
 from github_packages_mcp.github.client import GitHubClient, Page, ProgressCallback
 from github_packages_mcp.github.errors import Forbidden, NotFound
-from github_packages_mcp.github.models import PackageType, PackageVersion, Result
+from github_packages_mcp.github.models import PackageType, PackageVersion, Result, parse_time
 from github_packages_mcp.github.tasks import gather
-from github_packages_mcp.retention.rules import parse_time
 
 __all__ = ["RESTORE_WINDOW", "SHOWN_RESTORABLE", "Audit", "AuditTotals", "PackageAudit", "RestorableVersion", "audit"]
 

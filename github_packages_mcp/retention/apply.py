@@ -25,8 +25,8 @@ import anyio
 import anyio.lowlevel
 from pydantic import Field
 
-from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback, Turn
+from github_packages_mcp.github.credentials import identity_of
 from github_packages_mcp.github.errors import (
     APIError,
     InvalidRequest,

@@ -22,7 +22,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict
 
 from github_packages_mcp.github.catalogue import Owner, OwnerKind
-from github_packages_mcp.github.models import PackageType
+from github_packages_mcp.github.models import PackageType, parse_time
 from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.retention.files import (
     DAY,
@@ -38,7 +38,6 @@ from github_packages_mcp.retention.files import (
     timestamp,
     verified,
 )
-from github_packages_mcp.retention.rules import parse_time
 
 __all__ = ["Actor", "Journal", "JournalEntry", "JournalRead", "JournalResult", "Subject"]
 

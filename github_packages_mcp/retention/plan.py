@@ -16,9 +16,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.github.catalogue import Owner
 from github_packages_mcp.github.client import ProgressCallback
+from github_packages_mcp.github.credentials import identity_of
 from github_packages_mcp.github.models import PackageType, Result
 from github_packages_mcp.github.tasks import gather
 from github_packages_mcp.retention.files import timestamp

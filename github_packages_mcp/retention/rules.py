@@ -82,7 +82,6 @@ __all__ = [
     "exclusion",
     "is_prerelease",
     "last_to_keep",
-    "parse_time",
     "short_digest",
     "summarize",
 ]
@@ -190,14 +189,6 @@ class Decision:
     rule: str
     rule_id: str
     follows: tuple[str, ...] = ()  # a part's parents: the digests whose fate it follows
-
-
-def parse_time(text: str) -> datetime:
-    """Parse GitHub's ISO 8601 time ("2026-11-25T12:00:00Z") into an aware UTC datetime."""
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        raise ValueError(f"time without a UTC offset: {text!r}")
-    return parsed.astimezone(UTC)
 
 
 _PRERELEASE = re.compile(r"[vV]?\d+(?:\.\d+){1,3}-[0-9A-Za-z.-]+(?:\+[0-9A-Za-z.-]+)?")

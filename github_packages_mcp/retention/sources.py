@@ -9,10 +9,10 @@ from typing import Any
 from github_packages_mcp.github.catalogue import Owner
 from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.github.manifests import ManifestCache
-from github_packages_mcp.github.models import PackageType, version_tags
+from github_packages_mcp.github.models import PackageType, parse_time, version_tags
 from github_packages_mcp.github.registry import Registry
 from github_packages_mcp.retention.patterns import compile_pattern
-from github_packages_mcp.retention.rules import VersionFacts, parse_time
+from github_packages_mcp.retention.rules import VersionFacts
 
 __all__ = ["Sources"]
 

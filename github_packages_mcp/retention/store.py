@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 
 from github_packages_mcp.github.catalogue import Owner, OwnerKind
 from github_packages_mcp.github.errors import InvalidArguments, InvalidRequest
-from github_packages_mcp.github.models import PackageType
+from github_packages_mcp.github.models import PackageType, parse_time
 from github_packages_mcp.retention.files import (
     DAY,
     SharedRecords,
@@ -41,7 +41,6 @@ from github_packages_mcp.retention.files import (
     verified,
     write_new,
 )
-from github_packages_mcp.retention.rules import parse_time
 
 __all__ = [
     "CleanupStore",

@@ -25,7 +25,7 @@ from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from github_packages_mcp.config import Settings
-from github_packages_mcp.github.cache import identity_of
+from github_packages_mcp.github.credentials import identity_of
 from github_packages_mcp.github.errors import InvalidRequest
 from github_packages_mcp.server.app import shared_state
 from github_packages_mcp.state.redis import RedisState

@@ -28,8 +28,9 @@ from mcp.server.auth.provider import AccessToken
 from starlette.authentication import AuthenticationError
 
 from github_packages_mcp.config import Settings, secret_problem
-from github_packages_mcp.github.cache import LRUMap, identity_of
+from github_packages_mcp.github.cache import LRUMap
 from github_packages_mcp.github.client import GitHubClient
+from github_packages_mcp.github.credentials import identity_of
 from github_packages_mcp.github.errors import GitHubError
 from github_packages_mcp.github.pacing import Pacer
 from github_packages_mcp.github.retry import RetryPolicy

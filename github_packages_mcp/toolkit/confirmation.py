@@ -37,8 +37,8 @@ from mcp_types import CallToolResult, ElicitResult
 from mcp_types.version import KNOWN_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, Field, ValidationError
 
-from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.github.catalogue import arg
+from github_packages_mcp.github.credentials import identity_of
 from github_packages_mcp.toolkit.context import AppContext, ToolContext, app_of
 from github_packages_mcp.toolkit.schemas import concise
 from github_packages_mcp.toolkit.tokens import TokenRejected

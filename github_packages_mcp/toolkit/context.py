@@ -11,8 +11,8 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 
 from github_packages_mcp.config import Settings, Toolset
-from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback
+from github_packages_mcp.github.credentials import identity_of
 from github_packages_mcp.retention.journal import Actor, Journal
 from github_packages_mcp.retention.sources import Sources
 from github_packages_mcp.retention.store import CleanupStore

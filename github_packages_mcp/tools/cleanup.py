@@ -13,7 +13,6 @@ from mcp.server.mcpserver import Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, ToolAnnotations
 
-from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.github.catalogue import (
     OptionalOrg,
     OptionalUsername,
@@ -22,6 +21,7 @@ from github_packages_mcp.github.catalogue import (
     arg,
     scopes_for,
 )
+from github_packages_mcp.github.credentials import identity_of
 from github_packages_mcp.github.errors import GitHubError
 from github_packages_mcp.github.models import ConfirmationOutcome
 from github_packages_mcp.retention.apply import CleanupApplied, apply_plan, describe_plan

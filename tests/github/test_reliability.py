@@ -16,8 +16,9 @@ import pytest
 from mcp import Client
 
 from github_packages_mcp.config import Settings
-from github_packages_mcp.github.cache import MAX_IDENTITIES, ETagCache, LRUMap, identity_of
+from github_packages_mcp.github.cache import MAX_IDENTITIES, ETagCache, LRUMap
 from github_packages_mcp.github.client import GitHubClient
+from github_packages_mcp.github.credentials import identity_of
 from github_packages_mcp.github.pacing import Pacer
 from github_packages_mcp.github.retry import Limit, RetryPolicy, rate_limit
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_READ_TOKEN, DEMO_TOKEN, Fault, SandboxServer

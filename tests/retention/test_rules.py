@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from github_packages_mcp.github.models import parse_time
 from github_packages_mcp.retention.images import decide_images
 from github_packages_mcp.retention.parts import Part
 from github_packages_mcp.retention.rules import (
@@ -16,7 +17,6 @@ from github_packages_mcp.retention.rules import (
     decide,
     is_prerelease,
     last_to_keep,
-    parse_time,
     summarize,
 )
 from tests.retention.helpers import NOW, actions, digest, image, npm

@@ -14,13 +14,13 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from github_packages_mcp.config import Settings
-from github_packages_mcp.github.cache import identity_of
 from github_packages_mcp.github.client import GitHubClient
+from github_packages_mcp.github.credentials import identity_of
 from github_packages_mcp.github.manifests import ManifestCache
+from github_packages_mcp.github.models import parse_time
 from github_packages_mcp.retention.apply import PlanChanged, apply_plan
 from github_packages_mcp.retention.journal import Actor, Journal
 from github_packages_mcp.retention.manifests import manifest_store
-from github_packages_mcp.retention.rules import parse_time
 from github_packages_mcp.retention.sources import Sources
 from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_READ_TOKEN, DEMO_TOKEN, Fault, SandboxServer

@@ -13,7 +13,7 @@ import pytest
 from mcp import Client
 
 from github_packages_mcp.config import Settings
-from github_packages_mcp.github.cache import identity_of
+from github_packages_mcp.github.credentials import identity_of
 from github_packages_mcp.sandbox import DEMO_LOGIN, DEMO_ORG, DEMO_READ_TOKEN, DEMO_TOKEN, SandboxServer
 from github_packages_mcp.server.app import build_server
 from github_packages_mcp.server.transports import http_app
