@@ -98,15 +98,10 @@ def _message(counts: Counter[str]) -> str:
 
 async def _check_package(sources: Sources, owner: Owner, package: dict[str, Any]) -> PackageIntegrity:
     versions = await sources.versions(owner, "container", package["name"])
-    by_tag = parts_by_tag(versions)
-    digests = [v.name for v in versions if v.name.startswith(("sha256:", "sha512:")) and v.name not in by_tag]
-    manifests, unreadable = await read_manifests(sources.registry(owner, package), digests)
-    if unreadable:
-        digest, why = next(iter(unreadable.items()))
-        note = f"unavailable: {len(unreadable)} manifest(s) could not be read (as {short_digest(digest)}: {why}); "
-        return PackageIntegrity(
-            package=package["name"], versions=len(versions), manifests=note + CHECK_REGISTRY, issues=[]
-        )
+    manifests, unreadable = await read_manifests(sources.registry(owner, package), versions, parts_by_tag(versions))
+    if unreadable is not None:
+        note = f"unavailable: {unreadable}; {CHECK_REGISTRY}"
+        return PackageIntegrity(package=package["name"], versions=len(versions), manifests=note, issues=[])
     parts = find_parts(versions, manifests)
     issues = _issues(versions, parts, broken_images(versions, manifests, parts))
     return PackageIntegrity(

@@ -170,11 +170,19 @@ def _described(decision: Decision) -> str:
     return f"{short_digest(decision.version.name)} ({', '.join(tags) if tags else 'untagged'})"
 
 
-async def read_manifests(registry: Registry, digests: Sequence[str]) -> tuple[list[Manifest], dict[str, str]]:
-    """The manifests of `digests`, and why each one that could not be read was not."""
+async def read_manifests(
+    registry: Registry, versions: Sequence[VersionFacts], by_tag: Mapping[str, Part]
+) -> tuple[list[Manifest], str | None]:
+    """The manifests of the package's versions that their tags do not already place (`by_tag`); and, when any
+    could not be read, how many and why, for people (then what belongs to what is unknown)."""
+    digests = [v.name for v in versions if v.name.startswith(("sha256:", "sha512:")) and v.name not in by_tag]
     read = await gather([partial(_read, registry, digest) for digest in digests])
+    unreadable = [(digest, why) for digest, why in zip(digests, read, strict=True) if isinstance(why, str)]
     manifests = [found for found in read if isinstance(found, Manifest)]
-    return manifests, {digest: why for digest, why in zip(digests, read, strict=True) if isinstance(why, str)}
+    if not unreadable:
+        return manifests, None
+    (digest, why), count = unreadable[0], len(unreadable)
+    return manifests, f"{count} manifest(s) could not be read (as {short_digest(digest)}: {why})"
 
 
 async def plan_images(
@@ -189,11 +197,8 @@ async def plan_images(
     by_tag = parts_by_tag(versions)
     if _nothing_to_delete(versions, rules, now):
         return decide_images(versions, rules, now, by_tag), NOT_READ
-    digests = [v.name for v in versions if v.name.startswith(("sha256:", "sha512:")) and v.name not in by_tag]
-    manifests, unreadable = await read_manifests(registry, digests)
-    if unreadable:
-        digest, why = next(iter(unreadable.items()))
-        reason = f"{len(unreadable)} manifest(s) could not be read (as {short_digest(digest)}: {why})"
+    manifests, reason = await read_manifests(registry, versions, by_tag)
+    if reason is not None:
         text = f"kept: {reason}, so nothing in this package is deleted"
         return [Decision(version, "keep", text, "unreadable") for version in versions], (
             f"unavailable: {reason}; nothing in this package is deleted: {CHECK_REGISTRY}"

@@ -84,12 +84,9 @@ async def _parts_now(
 ) -> Mapping[str, Part] | str:
     """The package's parts as its manifests say now, or why they cannot be read."""
     registry = sources.registry(owner, await sources.package(owner, package_type, package_name))
-    by_tag = parts_by_tag(versions)
-    digests = [v.name for v in versions if v.name.startswith(("sha256:", "sha512:")) and v.name not in by_tag]
-    manifests, unreadable = await read_manifests(registry, digests)
-    if unreadable:
-        digest, why = next(iter(unreadable.items()))
-        return f"not deleted: its package's manifests could not be read again ({short_digest(digest)}: {why})"
+    manifests, unreadable = await read_manifests(registry, versions, parts_by_tag(versions))
+    if unreadable is not None:
+        return f"not deleted: its package's manifests could not be read again: {unreadable}"
     return find_parts(versions, manifests)
 
 
