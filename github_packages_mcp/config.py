@@ -288,6 +288,11 @@ class Settings(BaseModel):
             raise ValueError("must use https (plain http is only accepted for 127.0.0.1 or localhost)")
         return value.rstrip("/")
 
+    @property
+    def passes_callers_tokens(self) -> bool:
+        """Whether each HTTP caller's own GitHub token acts for their calls (http_auth = "github"), not `token`."""
+        return self.http_auth == "github"
+
     def with_changes(self, **changes: Any) -> Settings:
         """A validated copy with some values changed (unlike `model_copy`, which skips validation).
 

@@ -127,7 +127,7 @@ def build_server(
     # One secret (shared_secret, else `<journal_dir>/key`, made on first use), a key per purpose.
     keys = ServerKeys(settings.journal_dir, shared)
     selected = select_tools(settings)
-    passing_through = settings.http_auth == "github"  # each HTTP caller's own token, not settings.token
+    passing_through = settings.passes_callers_tokens  # each HTTP caller's own token, not settings.token
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[AppContext]) -> AsyncIterator[AppContext]:

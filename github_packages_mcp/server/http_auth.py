@@ -76,7 +76,7 @@ def add_authentication(app: Starlette, settings: Settings, resource: str, scopes
     """
     verifier: TokenVerifier
     challenge: list[str]  # the parameters of the 401's Bearer challenge
-    if settings.http_auth == "github":
+    if settings.passes_callers_tokens:
         verifier = checking = GitHubTokenVerifier(settings)
         app.router.lifespan_context = checking.lifespan(app.router.lifespan_context)
         metadata = build_resource_metadata_url(AnyHttpUrl(resource))

@@ -100,7 +100,7 @@ def http_app(settings: Settings) -> Starlette:
         replicas = ReplicaCancellations()
         app.router.lifespan_context = replicas.lifespan(settings, app.router.lifespan_context)
         app.add_middleware(CancelAcrossReplicas, path=settings.http_path, replicas=replicas)
-    if settings.http_auth == "github":  # each caller its own credential: no caller may take what another needs
+    if settings.passes_callers_tokens:  # each caller its own credential: no caller may take what another needs
         app.add_middleware(
             CredentialCaps,
             path=settings.http_path,
@@ -109,7 +109,7 @@ def http_app(settings: Settings) -> Starlette:
             idle_seconds=settings.http_session_idle_seconds,
             stateless=settings.http_stateless,
         )
-    scopes = _scopes_needed(settings) if settings.http_auth == "github" else ()
+    scopes = _scopes_needed(settings) if settings.passes_callers_tokens else ()
     add_authentication(app, settings, public.rstrip("/") + settings.http_path, scopes)
     app.add_middleware(NoStreamResumption, path=settings.http_path)
     if settings.http_stateless:
