@@ -121,9 +121,14 @@ class GitHubClient:
         return self._token_source()
 
     @property
+    def identity(self) -> str:
+        """Who the current token is (`identity_of`): its quotas', pauses' and callers' key."""
+        return identity_of(self.token)
+
+    @property
     def quota(self) -> Quota:
         """The primary rate limit of the current token, as GitHub last reported it."""
-        return self._quotas.setdefault(identity_of(self.token), Quota)
+        return self._quotas.setdefault(self.identity, Quota)
 
     @property
     def known_identities(self) -> int:
@@ -173,7 +178,7 @@ class GitHubClient:
         once. The wait may be cancelled (nothing is sent); the block's first request should be the turn's, as the
         turn holds a slot until it is used or the block ends. See `pacing.Pacer.turn`.
         """
-        identity = identity_of(self.token)
+        identity = self.identity
         # A spent quota is waited out here, where a cancel may stop it; one too long to wait is for the request to say.
         if isinstance(decision := self.retry.before_sending(self.quota, datetime.now(UTC)), Pause):
             await self.pacer.pause_until(time.monotonic() + decision.limit.wait, identity)
@@ -381,7 +386,7 @@ class GitHubClient:
         if isinstance(decision, Stop) and decision.limit is not None:
             raise quota_spent(method, path, decision.limit.reset_at)
         if isinstance(decision, Pause):
-            await self.pacer.pause_until(time.monotonic() + decision.limit.wait, identity_of(self.token))
+            await self.pacer.pause_until(time.monotonic() + decision.limit.wait, self.identity)
 
     def _build(
         self, method: str, path: str, params: Mapping[str, QueryValue], headers: Mapping[str, str] | None

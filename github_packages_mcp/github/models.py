@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "PACKAGE_TYPES",
     "ConfirmationOutcome",
+    "DeleteOutcome",
     "DeletionResult",
     "DockerConflicts",
     "OwnerSummary",
@@ -166,9 +167,38 @@ class DockerConflicts(Result):
 
 
 class ConfirmationOutcome(Result):
-    """What a destructive tool answers: done, refused by the person, or waiting for their confirmation."""
+    """What a tool that asks the person first answers when it did nothing: they refused, or their confirmation is
+    needed. Its subclasses declare the fields, in their own order: `status`, `message`, `confirmation_required`,
+    `summary`, `confirmation_token`, `expires_at`."""
 
-    deleted: bool
+    NOTHING_DONE: ClassVar[str]  # "Nothing was deleted"
+    WILL: ClassVar[str]  # the summary's first words: "This will permanently delete"
+
+    @classmethod
+    def refused(cls, status: Literal["declined", "cancelled", "not_confirmed"], reason: str) -> Self:
+        return cls.model_validate({"status": status, "message": f"{cls.NOTHING_DONE}: {reason}."})
+
+    @classmethod
+    def needs_confirmation(cls, tool: str, summary: str, token: str, expires: datetime) -> Self:
+        return cls.model_validate(
+            {
+                "status": "confirmation_required",
+                "confirmation_required": True,
+                "summary": f"{cls.WILL} {summary}.",
+                "confirmation_token": token,
+                "expires_at": expires.isoformat().replace("+00:00", "Z"),
+                "message": (
+                    f"{cls.NOTHING_DONE} yet. Show the summary to the person; only if they agree, call {tool} "
+                    "again with the same arguments plus confirmation_token."
+                ),
+            }
+        )
+
+
+class DeleteOutcome(ConfirmationOutcome):
+    """What a tool that deletes answers: done, refused by the person, or waiting for their confirmation."""
+
+    deleted: bool = False
     status: Literal["deleted", "confirmation_required", "declined", "cancelled", "not_confirmed"]
     message: str
     confirmation_required: bool = False
@@ -179,28 +209,10 @@ class ConfirmationOutcome(Result):
     expires_at: str | None = None
 
     NOTHING_DONE: ClassVar[str] = "Nothing was deleted"
-
-    @classmethod
-    def refused(cls, status: Literal["declined", "cancelled", "not_confirmed"], reason: str) -> Self:
-        return cls(deleted=False, status=status, message=f"{cls.NOTHING_DONE}: {reason}.")
-
-    @classmethod
-    def needs_confirmation(cls, tool: str, summary: str, token: str, expires: datetime) -> Self:
-        return cls(
-            deleted=False,
-            status="confirmation_required",
-            confirmation_required=True,
-            summary=f"This will permanently delete {summary}.",
-            confirmation_token=token,
-            expires_at=expires.isoformat().replace("+00:00", "Z"),
-            message=(
-                "Nothing was deleted yet. Show the summary to the person; only if they agree, call "
-                f"{tool} again with the same arguments plus confirmation_token."
-            ),
-        )
+    WILL: ClassVar[str] = "This will permanently delete"
 
 
-class DeletionResult(ConfirmationOutcome):
+class DeletionResult(DeleteOutcome):
     """The outcome of deleting one package or version."""
 
 

@@ -16,9 +16,10 @@ state's clock, and share each token's pause: N replicas with one token are as ge
 cannot reserve its turn is not sent (the error says why); a read whose shared pause cannot be read goes on.
 
 A caller that must not be interrupted once a request is sent (a delete and its journal lines) but may be while it
-waits for its turn takes the turn first (`turn`, cancellable), then sends in it (shielded): cancelled while waiting,
-it sends nothing. A turn left unused is given back harmlessly: its slot is released, and the next mutation is
-spaced from it as if it had been used (at most one interval later than it needed to be, never sooner).
+waits for its turn takes the turn first (`turn`, cancellable), then sends in it (shielded), as `sent_in_turn` does:
+cancelled while waiting, it sends nothing. A turn left unused is given back harmlessly: its slot is released, and
+the next mutation is spaced from it as if it had been used (at most one interval later than it needed to be, never
+sooner).
 
 Usage::
 
@@ -36,19 +37,20 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from typing import Protocol
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Protocol, TypeVar
 
 import anyio
 
 from github_packages_mcp.github.cache import MAX_IDENTITIES, LRUMap
 from github_packages_mcp.github.errors import InvalidRequest
 
-__all__ = ["Pacer", "SharedPacing", "Turn"]
+__all__ = ["Pacer", "SharedPacing", "Turn", "sent_in_turn"]
 
 SHARED_PAUSE_TTL = 1.0  # seconds a read trusts the shared pause it looked up last
 
 log = logging.getLogger("github_packages_mcp")
+T = TypeVar("T")
 
 
 class SharedPacing(Protocol):
@@ -235,3 +237,26 @@ class Pacer:
         delay = moment - self._clock()
         if delay > 0:
             await self._sleep(delay)
+
+
+async def sent_in_turn(
+    turn: AbstractAsyncContextManager[Turn],
+    send: Callable[[Turn], Awaitable[T]],
+    refused: Callable[[InvalidRequest], InvalidRequest] | None = None,
+) -> T:
+    """`send(turn)` once `turn` (`GitHubClient.turn`) is held, for a request that must not be interrupted once sent
+    (a delete or restore, and its journal lines): a cancel while waiting for the turn sends nothing; once it is
+    held, `send` is shielded, so a cancel waits for it to finish.
+
+    Raises:
+        InvalidRequest: If the turn cannot be had (the pacing replicas share did not answer: nothing was sent),
+            as `refused` words it.
+    """
+    async with AsyncExitStack() as stack:  # entered apart from the block: only the turn's own refusal is caught
+        try:
+            held = await stack.enter_async_context(turn)
+        except InvalidRequest as exc:
+            raise (exc if refused is None else refused(exc)) from None
+        with anyio.CancelScope(shield=True):
+            sent = await send(held)
+    return sent

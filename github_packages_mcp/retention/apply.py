@@ -11,22 +11,20 @@ nothing; and every deleted version can be restored from the journal within 30 da
 path is rebuilt from the plan's owner, type, package name and version id through the catalogue.
 
 A plan is only acted on by the caller who made it (the store checks its signature and caller), and applied only if
-it is the very plan the person confirmed (its digest).
+it is the very plan the person confirmed (its digest): the cleanup service (`service.py`) checks both, then runs
+`run_plan`.
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Sequence
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from functools import partial
 
-import anyio
 import anyio.lowlevel
 from pydantic import Field
 
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback, Turn
-from github_packages_mcp.github.credentials import identity_of
 from github_packages_mcp.github.errors import (
     APIError,
     InvalidRequest,
@@ -36,14 +34,15 @@ from github_packages_mcp.github.errors import (
     TransportError,
 )
 from github_packages_mcp.github.execute import delete_checked
-from github_packages_mcp.github.models import ConfirmationOutcome, Result
+from github_packages_mcp.github.models import DeleteOutcome, Result
+from github_packages_mcp.github.pacing import sent_in_turn
 from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.retention.journal import Actor, Journal, JournalResult, Subject
 from github_packages_mcp.retention.plan import SHOWN_DECISIONS
 from github_packages_mcp.retention.recheck import look_again
 from github_packages_mcp.retention.rules import short_digest
 from github_packages_mcp.retention.sources import Sources
-from github_packages_mcp.retention.store import CleanupStore, PlannedDeletion, SavedPlan
+from github_packages_mcp.retention.store import PlannedDeletion, SavedPlan
 
 __all__ = [
     "CleanupApplied",
@@ -51,8 +50,9 @@ __all__ = [
     "PlanChanged",
     "PlanSummary",
     "SkippedVersion",
-    "apply_plan",
-    "describe_plan",
+    "plan_summary",
+    "remaining",
+    "run_plan",
 ]
 
 DIGEST_SHOWN = 12  # hex characters of the plan's digest in the words the person approves
@@ -70,7 +70,7 @@ class OutcomeNotJournaled(InvalidRequest):
 class PlanSummary:
     summary: str  # the words for the person, with the plan's short digest
     versions: int  # left to delete
-    digest: str  # the whole plan's SHA-256, for apply_plan to check
+    digest: str  # the whole plan's SHA-256, for the apply to check
 
 
 class SkippedVersion(Result):
@@ -79,7 +79,7 @@ class SkippedVersion(Result):
     reason: str
 
 
-class CleanupApplied(ConfirmationOutcome):
+class CleanupApplied(DeleteOutcome):
     plan_id: str | None = None
     deleted_count: int = 0
     already_gone: int = 0
@@ -99,16 +99,9 @@ async def remaining(journal: Journal, plan: SavedPlan) -> list[PlannedDeletion]:
     return [item for item in plan.deletions if (item.package_name, item.id) not in settled]
 
 
-async def describe_plan(store: CleanupStore, journal: Journal, plan_id: str, caller: str) -> PlanSummary:
-    """The words for the person about what applying the plan will delete now, how many versions, and the digest
-    of the plan they approve. `caller` is identity_of(the caller's token).
-
-    Raises:
-        PlanNotFound: If there is no such plan that this caller can use.
-        PlanExpired: If the plan expired.
-    """
-    plan = await store.load(plan_id, caller)
-    todo = await remaining(journal, plan)
+def plan_summary(plan: SavedPlan, todo: Sequence[PlannedDeletion]) -> PlanSummary:
+    """The words for the person about what applying the plan will delete now (`todo`: what `remaining` says),
+    how many versions, and the digest of the plan they approve."""
     per_package: dict[str, int] = {}
     for item in todo:
         per_package[item.package_name] = per_package.get(item.package_name, 0) + 1
@@ -117,7 +110,7 @@ async def describe_plan(store: CleanupStore, journal: Journal, plan_id: str, cal
     digest = plan.digest()
     return PlanSummary(
         f"{len(todo)} version(s) of {len(per_package)} {plan.package_type} package(s) owned by "
-        f"{plan.owner.describe()} ({packages}), planned as {plan_id} (plan digest {digest[:DIGEST_SHOWN]}); "
+        f"{plan.owner.describe()} ({packages}), planned as {plan.plan_id} (plan digest {digest[:DIGEST_SHOWN]}); "
         f"for example {sample}",
         len(todo),
         digest,
@@ -129,33 +122,17 @@ def _described(item: PlannedDeletion) -> str:
     return f"{quoted(short_digest(item.name))}, {tags}"
 
 
-async def apply_plan(
-    sources: Sources,
-    store: CleanupStore,
-    journal: Journal,
-    actor: Actor,
-    plan_id: str,
-    expected_digest: str,
-    progress: ProgressCallback | None = None,
+async def run_plan(
+    sources: Sources, journal: Journal, actor: Actor, plan: SavedPlan, progress: ProgressCallback | None = None
 ) -> CleanupApplied:
-    """Delete what the plan says and the journal does not record as done, journaling every version; only if the
-    plan is still the one whose digest the person confirmed (`describe_plan`), and only for the token that made it.
-    Each package is read again first (recheck.py): what changed since the plan is held back, never deleted.
+    """Delete what the plan says and the journal does not record as done, journaling every version. Each package
+    is read again first (recheck.py): what changed since the plan is held back, never deleted.
 
     Raises:
-        PlanNotFound: If there is no such plan that this caller can use.
-        PlanExpired: If the plan expired.
-        PlanChanged: If the plan is not the one confirmed.
         GitHubError: A rate limit or a network failure stops the run (what is done is in the journal; applying
             the plan again resumes).
     """
     github = sources.github
-    plan = await store.load(plan_id, identity_of(github.token))
-    if not hmac.compare_digest(plan.digest(), expected_digest):
-        raise PlanChanged(
-            f"Nothing was deleted: plan {plan_id} is not the plan the person confirmed; call apply_version_cleanup "
-            "again without a confirmation_token to show them what it holds now"
-        )
     todo = await remaining(journal, plan)
     counts = {"deleted": 0, "already_gone": 0, "skipped": 0, "failed": 0}
     skipped: list[SkippedVersion] = []
@@ -215,33 +192,20 @@ async def _step(
     item: PlannedDeletion,
     settled: tuple[JournalResult, str] | None,
 ) -> tuple[JournalResult, str | None]:
-    """Delete one version, or journal how it is settled without a request (held back, or gone since the plan)."""
-    if settled is not None:
-        await journal.record(actor, _subject(plan, item), *settled, plan.plan_id)
-        return settled
-    return await _delete_in_turn(github, journal, actor, plan, item)
+    """Delete one version, or journal how it is settled without a request (held back, or gone since the plan).
 
-
-async def _delete_in_turn(
-    github: GitHubClient, journal: Journal, actor: Actor, plan: SavedPlan, item: PlannedDeletion
-) -> tuple[JournalResult, str | None]:
-    """Wait for the delete's turn, then delete and journal it (`_delete_journaled`).
-
-    A cancel while waiting for the turn sends nothing. Once the turn is held, the delete and its journal lines are
-    shielded: a cancel then waits for them, so the journal never misses a delete that happened (and so can always
-    restore it), and stops the run before the next one.
+    A cancel while the delete waits for its turn sends nothing. Once the turn is held, the delete and its journal
+    lines are shielded: a cancel then waits for them, so the journal never misses a delete that happened (and so
+    can always restore it), and stops the run before the next one.
 
     Raises:
         InvalidRequest: If the turn cannot be had (the pacing replicas share did not answer: nothing was sent).
     """
-    async with AsyncExitStack() as stack:
-        try:
-            turn = await stack.enter_async_context(github.turn("DELETE"))
-        except InvalidRequest as exc:
-            raise InvalidRequest(f"{exc} {_stopped_before(item)}") from None
-        with anyio.CancelScope(shield=True):
-            done = await _delete_journaled(github, journal, actor, plan, item, turn)
-    return done
+    if settled is not None:
+        await journal.record(actor, _subject(plan, item), *settled, plan.plan_id)
+        return settled
+    send = partial(_delete_journaled, github, journal, actor, plan, item)
+    return await sent_in_turn(github.turn("DELETE"), send, lambda exc: InvalidRequest(f"{exc} {_stopped_before(item)}"))
 
 
 def _stopped_before(item: PlannedDeletion) -> str:

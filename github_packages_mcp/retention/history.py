@@ -15,15 +15,16 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar, Literal, Self
+from functools import partial
+from typing import ClassVar, Literal
 
-import anyio
 import anyio.lowlevel
 from pydantic import Field
 
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback, Turn
 from github_packages_mcp.github.errors import APIError, InvalidArguments, RateLimited, TransportError
-from github_packages_mcp.github.models import Result
+from github_packages_mcp.github.models import ConfirmationOutcome, Result
+from github_packages_mcp.github.pacing import sent_in_turn
 from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.retention.apply import DIGEST_SHOWN, SkippedVersion
 from github_packages_mcp.retention.files import canonical
@@ -151,7 +152,7 @@ class History(Result):
     message: str | None = None
 
 
-class Restored(Result):
+class Restored(ConfirmationOutcome):
     """What restore_from_journal answers: done, refused by the person, or waiting for their confirmation."""
 
     restored: int = 0
@@ -167,24 +168,7 @@ class Restored(Result):
     expires_at: str | None = None
 
     NOTHING_DONE: ClassVar[str] = "Nothing was restored"
-
-    @classmethod
-    def refused(cls, status: Literal["declined", "cancelled", "not_confirmed"], reason: str) -> Self:
-        return cls(status=status, message=f"{cls.NOTHING_DONE}: {reason}.")
-
-    @classmethod
-    def needs_confirmation(cls, tool: str, summary: str, token: str, expires: datetime) -> Self:
-        return cls(
-            status="confirmation_required",
-            confirmation_required=True,
-            summary=f"This will restore {summary}.",
-            confirmation_token=token,
-            expires_at=_shown(expires),
-            message=(
-                f"{cls.NOTHING_DONE} yet. Show the summary to the person; only if they agree, call {tool} again "
-                "with the same arguments plus confirmation_token."
-            ),
-        )
+    WILL: ClassVar[str] = "This will restore"
 
 
 @dataclass(frozen=True)
@@ -305,11 +289,9 @@ async def restore(
         failures.append(SkippedVersion(id=0, name="", reason=reason))
     restored = 0
     for number, entry in enumerate(todo, start=1):
-        # As in apply_plan: a cancel while waiting for the restore's turn sends nothing; one while it is in flight
-        # waits for it and its journal line.
-        async with github.turn("POST") as turn:
-            with anyio.CancelScope(shield=True):
-                failure = await _restore_one(github, journal, actor, entry, turn)
+        # A cancel while waiting for the restore's turn sends nothing; one while it is in flight waits for it and
+        # its journal line.
+        failure = await sent_in_turn(github.turn("POST"), partial(_restore_one, github, journal, actor, entry))
         await anyio.lowlevel.checkpoint()
         if failure is None:
             restored += 1

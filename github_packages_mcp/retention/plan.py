@@ -3,12 +3,12 @@ or of every package matching a name glob.
 
 The rules decide (`rules.py`); for containers they decide the images, and the registry's manifests tell which
 versions are parts that follow them (`images.py`). What GitHub would refuse to delete is kept. The plan is saved
-(`store.py`) for `apply.py`, images before their parts, so an interrupted run never leaves a kept image broken.
+(`store.py`) for `apply.py`, images before their parts, so an interrupted run never leaves a kept image broken. The
+cleanup service (`service.py`) runs the three steps: `plan_packages`, `saved_plan`, `plan_result`.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
@@ -18,7 +18,6 @@ from pydantic import Field
 
 from github_packages_mcp.github.catalogue import Owner
 from github_packages_mcp.github.client import ProgressCallback
-from github_packages_mcp.github.credentials import identity_of
 from github_packages_mcp.github.models import PackageType, Result
 from github_packages_mcp.github.tasks import gather
 from github_packages_mcp.retention.files import timestamp
@@ -32,9 +31,18 @@ from github_packages_mcp.retention.rules import (
     summarize,
 )
 from github_packages_mcp.retention.sources import Sources
-from github_packages_mcp.retention.store import CleanupStore, PlannedDeletion, SavedPlan
+from github_packages_mcp.retention.store import PlannedDeletion, SavedPlan
 
-__all__ = ["SHOWN_DECISIONS", "CleanupPlan", "PackagePlan", "VersionDecision", "make_plan"]
+__all__ = [
+    "SHOWN_DECISIONS",
+    "CleanupPlan",
+    "PackagePlan",
+    "PlannedPackage",
+    "VersionDecision",
+    "plan_packages",
+    "plan_result",
+    "saved_plan",
+]
 
 TAGGED_TYPES = ("container", "docker")  # the registries whose versions have tags
 # A plan lists every decision up to this many versions per package; beyond, only the deletions (up to this
@@ -75,17 +83,16 @@ class CleanupPlan(Result):
 PlannedPackage = tuple[dict[str, Any], list[Decision], str | None]  # GitHub's package, decisions, manifests note
 
 
-async def make_plan(
+async def plan_packages(
     sources: Sources,
-    store: CleanupStore,
     owner: Owner,
     package_type: PackageType,
     package_name: str,
     rules: Rules,
     now: datetime,
     progress: ProgressCallback | None = None,
-) -> CleanupPlan:
-    """Decide for every active version of the matching packages, save the plan, and describe it.
+) -> list[PlannedPackage]:
+    """Decide for every active version of the matching packages.
 
     Raises:
         RulesError: If a rule is invalid (before any request).
@@ -105,11 +112,13 @@ async def make_plan(
             await progress(done, len(packages))
         return package, decisions, note
 
-    planned = await gather([partial(plan_one, package) for package in packages])
-    plan_id = secrets.token_hex(8)
-    # The plan is the caller's only (their token's fingerprint), and expires: its decisions go stale.
-    caller, expires = identity_of(sources.github.token), now + store.plan_ttl
-    await store.save(_saved_plan(plan_id, caller, owner, package_type, rules, (now, expires), planned))
+    return await gather([partial(plan_one, package) for package in packages])
+
+
+def plan_result(
+    plan_id: str, owner: Owner, package_type: PackageType, planned: Sequence[PlannedPackage]
+) -> CleanupPlan:
+    """The plan as the caller reads it: per package, the decisions shown and how many by rule."""
     results = [_package_plan(package["name"], decisions, note) for package, decisions, note in planned]
     delete = sum(result.delete for result in results)
     return CleanupPlan(
@@ -145,7 +154,7 @@ def _tag_list(decision: Decision) -> list[str] | None:
     return list(decision.version.tags) if decision.version.tags is not None else None
 
 
-def _saved_plan(
+def saved_plan(
     plan_id: str,
     caller: str,
     owner: Owner,
@@ -154,6 +163,7 @@ def _saved_plan(
     lifetime: tuple[datetime, datetime],
     planned: Sequence[PlannedPackage],
 ) -> SavedPlan:
+    """The plan as the store keeps it for `caller` (identity_of their token), alive for `lifetime`."""
     return SavedPlan(
         plan_id=plan_id,
         created_at=timestamp(lifetime[0]),

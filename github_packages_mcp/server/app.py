@@ -27,6 +27,7 @@ from github_packages_mcp.github.manifests import ManifestCache
 from github_packages_mcp.insights.token import granted_scopes, missing_scopes
 from github_packages_mcp.retention.journal import Journal
 from github_packages_mcp.retention.manifests import manifest_store
+from github_packages_mcp.retention.service import Cleanups
 from github_packages_mcp.retention.sources import Sources
 from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.server.resources import add_prompts, add_resources, prompt_errors
@@ -94,17 +95,22 @@ def _app_context(
 ) -> AppContext:
     """What every tool call reaches: kept in the replicas' shared `state` when there is one, else under journal_dir."""
     ttl, directory = settings.confirmation_ttl_seconds, settings.journal_dir
+    sources = Sources(github, settings.registry_url, ManifestCache(manifest_store(directory, state, clock=clock)))
     return AppContext(
         settings=settings,
         github=github,
         tokens=ConfirmationTokens(
             ttl, secret=keys.source("confirmation"), clock=clock, ledger=state or FileLedger(directory, clock)
         ),
-        store=CleanupStore(
-            directory, keys.source("plans"), clock=clock, plan_ttl_days=settings.plan_ttl_days, shared=state
+        cleanups=Cleanups(
+            sources,
+            store=CleanupStore(
+                directory, keys.source("plans"), clock=clock, plan_ttl_days=settings.plan_ttl_days, shared=state
+            ),
+            journal=Journal(directory, keys.source("journal"), clock=clock, shared=state),
+            clock=clock,
         ),
-        journal=Journal(directory, keys.source("journal"), clock=clock, shared=state),
-        sources=Sources(github, settings.registry_url, ManifestCache(manifest_store(directory, state, clock=clock))),
+        sources=sources,
         tool_scopes={entry.name: entry.scopes for entry in tool_entries()},
         clock=clock,
     )

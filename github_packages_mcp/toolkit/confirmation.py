@@ -1,26 +1,28 @@
 """Confirmation of destructive tools (and of restores of more than one item): a form the person fills in, or a
-single-use token.
+single-use token. `confirmed_tool` builds every such tool.
 
-A destructive tool has two resolvers that run before its body and stay out of its input schema: its `target`
-resolver reads what would be destroyed, and `asking(target)` asks the person to type the answer when the client
-can show a form (MCP form elicitation: from the 2025-06-18 protocol, which introduced it, to 2026-07-28). The body
-then calls `settle`, which acts only on a typed answer that matches, or on a token the person's earlier call was
-given: a client that cannot show forms gets `confirmation_required` with a summary and a token instead, and the
-same call plus that token acts. A call that comes before the client's `notifications/initialized` (a raw client
-can send one) is refused, since no form may go out before it. A form that was offered and failed (the client
-answered with an error, did not answer in time, or sent back no typed answer) confirms nothing and hands out no
-token: a token is something the model could redeem by itself. For the same reason a client that can show the form
-cannot confirm with a token. Annotations are hints for clients; this module is the guard.
+Such a tool has resolvers that run before its body and stay out of its input schema: `caller_of` says who calls,
+its `target` resolver reads what would be destroyed, and `asking(target)` asks the person to type the answer when
+the client can show a form (MCP form elicitation: from the 2025-06-18 protocol, which introduced it, to
+2026-07-28). The body then settles: it acts only on a typed answer that matches, or on a token the person's
+earlier call was given: a client that cannot show forms gets `confirmation_required` with a summary and a token
+instead, and the same call plus that token acts. A call that comes before the client's `notifications/initialized`
+(a raw client can send one) is refused, since no form may go out before it. A form that was offered and failed
+(the client answered with an error, did not answer in time, or sent back no typed answer) confirms nothing and
+hands out no token: a token is something the model could redeem by itself. For the same reason a client that can
+show the form cannot confirm with a token. Annotations are hints for clients; this module is the guard.
 """
 
 # No `from __future__ import annotations` here: `asking` builds a resolver whose annotation names a local
 # function, which the SDK must be able to evaluate.
 
+import inspect
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal, Protocol
+from functools import partial
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import anyio
 from mcp import MCPError
@@ -38,22 +40,13 @@ from mcp_types.version import KNOWN_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, Field, ValidationError
 
 from github_packages_mcp.github.catalogue import arg
-from github_packages_mcp.github.credentials import identity_of
-from github_packages_mcp.toolkit.context import AppContext, ToolContext, app_of
-from github_packages_mcp.toolkit.schemas import concise
+from github_packages_mcp.github.models import ConfirmationOutcome
+from github_packages_mcp.retention.journal import Actor
+from github_packages_mcp.toolkit.context import CONTEXT, Caller, ToolContext, app_of, caller_of
+from github_packages_mcp.toolkit.schemas import concise, keyword, signed
 from github_packages_mcp.toolkit.tokens import TokenRejected
 
-__all__ = [
-    "Answer",
-    "Confirmation",
-    "ConfirmationToken",
-    "FormFailed",
-    "Outcome",
-    "Target",
-    "asking",
-    "can_elicit",
-    "settle",
-]
+__all__ = ["ConfirmationTarget", "can_elicit", "confirmed_tool"]
 
 
 class Confirmation(BaseModel):
@@ -63,9 +56,9 @@ class Confirmation(BaseModel):
 
 
 @dataclass(frozen=True)
-class Target:
-    """What a call would destroy (or bring back), read just before asking: the words for the person, and the answer
-    they must type to agree."""
+class ConfirmationTarget:
+    """What a call that needs the person's agreement would destroy (or bring back), read just before asking: the
+    words for the person, and the answer they must type to agree."""
 
     summary: str
     answer: str
@@ -77,18 +70,6 @@ class Target:
     def needs_asking(self) -> bool:
         """Whether the person must agree first (a restore of one item need not)."""
         return True
-
-
-class Outcome(Protocol):
-    """A result of a tool `settle` guards: what it says when nothing was done, and while it waits for a token."""
-
-    NOTHING_DONE: ClassVar[str]  # "Nothing was deleted"
-
-    @classmethod
-    def refused(cls, status: Literal["declined", "cancelled", "not_confirmed"], reason: str) -> BaseModel: ...
-
-    @classmethod
-    def needs_confirmation(cls, tool: str, summary: str, token: str, expires: datetime) -> BaseModel: ...
 
 
 @dataclass(frozen=True)
@@ -114,7 +95,9 @@ _WHAT_TO_DO = (
 )
 _INITIALIZED_GRACE = 1.0  # seconds
 ConfirmationToken = Annotated[str | None, arg("Only once the person agreed", max_length=100)]
-ReadTarget = Callable[..., Awaitable[Target]]
+_CALLER = keyword("caller", Annotated[Caller, Resolve(caller_of)])
+ReadTarget = Callable[..., Awaitable[ConfirmationTarget]]
+TargetT = TypeVar("TargetT", bound=ConfirmationTarget)
 
 
 def can_elicit(ctx: ToolContext) -> bool:
@@ -138,12 +121,12 @@ def _forms_only(ctx: ToolContext) -> bool:
 
 def asking(read_target: ReadTarget) -> Callable[..., Awaitable[Elicit[Confirmation] | Answer | FormFailed | None]]:
     """The `answer` resolver of a tool whose target `read_target` resolves: a form, unless there is nothing to ask,
-    a token was given (which `settle` then redeems, or refuses where a form can be shown), the client cannot show
+    a token was given (which `_settled` then redeems, or refuses where a form can be shown), the client cannot show
     one, or the server confirms by token only."""
 
     async def ask(
         ctx: ToolContext,
-        target: Annotated[Target, Resolve(read_target)],
+        target: Annotated[ConfirmationTarget, Resolve(read_target)],
         confirmation_token: str | None = None,
     ) -> Elicit[Confirmation] | Answer | FormFailed | None:
         settings = app_of(ctx).settings
@@ -204,15 +187,16 @@ def _no_answer(ctx: ToolContext) -> FormFailed | None:
     return None
 
 
-async def settle(
+async def _settled(
     ctx: ToolContext,
+    caller: Caller,
     tool: str,
     arguments: Mapping[str, Any],
-    target: Target,
+    target: ConfirmationTarget,
     answer: Answer,
     confirmation_token: str | None,
     act: Callable[[], Awaitable[BaseModel]],
-    outcome: type[Outcome],
+    outcome: type[ConfirmationOutcome],
 ) -> CallToolResult:
     """Act if the person agreed (a matching typed answer, or a valid token where no form can be shown) or need not;
     else say why nothing was done, or hand out a token for the person's agreement.
@@ -232,7 +216,7 @@ async def settle(
                 f"call {tool} again without confirmation_token to ask them."
             )
         try:
-            await app.tokens.redeem(confirmation_token, tool, arguments, target.summary, _caller(app))
+            await app.tokens.redeem(confirmation_token, tool, arguments, target.summary, caller.identity)
         except TokenRejected as exc:
             raise ToolError(f"{outcome.NOTHING_DONE}: {exc}.") from None
         return concise(await act())
@@ -254,14 +238,52 @@ async def settle(
             "and this client cannot show one. Use a client that supports elicitation, or set "
             'confirmation = "auto" in the configuration.'
         )
-    issued, expires = app.tokens.issue(tool, arguments, target.summary, _caller(app))
+    # With callers' own GitHub tokens passed through, one caller's confirmation must not delete with another's
+    # rights: tokens are bound to the caller's token fingerprint.
+    issued, expires = app.tokens.issue(tool, arguments, target.summary, caller.identity)
     return concise(outcome.needs_confirmation(tool, target.summary, issued, expires))
 
 
 _OUTCOMES = (AcceptedElicitation, DeclinedElicitation, CancelledElicitation)
 
 
-def _caller(app: AppContext) -> str:
-    # With callers' own GitHub tokens passed through, one caller's confirmation must not delete with another's
-    # rights: tokens are bound to the caller's token fingerprint.
-    return identity_of(app.github.token)
+def confirmed_tool(
+    name: str,
+    params: Sequence[inspect.Parameter],
+    read_target: Callable[[ToolContext, Caller, dict[str, Any]], Awaitable[TargetT]],
+    act: Callable[[ToolContext, Actor, TargetT, dict[str, Any]], Awaitable[ConfirmationOutcome]],
+    outcome: type[ConfirmationOutcome],
+    errors: Callable[[], AbstractContextManager[None]],
+) -> Callable[..., Awaitable[CallToolResult]]:
+    """The function of the tool `name`, which acts only once the person agreed (or need not be asked): it takes
+    `params` and a confirmation_token; `read_target` reads what it would act on, before asking, and `act` acts on
+    that, as the caller through this tool (the journal's `Actor`); both get the call's arguments, and `errors` words
+    what goes wrong in either. `outcome` is its result.
+    """
+
+    async def target(ctx: ToolContext, caller: Caller, **arguments: Any) -> ConfirmationTarget:
+        with errors():
+            return await read_target(ctx, caller, arguments)
+
+    resolved_target = signed(target, f"{name}_target", [*params, _CALLER, CONTEXT], ConfirmationTarget)
+
+    async def body(
+        ctx: ToolContext,
+        caller: Caller,
+        target: TargetT,
+        answer: Answer,
+        confirmation_token: str | None,
+        **arguments: Any,
+    ) -> CallToolResult:
+        given = {key: value for key, value in arguments.items() if value is not None}  # what a token is bound to
+        act_now = partial(act, ctx, caller.acting_in(name), target, arguments)
+        with errors():
+            return await _settled(ctx, caller, name, given, target, answer, confirmation_token, act_now, outcome)
+
+    resolved = [
+        keyword("confirmation_token", ConfirmationToken, None),
+        _CALLER,
+        keyword("target", Annotated[ConfirmationTarget, Resolve(resolved_target)]),
+        keyword("answer", Annotated[Answer, Resolve(asking(resolved_target))]),
+    ]
+    return signed(body, name, [*params, *resolved, CONTEXT], Annotated[CallToolResult, outcome])

@@ -1,24 +1,35 @@
-"""What a tool call reaches: the app built once in the lifespan (`AppContext`), progress reporting, and what a
-tool is before it is built (`ToolEntry`)."""
+"""What a tool call reaches: the app built once in the lifespan (`AppContext`), who calls (`Caller`, worked out once
+per call), progress reporting, and what a tool is before it is built (`ToolEntry`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
+from mcp_types import ToolAnnotations
 
 from github_packages_mcp.config import Settings, Toolset
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback
-from github_packages_mcp.github.credentials import identity_of
-from github_packages_mcp.retention.journal import Actor, Journal
+from github_packages_mcp.retention.journal import Actor
+from github_packages_mcp.retention.service import Cleanups
 from github_packages_mcp.retention.sources import Sources
-from github_packages_mcp.retention.store import CleanupStore
+from github_packages_mcp.toolkit.schemas import build_tool, keyword
 from github_packages_mcp.toolkit.tokens import ConfirmationTokens
 
-__all__ = ["AppContext", "ToolContext", "ToolEntry", "actor_of", "app_of", "journal_caller", "progress_reporter"]
+__all__ = [
+    "CONTEXT",
+    "AppContext",
+    "Caller",
+    "ToolContext",
+    "ToolEntry",
+    "app_of",
+    "caller_of",
+    "progress_reporter",
+]
 
 
 @dataclass(frozen=True)
@@ -28,14 +39,14 @@ class AppContext:
     settings: Settings
     github: GitHubClient
     tokens: ConfirmationTokens
-    store: CleanupStore
-    journal: Journal
+    cleanups: Cleanups  # plans, applies, the journal's history and restores
     sources: Sources  # where cleanups read: the API, and the registry's manifests read once (manifest cache)
     tool_scopes: dict[str, tuple[str, ...]]  # every tool this server offers, and the scopes it needs
     clock: Callable[[], float]  # seconds since the epoch: ages, plan and confirmation expiry
 
 
 ToolContext = Context[AppContext, Any]
+CONTEXT = keyword("ctx", Context)  # the context parameter of a tool whose signature is built (`schemas.signed`)
 
 
 @dataclass(frozen=True)
@@ -48,23 +59,51 @@ class ToolEntry:
     scopes: tuple[str, ...]
     build: Callable[[], Tool]
 
+    @classmethod
+    def of(
+        cls,
+        fn: Callable[..., Any],
+        toolset: Toolset,
+        scopes: tuple[str, ...],
+        *,
+        description: str,
+        annotations: ToolAnnotations,
+    ) -> ToolEntry:
+        """The entry of the tool `fn` is built into, named as `fn` is (the tool's name is said once, by `fn`)."""
+        build = partial(build_tool, fn, name=fn.__name__, description=description, annotations=annotations)
+        return cls(fn.__name__, toolset, scopes, build)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who makes a tool call, worked out once per call (`caller_of`): their token's fingerprint (`identity_of`), the
+    MCP client that asked, and whether callers bring their own GitHub tokens (http_auth = "github")."""
+
+    identity: str
+    client: str | None
+    own_tokens: bool
+
+    def acting_in(self, tool: str) -> Actor:
+        """Who acts, for the journal: this caller, through `tool`."""
+        return Actor(self.identity, tool, self.client)
+
+    @property
+    def journal_scope(self) -> str | None:
+        """Whose journal lines this caller sees: with callers' own GitHub tokens passed through, only their own;
+        else everyone's (one operator, whose token may have changed since a deletion)."""
+        return self.identity if self.own_tokens else None
+
 
 def app_of(ctx: ToolContext) -> AppContext:
     return ctx.request_context.lifespan_context
 
 
-def actor_of(ctx: ToolContext, tool: str) -> Actor:
-    """Who is acting in this call, for the journal: the caller's token fingerprint, the MCP client, the tool."""
-    params = ctx.session.client_params
+async def caller_of(ctx: ToolContext) -> Caller:
+    """Who makes this call. Async, so that as a resolver (`Resolve(caller_of)`) the SDK runs it on the event loop,
+    not in a worker thread."""
+    app, params = app_of(ctx), ctx.session.client_params
     client = f"{params.client_info.name} {params.client_info.version}" if params is not None else None
-    return Actor(identity_of(app_of(ctx).github.token), tool, client)
-
-
-def journal_caller(ctx: ToolContext) -> str | None:
-    """Whose journal lines a call sees: with callers' own GitHub tokens passed through, only the caller's own;
-    else everyone's (one operator, whose token may have changed since a deletion)."""
-    app = app_of(ctx)
-    return identity_of(app.github.token) if app.settings.http_auth == "github" else None
+    return Caller(app.github.identity, client, app.settings.passes_callers_tokens)
 
 
 def progress_reporter(ctx: ToolContext, message: str) -> ProgressCallback:

@@ -4,7 +4,6 @@ container packages) and check_token (what the token is and may do). The work its
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import partial
 from typing import Annotated
 
 from mcp_types import CallToolResult, ToolAnnotations
@@ -13,11 +12,12 @@ from github_packages_mcp.github.catalogue import OptionalOrg, OptionalUsername, 
 from github_packages_mcp.github.models import PACKAGE_TYPES, PackageType
 from github_packages_mcp.insights.audit import Audit, audit
 from github_packages_mcp.insights.integrity import Integrity, check_integrity
-from github_packages_mcp.insights.token import TokenCheck, check_token
+from github_packages_mcp.insights.token import TokenCheck
+from github_packages_mcp.insights.token import check_token as token_check
 from github_packages_mcp.retention.patterns import MAX_PATTERN_LENGTH
 from github_packages_mcp.toolkit.advice import tool_errors
 from github_packages_mcp.toolkit.context import ToolContext, ToolEntry, app_of, progress_reporter
-from github_packages_mcp.toolkit.schemas import build_tool, concise
+from github_packages_mcp.toolkit.schemas import concise
 
 __all__ = ["audit_entries"]
 
@@ -57,42 +57,41 @@ async def check_image_integrity(
         return concise(await check_integrity(app.sources, owner, package_name, progress))
 
 
-async def check_token_tool(ctx: ToolContext) -> Annotated[CallToolResult, TokenCheck]:
+async def check_token(ctx: ToolContext) -> Annotated[CallToolResult, TokenCheck]:
     app = app_of(ctx)
     with tool_errors((), "check_token"):  # the token of this call: the caller's own, when passed through
-        return concise(await check_token(app.github, app.github.token, app.tool_scopes))
+        return concise(await token_check(app.github, app.github.token, app.tool_scopes))
 
 
 def audit_entries() -> tuple[ToolEntry, ...]:
-    audit_tool = partial(
-        build_tool,
-        audit_packages,
-        description=(
-            "Audit an owner's packages: versions, last update, visibility, stale and public ones, and deleted "
-            "versions still restorable."
-        ),
-        annotations=ToolAnnotations(read_only_hint=True),
-    )
-    integrity_tool = partial(
-        build_tool,
-        check_image_integrity,
-        description=(
-            "Find what is broken in container packages: images missing platforms, orphaned signatures and "
-            "attestations, stale referrers indexes."
-        ),
-        annotations=ToolAnnotations(read_only_hint=True),
-    )
-    check_tool = partial(
-        build_tool,
-        check_token_tool,
-        name="check_token",
-        description=(
-            "Check the token: its user, kind, scopes, which tools it can use (and what others miss), its quota."
-        ),
-        annotations=ToolAnnotations(read_only_hint=True),
-    )
     return (
-        ToolEntry("audit_packages", "audit", READ, audit_tool),
-        ToolEntry("check_image_integrity", "audit", READ, integrity_tool),
-        ToolEntry("check_token", "audit", (), check_tool),
+        ToolEntry.of(
+            audit_packages,
+            "audit",
+            READ,
+            description=(
+                "Audit an owner's packages: versions, last update, visibility, stale and public ones, and deleted "
+                "versions still restorable."
+            ),
+            annotations=ToolAnnotations(read_only_hint=True),
+        ),
+        ToolEntry.of(
+            check_image_integrity,
+            "audit",
+            READ,
+            description=(
+                "Find what is broken in container packages: images missing platforms, orphaned signatures and "
+                "attestations, stale referrers indexes."
+            ),
+            annotations=ToolAnnotations(read_only_hint=True),
+        ),
+        ToolEntry.of(
+            check_token,
+            "audit",
+            (),
+            description=(
+                "Check the token: its user, kind, scopes, which tools it can use (and what others miss), its quota."
+            ),
+            annotations=ToolAnnotations(read_only_hint=True),
+        ),
     )

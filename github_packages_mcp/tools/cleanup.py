@@ -1,15 +1,14 @@
 """Retention cleanups as tools: plan_version_cleanup (reads), apply_version_cleanup (deletes, after confirmation),
 and the journal of every delete and restore: list_deletion_history (reads) and restore_from_journal. The work
-itself is in `retention/`."""
+itself is the cleanup service's (`retention/service.py`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any, ClassVar
 
-from mcp.server.mcpserver import Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, ToolAnnotations
 
@@ -21,22 +20,12 @@ from github_packages_mcp.github.catalogue import (
     arg,
     scopes_for,
 )
-from github_packages_mcp.github.credentials import identity_of
 from github_packages_mcp.github.errors import GitHubError
-from github_packages_mcp.github.models import ConfirmationOutcome
-from github_packages_mcp.retention.apply import CleanupApplied, apply_plan, describe_plan
-from github_packages_mcp.retention.history import (
-    History,
-    JournalQuery,
-    Restored,
-    Selection,
-    history,
-    restore,
-    select,
-    window,
-)
+from github_packages_mcp.retention.apply import CleanupApplied
+from github_packages_mcp.retention.history import History, JournalQuery, Restored, Selection, window
+from github_packages_mcp.retention.journal import Actor
 from github_packages_mcp.retention.patterns import MAX_PATTERN_LENGTH
-from github_packages_mcp.retention.plan import CleanupPlan, make_plan
+from github_packages_mcp.retention.plan import CleanupPlan
 from github_packages_mcp.retention.rules import (
     AgeBasis,
     DeleteGhostImages,
@@ -56,16 +45,9 @@ from github_packages_mcp.retention.rules import (
     Tagged,
 )
 from github_packages_mcp.toolkit.advice import tool_error_message, tool_errors
-from github_packages_mcp.toolkit.confirmation import Answer, ConfirmationToken, Target, asking, settle
-from github_packages_mcp.toolkit.context import (
-    ToolContext,
-    ToolEntry,
-    actor_of,
-    app_of,
-    journal_caller,
-    progress_reporter,
-)
-from github_packages_mcp.toolkit.schemas import build_tool, concise
+from github_packages_mcp.toolkit.confirmation import ConfirmationTarget, confirmed_tool
+from github_packages_mcp.toolkit.context import Caller, ToolContext, ToolEntry, app_of, caller_of, progress_reporter
+from github_packages_mcp.toolkit.schemas import concise, keyword
 
 __all__ = ["cleanup_entries"]
 
@@ -104,7 +86,6 @@ async def plan_version_cleanup(
     delete_ghost_images: DeleteGhostImages = False,
     delete_partial_images: DeletePartialImages = False,
 ) -> Annotated[CallToolResult, CleanupPlan]:
-    app = app_of(ctx)
     rules = Rules(
         keep_latest=keep_latest, keep_younger_than_days=keep_younger_than_days, age_basis=age_basis, tagged=tagged,
         include_tags=include_tags, exclude_tags=exclude_tags, include_versions=include_versions,
@@ -116,62 +97,43 @@ async def plan_version_cleanup(
     progress = progress_reporter(ctx, "planned {done} of {total} package(s)")
     with tool_errors(READ, "list_org_package_versions"):
         owner = Owner.of({"org": org, "username": username})
-        now = datetime.fromtimestamp(app.clock(), UTC)
-        plan = await make_plan(app.sources, app.store, owner, package_type, package_name, rules, now, progress)
+        caller = (await caller_of(ctx)).identity
+        plan = await app_of(ctx).cleanups.plan(caller, owner, package_type, package_name, rules, progress)
     return concise(plan)
 
 
 @dataclass(frozen=True)
-class PlanTarget(Target):
-    """A plan as the person is asked about it; `digest` is the whole plan's, which the apply checks again."""
+class CleanupTarget(ConfirmationTarget):
+    """What applying a plan would delete, as the person is asked about it; `digest` is the whole plan's, which the
+    apply checks again."""
 
-    digest: str = ""
+    digest: str
 
 
-async def _plan_target(ctx: ToolContext, plan_id: str) -> Target:
-    app = app_of(ctx)
-    with tool_errors(DELETE, "plan_version_cleanup"):
-        described = await describe_plan(app.store, app.journal, plan_id, identity_of(app.github.token))
+async def _cleanup_target(ctx: ToolContext, caller: Caller, arguments: dict[str, Any]) -> CleanupTarget:
+    plan_id = arguments["plan_id"]
+    described = await app_of(ctx).cleanups.describe(plan_id, caller.identity)
     if (count := described.versions) == 0:
         raise ToolError(f"Nothing to do: every version of plan {plan_id} is already done")
-    return PlanTarget(described.summary, str(count), f"{count} (the number of versions)", digest=described.digest)
+    return CleanupTarget(described.summary, str(count), f"{count} (the number of versions)", described.digest)
 
 
-_ask_about_plan = asking(_plan_target)
+async def _cleaned_up(
+    ctx: ToolContext, actor: Actor, target: CleanupTarget, arguments: dict[str, Any]
+) -> CleanupApplied:
+    progress = progress_reporter(ctx, "deleted {done} of {total}")
+    try:
+        # Only the plan the person was asked about (its digest is in the summary they approved, and a token binds
+        # that summary): the apply refuses any other.
+        return await app_of(ctx).cleanups.apply(arguments["plan_id"], target.digest, actor, progress)
+    except GitHubError as exc:  # a rate limit or the network stopped the run; the journal has what was done
+        advice = tool_error_message(exc, DELETE, "plan_version_cleanup")
+        raise ToolError(f"{advice} Call apply_version_cleanup again with the same plan_id to resume.") from None
 
 
-async def apply_version_cleanup(
-    ctx: ToolContext,
-    plan_id: PlanId,
-    confirmation_token: ConfirmationToken = None,
-    *,
-    target: Annotated[Target, Resolve(_plan_target)],
-    answer: Annotated[Answer, Resolve(_ask_about_plan)],
-) -> Annotated[CallToolResult, CleanupApplied]:
-    app = app_of(ctx)
-    # The plan the person was asked about (its digest is in the summary they approved, and a token binds that
-    # summary): the apply refuses any other.
-    confirmed = target.digest if isinstance(target, PlanTarget) else ""
-
-    async def act() -> ConfirmationOutcome:
-        progress = progress_reporter(ctx, "deleted {done} of {total}")
-        try:
-            actor = actor_of(ctx, "apply_version_cleanup")
-            return await apply_plan(app.sources, app.store, app.journal, actor, plan_id, confirmed, progress)
-        except GitHubError as exc:  # a rate limit or the network stopped the run; the journal has what was done
-            advice = tool_error_message(exc, DELETE, "plan_version_cleanup")
-            raise ToolError(f"{advice} Call apply_version_cleanup again with the same plan_id to resume.") from None
-
-    with tool_errors(DELETE, "plan_version_cleanup"):
-        arguments = {"plan_id": plan_id}
-        return await settle(
-            ctx, "apply_version_cleanup", arguments, target, answer, confirmation_token, act, CleanupApplied
-        )
-
-
-def _query(ctx: ToolContext, since: str | None, until: str | None, **selected: Any) -> JournalQuery:
-    start, end = window(since, until, datetime.fromtimestamp(app_of(ctx).clock(), UTC))
-    return JournalQuery(since=start, until=end, caller=journal_caller(ctx), **selected)
+def _query(ctx: ToolContext, caller: Caller, since: str | None, until: str | None, **selected: Any) -> JournalQuery:
+    start, end = window(since, until, app_of(ctx).cleanups.now())
+    return JournalQuery(since=start, until=end, caller=caller.journal_scope, **selected)
 
 
 async def list_deletion_history(
@@ -180,12 +142,14 @@ async def list_deletion_history(
     until: Until = None,
     package_name: OptionalNameOrGlob = None,
 ) -> Annotated[CallToolResult, History]:
+    caller = await caller_of(ctx)
     with tool_errors((), "list_deletion_history"):
-        return concise(await history(app_of(ctx).journal, _query(ctx, since, until, package_name=package_name)))
+        query = _query(ctx, caller, since, until, package_name=package_name)
+        return concise(await app_of(ctx).cleanups.history(query))
 
 
 @dataclass(frozen=True)
-class RestoreTarget(Target):
+class RestoreTarget(ConfirmationTarget):
     """A restore as the person is asked about it: the selected journal lines (their digest is in the summary)."""
 
     selection: Selection
@@ -198,102 +162,88 @@ class RestoreTarget(Target):
         return len(self.selection.entries) > 1
 
 
-async def _restore_target(
-    ctx: ToolContext,
-    plan_id: str | None,
-    version_ids: list[int] | None,
-    package_ids: list[int] | None,
-    since: str | None,
-    until: str | None,
-    package_name: str | None,
-) -> Target:
-    app = app_of(ctx)
-    with tool_errors(RESTORE, "list_deletion_history"):
-        query = _query(
-            ctx, since, until, package_name=package_name, plan_id=plan_id,
-            version_ids=None if version_ids is None else frozenset(version_ids),
-            package_ids=None if package_ids is None else frozenset(package_ids),
-        )  # fmt: skip
-        if plan_id is not None:  # only the caller who made a plan restores by its id, as only they apply it
-            await app.store.load(plan_id, identity_of(app.github.token), expired_ok=True)
-        selection = await select(app.journal, query)
+async def _restore_target(ctx: ToolContext, caller: Caller, arguments: dict[str, Any]) -> RestoreTarget:
+    version_ids, package_ids = arguments["version_ids"], arguments["package_ids"]
+    query = _query(
+        ctx, caller, arguments["since"], arguments["until"], package_name=arguments["package_name"],
+        plan_id=arguments["plan_id"], version_ids=None if version_ids is None else frozenset(version_ids),
+        package_ids=None if package_ids is None else frozenset(package_ids),
+    )  # fmt: skip
+    selection = await app_of(ctx).cleanups.select(query, caller.identity)
     count = len(selection.entries)
     hint = f"{count} (the number of packages and versions)"
-    return RestoreTarget(selection.describe(), str(count), hint, selection=selection)
+    return RestoreTarget(selection.describe(), str(count), hint, selection)
 
 
-_ask_about_restore = asking(_restore_target)
-
-
-async def restore_from_journal_tool(
-    ctx: ToolContext,
-    plan_id: OptionalPlanId = None,
-    version_ids: VersionIds = None,
-    package_ids: PackageIds = None,
-    since: Since = None,
-    until: Until = None,
-    package_name: OptionalNameOrGlob = None,
-    confirmation_token: ConfirmationToken = None,
-    *,
-    target: Annotated[Target, Resolve(_restore_target)],
-    answer: Annotated[Answer, Resolve(_ask_about_restore)],
-) -> Annotated[CallToolResult, Restored]:
-    app = app_of(ctx)
+async def _restored(ctx: ToolContext, actor: Actor, target: RestoreTarget, arguments: dict[str, Any]) -> Restored:
     # Exactly the journal lines the person was shown (a token binds their digest, in the summary).
-    selection = target.selection if isinstance(target, RestoreTarget) else Selection(())
+    progress = progress_reporter(ctx, "restored {done} of {total}")
+    return await app_of(ctx).cleanups.restore(target.selection, actor, arguments["plan_id"], progress)
 
-    async def act() -> Restored:
-        progress = progress_reporter(ctx, "restored {done} of {total}")
-        actor = actor_of(ctx, "restore_from_journal")
-        return await restore(app.github, app.journal, actor, selection, plan_id, progress)
 
-    given = {"plan_id": plan_id, "version_ids": version_ids, "package_ids": package_ids, "since": since,
-             "until": until, "package_name": package_name}  # fmt: skip
-    with tool_errors(RESTORE, "list_deletion_history"):
-        arguments = {name: value for name, value in given.items() if value is not None}
-        return await settle(ctx, "restore_from_journal", arguments, target, answer, confirmation_token, act, Restored)
+def _apply_tool() -> Callable[..., Any]:
+    errors = partial(tool_errors, DELETE, "plan_version_cleanup")
+    plan_id = keyword("plan_id", PlanId)
+    return confirmed_tool("apply_version_cleanup", [plan_id], _cleanup_target, _cleaned_up, CleanupApplied, errors)
+
+
+def _restore_tool() -> Callable[..., Any]:
+    return confirmed_tool(
+        "restore_from_journal",
+        [
+            keyword("plan_id", OptionalPlanId, None),
+            keyword("version_ids", VersionIds, None),
+            keyword("package_ids", PackageIds, None),
+            keyword("since", Since, None),
+            keyword("until", Until, None),
+            keyword("package_name", OptionalNameOrGlob, None),
+        ],
+        _restore_target,
+        _restored,
+        Restored,
+        partial(tool_errors, RESTORE, "list_deletion_history"),
+    )
 
 
 def cleanup_entries() -> tuple[ToolEntry, ...]:
-    plan = partial(
-        build_tool,
-        plan_version_cleanup,
-        description=(
-            "Plan a cleanup, deleting nothing: delete or keep, and why, for each version of a package or name "
-            "glob. Image parts (platform images, signatures, attestations) follow their image; orphans are kept."
-        ),
-        annotations=ToolAnnotations(read_only_hint=True),
-    )
-    apply = partial(
-        build_tool,
-        apply_version_cleanup,
-        description=(
-            "Apply a cleanup plan once the person confirms: each package is read again, what changed is skipped; "
-            "paced, journaled; again resumes. Needs delete:packages."
-        ),
-        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True),
-    )
-    listing = partial(
-        build_tool,
-        list_deletion_history,
-        description=(
-            "What this server deleted or restored, by any tool: who, what, when, result, restorable. Newest first."
-        ),
-        annotations=ToolAnnotations(read_only_hint=True),
-    )
-    restore = partial(
-        build_tool,
-        restore_from_journal_tool,
-        name="restore_from_journal",
-        description=(
-            "Restore what this server deleted (its journal), within 30 days: by plan_id, ids or since/until; "
-            "the person confirms more than one. Needs write:packages."
-        ),
-        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False),
-    )
     return (
-        ToolEntry("plan_version_cleanup", "cleanup", READ, plan),
-        ToolEntry("apply_version_cleanup", "cleanup", DELETE, apply),
-        ToolEntry("list_deletion_history", "cleanup", (), listing),
-        ToolEntry("restore_from_journal", "cleanup", RESTORE, restore),
+        ToolEntry.of(
+            plan_version_cleanup,
+            "cleanup",
+            READ,
+            description=(
+                "Plan a cleanup, deleting nothing: delete or keep, and why, for each version of a package or name "
+                "glob. Image parts (platform images, signatures, attestations) follow their image; orphans are kept."
+            ),
+            annotations=ToolAnnotations(read_only_hint=True),
+        ),
+        ToolEntry.of(
+            _apply_tool(),
+            "cleanup",
+            DELETE,
+            description=(
+                "Apply a cleanup plan once the person confirms: each package is read again, what changed is "
+                "skipped; paced, journaled; again resumes. Needs delete:packages."
+            ),
+            annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True),
+        ),
+        ToolEntry.of(
+            list_deletion_history,
+            "cleanup",
+            (),
+            description=(
+                "What this server deleted or restored, by any tool: who, what, when, result, restorable. Newest first."
+            ),
+            annotations=ToolAnnotations(read_only_hint=True),
+        ),
+        ToolEntry.of(
+            _restore_tool(),
+            "cleanup",
+            RESTORE,
+            description=(
+                "Restore what this server deleted (its journal), within 30 days: by plan_id, ids or since/until; "
+                "the person confirms more than one. Needs write:packages."
+            ),
+            annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False),
+        ),
     )

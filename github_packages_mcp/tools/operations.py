@@ -1,20 +1,17 @@
 """GitHub's 27 operations as tools: one generic path from a catalogue row to an MCP tool.
 
-Reads and restores run the row through `execute`; deletes first read their target and settle the person's
-confirmation (`toolkit/confirmation.py`). The signatures are built at run time from the row's parameters.
+Reads and restores run the row through `execute`; deletes are confirmed tools (`toolkit/confirmation.py`): they
+read their target, and act once the person agreed. The signatures are built at run time from the row's parameters.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
 
-import anyio
-from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, ToolAnnotations
@@ -25,22 +22,27 @@ from github_packages_mcp.github.client import GitHubClient, Turn
 from github_packages_mcp.github.errors import APIError, GitHubError, InvalidRequest, NotDeleted, NotFound
 from github_packages_mcp.github.execute import describe_deletion, execute, package_gone
 from github_packages_mcp.github.listing import Listing
-from github_packages_mcp.github.models import (
-    ConfirmationOutcome,
-    DeletionResult,
-    Package,
-)
+from github_packages_mcp.github.models import DeletionResult, Package
+from github_packages_mcp.github.pacing import sent_in_turn
 from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.insights.suggest import what_exists
 from github_packages_mcp.retention.journal import Actor, JournalResult, Subject
 from github_packages_mcp.toolkit.advice import tool_error_message, tool_errors
-from github_packages_mcp.toolkit.confirmation import Answer, ConfirmationToken, Target, asking, settle
-from github_packages_mcp.toolkit.context import AppContext, ToolContext, ToolEntry, actor_of, app_of, progress_reporter
+from github_packages_mcp.toolkit.confirmation import ConfirmationTarget, confirmed_tool
+from github_packages_mcp.toolkit.context import (
+    CONTEXT,
+    AppContext,
+    Caller,
+    ToolContext,
+    ToolEntry,
+    app_of,
+    caller_of,
+    progress_reporter,
+)
 from github_packages_mcp.toolkit.schemas import MAX_RESULT_TEXT, build_tool, concise, keyword, signed
 
 __all__ = ["operation_entries"]
 
-_CONTEXT = keyword("ctx", Context)
 log = logging.getLogger("github_packages_mcp")
 
 
@@ -52,7 +54,7 @@ def operation_entries() -> tuple[ToolEntry, ...]:
 def _operation_tool(op: Operation) -> Tool:
     params = [keyword(p.name, p.annotation, p.default) for p in op.params]
     return build_tool(
-        _delete_body(op, params) if op.kind == "delete" else _plain_body(op, params),
+        _delete_tool(op, params) if op.kind == "delete" else _plain_body(op, params),
         name=op.name,
         description=op.description,
         # Explicit read-only and destructive hints; the others keep their defaults (open world, not idempotent).
@@ -85,7 +87,8 @@ def _plain_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
                     max_text=MAX_RESULT_TEXT,
                 )
                 if op.kind == "restore":
-                    result = await _journaled(ctx, op, Subject.of(arguments), lambda turn: sent(turn=turn))
+                    actor = (await caller_of(ctx)).acting_in(op.name)
+                    result = await _journaled(app, actor, op, Subject.of(arguments), lambda turn: sent(turn=turn))
                 else:
                     result = await sent()
             except NotFound as exc:
@@ -94,7 +97,7 @@ def _plain_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
                 result = await _past_the_end(op, app.github, arguments, result)
         return concise(result)
 
-    return signed(body, op.name, [*params, _CONTEXT], Annotated[CallToolResult, op.result])
+    return signed(body, op.name, [*params, CONTEXT], Annotated[CallToolResult, op.result])
 
 
 async def _explained(op: Operation, github: GitHubClient, arguments: dict[str, Any], exc: NotFound) -> Exception:
@@ -119,12 +122,12 @@ async def _past_the_end(op: Operation, github: GitHubClient, arguments: dict[str
 
 
 @dataclass(frozen=True)
-class DeletionTarget(Target):
-    """A delete's target as read before asking, and as the journal records it; `last_version`: a version that is its
-    package's last, which GitHub may delete the package with."""
+class DeleteTarget(ConfirmationTarget):
+    """What a delete acts on, as read before asking, and as the journal records it; `last_version`: a version that
+    is its package's last, which GitHub may delete the package with."""
 
-    subject: Subject | None = None
-    last_version: bool = False
+    subject: Subject
+    last_version: bool
 
 
 Send = Callable[[Turn], Awaitable[BaseModel]]
@@ -132,7 +135,7 @@ Then = Callable[[BaseModel], Awaitable[BaseModel]]
 
 
 async def _journaled(
-    ctx: ToolContext, op: Operation, subject: Subject, send: Send, then: Then | None = None
+    app: AppContext, actor: Actor, op: Operation, subject: Subject, send: Send, then: Then | None = None
 ) -> BaseModel:
     """A delete's or restore's request, and its journal lines: what GitHub answered, or that it refused.
 
@@ -142,17 +145,15 @@ async def _journaled(
     that went out. `then` runs after the outcome is journaled, in the same shield (what else GitHub did). A result
     that cannot be journaled does not hide what GitHub did: the result says so.
     """
-    app = app_of(ctx)
-    async with AsyncExitStack() as stack:
-        try:
-            turn = await stack.enter_async_context(app.github.turn(op.method))
-        except InvalidRequest as exc:  # the pacing replicas share did not answer
-            raise InvalidRequest(f"Nothing was {'deleted' if op.kind == 'delete' else 'restored'}: {exc}") from None
-        with anyio.CancelScope(shield=True):
-            result = await _sent_journaled(app, actor_of(ctx, op.name), op, subject, partial(send, turn))
-            if then is not None:
-                result = await then(result)
-    return result
+
+    async def in_turn(turn: Turn) -> BaseModel:
+        result = await _sent_journaled(app, actor, op, subject, partial(send, turn))
+        return result if then is None else await then(result)
+
+    def refused(exc: InvalidRequest) -> InvalidRequest:  # the pacing replicas share did not answer
+        return InvalidRequest(f"Nothing was {'deleted' if op.kind == 'delete' else 'restored'}: {exc}")
+
+    return await sent_in_turn(app.github.turn(op.method), in_turn, refused)
 
 
 async def _sent_journaled(
@@ -163,7 +164,7 @@ async def _sent_journaled(
     failed: JournalResult = "failed" if op.kind == "delete" else "restore_failed"
     if op.kind == "delete":
         try:
-            await app.journal.record(actor, subject, "deleting")
+            await app.cleanups.journal.record(actor, subject, "deleting")
         except InvalidRequest as exc:
             raise InvalidRequest(f"Nothing was deleted: {exc}") from None
     try:
@@ -171,12 +172,12 @@ async def _sent_journaled(
     except GitHubError as exc:
         detail = exc.message if isinstance(exc, NotDeleted) else _detail(exc)
         try:
-            await app.journal.record(actor, subject, failed, detail)
+            await app.cleanups.journal.record(actor, subject, failed, detail)
         except InvalidRequest:  # the journal's disk or shared state
             log.warning("%s failed and could not be journaled", op.name)
         raise
     try:
-        await app.journal.record(actor, subject, done)
+        await app.cleanups.journal.record(actor, subject, done)
     except InvalidRequest:
         return _noted(result, "Its outcome is not in the journal: the server could not write it (its log says why).")
     return result
@@ -191,13 +192,12 @@ def _noted(result: BaseModel, note: str) -> BaseModel:
     return result.model_copy(update={"message": f"{message} {note}".strip()})
 
 
-async def _package_gone_too(ctx: ToolContext, op: Operation, target: DeletionTarget, result: BaseModel) -> BaseModel:
+async def _package_gone_too(app: AppContext, actor: Actor, target: DeleteTarget, result: BaseModel) -> BaseModel:
     """After a package's last version was deleted: if GitHub deleted the package with it, journal the package's
     deletion too, so that restore_from_journal brings it back (before the version)."""
     subject = target.subject
-    if not target.last_version or subject is None or subject.version_id is None:
+    if not target.last_version or subject.version_id is None:
         return result
-    app = app_of(ctx)
     try:
         if not await package_gone(app.github, subject.arguments()):
             return result
@@ -208,9 +208,7 @@ async def _package_gone_too(ctx: ToolContext, op: Operation, target: DeletionTar
     )
     name = quoted(subject.package_name)
     try:
-        await app.journal.record(
-            actor_of(ctx, op.name), package, "deleted", "GitHub deleted the package with its last version"
-        )
+        await app.cleanups.journal.record(actor, package, "deleted", "GitHub deleted the package with its last version")
     except InvalidRequest:
         return _noted(
             result, f"GitHub deleted the package {name} with it, its last version; that is not in the journal."
@@ -222,43 +220,39 @@ async def _package_gone_too(ctx: ToolContext, op: Operation, target: DeletionTar
     )
 
 
-def _delete_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
-    async def read_target(ctx: ToolContext, **arguments: Any) -> Target:
-        with tool_errors(op.scopes, _check_with(op)):
-            described = await describe_deletion(op, app_of(ctx).github, arguments)
-        found, package = described.found, described.package
-        known: dict[str, Any] = (
-            {"package_id": found.id} if isinstance(found, Package) else {"name": found.name, "tags": found.tags}
-        )
-        if package is not None:
-            known["package_id"] = package.id
-        name = arguments["package_name"]
-        subject = Subject.of(arguments, **known)
-        hint = f"the package name {quoted(name)}"
-        return DeletionTarget(described.summary, name, hint, subject, described.last_version)
+def _delete_tool(op: Operation, params: list[Any]) -> Callable[..., Any]:
+    return confirmed_tool(
+        op.name,
+        params,
+        partial(_delete_target, op),
+        partial(_deleted, op),
+        DeletionResult,
+        partial(tool_errors, op.scopes, _check_with(op)),
+    )
 
-    read_target = signed(read_target, f"{op.name}_target", [*params, _CONTEXT], Target)
 
-    async def body(
-        ctx: ToolContext, target: Target, answer: Answer, confirmation_token: str | None, **arguments: Any
-    ) -> CallToolResult:
-        async def act() -> ConfirmationOutcome:
-            subject = target.subject if isinstance(target, DeletionTarget) else None
+async def _delete_target(op: Operation, ctx: ToolContext, caller: Caller, arguments: dict[str, Any]) -> DeleteTarget:
+    described = await describe_deletion(op, app_of(ctx).github, arguments)
+    found, package = described.found, described.package
+    known: dict[str, Any] = (
+        {"package_id": found.id} if isinstance(found, Package) else {"name": found.name, "tags": found.tags}
+    )
+    if package is not None:
+        known["package_id"] = package.id
+    name = arguments["package_name"]
+    subject = Subject.of(arguments, **known)
+    return DeleteTarget(described.summary, name, f"the package name {quoted(name)}", subject, described.last_version)
 
-            async def send(turn: Turn) -> BaseModel:
-                return await execute(op, app_of(ctx).github, arguments, turn=turn)
 
-            then = partial(_package_gone_too, ctx, op, target) if isinstance(target, DeletionTarget) else None
-            result = await _journaled(ctx, op, subject or Subject.of(arguments), send, then)
-            assert isinstance(result, DeletionResult)
-            return result
+async def _deleted(
+    op: Operation, ctx: ToolContext, actor: Actor, target: DeleteTarget, arguments: dict[str, Any]
+) -> DeletionResult:
+    app = app_of(ctx)
 
-        with tool_errors(op.scopes, _check_with(op)):
-            return await settle(ctx, op.name, arguments, target, answer, confirmation_token, act, DeletionResult)
+    async def send(turn: Turn) -> BaseModel:
+        return await execute(op, app.github, arguments, turn=turn)
 
-    resolved = [
-        keyword("confirmation_token", ConfirmationToken, None),
-        keyword("target", Annotated[Target, Resolve(read_target)]),
-        keyword("answer", Annotated[Answer, Resolve(asking(read_target))]),
-    ]
-    return signed(body, op.name, [*params, *resolved, _CONTEXT], Annotated[CallToolResult, DeletionResult])
+    then = partial(_package_gone_too, app, actor, target)
+    result = await _journaled(app, actor, op, target.subject, send, then)
+    assert isinstance(result, DeletionResult)
+    return result

@@ -18,9 +18,10 @@ from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.github.credentials import identity_of
 from github_packages_mcp.github.manifests import ManifestCache
 from github_packages_mcp.github.models import parse_time
-from github_packages_mcp.retention.apply import PlanChanged, apply_plan
+from github_packages_mcp.retention.apply import PlanChanged
 from github_packages_mcp.retention.journal import Actor, Journal
 from github_packages_mcp.retention.manifests import manifest_store
+from github_packages_mcp.retention.service import Cleanups
 from github_packages_mcp.retention.sources import Sources
 from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_READ_TOKEN, DEMO_TOKEN, Fault, SandboxServer
@@ -372,7 +373,7 @@ async def test_the_confirmation_binds_the_whole_plan_by_its_digest(settings: Set
         actor = Actor(identity_of(DEMO_TOKEN), "apply_version_cleanup")
         sources = Sources(github, settings.registry_url, ManifestCache(manifest_store(settings.journal_dir, None)))
         with pytest.raises(PlanChanged, match="not the plan the person confirmed"):
-            await apply_plan(sources, store, journal, actor, plan["plan_id"], saved.digest())
+            await Cleanups(sources, store, journal, time.time).apply(plan["plan_id"], saved.digest(), actor)
     assert deleted_ids(sandbox) == []
 
 
