@@ -113,6 +113,11 @@ async def test_schemas_are_what_strict_clients_accept() -> None:
         prompts = (await client.list_prompts()).prompts
     for tool in tools:
         assert all(prop.get("description") for prop in tool.input_schema["properties"].values()), tool.name
+        for node in _nodes(tool.input_schema):  # no caller can send a megabyte of any argument
+            if node.get("type") == "string" and "enum" not in node:
+                assert node.get("maxLength"), (tool.name, node)
+            if node.get("type") == "array":
+                assert node.get("maxItems"), (tool.name, node)
         for node in (*_nodes(tool.input_schema), *_nodes(tool.output_schema)):
             if isinstance(node.get("properties"), dict) and all(
                 isinstance(v, dict) for v in node["properties"].values()
