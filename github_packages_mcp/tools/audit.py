@@ -68,8 +68,8 @@ def audit_entries() -> tuple[ToolEntry, ...]:
         build_tool,
         audit_packages,
         description=(
-            "Audit an owner's packages: versions, last update, visibility, stale and public ones, and deleted "
-            "versions still restorable."
+            "Audit an owner's packages: versions, last update, visibility, stale and public ones, restorable "
+            "deleted versions."
         ),
         annotations=ToolAnnotations(read_only_hint=True),
     )
@@ -77,8 +77,8 @@ def audit_entries() -> tuple[ToolEntry, ...]:
         build_tool,
         check_image_integrity,
         description=(
-            "Find what is broken in container packages: images missing platforms, orphaned signatures and "
-            "attestations, stale referrers indexes."
+            "Find broken container images: missing platforms, orphaned signatures and attestations, stale "
+            "referrers indexes."
         ),
         annotations=ToolAnnotations(read_only_hint=True),
     )
@@ -86,9 +86,7 @@ def audit_entries() -> tuple[ToolEntry, ...]:
         build_tool,
         check_token_tool,
         name="check_token",
-        description=(
-            "Check the token: its user, kind, scopes, which tools it can use (and what others miss), its quota."
-        ),
+        description="The token's user, kind, scopes and quota, and which tools it can use (what the others miss).",
         annotations=ToolAnnotations(read_only_hint=True),
     )
     return (

@@ -259,26 +259,21 @@ def cleanup_entries() -> tuple[ToolEntry, ...]:
         build_tool,
         plan_version_cleanup,
         description=(
-            "Plan a cleanup, deleting nothing: delete or keep, and why, for each version of a package or name "
-            "glob. Image parts (platform images, signatures, attestations) follow their image; orphans are kept."
+            "Plan a cleanup: for each version of a package or name glob, delete or keep, and why. Image parts "
+            "(platforms, signatures, attestations) follow their image."
         ),
         annotations=ToolAnnotations(read_only_hint=True),
     )
     apply = partial(
         build_tool,
         apply_version_cleanup,
-        description=(
-            "Apply a cleanup plan once the person confirms: each package is read again, what changed is skipped; "
-            "paced, journaled; again resumes. Needs delete:packages."
-        ),
+        description="Apply a cleanup plan: versions changed since the plan are skipped; calling again resumes.",
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True),
     )
     listing = partial(
         build_tool,
         list_deletion_history,
-        description=(
-            "What this server deleted or restored, by any tool: who, what, when, result, restorable. Newest first."
-        ),
+        description="What this server deleted or restored, newest first: who, what, when, result, restorable.",
         annotations=ToolAnnotations(read_only_hint=True),
     )
     restore = partial(
@@ -286,8 +281,7 @@ def cleanup_entries() -> tuple[ToolEntry, ...]:
         restore_from_journal_tool,
         name="restore_from_journal",
         description=(
-            "Restore what this server deleted (its journal), within 30 days: by plan_id, ids or since/until; "
-            "the person confirms more than one. Needs write:packages."
+            "Restore what this server deleted, by plan_id, ids or since/until; the person confirms more than one."
         ),
         annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False),
     )
