@@ -120,7 +120,7 @@ PACKAGE_TYPE = Param("package_type", "path", PackageTypeArgument)
 # list-packages takes the type as a required query parameter; everywhere else it is a path segment.
 PACKAGE_TYPE_QUERY = Param("package_type", "query", PackageTypeArgument)
 PACKAGE_NAME = Param(
-    "package_name", "path", Annotated[str, arg("May contain /", min_length=1, max_length=MAX_SEGMENT)]
+    "package_name", "path", Annotated[str, arg("As listed", min_length=1, max_length=MAX_SEGMENT)]
 )  # sent encoded
 # GitHub's spec types ids as plain `integer`; ids may pass 2^31, so they are not 32-bit here. The bound is
 # JavaScript's largest exact integer (2^53 - 1): a JSON client in JavaScript reads 2^63 - 1 as 2^63, and no
@@ -149,18 +149,18 @@ STATE = Param(
 RESTORE_TOKEN = Param(
     "token",
     "query",
-    Annotated[str | None, arg("Package token, if GitHub gave one", max_length=MAX_SEGMENT)],
+    Annotated[str | None, arg("If GitHub gave one", max_length=MAX_SEGMENT)],
     default=None,
 )
 ALL_PAGES = Param(
     "all_pages",
     "tool",
-    Annotated[bool, arg("All pages at once", strict=True)],
+    Annotated[bool, arg("All pages", strict=True)],
     default=False,
 )
 # The owner arguments of tools that work across one owner's packages (cleanups, audits): neither means yours.
-OptionalOrg = Annotated[str | None, arg("Organization login; without it, yours", min_length=1, max_length=MAX_LOGIN)]
-OptionalUsername = Annotated[str | None, arg("User login; without it, yours", min_length=1, max_length=MAX_LOGIN)]
+OptionalOrg = Annotated[str | None, arg("Organization login", min_length=1, max_length=MAX_LOGIN)]
+OptionalUsername = Annotated[str | None, arg("User login", min_length=1, max_length=MAX_LOGIN)]
 PACKAGE = (PACKAGE_TYPE, PACKAGE_NAME)
 VERSION = (PACKAGE_TYPE, PACKAGE_NAME, PACKAGE_VERSION_ID)
 PAGING = (PAGE, PER_PAGE, ALL_PAGES)
@@ -172,7 +172,7 @@ class _OwnerForm:
 
     prefix: str
     params: tuple[Param, ...]
-    possessive: str  # in tool descriptions, where no login is known: "one of {possessive} packages"
+    possessive: str  # in tool descriptions, where no login is known: "{possessive} package"
     named: str  # in results and summaries: "{login}" is filled in
 
 
@@ -232,8 +232,8 @@ class _Shape:
     description: str
 
 
-_DELETE_NOTE = "Needs delete:packages."  # that the person confirms first is said once, in the instructions
-_RESTORE_NOTE = "Within 30 days, unless the name was reused. Needs write:packages."
+# The scopes, GitHub's rules for deletes and restores and the person's confirmation are said once, in the server's
+# instructions, not in every description.
 _SHAPES = (
     _Shape(
         "list_{o}_packages",
@@ -249,7 +249,7 @@ _SHAPES = (
         "/packages/{package_type}/{package_name}",
         PACKAGE,
         Package,
-        "Get one of {owner} packages.",
+        "Get {owner} package.",
     ),
     _Shape(
         "delete_{o}_package",
@@ -257,9 +257,7 @@ _SHAPES = (
         "/packages/{package_type}/{package_name}",
         PACKAGE,
         DeletionResult,
-        "Delete one of {owner} packages and all its versions. "
-        + _DELETE_NOTE
-        + " Refused for public packages over 5,000 downloads.",
+        "Delete {owner} package and all its versions.",
     ),
     _Shape(
         "restore_{o}_package",
@@ -267,7 +265,7 @@ _SHAPES = (
         "/packages/{package_type}/{package_name}/restore",
         (*PACKAGE, RESTORE_TOKEN),
         RestoreResult,
-        "Restore one of {owner} deleted packages. " + _RESTORE_NOTE,
+        "Restore {owner} deleted package.",
     ),
     _Shape(
         "list_{o}_package_versions",
@@ -276,7 +274,7 @@ _SHAPES = (
         # The spec leaves paging out of the user-owned variant, but GitHub honours it there too.
         (*PACKAGE, *PAGING, STATE),
         PackageVersionList,
-        "List versions of one of {owner} packages, newest first.",
+        "List versions of {owner} package, newest first.",
     ),
     _Shape(
         "get_{o}_package_version",
@@ -284,7 +282,7 @@ _SHAPES = (
         "/packages/{package_type}/{package_name}/versions/{package_version_id}",
         VERSION,
         PackageVersion,
-        "Get a version of one of {owner} packages.",
+        "Get a version of {owner} package.",
     ),
     _Shape(
         "delete_{o}_package_version",
@@ -292,10 +290,7 @@ _SHAPES = (
         "/packages/{package_type}/{package_name}/versions/{package_version_id}",
         VERSION,
         DeletionResult,
-        "Delete a version of one of {owner} packages. "
-        + _DELETE_NOTE
-        + " GitHub may refuse the last version, or delete the package with it; it refuses public versions over"
-        " 5,000 downloads.",
+        "Delete a version of {owner} package.",
     ),
     _Shape(
         "restore_{o}_package_version",
@@ -303,7 +298,7 @@ _SHAPES = (
         "/packages/{package_type}/{package_name}/versions/{package_version_id}/restore",
         VERSION,
         RestoreResult,
-        "Restore a deleted version of one of {owner} packages. " + _RESTORE_NOTE,
+        "Restore a deleted version of {owner} package.",
     ),
     _Shape(
         "list_{o}_docker_conflicts",
@@ -311,7 +306,7 @@ _SHAPES = (
         "/docker/conflicts",
         (),
         DockerConflicts,
-        "List {owner} packages whose Docker-to-ghcr.io migration hit a conflict.",
+        "List {owner} packages with Docker-to-ghcr.io migration conflicts.",
     ),
 )
 

@@ -2,6 +2,7 @@
 ghcr.io container registry's read API, with demo data and scripted faults."""
 
 from github_packages_mcp.sandbox.app import SandboxApp
+from github_packages_mcp.sandbox.clock import Clock
 from github_packages_mcp.sandbox.demo import (
     DEMO_ACTIONS_TOKEN,
     DEMO_FINE_GRAINED_TOKEN,
@@ -16,8 +17,8 @@ from github_packages_mcp.sandbox.faults import Fault, Faults
 from github_packages_mcp.sandbox.model import SandboxError
 from github_packages_mcp.sandbox.saved import SavedWorld
 from github_packages_mcp.sandbox.server import SandboxServer
-from github_packages_mcp.sandbox.state import Clock, RecordedRequest, SandboxState
 from github_packages_mcp.sandbox.switches import REFERRERS_MODES, ReferrersMode, Switches
+from github_packages_mcp.sandbox.world import RecordedRequest, SandboxState
 
 __all__ = [
     "DEMO_ACTIONS_TOKEN",

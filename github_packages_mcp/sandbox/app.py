@@ -25,8 +25,8 @@ from github_packages_mcp.sandbox.control import answer_control
 from github_packages_mcp.sandbox.faults import RATE_LIMIT_DOCS, Fault
 from github_packages_mcp.sandbox.model import SandboxError, Token
 from github_packages_mcp.sandbox.render import error_response, json_response
-from github_packages_mcp.sandbox.routes import Call, Operation, match
-from github_packages_mcp.sandbox.state import RecordedRequest, SandboxState
+from github_packages_mcp.sandbox.routes import Call, Route, match
+from github_packages_mcp.sandbox.world import RecordedRequest, SandboxState
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ class SandboxApp:
             response = error_response(404, "Not Found")
             response.headers["X-GitHub-Request-Id"] = request_id
             return response
-        operation, owner, params = found
+        route, owner, params = found
         headers = _github_headers(request, request_id)
         try:
             version = request.headers.get("x-github-api-version", API_VERSIONS[0])
@@ -203,7 +203,7 @@ class SandboxApp:
             if token.rules.scoped:  # fine-grained and Actions tokens have permissions, not OAuth scopes
                 headers |= {
                     "X-OAuth-Scopes": ", ".join(token.scopes),
-                    "X-Accepted-OAuth-Scopes": ", ".join(operation.scopes),
+                    "X-Accepted-OAuth-Scopes": ", ".join(route.scopes),
                 }
             call = Call(
                 self.state,
@@ -219,31 +219,27 @@ class SandboxApp:
             # One step under the lock: check the quota, answer from one consistent snapshot, count the request.
             with self.state.lock:
                 rate = self.state.rate_limit(key)
-                if operation.metered and rate.remaining == 0:
+                if route.metered and rate.remaining == 0:
                     response = _rate_limited(self.state.user_id(token.login), request_id)  # does not count
                 else:
-                    response = _conditional(request, self._handle(operation, call, token))
+                    response = _conditional(request, self._handle(route, call, token))
                     # GitHub does not count an authorised 304.
-                    if operation.metered and response.status_code != HTTPStatus.NOT_MODIFIED:
+                    if route.metered and response.status_code != HTTPStatus.NOT_MODIFIED:
                         rate = self.state.consume_rate_limit(key)
             headers |= rate.headers()
         except SandboxError as error:
-            response = error_response(
-                error.status, error.message, operation.documentation_url(owner.kind, error.anchor)
-            )
+            response = error_response(error.status, error.message, route.documentation_url(owner.kind, error.anchor))
         response.headers.update(headers)
         return response
 
     @staticmethod
-    def _handle(operation: Operation, call: Call, token: Token) -> Response:
-        """Token kind, scopes and the operation itself; their errors count against the quota like any answer."""
+    def _handle(route: Route, call: Call, token: Token) -> Response:
+        """Token kind, scopes and the route itself; their errors count against the quota like any answer."""
         try:
-            token.require(operation.api, operation.scopes, operation.action)
-            return operation.handler(call)
+            token.require(route.api, route.scopes, route.action)
+            return route.handler(call)
         except SandboxError as error:
-            return error_response(
-                error.status, error.message, operation.documentation_url(call.owner.kind, error.anchor)
-            )
+            return error_response(error.status, error.message, route.documentation_url(call.owner.kind, error.anchor))
 
     def _fault_response(self, request: Request, fault: Fault, request_id: str) -> Response:
         """A scripted answer in place of handling the request; it does not count against the quota."""

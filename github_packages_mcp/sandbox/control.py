@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from github_packages_mcp.sandbox.faults import is_int, is_number
 from github_packages_mcp.sandbox.render import error_response, json_response, timestamp
-from github_packages_mcp.sandbox.state import SandboxState
+from github_packages_mcp.sandbox.world import SandboxState
 
 ControlHandler = Callable[[SandboxState, Request], Awaitable[Response]]
 

@@ -1,6 +1,6 @@
 """The sandbox world's data and the GitHub rules that read it: owners, packages, versions, tokens, quotas.
 
-Nothing here locks or keeps time: SandboxState (state.py) does both around these objects.
+Nothing here locks or keeps time: SandboxState (world.py) does both around these objects.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from github_packages_mcp.sandbox import oci
 from github_packages_mcp.sandbox.model import Token
 from github_packages_mcp.sandbox.oci import RegistryError
 from github_packages_mcp.sandbox.render import package_html_url
-from github_packages_mcp.sandbox.state import SandboxState
+from github_packages_mcp.sandbox.world import SandboxState
 
 SERVICE: Final = "ghcr.io"
 READ_SCOPE: Final = "read:packages"

@@ -1,7 +1,7 @@
 """The GitHub REST routes the sandbox answers: the 27 Packages operations, /user and /rate_limit.
 
-Each route is an Operation: its handler, the scopes a classic token needs and its documentation anchors.
-`match` finds the operation for a method and a raw path; the app does authentication, quotas and ETags around it.
+Each is a Route: its handler, the scopes a classic token needs and its documentation anchors.
+`match` finds the route for a method and a raw path; the app does authentication, quotas and ETags around it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from github_packages_mcp.sandbox.render import (
     rate_limit_json,
     version_json,
 )
-from github_packages_mcp.sandbox.state import SandboxState
+from github_packages_mcp.sandbox.world import SandboxState
 
 PACKAGES_DOCS: Final = "https://docs.github.com/rest/packages/packages#"
 USERS_DOCS: Final = "https://docs.github.com/rest/users/users#"
@@ -67,7 +67,9 @@ Handler = Callable[[Call], Response]
 
 
 @dataclass(frozen=True)
-class Operation:
+class Route:
+    """What the sandbox does for one method on one path shape, and what GitHub's answers about it say."""
+
     handler: Handler
     scopes: tuple[str, ...]  # what a classic token needs (X-Accepted-OAuth-Scopes)
     action: str  # completes "You need at least <scope> scope to <action>."
@@ -77,7 +79,7 @@ class Operation:
     metered: bool = True  # counts against the quota and is refused once it is spent
 
     def documentation_url(self, kind: OwnerKind, anchor: str | None = None) -> str:
-        """The docs link of an error: `anchor`, by default the variant's, on the operation's page."""
+        """The docs link of an error: `anchor`, by default the variant's, on the route's page."""
         if anchor is None:
             anchor = self.anchors[("user", "org", "users").index(kind) % len(self.anchors)]
         return self.page + anchor
@@ -179,9 +181,9 @@ _PACKAGE = "packages/{package_type}/{package_name}"
 _VERSION = _PACKAGE + "/versions/{package_version_id}"
 
 # The 7 path shapes below each owner prefix (/user, /orgs/{owner}, /users/{owner}): 21 templates, 27 operations.
-ROUTES: Final[dict[str, dict[str, Operation]]] = {
+ROUTES: Final[dict[str, dict[str, Route]]] = {
     "docker/conflicts": {
-        "GET": Operation(
+        "GET": Route(
             _docker_conflicts,
             READ,
             "list packages",
@@ -193,7 +195,7 @@ ROUTES: Final[dict[str, dict[str, Operation]]] = {
         )
     },
     "packages": {
-        "GET": Operation(
+        "GET": Route(
             _list_packages,
             READ,
             "list packages",
@@ -205,7 +207,7 @@ ROUTES: Final[dict[str, dict[str, Operation]]] = {
         )
     },
     _PACKAGE: {
-        "GET": Operation(
+        "GET": Route(
             _get_package,
             READ,
             "view packages",
@@ -215,7 +217,7 @@ ROUTES: Final[dict[str, dict[str, Operation]]] = {
                 "get-a-package-for-a-user",
             ),
         ),
-        "DELETE": Operation(
+        "DELETE": Route(
             _delete_package,
             DELETE,
             "delete packages",
@@ -227,7 +229,7 @@ ROUTES: Final[dict[str, dict[str, Operation]]] = {
         ),
     },
     _PACKAGE + "/restore": {
-        "POST": Operation(
+        "POST": Route(
             _restore_package,
             RESTORE,
             "restore packages",
@@ -239,7 +241,7 @@ ROUTES: Final[dict[str, dict[str, Operation]]] = {
         )
     },
     _PACKAGE + "/versions": {
-        "GET": Operation(
+        "GET": Route(
             _list_versions,
             READ,
             "list package versions",
@@ -251,7 +253,7 @@ ROUTES: Final[dict[str, dict[str, Operation]]] = {
         )
     },
     _VERSION: {
-        "GET": Operation(
+        "GET": Route(
             _get_version,
             READ,
             "view package versions",
@@ -261,7 +263,7 @@ ROUTES: Final[dict[str, dict[str, Operation]]] = {
                 "get-a-package-version-for-a-user",
             ),
         ),
-        "DELETE": Operation(
+        "DELETE": Route(
             _delete_version,
             DELETE,
             "delete package versions",
@@ -273,7 +275,7 @@ ROUTES: Final[dict[str, dict[str, Operation]]] = {
         ),
     },
     _VERSION + "/restore": {
-        "POST": Operation(
+        "POST": Route(
             _restore_version,
             RESTORE,
             "restore package versions",
@@ -287,14 +289,12 @@ ROUTES: Final[dict[str, dict[str, Operation]]] = {
 }
 
 # Routes outside the owner namespaces, by exact path.
-ACCOUNT_ROUTES: Final[dict[str, dict[str, Operation]]] = {
+ACCOUNT_ROUTES: Final[dict[str, dict[str, Route]]] = {
     "/user": {
-        "GET": Operation(
-            _get_user, (), "view the authenticated user", ("get-the-authenticated-user",), "user", USERS_DOCS
-        )
+        "GET": Route(_get_user, (), "view the authenticated user", ("get-the-authenticated-user",), "user", USERS_DOCS)
     },
     "/rate_limit": {
-        "GET": Operation(
+        "GET": Route(
             _get_rate_limit,
             (),
             "view rate limits",
@@ -316,11 +316,11 @@ TEMPLATES: Final = tuple(
 )
 
 
-def match(method: str, raw_path: str) -> tuple[Operation, OwnerRef, dict[str, str]] | None:
+def match(method: str, raw_path: str) -> tuple[Route, OwnerRef, dict[str, str]] | None:
     """Match a still-encoded path segment by segment, so `%2F` stays inside one segment (as on GitHub)."""
     if raw_path in ACCOUNT_ROUTES:
-        operation = ACCOUNT_ROUTES[raw_path].get(method)
-        return None if operation is None else (operation, OwnerRef("user"), {})
+        route = ACCOUNT_ROUTES[raw_path].get(method)
+        return None if route is None else (route, OwnerRef("user"), {})
     segments = raw_path.split("/")[1:]
     for kind, template, methods in TEMPLATES:
         if len(template) != len(segments):
@@ -332,10 +332,10 @@ def match(method: str, raw_path: str) -> tuple[Operation, OwnerRef, dict[str, st
             elif expected != segment:
                 break
         else:
-            operation = methods.get(method)
-            if operation is None or not _valid(params):
+            route = methods.get(method)
+            if route is None or not _valid(params):
                 return None
-            return operation, OwnerRef(kind, params.get("owner")), params
+            return route, OwnerRef(kind, params.get("owner")), params
     return None
 
 

@@ -11,8 +11,8 @@ import uvicorn
 
 from github_packages_mcp.sandbox.app import SandboxApp
 from github_packages_mcp.sandbox.demo import build_demo_world
-from github_packages_mcp.sandbox.state import SandboxState
 from github_packages_mcp.sandbox.switches import Switches
+from github_packages_mcp.sandbox.world import SandboxState
 
 START_TIMEOUT = 10.0
 

@@ -45,14 +45,19 @@ log = logging.getLogger("github_packages_mcp")
 SERVER_NAME = "github-packages-mcp"
 # Guidance that applies to many tools is said once here (sent at connection), not repeated in every schema.
 INSTRUCTIONS = (
-    "Manage GitHub Packages. Reading needs a classic token with read:packages; tools that need more say so. "
+    "Manage GitHub Packages. A classic token needs read:packages to read, delete:packages to delete and "
+    "write:packages to restore. "
     "Tool names say the owner: my_ (the token's user), org_ (an organization), "
     "user_ (another user); tools taking org or username work on your own packages when given neither. "
     "package_type: images on ghcr.io are 'container' ('docker' is the old docker.pkg.github.com registry), "
     "Gradle packages are 'maven'. Package names may contain '/' (pass them as they are). "
-    "Deletes never happen without the person's confirmation: either a form they fill in, or a "
-    "confirmation_required result whose summary you must show them before calling again with its "
-    "confirmation_token. Cleanups: plan_version_cleanup first (deletes nothing), then apply_version_cleanup. "
+    "Deletes never happen without the person's confirmation: either a form they fill in, or a result with "
+    "confirmation_required true, whose summary you must show them before calling again with its "
+    "confirmation_token (until its expires_at). "
+    "GitHub refuses to delete a public package or version with over 5,000 downloads, and may refuse a package's "
+    "last version or delete the package with it. Deleted packages and versions can be restored within 30 days, "
+    "unless the name was reused. "
+    "Cleanups: plan_version_cleanup first (deletes nothing), then apply_version_cleanup. "
     "Every delete and restore is journaled: list_deletion_history says what was deleted when, and "
     "restore_from_journal brings it back without needing names."
 )

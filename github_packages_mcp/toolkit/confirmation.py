@@ -94,7 +94,7 @@ _WHAT_TO_DO = (
     'confirmation = "token" in the server\'s configuration'
 )
 _INITIALIZED_GRACE = 1.0  # seconds
-ConfirmationToken = Annotated[str | None, arg("Only once the person agreed", max_length=100)]
+ConfirmationToken = Annotated[str | None, arg("Once the person agreed", max_length=100)]
 _CALLER = keyword("caller", Annotated[Caller, Resolve(caller_of)])
 ReadTarget = Callable[..., Awaitable[ConfirmationTarget]]
 TargetT = TypeVar("TargetT", bound=ConfirmationTarget)

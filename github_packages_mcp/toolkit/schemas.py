@@ -1,9 +1,11 @@
 """Every trim of what the tool list publishes, and every result's shape on the wire, in one place.
 
-Tool lists eat the client's context window, so schemas are kept compact: input schemas lose only titles and
-null arms (every type, enum, bound, default and required field stays); output schemas describe results rather
-than constrain calls, so they keep fields and structure. Results go out as compact JSON without nulls. The
-27 generic operations get their signatures (hence their schemas) at run time, from `keyword` and `signed`.
+Tool lists eat the client's context window, so schemas say what a model needs to call right, once: input schemas
+keep every type, enum, upper bound, default and required field, and lose titles, null arms and checks no caller
+needs to see (the server still makes them); output schemas describe results rather than constrain calls, so they
+keep fields and structure, and shapes many results share are spelt out once. Results go out as compact JSON
+without nulls. The 27 generic operations get their signatures (hence their schemas) at run time, from `keyword`
+and `signed`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from github_packages_mcp.github.catalogue import MAX_ID
 from github_packages_mcp.github.listing import compact_json
+from github_packages_mcp.github.models import Package, PackageVersion
 
 __all__ = ["MAX_RESULT_TEXT", "build_tool", "concise", "keyword", "signed"]
 
@@ -39,9 +43,7 @@ def build_tool(fn: Callable[..., Any], **kwargs: Any) -> Tool:
     for prop in tool.parameters.get("properties", {}).values():
         _tidy_argument(prop)
     if tool.fn_metadata.output_schema is not None:
-        schema = tool.fn_metadata.output_schema
-        # The root stays `type: object` (clients require it); nested objects are known by their properties.
-        tool.fn_metadata.output_schema = _compact_output(schema, schema.get("$defs", {})) | {"type": "object"}
+        tool.fn_metadata.output_schema = _published_output(tool.fn_metadata.output_schema)
         # Every result is built from its pydantic model (see `concise`), so the SDK need not check it again.
         tool.fn_metadata.output_model = None
     return tool
@@ -101,11 +103,38 @@ def _tidy_argument(schema: dict[str, Any]) -> None:
         schema.update(arms[0])
     if schema.get("default", 0) is None:
         del schema["default"]
+    # What the model needs to call right, not a copy of every check (the server still makes them all): no lower
+    # bound of one character, no id bound no id comes near (2^53 - 1).
+    if schema.get("minLength") == 1:
+        del schema["minLength"]
+    if schema.get("maximum") == MAX_ID:
+        del schema["maximum"]
+
+
+# Shapes that many results hold are published in full once, as the result of the tools named here; inside other
+# results (every listing's items) they point there: a package's shape is ~300 bytes in each of nine tools.
+_PUBLISHED_BY = {Package.__name__: "get_*_package", PackageVersion.__name__: "get_*_package_version"}
+# What a tool answers while it waits for the person's confirmation is described once, in the server's instructions
+# (and in that answer's message), not in the output schema of each of the eight tools that may ask.
+_CONFIRMATION_FIELDS = ("confirmation_required", "summary", "confirmation_token", "expires_at")
+
+
+def _published_output(schema: dict[str, Any]) -> dict[str, Any]:
+    # The root stays `type: object` (clients require it); nested objects are known by their properties.
+    published = _compact_output(schema, schema.get("$defs", {})) | {"type": "object"}
+    fields = published.get("properties", {})
+    if all(name in fields for name in _CONFIRMATION_FIELDS):
+        for name in _CONFIRMATION_FIELDS:
+            del fields[name]
+    return published
 
 
 def _compact_output(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     if "$ref" in schema:
-        return _compact_output(defs[schema["$ref"].rsplit("/", 1)[1]], defs)
+        name = schema["$ref"].rsplit("/", 1)[1]
+        if name in _PUBLISHED_BY:
+            return {"description": f"as {_PUBLISHED_BY[name]}"}
+        return _compact_output(defs[name], defs)
     arms = [arm for arm in schema.get("anyOf", []) if arm != {"type": "null"}]
     if len(arms) == 1 < len(schema["anyOf"]):  # nullable; `concise` leaves nulls out, so only the real type
         return _compact_output(arms[0], defs)
@@ -115,10 +144,10 @@ def _compact_output(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, A
             # Strict validators (ajv's strict mode) refuse `properties` without the object type.
             compact["type"] = "object"
             compact[key] = {name: _compact_output(prop, defs) for name, prop in value.items()}
-        elif key == "items":
-            compact[key] = _compact_output(value, defs)
-        elif key == "type" and value in ("array", "boolean"):
-            # Structure and flags keep their type; plain values (names, ids, counts, times) are known by name.
+        elif key == "items" and (items := _compact_output(value, defs)):  # `{}` (plain values) says nothing
+            compact[key] = items
+        elif key == "type" and value == "array":
+            # Structure keeps its type; plain values (names, ids, counts, times, flags) are known by name.
             compact[key] = value
         elif key == "format":
             compact[key] = value

@@ -70,8 +70,8 @@ def audit_entries() -> tuple[ToolEntry, ...]:
             "audit",
             READ,
             description=(
-                "Audit an owner's packages: versions, last update, visibility, stale and public ones, and deleted "
-                "versions still restorable."
+                "Audit an owner's packages: versions, last update, visibility, stale and public ones, restorable "
+                "deleted versions."
             ),
             annotations=ToolAnnotations(read_only_hint=True),
         ),
@@ -80,8 +80,8 @@ def audit_entries() -> tuple[ToolEntry, ...]:
             "audit",
             READ,
             description=(
-                "Find what is broken in container packages: images missing platforms, orphaned signatures and "
-                "attestations, stale referrers indexes."
+                "Find broken container images: missing platforms, orphaned signatures and attestations, stale "
+                "referrers indexes."
             ),
             annotations=ToolAnnotations(read_only_hint=True),
         ),
@@ -89,9 +89,7 @@ def audit_entries() -> tuple[ToolEntry, ...]:
             check_token,
             "audit",
             (),
-            description=(
-                "Check the token: its user, kind, scopes, which tools it can use (and what others miss), its quota."
-            ),
+            description="The token's user, kind, scopes and quota, and which tools it can use (what the others miss).",
             annotations=ToolAnnotations(read_only_hint=True),
         ),
     )

@@ -212,8 +212,8 @@ def cleanup_entries() -> tuple[ToolEntry, ...]:
             "cleanup",
             READ,
             description=(
-                "Plan a cleanup, deleting nothing: delete or keep, and why, for each version of a package or name "
-                "glob. Image parts (platform images, signatures, attestations) follow their image; orphans are kept."
+                "Plan a cleanup: for each version of a package or name glob, delete or keep, and why. Image parts "
+                "(platforms, signatures, attestations) follow their image."
             ),
             annotations=ToolAnnotations(read_only_hint=True),
         ),
@@ -221,19 +221,14 @@ def cleanup_entries() -> tuple[ToolEntry, ...]:
             _apply_tool(),
             "cleanup",
             DELETE,
-            description=(
-                "Apply a cleanup plan once the person confirms: each package is read again, what changed is "
-                "skipped; paced, journaled; again resumes. Needs delete:packages."
-            ),
+            description="Apply a cleanup plan: versions changed since the plan are skipped; calling again resumes.",
             annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True),
         ),
         ToolEntry.of(
             list_deletion_history,
             "cleanup",
             (),
-            description=(
-                "What this server deleted or restored, by any tool: who, what, when, result, restorable. Newest first."
-            ),
+            description="What this server deleted or restored, newest first: who, what, when, result, restorable.",
             annotations=ToolAnnotations(read_only_hint=True),
         ),
         ToolEntry.of(
@@ -241,8 +236,7 @@ def cleanup_entries() -> tuple[ToolEntry, ...]:
             "cleanup",
             RESTORE,
             description=(
-                "Restore what this server deleted (its journal), within 30 days: by plan_id, ids or since/until; "
-                "the person confirms more than one. Needs write:packages."
+                "Restore what this server deleted, by plan_id, ids or since/until; the person confirms more than one."
             ),
             annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False),
         ),

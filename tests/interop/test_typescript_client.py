@@ -71,6 +71,7 @@ def test_tools_a_read_resources_and_prompts(ts_client: RunScenario, transport: s
     assert tools["list_org_packages"]["annotations"]["readOnlyHint"] is True
     assert tools["delete_org_package"]["annotations"]["destructiveHint"] is True
     assert all(tool["outputSchema"]["type"] == "object" for tool in tools.values())
+    assert report["steps"][0]["refusedByStrictAjv"] == []
     assert "web/api" in [item["name"] for item in result_of(report, 1)["items"]]
     missing = report["steps"][2]["result"]  # a tool error, not a protocol error
     assert missing["isError"] is True

@@ -8,8 +8,8 @@
 // optionally "elicitation": {"action": "accept", "content": {...}} (the client then declares form elicitation
 // and answers every elicitation/create with it; {"throw": "..."} makes the handler throw that instead, which the
 // SDK sends as an error), and "steps", run in order:
-//   {"op": "listTools"} | {"op": "callTool", "name": ..., "arguments": {...}, "progress": true,
-//                          "abortAfterProgress": N, "timeoutMs": N}
+//   {"op": "listTools"} (its outcome also lists the tool schemas ajv's strict mode refuses)
+//   {"op": "callTool", "name": ..., "arguments": {...}, "progress": true, "abortAfterProgress": N, "timeoutMs": N}
 //   {"op": "listResourceTemplates"} | {"op": "readResource", "uri": ...}
 //   {"op": "listPrompts"} | {"op": "getPrompt", "name": ..., "arguments": {...}} | {"op": "sleep", "ms": N}
 // An argument written {"$from": [stepIndex, "path", "to", "value"]} is taken from an earlier step's result.
@@ -21,6 +21,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import Ajv from "ajv";
 import { readFileSync } from "node:fs";
 
 const scenario = JSON.parse(process.argv[2] ?? readFileSync(0, "utf8"));
@@ -114,6 +115,21 @@ function resolve(value, results) {
   return value;
 }
 
+// The tools' schemas ajv refuses in strict mode (e.g. a maxLength without type "string", an unknown keyword), and why.
+function refusedByStrictAjv(tools) {
+  const refused = [];
+  for (const tool of tools) {
+    for (const part of ["inputSchema", "outputSchema"].filter((name) => tool[name])) {
+      try {
+        new Ajv({ strict: true, logger: false }).compile(tool[part]);
+      } catch (error) {
+        refused.push(`${tool.name} ${part}: ${error.message}`);
+      }
+    }
+  }
+  return refused;
+}
+
 function describeError(error) {
   return { name: error?.name, code: error?.code, message: String(error?.message ?? error) };
 }
@@ -125,6 +141,7 @@ async function runStep(client, step, results, elicitations) {
     switch (step.op) {
       case "listTools":
         outcome.result = await client.listTools();
+        outcome.refusedByStrictAjv = refusedByStrictAjv(outcome.result.tools);
         break;
       case "callTool": {
         const controller = new AbortController();

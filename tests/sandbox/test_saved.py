@@ -26,8 +26,8 @@ from github_packages_mcp.sandbox import (
     SavedWorld,
     build_demo_world,
 )
+from github_packages_mcp.sandbox.clock import demo_epoch
 from github_packages_mcp.sandbox.model import OwnerRef, Token
-from github_packages_mcp.sandbox.state import demo_epoch
 from tests.sandbox.helpers import WEB_API
 
 ORG = OwnerRef("org", DEMO_ORG)

@@ -15,7 +15,7 @@ from mcp import Client
 from github_packages_mcp.config import Settings
 from github_packages_mcp.github.models import PACKAGE_TYPES
 from github_packages_mcp.sandbox import DEMO_LOGIN, DEMO_ORG, DEMO_OTHER_USER, DEMO_TOKEN, SandboxServer
-from github_packages_mcp.sandbox.state import OwnerRef, Package
+from github_packages_mcp.sandbox.model import OwnerRef, Package
 from github_packages_mcp.server.app import build_server
 from tests.helpers import error_text, ok
 

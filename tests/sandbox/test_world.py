@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from github_packages_mcp.sandbox import build_demo_world
-from github_packages_mcp.sandbox.state import demo_epoch
+from github_packages_mcp.sandbox.clock import demo_epoch
 
 
 def test_demo_data_is_dated_from_the_start_of_the_hour() -> None:

@@ -1,4 +1,4 @@
-"""SandboxState: the live world behind the sandbox and GitHub's Packages rules as operations on it (no HTTP here).
+"""The sandbox's live world (SandboxState) and GitHub's Packages rules as operations on it (no HTTP here).
 
 Also the log of requests it received. The clock it runs on is in clock.py.
 """
@@ -45,9 +45,7 @@ from github_packages_mcp.sandbox.switches import SwitchChanges, Switches
 
 logger = logging.getLogger(__name__)
 
-# OwnerRef, Package, Clock and demo_epoch are imported from here by code outside this module, so they stay
-# importable from here.
-__all__ = ["Clock", "OwnerRef", "Package", "RecordedRequest", "SandboxState", "demo_epoch"]
+__all__ = ["RecordedRequest", "SandboxState"]
 
 
 @dataclass(frozen=True)
