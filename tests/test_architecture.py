@@ -21,7 +21,8 @@ API_PATH = re.compile(r"^/(user|users|orgs|rate_limit)\b|/(packages|versions|res
 # The rooms below the MCP wiring, and what each may import from the package.
 LOWER_LAYERS = {
     "github": {"github", "config"},
-    "retention": {"github", "retention"},
+    # Plans and the journal are kept in the state (its interface, `state.peers`), which knows nothing of cleanups.
+    "retention": {"github", "retention", "state"},
     "insights": {"github", "insights", "retention"},
     "state": {"github", "state"},
 }

@@ -18,7 +18,6 @@ from mcp import Client
 
 from github_packages_mcp.config import Settings
 from github_packages_mcp.github.manifests import ManifestCache
-from github_packages_mcp.retention.manifests import SharedManifests
 from github_packages_mcp.sandbox import DEMO_ORG, Fault, SandboxServer
 from github_packages_mcp.server.app import build_server
 from github_packages_mcp.server.transports import http_app
@@ -228,7 +227,7 @@ async def test_a_manifest_cache_on_an_unreachable_redis_answers_misses_and_raise
     digest = f"sha256:{hashlib.sha256(body).hexdigest()}"
     url = f"http://127.0.0.1/v2/acme-labs/web/api/manifests/{digest}"
     state = RedisState(f"redis://127.0.0.1:{free_port()}/0")
-    cache = ManifestCache(SharedManifests(state))
+    cache = ManifestCache(state.manifests)
     try:
         with anyio.fail_after(5), caplog.at_level(logging.WARNING, "github_packages_mcp"):
             assert await cache.get(url, digest) is None
