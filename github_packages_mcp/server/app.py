@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from functools import partial
 
 import httpx
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -29,7 +30,7 @@ from github_packages_mcp.retention.journal import Journal
 from github_packages_mcp.retention.sources import Sources
 from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.server.resources import add_prompts, add_resources, prompt_errors
-from github_packages_mcp.state.opening import ProcessState
+from github_packages_mcp.state.opening import ProcessState, open_state
 from github_packages_mcp.state.peers import State
 from github_packages_mcp.toolkit.context import AppContext, ToolEntry
 from github_packages_mcp.toolkit.tokens import ConfirmationTokens, ServerKeys
@@ -106,11 +107,14 @@ def _app_context(
 def process_state(settings: Settings, clock: Callable[[], float] = time.time) -> ProcessState:
     """The state the settings choose (Redis with `state_url`, else files under journal_dir), not opened yet."""
     return ProcessState(
-        settings.journal_dir,
-        settings.state_url,
-        prefix=settings.state_prefix,
-        clock=clock,
-        plan_ttl_days=settings.plan_ttl_days,
+        partial(
+            open_state,
+            settings.journal_dir,
+            settings.state_url,
+            prefix=settings.state_prefix,
+            clock=clock,
+            plan_ttl_days=settings.plan_ttl_days,
+        )
     )
 
 

@@ -10,8 +10,7 @@ answer is met once, by whatever opens it first.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from functools import partial
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -45,27 +44,19 @@ async def open_state(
 
 
 class ProcessState:
-    """The state of this process, as `open_state` opens it with these arguments, shared while it is open:
+    """The state of this process, as `opener` opens it (`open_state` with its arguments), shared while it is open:
     `async with process_state as state`."""
 
-    def __init__(
-        self,
-        directory: Path,
-        url: SecretStr | None,
-        *,
-        prefix: str,
-        clock: Callable[[], float] = time.time,
-        plan_ttl_days: float = 7,
-    ) -> None:
-        self._open = partial(open_state, directory, url, prefix=prefix, clock=clock, plan_ttl_days=plan_ttl_days)
+    def __init__(self, opener: Callable[[], Awaitable[State]]) -> None:
+        self._opener = opener
         self._opened: State | None = None
         self._users = 0
-        self._opening = anyio.Lock()  # two parts entering at once open one state
+        self._lock = anyio.Lock()  # two parts entering at once open one state
 
     async def __aenter__(self) -> State:
-        async with self._opening:
+        async with self._lock:
             if self._opened is None:
-                self._opened = await self._open()
+                self._opened = await self._opener()
             self._users += 1
             return self._opened
 

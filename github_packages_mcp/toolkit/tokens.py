@@ -70,12 +70,12 @@ class ServerKeys:
 
     def __init__(self, directory: Path, shared_secret: str | None = None) -> None:
         self._directory = directory
-        self._shared = shared_secret
+        self._shared_secret = shared_secret
         self._secret: bytes | None = None
         self._lock = threading.Lock()
 
     def key(self, purpose: str) -> bytes:
-        return derived_key(self._shared if self._shared is not None else self._stored(), purpose)
+        return derived_key(self._shared_secret if self._shared_secret is not None else self._stored(), purpose)
 
     def source(self, purpose: str) -> Callable[[], bytes]:
         """The key for `purpose`, read when first called."""
@@ -166,8 +166,8 @@ class ConfirmationTokens:
     A token is `<expiry>.<nonce>.<mac>`: the HMAC-SHA256, under the server's "confirmation" key (`ServerKeys`;
     random for this process when none is given), of the tool name, the canonical JSON of the arguments, the
     summary the person approved, the expiry and the nonce. It cannot be forged, moved to other arguments, used
-    twice (the `ledger` remembers it: the state's, or this process's memory when none is given) or used late, and it stops
-    working if the target changes after the person saw it (a new tag, another version count).
+    twice (the `ledger` remembers it: the state's, or this process's memory when none is given) or used late, and
+    it stops working if the target changes after the person saw it (a new tag, another version count).
 
     Usage::
 
