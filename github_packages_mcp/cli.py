@@ -22,7 +22,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,9 +40,10 @@ from github_packages_mcp.config import (
     token_from_gh_cli,
 )
 from github_packages_mcp.github.catalogue import scopes_for
-from github_packages_mcp.server.app import build_server, shared_state
+from github_packages_mcp.server.app import build_server, process_state
 from github_packages_mcp.server.stdio import serve_stdio
 from github_packages_mcp.server.transports import serve_http
+from github_packages_mcp.state.opening import ProcessState
 from github_packages_mcp.state.redis import SharedStateUnavailable
 from github_packages_mcp.terminal import USAGE, call_tool, describe_tools, read_resource, render_prompt, say
 
@@ -148,8 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "sandbox":
             return _sandbox_command(args)
         with _settings(args) as settings:
-            if settings.state_url is not None:  # a clear error now, rather than a failed start or a failed call
-                anyio.run(_require_shared_state, settings)
+            # Opened once, before anything is served or called, and shared by all of it (one Redis client).
+            state = process_state(settings)
             if args.command is None:
                 if settings.http_auth != "github":  # there, each HTTP caller brings their own token
                     settings.require_token()
@@ -157,21 +158,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                 # passes, which would otherwise walk all of it again and again under load (or a long listing).
                 gc.freeze()
                 if settings.transport == "http":
-                    serve_http(settings)
+                    serve_http(settings, state)
                 else:
                     if sys.stdin.isatty():  # a person, not an MCP client, started it: say what it is waiting for
                         print(STDIO_HINT, file=sys.stderr)
-                    serve_stdio(build_server(settings))
+                    serve_stdio(build_server(settings, state=state), state)
                 return 0
             if args.command == "tools":
-                return anyio.run(describe_tools, build_server(settings), args.names)
+                return anyio.run(_with_state, state, describe_tools, build_server(settings, state=state), args.names)
             settings.require_token()
-            server = build_server(settings)
+            server = build_server(settings, state=state)
             if args.command == "read":
-                return anyio.run(read_resource, server, args.uri)
+                return anyio.run(_with_state, state, read_resource, server, args.uri)
             if args.command == "prompt":
-                return anyio.run(render_prompt, server, args.name, args.arguments)
-            return anyio.run(call_tool, server, args.tool, args.arguments, args.yes)
+                return anyio.run(_with_state, state, render_prompt, server, args.name, args.arguments)
+            return anyio.run(_with_state, state, call_tool, server, args.tool, args.arguments, args.yes)
+    except SharedStateUnavailable as exc:  # met when the state was opened, before anything was served or called
+        say(f"error: cannot start: {exc}", err=True)
+        return USAGE
     except ConfigError as exc:
         say(missing_token_message() if str(exc) == "no GitHub token" else f"error: {exc}", err=True)
         return USAGE
@@ -182,12 +186,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-async def _require_shared_state(settings: Settings) -> None:
-    try:
-        async with shared_state(settings):
-            pass
-    except SharedStateUnavailable as exc:
-        raise ConfigError(f"cannot start: {exc}") from None
+async def _with_state(state: ProcessState, command: Callable[..., Awaitable[int]], *arguments: Any) -> int:
+    """`command`, with the process's state opened first and kept open for all of it.
+
+    Raises:
+        SharedStateUnavailable: If the state cannot be opened (nothing was run).
+    """
+    async with state:
+        return await command(*arguments)
 
 
 @contextmanager

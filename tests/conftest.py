@@ -25,7 +25,7 @@ from github_packages_mcp.sandbox import (
     SandboxServer,
     SandboxState,
 )
-from tests.helpers import STATE_HOME
+from tests.helpers import STATE_HOME, StoppedClock
 from tests.state.redis_serving import RedisServer
 
 # Every state directory of the run is the tests' own, never the home directory of the machine running them: what a
@@ -87,6 +87,12 @@ def settings(sandbox: SandboxServer, tmp_path: Path) -> Settings:
         retry_backoff_seconds=0.01,
         hide_unusable_tools=False,  # its start-up request would show in every test's request log
     )
+
+
+@pytest.fixture
+def clock() -> StoppedClock:
+    """A clock that stands still (for the state's ages and expiries), until a test moves it."""
+    return StoppedClock()
 
 
 # A real Redis for the tests of shared state (tests/state, and the TypeScript client across replicas): one per

@@ -21,7 +21,8 @@ API_PATH = re.compile(r"^/(user|users|orgs|rate_limit)\b|/(packages|versions|res
 # The rooms below the MCP wiring, and what each may import from the package.
 LOWER_LAYERS = {
     "github": {"github", "config"},
-    "retention": {"github", "retention"},
+    # Plans and the journal are kept in the state (its interface, `state.peers`), which knows nothing of cleanups.
+    "retention": {"github", "retention", "state"},
     "insights": {"github", "insights", "retention"},
     "state": {"github", "state"},
 }
@@ -139,4 +140,47 @@ def test_no_test_module_imports_another() -> None:
         if target.startswith("tests.")
         and (target.rsplit(".", 1)[-1].startswith("test_") or target.endswith("conftest"))
     ]
+    assert not wrong
+
+
+# What the state is: its interface and its two peers (state/peers.py), and the consumer-side protocols of
+# shared state (github/pacing.py; retention's `SharedRecords` before the peers).
+STATE_TYPES = "State|LocalState|RedisState|PlanRecords|JournalLines|Cancellations|SharedPacing|SharedRecords"
+OPTIONAL_STATE = re.compile(
+    rf"\b({STATE_TYPES})\s*\|\s*None\b|\bNone\s*\|\s*({STATE_TYPES})\b|Optional\[({STATE_TYPES})\]"
+)
+STATE_NAMES = {"shared", "_shared", "state", "_state", "shared_pacing", "shared_state"}
+
+
+def test_nothing_outside_the_state_asks_whether_it_is_shared() -> None:
+    """Local and shared state are peers of one interface, chosen once (state/opening.py): outside state/, nothing
+    holds a state that may be None, nor compares one with None, so no consumer branches on which it holds."""
+
+    def named(node: ast.expr) -> str | None:
+        return node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else None
+
+    def annotations(tree: ast.Module) -> Iterator[ast.expr]:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.arg | ast.AnnAssign) and node.annotation is not None:
+                yield node.annotation
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
+                yield node.returns
+
+    wrong = []
+    for _, path, tree in modules(PACKAGE):
+        if path.relative_to(PACKAGE).parts[0] in ("state", "sandbox"):  # the sandbox's state is GitHub's stand-in's
+            continue
+        wrong += [
+            f"{path.relative_to(ROOT)}:{annotation.lineno} {ast.unparse(annotation)}"
+            for annotation in annotations(tree)
+            if OPTIONAL_STATE.search(ast.unparse(annotation))
+        ]
+        wrong += [
+            f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Compare)
+            and any(isinstance(op, ast.Is | ast.IsNot) for op in node.ops)
+            and any(isinstance(side, ast.Constant) and side.value is None for side in node.comparators)
+            and named(node.left) in STATE_NAMES
+        ]
     assert not wrong

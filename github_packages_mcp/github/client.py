@@ -45,7 +45,7 @@ from github_packages_mcp.github.errors import (
     redirected,
     transport_error,
 )
-from github_packages_mcp.github.pacing import Pacer, SharedPacing, Turn
+from github_packages_mcp.github.pacing import UNSHARED, Pacer, SharedPacing, Turn
 from github_packages_mcp.github.paging import Page, ProgressCallback, QueryValue, item_ids, read_page, unique_items
 from github_packages_mcp.github.pools import connection_pools
 from github_packages_mcp.github.retry import Decision, Pause, Quota, RetryPolicy, Stop
@@ -141,7 +141,7 @@ class GitHubClient:
         settings: Settings,
         transport: httpx.AsyncBaseTransport | None = None,
         token_source: Callable[[], str | None] | None = None,
-        shared_pacing: SharedPacing | None = None,
+        shared_pacing: SharedPacing = UNSHARED,
     ) -> GitHubClient:
         """Build the client from validated settings; without a token GitHub will answer 401. `shared_pacing` is
         the pacing replicas share (state_url)."""

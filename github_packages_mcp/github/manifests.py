@@ -12,7 +12,7 @@ digests are kept, and only a body whose SHA-256 is that digest, checked before s
 damaged or foreign entry is a miss, never an answer. Bodies over `MAX_BODY` are not kept.
 
 Where the bytes live is a `ManifestStore`: files under journal_dir, or Redis with state_url (their peers are in
-retention/manifests.py). A store that fails never stops a plan: the manifest is read from the registry, the
+state/local.py and state/redis.py). A store that fails never stops a plan: the manifest is read from the registry, the
 failure is logged once (until the store works again), and the store is left alone for `REST_SECONDS`, so an
 unreachable Redis costs one timeout, not one per manifest.
 """

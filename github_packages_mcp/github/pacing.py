@@ -13,7 +13,8 @@ than one interval for another caller's.
 
 Replicas (`shared`, state/redis.py) also keep one mutation spacing per token between them, reserved on the shared
 state's clock, and share each token's pause: N replicas with one token are as gentle as one. A mutation that
-cannot reserve its turn is not sent (the error says why); a read whose shared pause cannot be read goes on.
+cannot reserve its turn is not sent (the error says why); a read whose shared pause cannot be read goes on. A
+process alone shares with nobody (`UNSHARED`, the default): its own pacing is all there is.
 
 A caller that must not be interrupted once a request is sent (a delete and its journal lines) but may be while it
 waits for its turn takes the turn first (`turn`, cancellable), then sends in it (shielded), as `sent_in_turn` does:
@@ -38,14 +39,14 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from typing import Protocol, TypeVar
+from typing import Final, Protocol, TypeVar
 
 import anyio
 
 from github_packages_mcp.github.cache import MAX_IDENTITIES, LRUMap
 from github_packages_mcp.github.errors import InvalidRequest
 
-__all__ = ["Pacer", "SharedPacing", "Turn", "sent_in_turn"]
+__all__ = ["UNSHARED", "Pacer", "SharedPacing", "Turn", "Unshared", "sent_in_turn"]
 
 SHARED_PAUSE_TTL = 1.0  # seconds a read trusts the shared pause it looked up last
 
@@ -64,6 +65,22 @@ class SharedPacing(Protocol):
     async def pause(self, identity: str, until: float) -> None: ...
 
     async def paused_until(self, identity: str) -> float: ...
+
+
+class Unshared:
+    """The pacing of a process alone: no other replica to keep a spacing or a pause with."""
+
+    async def reserve_mutation(self, identity: str, interval: float) -> float:
+        return 0.0
+
+    async def pause(self, identity: str, until: float) -> None:
+        pass
+
+    async def paused_until(self, identity: str) -> float:
+        return 0.0
+
+
+UNSHARED: Final = Unshared()
 
 
 class Turn:
@@ -94,7 +111,7 @@ class Pacer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         max_identities: int = MAX_IDENTITIES,
-        shared: SharedPacing | None = None,
+        shared: SharedPacing = UNSHARED,
     ) -> None:
         self._slots = anyio.Semaphore(max_concurrency)
         self._max_concurrency = max_concurrency
@@ -123,11 +140,10 @@ class Pacer:
         until = self._paused.get(identity, 0.0)
         if moment > until:
             self._paused[identity] = moment
-        if self.shared is not None:
-            try:
-                await self.shared.pause(identity, time.time() + moment - self._clock())
-            except InvalidRequest as exc:  # the others will meet the limit themselves, and pause then
-                log.warning("the rate-limit pause was not shared: %s", exc)
+        try:
+            await self.shared.pause(identity, time.time() + moment - self._clock())
+        except InvalidRequest as exc:  # the others will meet the limit themselves, and pause then
+            log.warning("the rate-limit pause was not shared: %s", exc)
 
     def paused_until(self, identity: str = "") -> float:
         """Until when the token `identity` is paused (0 when it never was)."""
@@ -192,8 +208,9 @@ class Pacer:
             async with self._mutations:
                 while self._next_mutation > self._clock():  # a turn taken meanwhile may have moved it on
                     await self._sleep_until(self._next_mutation)
-                if self.shared is not None:  # when it cannot answer, the mutation is not sent (the error says why)
-                    await self._sleep(await self.shared.reserve_mutation(identity, self._mutation_interval))
+                # When the shared pacing cannot answer, the mutation is not sent (the error says why).
+                if (reserved := await self.shared.reserve_mutation(identity, self._mutation_interval)) > 0:
+                    await self._sleep(reserved)
                 await self._slots.acquire()
                 if self.paused_until(identity) <= self._clock():
                     self._next_mutation = self._clock() + self._mutation_interval
@@ -218,8 +235,6 @@ class Pacer:
     async def _wait_for_shared_pause(self, identity: str, mutating: bool) -> None:
         """Wait out a pause another replica shared. Reads look it up at most every SHARED_PAUSE_TTL seconds (a
         pause missed meanwhile is met as a rate limit, and then kept); mutations always look."""
-        if self.shared is None:
-            return
         now = time.time()
         looked_at, until = self._shared_pauses.get(identity, (0.0, 0.0))
         if mutating or now - looked_at > SHARED_PAUSE_TTL:

@@ -1,8 +1,8 @@
 """The MCP server: the tools selected by the settings, over one shared GitHub client.
 
-Data flows one way: `Settings` -> the shared `GitHubClient` (opened in the lifespan) -> the tools in `tools/`
-(`operations.py` for GitHub's 27 operations, `cleanup.py` for retention cleanups, `audit.py` for audits)
--> the server.
+Data flows one way: `Settings` -> the process's state (`process_state`: files under journal_dir, or Redis with
+`state_url`) and the shared `GitHubClient`, both opened in the lifespan -> the tools in `tools/` (`operations.py`
+for GitHub's 27 operations, `cleanup.py` for retention cleanups, `audit.py` for audits) -> the server.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from functools import partial
 
 import httpx
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -26,19 +27,19 @@ from github_packages_mcp.github.errors import GitHubError, InvalidRequest, redac
 from github_packages_mcp.github.manifests import ManifestCache
 from github_packages_mcp.insights.token import granted_scopes, missing_scopes
 from github_packages_mcp.retention.journal import Journal
-from github_packages_mcp.retention.manifests import manifest_store
 from github_packages_mcp.retention.service import Cleanups
 from github_packages_mcp.retention.sources import Sources
 from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.server.resources import add_prompts, add_resources, prompt_errors
-from github_packages_mcp.state.redis import RedisState
+from github_packages_mcp.state.opening import ProcessState, open_state
+from github_packages_mcp.state.peers import State
 from github_packages_mcp.toolkit.context import AppContext, ToolEntry
-from github_packages_mcp.toolkit.tokens import ConfirmationTokens, FileLedger, ServerKeys
+from github_packages_mcp.toolkit.tokens import ConfirmationTokens, ServerKeys
 from github_packages_mcp.tools.audit import audit_entries
 from github_packages_mcp.tools.cleanup import cleanup_entries
 from github_packages_mcp.tools.operations import operation_entries
 
-__all__ = ["build_server", "select_tools", "tool_entries"]
+__all__ = ["build_server", "process_state", "select_tools", "tool_entries"]
 
 log = logging.getLogger("github_packages_mcp")
 
@@ -92,27 +93,20 @@ def _reads_only(tool: Tool) -> bool:
 
 
 def _app_context(
-    settings: Settings,
-    github: GitHubClient,
-    state: RedisState | None,
-    keys: ServerKeys,
-    clock: Callable[[], float],
+    settings: Settings, github: GitHubClient, state: State, keys: ServerKeys, clock: Callable[[], float]
 ) -> AppContext:
-    """What every tool call reaches: kept in the replicas' shared `state` when there is one, else under journal_dir."""
-    ttl, directory = settings.confirmation_ttl_seconds, settings.journal_dir
-    sources = Sources(github, settings.registry_url, ManifestCache(manifest_store(directory, state, clock=clock)))
+    """What every tool call reaches: plans, the journal, spent tokens and manifests kept in the process's `state`."""
+    sources = Sources(github, settings.registry_url, ManifestCache(state.manifests))
     return AppContext(
         settings=settings,
         github=github,
         tokens=ConfirmationTokens(
-            ttl, secret=keys.source("confirmation"), clock=clock, ledger=state or FileLedger(directory, clock)
+            settings.confirmation_ttl_seconds, secret=keys.source("confirmation"), clock=clock, ledger=state.ledger
         ),
         cleanups=Cleanups(
             sources,
-            store=CleanupStore(
-                directory, keys.source("plans"), clock=clock, plan_ttl_days=settings.plan_ttl_days, shared=state
-            ),
-            journal=Journal(directory, keys.source("journal"), clock=clock, shared=state),
+            store=CleanupStore(state.plans, keys.source("plans"), clock=clock, plan_ttl_days=settings.plan_ttl_days),
+            journal=Journal(state.journal, keys.source("journal"), clock=clock),
             clock=clock,
         ),
         sources=sources,
@@ -121,15 +115,32 @@ def _app_context(
     )
 
 
+def process_state(settings: Settings, clock: Callable[[], float] = time.time) -> ProcessState:
+    """The state the settings choose (Redis with `state_url`, else files under journal_dir), not opened yet."""
+    return ProcessState(
+        partial(
+            open_state,
+            settings.journal_dir,
+            settings.state_url,
+            prefix=settings.state_prefix,
+            clock=clock,
+            plan_ttl_days=settings.plan_ttl_days,
+        )
+    )
+
+
 def build_server(
     settings: Settings,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
+    state: ProcessState | None = None,
 ) -> MCPServer[AppContext]:
-    """Build the MCP server; the GitHub client opens when the server starts and closes when it stops.
+    """Build the MCP server; its state and the GitHub client open when the server starts and close when it stops.
 
-    `clock` (seconds since the epoch) is what ages, plan and confirmation expiries are measured against.
+    `clock` (seconds since the epoch) is what ages, plan and confirmation expiries are measured against. `state` is
+    the process's when other parts of the process share it (what opened it first, the HTTP app's listener for
+    other replicas' cancellations); else the server has its own (`process_state`).
 
     Raises:
         ConfigError: If the settings select tools that do not exist.
@@ -139,18 +150,19 @@ def build_server(
     keys = ServerKeys(settings.journal_dir, shared)
     selected = select_tools(settings)
     passing_through = settings.passes_callers_tokens  # each HTTP caller's own token, not settings.token
+    kept = state or process_state(settings, clock)
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[AppContext]) -> AsyncIterator[AppContext]:
         async with (
-            shared_state(settings) as state,
+            kept as opened,
             GitHubClient.from_settings(
-                settings, transport, _caller_token if passing_through else None, shared_pacing=state
+                settings, transport, _caller_token if passing_through else None, shared_pacing=opened.pacing
             ) as github,
         ):
             if settings.hide_unusable_tools and settings.token is not None and not passing_through:
                 await _hide_unusable_tools(server, github, selected)
-            yield _app_context(settings, github, state, keys, clock)
+            yield _app_context(settings, github, opened, keys, clock)
 
     server = MCPServer(
         SERVER_NAME,
@@ -187,23 +199,6 @@ class _RequestStateCodec:
         if self._codec is None:
             self._codec = AESGCMRequestStateCodec([self._key()])
         return self._codec
-
-
-@asynccontextmanager
-async def shared_state(settings: Settings) -> AsyncIterator[RedisState | None]:
-    """The state replicas share, open for the block's duration; None without `state_url`.
-
-    Raises:
-        SharedStateUnavailable: If its server does not answer.
-    """
-    if settings.state_url is None:
-        yield None
-        return
-    state = await RedisState.connect(settings.state_url.get_secret_value(), settings.state_prefix)
-    try:
-        yield state
-    finally:
-        await state.aclose()
 
 
 def _caller_token() -> str | None:

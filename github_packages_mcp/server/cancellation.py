@@ -24,11 +24,11 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from github_packages_mcp.config import Settings
 from github_packages_mcp.github.credentials import identity_of
 from github_packages_mcp.github.errors import InvalidRequest
-from github_packages_mcp.server.app import shared_state
-from github_packages_mcp.state.redis import RedisState
+from github_packages_mcp.state.local import NoReplicas
+from github_packages_mcp.state.opening import ProcessState
+from github_packages_mcp.state.peers import Cancellations
 
 __all__ = ["CancelAcrossReplicas", "ReplicaCancellations", "buffered", "json_rpc", "request_id_of"]
 
@@ -41,44 +41,45 @@ _Key = tuple[str, str | int]
 
 
 class ReplicaCancellations:
-    """This replica's running calls and its link to the others: `lifespan` wraps the app's own, opening the shared
-    state and listening to the channel while the app runs."""
+    """This replica's running calls and its link to the others: `lifespan` wraps the app's own, listening to the
+    channel of the process's `state` (the one the app uses) while the app runs."""
 
-    def __init__(self) -> None:
-        self.state: RedisState | None = None
+    def __init__(self, state: ProcessState) -> None:
+        self.state = state
+        self.cancellations: Cancellations = NoReplicas()  # until the app runs: nobody to tell
         self.running: dict[_Key, anyio.CancelScope] = {}
 
     def lifespan(
-        self, settings: Settings, inner: Callable[[Any], AbstractAsyncContextManager[Any]]
+        self, inner: Callable[[Any], AbstractAsyncContextManager[Any]]
     ) -> Callable[[Any], AbstractAsyncContextManager[Any]]:
         @asynccontextmanager
         async def lifespan(app: Any) -> AsyncIterator[Any]:
-            async with inner(app) as inner_state, shared_state(settings) as state, anyio.create_task_group() as group:
-                assert state is not None  # only added with state_url
-                self.state = state
-                group.start_soon(self._listen, state)
+            async with self.state as state, inner(app) as inner_state, anyio.create_task_group() as group:
+                self.cancellations = state.cancellations
+                group.start_soon(self._listen, state.cancellations)
                 yield inner_state
                 group.cancel_scope.cancel()
+            self.cancellations = NoReplicas()
 
         return lifespan
 
     async def announce(self, caller: str, message: dict[str, Any]) -> None:
         params = message.get("params")
         request_id = params.get("requestId") if isinstance(params, dict) else None
-        if self.state is None or not isinstance(request_id, str | int):
+        if not isinstance(request_id, str | int):
             return
         try:
-            await self.state.publish(CHANNEL, json.dumps({"caller": caller, "id": request_id}).encode())
+            await self.cancellations.publish(CHANNEL, json.dumps({"caller": caller, "id": request_id}).encode())
         except InvalidRequest as exc:  # the call goes on where it runs; its client has stopped waiting anyway
             log.warning("a cancellation could not be passed to the other replicas: %s", exc)
 
-    async def _listen(self, state: RedisState) -> None:
+    async def _listen(self, cancellations: Cancellations) -> None:
         """Listen for as long as the app runs: a Redis lost meanwhile is listened to again once it is back (what
         was announced in between is lost; those calls run on), and never stops the app."""
         warned_at = -WARN_EVERY_SECONDS
         while True:
             try:
-                async for data in state.messages(CHANNEL):
+                async for data in cancellations.messages(CHANNEL):
                     self._cancel(data)
             except InvalidRequest as exc:
                 if anyio.current_time() - warned_at >= WARN_EVERY_SECONDS:  # not once a second

@@ -45,21 +45,28 @@ from mcp_types import (
 )
 from pydantic import ValidationError
 
+from github_packages_mcp.state.opening import ProcessState
+
 __all__ = ["BATCH_VERSION", "Reading", "Wire", "serve_stdio", "stdio_streams"]
 
 BATCH_VERSION = "2025-03-26"  # the only MCP version with JSON-RPC batches
 
 
-def serve_stdio(server: MCPServer[Any]) -> None:
-    """Serve `server` over this process's stdin and stdout until stdin ends."""
-    anyio.run(_serve, server)
+def serve_stdio(server: MCPServer[Any], state: ProcessState) -> None:
+    """Serve `server` over this process's stdin and stdout until stdin ends, with the process's `state` (the
+    server's) opened first and kept open meanwhile.
+
+    Raises:
+        SharedStateUnavailable: If the state cannot be opened (nothing was served).
+    """
+    anyio.run(_serve, server, state)
 
 
-async def _serve(server: MCPServer[Any]) -> None:
+async def _serve(server: MCPServer[Any], state: ProcessState) -> None:
     # What `MCPServer.run_stdio_async` does over the SDK's transport, over this one (the SDK's in-memory client
     # reaches the low-level server the same way).
     lowlevel = server._lowlevel_server
-    async with stdio_streams() as (read, write):
+    async with state, stdio_streams() as (read, write):
         await lowlevel.run(read, write, lowlevel.create_initialization_options())
 
 

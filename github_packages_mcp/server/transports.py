@@ -29,6 +29,7 @@ Slow and stalled clients cannot hold the server in either mode (`http_limits.py`
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from urllib.parse import urlsplit
@@ -43,7 +44,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from github_packages_mcp.config import ConfigError, Settings, is_loopback
-from github_packages_mcp.server.app import build_server, select_tools
+from github_packages_mcp.server.app import build_server, process_state, select_tools
 from github_packages_mcp.server.cancellation import CancelAcrossReplicas, ReplicaCancellations, json_rpc, request_id_of
 from github_packages_mcp.server.http_auth import (
     PACKAGES_SCOPES,
@@ -53,6 +54,7 @@ from github_packages_mcp.server.http_auth import (
 )
 from github_packages_mcp.server.http_caps import CredentialCaps
 from github_packages_mcp.server.http_limits import uvicorn_config
+from github_packages_mcp.state.opening import ProcessState
 
 __all__ = [
     "CancelAbandonedCalls",
@@ -68,8 +70,9 @@ __all__ = [
 log = logging.getLogger("github_packages_mcp")
 
 
-def http_app(settings: Settings) -> Starlette:
-    """The MCP endpoint as an ASGI app, at `settings.http_path`.
+def http_app(settings: Settings, state: ProcessState | None = None) -> Starlette:
+    """The MCP endpoint as an ASGI app, at `settings.http_path`, on the process's `state` (else a state of its own,
+    `process_state`), which every part of the app shares.
 
     Raises:
         ConfigError: If the settings would expose the server unsafely (no authentication off loopback,
@@ -86,7 +89,8 @@ def http_app(settings: Settings) -> Starlette:
             "and http_bearer_secret, or bind 127.0.0.1"
         )
     public = settings.public_url or f"http://{_host_for_url(settings.http_host)}:{settings.http_port}"
-    app = build_server(settings).streamable_http_app(
+    state = state or process_state(settings)
+    app = build_server(settings, state=state).streamable_http_app(
         streamable_http_path=settings.http_path,
         stateless_http=settings.http_stateless,
         session_idle_timeout=settings.http_session_idle_seconds,
@@ -97,8 +101,8 @@ def http_app(settings: Settings) -> Starlette:
     # Added innermost first: what is added before authentication runs after it, for authenticated requests only.
     if settings.http_stateless and settings.state_url is not None:
         # A cancel may land on any replica: pass it on to the one running the call (only an authenticated one's).
-        replicas = ReplicaCancellations()
-        app.router.lifespan_context = replicas.lifespan(settings, app.router.lifespan_context)
+        replicas = ReplicaCancellations(state)
+        app.router.lifespan_context = replicas.lifespan(app.router.lifespan_context)
         app.add_middleware(CancelAcrossReplicas, path=settings.http_path, replicas=replicas)
     if settings.passes_callers_tokens:  # each caller its own credential: no caller may take what another needs
         app.add_middleware(
@@ -119,9 +123,20 @@ def http_app(settings: Settings) -> Starlette:
     return app
 
 
-def serve_http(settings: Settings) -> None:
-    """Serve the HTTP app until interrupted."""
-    uvicorn.Server(uvicorn_config(http_app(settings), settings)).run()
+def serve_http(settings: Settings, state: ProcessState) -> None:
+    """Serve the HTTP app until interrupted, with the process's `state` opened first and kept open meanwhile.
+
+    Raises:
+        SharedStateUnavailable: If the state cannot be opened (nothing was served).
+    """
+    config = uvicorn_config(http_app(settings, state), settings)
+
+    async def serve() -> None:
+        async with state:
+            await uvicorn.Server(config).serve()
+
+    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:  # as uvicorn.Server.run does
+        runner.run(serve())
 
 
 def _scopes_needed(settings: Settings) -> tuple[str, ...]:

@@ -5,9 +5,10 @@ sees, and what one spends, none spends again.
   checks are in toolkit/tokens.py), expiring with the token;
 - per-token pacing: the next moment a mutating request of a token may go, reserved atomically on Redis's clock,
   so N replicas with one token keep one spacing; and a token's rate-limit pause, shared the same way;
-- cleanup plans (one key each, expiring) and the journal (a list per month, expiring 35 days after it);
-- the registry manifests cleanups have read (`manifest:<hash of its URL>`, expiring after 90 days:
-  retention/manifests.py);
+- cleanup plans (`plan:<plan_id>`, expiring as local.py prunes them) and the journal (`journal:<month>`, a list
+  per month, expiring 35 days after it);
+- the registry manifests cleanups have read (`manifest:<hash of its URL>`, expiring `KEPT_DAYS` after they were
+  written, then read once more);
 - cancellation: a channel on which a replica announces a cancelled request, so the one running it stops.
 
 Every key and channel starts with the deployment's prefix (`state_prefix`, `github-packages-mcp` by default, then
@@ -27,20 +28,25 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from github_packages_mcp.github.errors import InvalidRequest
+from github_packages_mcp.state.files import DAY
+from github_packages_mcp.state.peers import Position, journal_kept_until, manifest_key, plans_kept_seconds
 
-__all__ = ["DEFAULT_PREFIX", "RedisState", "SharedStateUnavailable", "shown_url"]
+__all__ = ["DEFAULT_PREFIX", "KEPT_DAYS", "RedisState", "SharedStateUnavailable", "shown_url"]
 
 log = logging.getLogger("github_packages_mcp")
 
 DEFAULT_PREFIX: Final = "github-packages-mcp"  # config.Settings.state_prefix's default
 TIMEOUT: Final = 5.0  # seconds to connect, to wait for an answer, or for a free connection
 MAX_CONNECTIONS: Final = 32  # per process; far more than the GitHub requests it may have in flight
+KEPT_DAYS: Final = 90  # a manifest's; then it is read once more
 # The next moment a token may mutate, reserved on Redis's own clock (replicas' clocks may differ): returns the
 # milliseconds to wait before going, and keeps the reservation only as long as it matters.
 _RESERVE = """
@@ -81,9 +87,17 @@ def shown_url(url: str) -> str:
 
 
 class RedisState:
-    """One asyncio Redis client for everything replicas share. Use `connect`, and `aclose` when done."""
+    """One asyncio Redis client for everything replicas share. Use `connect`, and `aclose` when done. `clock`
+    (seconds since the epoch) dates what expires; plans are kept as long as `plan_ttl_days` says (peers.py)."""
 
-    def __init__(self, url: str, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(
+        self,
+        url: str,
+        prefix: str = DEFAULT_PREFIX,
+        *,
+        clock: Callable[[], float] = time.time,
+        plan_ttl_days: float = 7,
+    ) -> None:
         try:
             import redis.asyncio
         except ImportError:
@@ -107,15 +121,20 @@ class RedisState:
         self._redis: Any = redis.asyncio.Redis.from_pool(pool)  # closing the client closes its pool
         self._reserve = self._redis.register_script(_RESERVE)
         self._pause = self._redis.register_script(_PAUSE)
+        self.plans = _Plans(self, clock, plans_kept_seconds(plan_ttl_days))
+        self.journal = _Journal(self, clock)
+        self.manifests = _Manifests(self, clock)
 
     @classmethod
-    async def connect(cls, url: str, prefix: str = DEFAULT_PREFIX) -> RedisState:
+    async def connect(
+        cls, url: str, prefix: str = DEFAULT_PREFIX, *, clock: Callable[[], float] = time.time, plan_ttl_days: float = 7
+    ) -> RedisState:
         """A client whose server answered a PING.
 
         Raises:
             SharedStateUnavailable: If it did not.
         """
-        state = cls(url, prefix)
+        state = cls(url, prefix, clock=clock, plan_ttl_days=plan_ttl_days)
         try:
             async with state._reaching("start"):
                 await state._redis.ping()
@@ -126,6 +145,19 @@ class RedisState:
 
     async def aclose(self) -> None:
         await self._redis.aclose()
+
+    # The ledger, pacing and cancellations are this client's own methods, below.
+    @property
+    def ledger(self) -> RedisState:
+        return self
+
+    @property
+    def pacing(self) -> RedisState:
+        return self
+
+    @property
+    def cancellations(self) -> RedisState:
+        return self
 
     # --- the ledger of spent confirmation tokens ---------------------------------------------------------------
 
@@ -158,25 +190,25 @@ class RedisState:
             until = await self._redis.get(f"{self.prefix}pause:{identity}")
         return int(until) / 1000 if until else 0.0
 
-    # --- plans and the journal ------------------------------------------------------------------------------------
+    # --- records and lists: plans, the journal and manifests (the classes below name and date them) --------------
 
-    async def put(self, name: str, data: bytes, expires_at: float) -> None:
+    async def _put(self, name: str, data: bytes, expires_at: float) -> None:
         async with self._reaching("save the cleanup plan"):
             await self._redis.set(f"{self.prefix}{name}", data, pxat=int(expires_at * 1000))
 
-    async def get(self, name: str) -> bytes | None:
+    async def _get(self, name: str) -> bytes | None:
         async with self._reaching("read the cleanup plan"):
             data: bytes | None = await self._redis.get(f"{self.prefix}{name}")
         return data
 
-    async def append(self, name: str, line: bytes, expires_at: float) -> None:
+    async def _append(self, name: str, line: bytes, expires_at: float) -> None:
         """Append one line to the list `name`, which goes at `expires_at`."""
         async with self._reaching("write the journal"), self._redis.pipeline(transaction=True) as pipe:
             pipe.rpush(f"{self.prefix}{name}", line)
             pipe.expireat(f"{self.prefix}{name}", int(expires_at))
             await pipe.execute()
 
-    async def lines(self, name: str, start: int) -> Sequence[bytes]:
+    async def _lines(self, name: str, start: int) -> list[bytes]:
         """The list's lines from index `start` on."""
         async with self._reaching("read the journal"):
             found: list[bytes] = await self._redis.lrange(f"{self.prefix}{name}", start, -1)
@@ -221,3 +253,63 @@ class RedisState:
                 f"The shared state (Redis at {self.url}, state_url) did not answer, so the server could not "
                 f"{doing}. Its operator can check that Redis is up."
             ) from None
+
+
+class _Plans:
+    """Plans, one key each (`plan:<plan_id>`), expiring `kept_seconds` after they were saved."""
+
+    def __init__(self, redis: RedisState, clock: Callable[[], float], kept_seconds: float) -> None:
+        self._redis = redis
+        self._clock = clock
+        self._kept_seconds = kept_seconds
+
+    async def put(self, plan_id: str, data: bytes) -> None:
+        await self._redis._put(f"plan:{plan_id}", data, self._clock() + self._kept_seconds)
+
+    async def get(self, plan_id: str) -> bytes | None:
+        return await self._redis._get(f"plan:{plan_id}")
+
+
+class _Journal:
+    """The journal's lines, a list per month (`journal:<month>`), expiring 35 days after the month ends."""
+
+    def __init__(self, redis: RedisState, clock: Callable[[], float]) -> None:
+        self._redis = redis
+        self._clock = clock
+
+    async def append(self, month: str, line: bytes) -> None:
+        await self._redis._append(f"journal:{month}", line, journal_kept_until(month))
+
+    async def months(self) -> list[str]:
+        """This month and the two before: lists live at most 35 days past their month, so these hold them all."""
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        year, month = now.year, now.month
+        return [f"{year - (month - back <= 0)}-{(month - back - 1) % 12 + 1:02d}" for back in (2, 1, 0)]
+
+    async def lines(self, month: str, since: Position) -> tuple[list[str], Position]:
+        found = await self._redis._lines(f"journal:{month}", since.offset)
+        return [line.decode("utf-8", errors="replace") for line in found], Position(0, since.offset + len(found))
+
+
+class _Manifests:
+    """Manifests, one key each (`manifest:<key>`), expiring `KEPT_DAYS` after they were written."""
+
+    def __init__(self, redis: RedisState, clock: Callable[[], float]) -> None:
+        self._redis = redis
+        self._clock = clock
+
+    async def get(self, key: str) -> bytes | None:
+        """The bytes kept under `key`, or None.
+
+        Raises:
+            SharedStateUnavailable: If Redis cannot answer.
+        """
+        return await self._redis._get(f"manifest:{manifest_key(key)}")
+
+    async def put(self, key: str, body: bytes) -> None:
+        """Keep `body` under `key` for `KEPT_DAYS`.
+
+        Raises:
+            SharedStateUnavailable: If Redis cannot answer.
+        """
+        await self._redis._put(f"manifest:{manifest_key(key)}", body, self._clock() + KEPT_DAYS * DAY)

@@ -8,9 +8,9 @@ confirmation tokens still verify after a restart.
 
 A token is `<expiry>.<nonce>.<mac>`: the HMAC-SHA256, under the "confirmation" key, of the tool name and caller,
 the canonical JSON of the arguments, the summary the person approved, the expiry and the nonce. Once redeemed, its
-nonce is spent in the ledger (Redis with `state_url`) with a record signed under a key derived from that one, and in
-this process's memory too: a record that is not the server's, or a shared ledger that forgot a token this process
-spent, is logged as someone else writing to it, and the token is refused.
+nonce is spent in the state's ledger (files under journal_dir, or Redis with `state_url`) with a record signed under
+a key derived from that one, and in this process's memory too: a record that is not the server's, or a ledger that
+forgot a token this process spent, is logged as someone else writing to it, and the token is refused.
 """
 
 from __future__ import annotations
@@ -30,24 +30,14 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from github_packages_mcp.retention.files import (
-    disk,
-    files,
-    mtime,
-    private_directory,
-    private_root,
-    read_bytes,
-    remove,
-    write_new,
-)
+from github_packages_mcp.state.files import private_root
+from github_packages_mcp.state.peers import Ledger
 
 __all__ = [
     "KEY_FILE",
     "ConfirmationTokens",
-    "FileLedger",
-    "Ledger",
     "LocalLedger",
     "ServerKeys",
     "TokenRejected",
@@ -80,12 +70,12 @@ class ServerKeys:
 
     def __init__(self, directory: Path, shared_secret: str | None = None) -> None:
         self._directory = directory
-        self._shared = shared_secret
+        self._shared_secret = shared_secret
         self._secret: bytes | None = None
         self._lock = threading.Lock()
 
     def key(self, purpose: str) -> bytes:
-        return derived_key(self._shared if self._shared is not None else self._stored(), purpose)
+        return derived_key(self._shared_secret if self._shared_secret is not None else self._stored(), purpose)
 
     def source(self, purpose: str) -> Callable[[], bytes]:
         """The key for `purpose`, read when first called."""
@@ -152,16 +142,6 @@ class TokenRejected(Exception):
     """A confirmation token that does not authorise this call; the message says why."""
 
 
-class Ledger(Protocol):
-    """Where spent tokens are remembered until they expire: this process (`LocalLedger`) or what replicas share
-    (`state.redis.RedisState`)."""
-
-    async def spend_once(self, name: str, expires_at: float, record: bytes) -> bytes | None:
-        """Record `name` as spent until `expires_at`, with `record`; None when it was not spent before, else the
-        record it was spent with (b"" when that is gone meanwhile)."""
-        ...
-
-
 class LocalLedger:
     """Spent tokens in this process's memory, forgotten once expired."""
 
@@ -180,57 +160,14 @@ class LocalLedger:
             return None
 
 
-class FileLedger:
-    """Spent tokens as files in `<directory>/spent/<nonce>` (0600, holding the spending's record, dated the token's
-    expiry), shared by every
-    process using the directory: a token spent before a restart, or by another process (the Inspector starts one
-    per call), stays spent. Creating the file is the spending (O_EXCL: one process wins); expired files are pruned
-    at most once a minute, so the directory holds about the tokens of the last `ttl`."""
-
-    PRUNE_EVERY_SECONDS = 60.0
-
-    def __init__(self, directory: Path, clock: Callable[[], float] = time.time) -> None:
-        self._directory = directory / "spent"
-        self._clock = clock
-        self._pruned_at = -self.PRUNE_EVERY_SECONDS
-
-    async def spend_once(self, name: str, expires_at: float, record: bytes) -> bytes | None:
-        """Raises:
-        StoreUnavailable: If the spending cannot be recorded (the token is then not accepted).
-        """
-        if not _HEX.fullmatch(name):
-            raise ValueError("a token's nonce is hex")
-        path = self._directory / name
-        with disk("remember the spent confirmation token", path):
-            private_directory(self._directory)
-            self._prune()
-            try:
-                write_new(path, record, expires_at)
-            except FileExistsError:
-                try:
-                    return read_bytes(path)
-                except FileNotFoundError:
-                    return b""  # pruned meanwhile: spent all the same
-        return None
-
-    def _prune(self) -> None:
-        now = self._clock()
-        if now - self._pruned_at < self.PRUNE_EVERY_SECONDS:
-            return
-        self._pruned_at = now
-        for spent in files(self._directory, "*"):
-            if mtime(spent) < now:  # dated its token's expiry: no token that old is accepted any more
-                remove(spent)
-
-
 class ConfirmationTokens:
     """Issues and redeems single-use tokens bound to one tool, its exact arguments and what they point at.
 
     A token is `<expiry>.<nonce>.<mac>`: the HMAC-SHA256, under the server's "confirmation" key (`ServerKeys`;
     random for this process when none is given), of the tool name, the canonical JSON of the arguments, the
     summary the person approved, the expiry and the nonce. It cannot be forged, moved to other arguments, used
-    twice (the `ledger` remembers it: this process's, or the replicas' shared one) or used late, and it stops
-    working if the target changes after the person saw it (a new tag, another version count).
+    twice (the `ledger` remembers it: the state's, or this process's memory when none is given) or used late, and
+    it stops working if the target changes after the person saw it (a new tag, another version count).
 
     Usage::
 

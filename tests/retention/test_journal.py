@@ -12,6 +12,7 @@ import pytest
 from github_packages_mcp.github.errors import InvalidArguments
 from github_packages_mcp.retention.history import JournalQuery, history, parse_moment
 from github_packages_mcp.retention.journal import Actor, Journal, Subject
+from github_packages_mcp.state.local import LocalJournal, LocalState
 from tests.helpers import StoppedClock
 
 pytestmark = pytest.mark.anyio
@@ -28,8 +29,13 @@ def version(version_id: int, package: str = "web/api") -> Subject:
 
 
 @pytest.fixture
-def journal(tmp_path: Path, clock: StoppedClock) -> Journal:
-    return Journal(tmp_path / "state", lambda: KEY, clock=clock)
+def lines(tmp_path: Path, clock: StoppedClock) -> LocalJournal:
+    return LocalState(tmp_path / "state", clock=clock).journal
+
+
+@pytest.fixture
+def journal(lines: LocalJournal, clock: StoppedClock) -> Journal:
+    return Journal(lines, lambda: KEY, clock=clock)
 
 
 async def test_a_line_is_signed_private_and_read_back(journal: Journal, tmp_path: Path) -> None:
@@ -52,7 +58,7 @@ async def test_changed_foreign_and_broken_lines_are_ignored_and_counted(journal:
     await journal.record(ME, version(1000), "deleted")
     path = tmp_path / "state" / "journal" / "2026-12.jsonl"
     line = path.read_text()
-    other_key = Journal(tmp_path / "other", lambda: b"x" * 32)
+    other_key = Journal(LocalState(tmp_path / "other").journal, lambda: b"x" * 32)
     await other_key.record(ME, version(1001), "deleted")
     with path.open("a") as file:
         file.write(line.replace("1000", "1002"))  # changed
@@ -64,7 +70,9 @@ async def test_changed_foreign_and_broken_lines_are_ignored_and_counted(journal:
 
 
 async def test_a_growing_file_is_read_from_where_the_last_read_stopped(journal: Journal, tmp_path: Path) -> None:
-    other_process = Journal(tmp_path / "state", lambda: KEY, clock=lambda: START)
+    other_process = Journal(
+        LocalState(tmp_path / "state", clock=lambda: START).journal, lambda: KEY, clock=lambda: START
+    )
     await journal.record(ME, version(1000), "deleted")
     assert len((await other_process.read()).entries) == 1
     path = tmp_path / "state" / "journal" / "2026-12.jsonl"
@@ -81,7 +89,7 @@ async def test_a_growing_file_is_read_from_where_the_last_read_stopped(journal: 
 
 
 async def test_month_files_go_35_days_after_their_month_ends(
-    journal: Journal, clock: StoppedClock, tmp_path: Path
+    journal: Journal, lines: LocalJournal, clock: StoppedClock, tmp_path: Path
 ) -> None:
     await journal.record(ME, version(1000), "deleted")
     clock.now = datetime(2027, 1, 10, tzinfo=UTC).timestamp()
@@ -89,10 +97,10 @@ async def test_month_files_go_35_days_after_their_month_ends(
     old_format = tmp_path / "state" / "journal" / "91605a01b3217976.jsonl"
     old_format.write_text("")
     clock.now = (datetime(2027, 1, 1, tzinfo=UTC) + timedelta(days=35)).timestamp()
-    journal.prune()
+    lines.prune()
     assert [e.version_id for e in (await journal.read()).entries] == [1000, 1001]
     clock.now += 1
-    journal.prune()
+    lines.prune()
     assert [e.version_id for e in (await journal.read()).entries] == [1001]
     assert not old_format.exists()
 

@@ -24,6 +24,7 @@ from github_packages_mcp.retention.store import (
     SavedPlan,
     StoreUnavailable,
 )
+from github_packages_mcp.state.local import LocalPlans, LocalState
 from github_packages_mcp.toolkit.tokens import KEY_FILE, ServerKeys, derived_key
 from tests.helpers import StoppedClock
 
@@ -57,8 +58,13 @@ def a_plan(plan_id: str = "91605a01b3217976", versions: int = 3, caller: str = M
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: StoppedClock) -> CleanupStore:
-    return CleanupStore(tmp_path / "state", lambda: KEY, clock=clock)
+def plans(tmp_path: Path, clock: StoppedClock) -> LocalPlans:
+    return LocalState(tmp_path / "state", clock=clock).plans
+
+
+@pytest.fixture
+def store(plans: LocalPlans, clock: StoppedClock) -> CleanupStore:
+    return CleanupStore(plans, lambda: KEY, clock=clock)
 
 
 async def unknown_message(store: CleanupStore, plan_id: str) -> str:
@@ -67,11 +73,13 @@ async def unknown_message(store: CleanupStore, plan_id: str) -> str:
     return str(refused.value)
 
 
-async def test_a_saved_plan_loads_back_for_its_caller_and_is_one_compact_signed_line(store: CleanupStore) -> None:
+async def test_a_saved_plan_loads_back_for_its_caller_and_is_one_compact_signed_line(
+    store: CleanupStore, plans: LocalPlans
+) -> None:
     plan = a_plan()
     await store.save(plan)
     assert await store.load(plan.plan_id, ME) == plan
-    text = store.plan_path(plan.plan_id).read_text()
+    text = plans.path(plan.plan_id).read_text()
     assert "\n" not in text
     assert ": " not in text
     stored = json.loads(text)
@@ -91,10 +99,12 @@ EDITS = {
 
 
 @pytest.mark.parametrize("edit", EDITS.values(), ids=EDITS.keys())
-async def test_an_edited_plan_is_refused_exactly_like_a_missing_one(store: CleanupStore, edit: Any) -> None:
+async def test_an_edited_plan_is_refused_exactly_like_a_missing_one(
+    store: CleanupStore, plans: LocalPlans, edit: Any
+) -> None:
     plan = a_plan()
     await store.save(plan)
-    path = store.plan_path(plan.plan_id)
+    path = plans.path(plan.plan_id)
     content = json.loads(path.read_text())
     edit(content)
     path.write_text(json.dumps(content))
@@ -103,19 +113,21 @@ async def test_an_edited_plan_is_refused_exactly_like_a_missing_one(store: Clean
 
 
 async def test_unsigned_plans_of_older_versions_another_key_and_a_renamed_plan_are_refused(
-    store: CleanupStore, tmp_path: Path, clock: StoppedClock
+    store: CleanupStore, plans: LocalPlans, tmp_path: Path, clock: StoppedClock
 ) -> None:
     old = a_plan("0ld0ld0ld0ld0ld0").model_dump(exclude={"caller", "expires_at", "format"})
     await store.save(a_plan())
-    store.plan_path("0ld0ld0ld0ld0ld0").write_text(json.dumps(old, indent=1))
+    plans.path("0ld0ld0ld0ld0ld0").write_text(json.dumps(old, indent=1))
     message = await unknown_message(store, "0ld0ld0ld0ld0ld0")
     assert "an older version of this server saved it without a signature" in message
     assert "make one with plan_version_cleanup" in message
-    await CleanupStore(tmp_path / "state", lambda: b"another key" * 3, clock=clock).save(a_plan("another0key0plan"))
+    await CleanupStore(LocalState(tmp_path / "state", clock=clock).plans, lambda: b"another key" * 3, clock=clock).save(
+        a_plan("another0key0plan")
+    )
     await unknown_message(store, "another0key0plan")
-    os.replace(store.plan_path("91605a01b3217976"), store.plan_path("renamed0renamed0"))
+    os.replace(plans.path("91605a01b3217976"), plans.path("renamed0renamed0"))
     await unknown_message(store, "renamed0renamed0")
-    store.plan_path("garbage0garbage0").write_text("{not json")
+    plans.path("garbage0garbage0").write_text("{not json")
     await unknown_message(store, "garbage0garbage0")
 
 
@@ -146,24 +158,28 @@ async def test_an_expired_plan_says_so_but_still_loads_for_a_restore(store: Clea
         await store.load("91605a01b3217976", SOMEONE_ELSE)
 
 
-async def test_plans_are_pruned_35_days_after_they_were_made(store: CleanupStore, clock: StoppedClock) -> None:
+async def test_plans_are_pruned_35_days_after_they_were_made(
+    store: CleanupStore, plans: LocalPlans, clock: StoppedClock
+) -> None:
     await store.save(a_plan("old0000000000000"))
     clock.now = START + 35 * DAY  # as long as the journal keeps what it deleted, for a restore by plan id
-    store.prune()
-    assert store.plan_path("old0000000000000").exists()
+    plans.prune()
+    assert plans.path("old0000000000000").exists()
     clock.now = START + 35 * DAY + 1
     await store.save(a_plan("fresh00000000000"))  # saving prunes
-    assert not store.plan_path("old0000000000000").exists()
-    assert store.plan_path("fresh00000000000").exists()
+    assert not plans.path("old0000000000000").exists()
+    assert plans.path("fresh00000000000").exists()
 
 
-async def test_a_new_store_prunes_on_first_use(tmp_path: Path, store: CleanupStore, clock: StoppedClock) -> None:
+async def test_a_new_store_prunes_on_first_use(
+    tmp_path: Path, store: CleanupStore, plans: LocalPlans, clock: StoppedClock
+) -> None:
     await store.save(a_plan("unapplied0000000"))
     clock.now = START + 36 * DAY
-    reopened = CleanupStore(tmp_path / "state", lambda: KEY, clock=clock)
+    reopened = CleanupStore(LocalState(tmp_path / "state", clock=clock).plans, lambda: KEY, clock=clock)
     with pytest.raises(PlanNotFound):
         await reopened.load("unapplied0000000", ME)
-    assert not store.plan_path("unapplied0000000").exists()
+    assert not plans.path("unapplied0000000").exists()
 
 
 async def test_directories_are_0700_and_files_0600_even_where_they_were_looser(
@@ -173,11 +189,11 @@ async def test_directories_are_0700_and_files_0600_even_where_they_were_looser(
     (directory / "plans").mkdir(parents=True)
     for loose in (directory, directory / "plans"):
         loose.chmod(0o777)
-    store = CleanupStore(directory, lambda: KEY, clock=clock)
-    await store.save(a_plan())
+    plans = LocalState(directory, clock=clock).plans
+    await CleanupStore(plans, lambda: KEY, clock=clock).save(a_plan())
     assert mode(directory / "plans") == 0o700
-    assert mode(store.plan_path("91605a01b3217976")) == 0o600
-    fresh = CleanupStore(tmp_path / "new" / "state", lambda: KEY, clock=clock)
+    assert mode(plans.path("91605a01b3217976")) == 0o600
+    fresh = CleanupStore(LocalState(tmp_path / "new" / "state", clock=clock).plans, lambda: KEY, clock=clock)
     await fresh.save(a_plan())
     assert mode(tmp_path / "new" / "state") == 0o700
 
@@ -194,7 +210,7 @@ async def test_a_disk_failure_names_no_path(tmp_path: Path, clock: StoppedClock)
     directory = tmp_path / "state"
     directory.mkdir()
     (directory / "plans").write_text("a file where the plans directory goes")
-    store = CleanupStore(directory, lambda: KEY, clock=clock)
+    store = CleanupStore(LocalState(directory, clock=clock).plans, lambda: KEY, clock=clock)
     with pytest.raises(StoreUnavailable) as failed:
         await store.save(a_plan())
     assert str(tmp_path) not in str(failed.value)

@@ -15,11 +15,11 @@ from typing import Any, Literal
 import anyio
 import pytest
 from mcp import Client
+from redis import Redis
 
 from github_packages_mcp.config import Settings
 from github_packages_mcp.github.manifests import ManifestCache
-from github_packages_mcp.retention.manifests import SharedManifests
-from github_packages_mcp.sandbox import DEMO_ORG, Fault, SandboxServer
+from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, Fault, SandboxServer
 from github_packages_mcp.server.app import build_server
 from github_packages_mcp.server.transports import http_app
 from github_packages_mcp.state.redis import RedisState
@@ -142,14 +142,20 @@ async def test_a_lost_redis_stops_deletes_and_says_so_but_reads_go_on(
     assert len(deletes(sandbox)) <= 2
 
 
-def test_an_unreachable_redis_is_a_clear_error_at_start() -> None:
+@pytest.mark.parametrize(
+    "command",
+    [["call", "list_my_packages", "package_type=npm"], ["--transport", "http", "--port", "0"], []],
+    ids=["call", "http", "stdio"],
+)
+def test_an_unreachable_redis_is_a_clear_error_at_start(command: list[str]) -> None:
     env = clean_env(
         GITHUB_PACKAGES_MCP_STATE_URL=f"redis://:hunter2-password@127.0.0.1:{free_port()}/0",
         GITHUB_PACKAGES_MCP_SHARED_SECRET=SECRET,
         GITHUB_TOKEN="ghp_sandboxDemoToken0000000000000000000",
     )
     done = subprocess.run(
-        [*COMMAND, "call", "list_my_packages", "package_type=npm"],
+        [*COMMAND, *command],
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         env=env,
@@ -159,6 +165,53 @@ def test_an_unreachable_redis_is_a_clear_error_at_start() -> None:
     assert done.returncode == 2
     assert "error: cannot start: The shared state (Redis at redis://127.0.0.1:" in done.stderr
     assert "hunter2" not in done.stderr
+
+
+def connections_received(redis: RedisServer) -> int:
+    """The connections Redis has accepted so far, the one asking included."""
+    with Redis(port=redis.port) as operator:
+        return int(operator.info("stats")["total_connections_received"])
+
+
+def test_a_command_opens_one_connection_to_redis(sandbox: SandboxServer, redis: RedisServer) -> None:
+    """The command's check that Redis answers is the state it then uses: one client, one connection (its requests
+    go one at a time)."""
+    env = clean_env(
+        GITHUB_API_URL=sandbox.url,
+        GITHUB_PACKAGES_MCP_STATE_URL=redis.url,
+        GITHUB_PACKAGES_MCP_SHARED_SECRET=SECRET,
+        GITHUB_TOKEN=DEMO_TOKEN,
+    )
+    before = connections_received(redis)
+    done = subprocess.run(
+        [*COMMAND, "call", "list_my_packages", "package_type=npm"],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert connections_received(redis) - before == 1 + 1  # the command's, and the one asking now
+
+
+async def test_an_http_replica_keeps_one_redis_client_for_its_calls_and_its_cancellation_listener(
+    settings: Settings, sandbox: SandboxServer, redis: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[RedisState] = []
+    making = RedisState.__init__
+
+    def counted(self: RedisState, *args: Any, **kwargs: Any) -> None:
+        made.append(self)
+        making(self, *args, **kwargs)
+
+    monkeypatch.setattr(RedisState, "__init__", counted)
+    one, _ = replicas(settings, redis, tmp_path, http_stateless=True)
+    version = {**WEB, "package_version_id": 3000000000}
+    async with serving(http_app(one)) as url, http_client(url, mode="legacy") as client:
+        with Redis(port=redis.port) as operator:
+            listening = operator.pubsub_numsub("github-packages-mcp:cancel")[0][1]
+        token = ok(await client.call_tool("delete_org_package_version", version))["confirmation_token"]
+        done = ok(await client.call_tool("delete_org_package_version", {**version, "confirmation_token": token}))
+    assert done["deleted"] is True
+    assert listening == 1
+    assert len(made) == 1
 
 
 @pytest.mark.parametrize("during", ["delete", "wait"])
@@ -228,7 +281,7 @@ async def test_a_manifest_cache_on_an_unreachable_redis_answers_misses_and_raise
     digest = f"sha256:{hashlib.sha256(body).hexdigest()}"
     url = f"http://127.0.0.1/v2/acme-labs/web/api/manifests/{digest}"
     state = RedisState(f"redis://127.0.0.1:{free_port()}/0")
-    cache = ManifestCache(SharedManifests(state))
+    cache = ManifestCache(state.manifests)
     try:
         with anyio.fail_after(5), caplog.at_level(logging.WARNING, "github_packages_mcp"):
             assert await cache.get(url, digest) is None

@@ -16,7 +16,8 @@ from mcp_types import METHOD_NOT_FOUND, ElicitRequestParams, ElicitResult, Error
 from github_packages_mcp.config import Settings
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
 from github_packages_mcp.server.app import build_server
-from github_packages_mcp.toolkit.tokens import ConfirmationTokens, FileLedger, TokenRejected
+from github_packages_mcp.state.local import FileLedger
+from github_packages_mcp.toolkit.tokens import ConfirmationTokens, TokenRejected
 from tests.helpers import Person, StoppedClock, error_text, ok
 
 pytestmark = pytest.mark.anyio

@@ -20,12 +20,12 @@ from github_packages_mcp.github.manifests import ManifestCache
 from github_packages_mcp.github.models import parse_time
 from github_packages_mcp.retention.apply import PlanChanged
 from github_packages_mcp.retention.journal import Actor, Journal
-from github_packages_mcp.retention.manifests import manifest_store
 from github_packages_mcp.retention.service import Cleanups
 from github_packages_mcp.retention.sources import Sources
 from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_READ_TOKEN, DEMO_TOKEN, Fault, SandboxServer
 from github_packages_mcp.server.app import build_server
+from github_packages_mcp.state.local import LocalState
 from github_packages_mcp.toolkit.tokens import ServerKeys
 from tests.helpers import ACME_CONTAINERS, COMMAND, Person, clean_env, error_text, ok
 
@@ -317,7 +317,7 @@ def edit_plan(settings: Settings, plan_id: str, edit: Any) -> None:
 
 def server_store(settings: Settings) -> CleanupStore:
     """The store as the server opens it, with its key (what only the server can do)."""
-    return CleanupStore(settings.journal_dir, ServerKeys(settings.journal_dir).source("plans"))
+    return CleanupStore(LocalState(settings.journal_dir).plans, ServerKeys(settings.journal_dir).source("plans"))
 
 
 PLAN_EDITS = {
@@ -369,9 +369,10 @@ async def test_the_confirmation_binds_the_whole_plan_by_its_digest(settings: Set
     assert "the target changed since it was shown" in error_text(refused)
     assert deleted_ids(sandbox) == []
     async with GitHubClient.from_settings(settings) as github:
-        journal = Journal(settings.journal_dir, ServerKeys(settings.journal_dir).source("journal"))
+        local = LocalState(settings.journal_dir)
+        journal = Journal(local.journal, ServerKeys(settings.journal_dir).source("journal"))
         actor = Actor(identity_of(DEMO_TOKEN), "apply_version_cleanup")
-        sources = Sources(github, settings.registry_url, ManifestCache(manifest_store(settings.journal_dir, None)))
+        sources = Sources(github, settings.registry_url, ManifestCache(local.manifests))
         with pytest.raises(PlanChanged, match="not the plan the person confirmed"):
             await Cleanups(sources, store, journal, time.time).apply(plan["plan_id"], saved.digest(), actor)
     assert deleted_ids(sandbox) == []

@@ -1,24 +1,23 @@
 """Where the manifest cache keeps manifests: files under journal_dir, private, atomic, bounded (the least recently
-used pruned first), ignored when damaged; or the replicas' shared records, expiring."""
+used pruned first), ignored when damaged; or Redis, expiring."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import stat
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
+from redis import Redis
 
 from github_packages_mcp.github.manifests import ManifestCache
-from github_packages_mcp.retention.manifests import (
-    KEPT_DAYS,
-    ManifestFiles,
-    SharedManifests,
-    manifest_store,
-)
+from github_packages_mcp.state.local import LocalState, ManifestFiles
+from github_packages_mcp.state.opening import open_state
+from github_packages_mcp.state.redis import KEPT_DAYS, RedisState
 from tests.helpers import StoppedClock
+from tests.state.redis_serving import RedisServer
 
 pytestmark = pytest.mark.anyio
 DAY = 86_400.0
@@ -30,25 +29,6 @@ def key(n: int) -> str:
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.lstat().st_mode)
-
-
-class Records:
-    """The replicas' shared records, in memory."""
-
-    def __init__(self) -> None:
-        self.kept: dict[str, tuple[bytes, float]] = {}
-
-    async def put(self, name: str, data: bytes, expires_at: float) -> None:
-        self.kept[name] = (data, expires_at)
-
-    async def get(self, name: str) -> bytes | None:
-        return self.kept[name][0] if name in self.kept else None
-
-    async def append(self, name: str, line: bytes, expires_at: float) -> None:
-        raise NotImplementedError
-
-    async def lines(self, name: str, start: int) -> Sequence[bytes]:
-        raise NotImplementedError
 
 
 async def test_files_are_private_whatever_was_there(tmp_path: Path, clock: StoppedClock) -> None:
@@ -64,8 +44,7 @@ async def test_files_are_private_whatever_was_there(tmp_path: Path, clock: Stopp
 
 
 async def test_a_new_state_directory_is_made_private(tmp_path: Path, clock: StoppedClock) -> None:
-    store = manifest_store(tmp_path / "state", None, clock=clock)
-    await store.put(key(1), b"{}")
+    await LocalState(tmp_path / "state", clock=clock).manifests.put(key(1), b"{}")
     assert mode(tmp_path / "state") == mode(tmp_path / "state" / "manifests") == 0o700
 
 
@@ -113,16 +92,26 @@ async def test_a_key_that_is_not_a_hex_digest_names_no_file(tmp_path: Path, name
     files = ManifestFiles(tmp_path / "manifests")
     with pytest.raises(ValueError, match="not a manifest cache key"):
         await files.put(name, b"{}")
-    with pytest.raises(ValueError, match="not a manifest cache key"):
-        await SharedManifests(Records()).get(name)
+    shared = RedisState("redis://127.0.0.1:1/0")  # never reached: the key is refused first
+    try:
+        with pytest.raises(ValueError, match="not a manifest cache key"):
+            await shared.manifests.get(name)
+    finally:
+        await shared.aclose()
     assert not (tmp_path / "manifests").exists()
 
 
-async def test_shared_manifests_expire_90_days_after_they_were_written(tmp_path: Path, clock: StoppedClock) -> None:
-    records = Records()
-    store = manifest_store(tmp_path / "state", records, clock=clock)
-    await store.put(key(1), b"{}")
-    assert await store.get(key(1)) == b"{}"
-    assert await store.get(key(2)) is None
-    assert records.kept == {f"manifest:{key(1)}": (b"{}", clock.now + KEPT_DAYS * DAY)}
-    assert not (tmp_path / "state").exists()  # with shared records, nothing is written under journal_dir
+async def test_manifests_in_redis_expire_90_days_after_they_were_written(
+    tmp_path: Path, clock: StoppedClock, redis: RedisServer
+) -> None:
+    state = await open_state(tmp_path / "state", SecretStr(redis.url), prefix="deployment", clock=clock)
+    try:
+        await state.manifests.put(key(1), b"{}")
+        assert await state.manifests.get(key(1)) == b"{}"
+        assert await state.manifests.get(key(2)) is None
+    finally:
+        await state.aclose()
+    with Redis(port=redis.port) as operator:
+        assert operator.keys() == [f"deployment:manifest:{key(1)}".encode()]
+        assert operator.pexpiretime(f"deployment:manifest:{key(1)}") == int((clock.now + KEPT_DAYS * DAY) * 1000)
+    assert not (tmp_path / "state").exists()  # with Redis, nothing is written under journal_dir
