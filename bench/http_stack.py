@@ -56,7 +56,9 @@ print(time.perf_counter() - started, rss() - before)
 def imported(stack: str, *, with_sdk: bool) -> tuple[float, int]:
     """Seconds and bytes of resident set to import `stack` and build a client, in a fresh interpreter."""
     code = _IMPORT.format(with_sdk=with_sdk, sdk=SDK, stack=stack)
-    seconds, grown = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, text=True).stdout.split()
+    seconds, grown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, check=True, text=True
+    ).stdout.split()
     return float(seconds), int(grown)
 
 

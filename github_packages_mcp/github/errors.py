@@ -16,7 +16,7 @@
           │                  rights on a package it can see
           └── RateLimited    403/429 from a rate limit too long to wait out (which limit, when it resets)
 
-The functions below the classes map httpx's errors and GitHub's answers in: `transport_error`,
+The functions below the classes map httpx2's errors and GitHub's answers in: `transport_error`,
 `error_from_response`, `redirected`, `rate_limited` and `quota_spent`, which `client.py` raises once `retry.py`
 says to stop retrying and waiting. An `APIError` carries the kind of token the request acted with
 (`credentials.token_kind`), never the token. The layers above raise their own `InvalidRequest` subclasses;
@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import quote, quote_plus, urlsplit
 
-import httpx
+import httpx2
 
 NetworkCause = Literal["timeout", "refused", "dns", "tls", "other"]
 # getaddrinfo's "no such name" (a typo), as opposed to a temporary failure of the resolver.
@@ -83,7 +83,7 @@ class InvalidArguments(InvalidRequest):
 
 class UnusableToken(InvalidRequest):
     """The token holds characters an HTTP header cannot carry (a line ending, a space, a non-ASCII character), so
-    the request was not built: httpx would refuse the header and repeat its value in the error."""
+    the request was not built: httpx2 would refuse the header and repeat its value in the error."""
 
     def __init__(self, problem: str) -> None:
         super().__init__(
@@ -216,7 +216,7 @@ class RateLimited(APIError):
 
 _STATUS_ERRORS: dict[int, type[APIError]] = {401: Unauthorized, 403: Forbidden, 404: NotFound}
 # Failures after which the request surely never reached GitHub, so even a restore may be sent again.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 
 
 def may_have_arrived(exc: Exception) -> bool:
@@ -225,7 +225,7 @@ def may_have_arrived(exc: Exception) -> bool:
 
 
 def transport_error(exc: Exception, method: str, path: str, token: str | None = None) -> TransportError:
-    """The `TransportError` for an httpx timeout or network failure.
+    """The `TransportError` for an httpx2 timeout or network failure.
 
     `token` is the one the failed request acted with: it is redacted from the message, and from the arguments
     of `exc` and of every exception chained to it, so no traceback of the chain shows it either.
@@ -247,7 +247,7 @@ def transport_error(exc: Exception, method: str, path: str, token: str | None = 
 
 def network_cause(exc: BaseException) -> NetworkCause:
     """What kind of network failure `exc` is, from it and the exceptions chained to it."""
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, httpx2.TimeoutException):
         return "timeout"
     seen: BaseException | None = exc
     while seen is not None:
@@ -265,14 +265,14 @@ def network_cause(exc: BaseException) -> NetworkCause:
 
 def _host_of(exc: Exception) -> str:
     try:
-        url = exc.request.url  # type: ignore[attr-defined]  # httpx's errors carry their request, when there is one
+        url = exc.request.url  # type: ignore[attr-defined]  # httpx2's errors carry their request, when there is one
     except (AttributeError, RuntimeError):
         return "GitHub"
     return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
 
 
 def error_from_response(
-    response: httpx.Response, method: str, path: str, *, token_kind: str | None = None, token: str | None = None
+    response: httpx2.Response, method: str, path: str, *, token_kind: str | None = None, token: str | None = None
 ) -> APIError:
     """The `APIError` (a subclass where one fits) for an error answer, with GitHub's message and scopes.
 
@@ -292,7 +292,7 @@ def error_from_response(
     )
 
 
-def redirected(response: httpx.Response, method: str, path: str) -> Redirected:
+def redirected(response: httpx2.Response, method: str, path: str) -> Redirected:
     """The `Redirected` for a 3xx answer: where it pointed, by host only (a query string may carry a token)."""
     location = response.headers.get("location")
     try:
@@ -307,7 +307,7 @@ def redirected(response: httpx.Response, method: str, path: str) -> Redirected:
 
 
 def rate_limited(
-    response: httpx.Response, method: str, path: str, limit: Literal["primary", "secondary"], reset_at: datetime
+    response: httpx2.Response, method: str, path: str, limit: Literal["primary", "secondary"], reset_at: datetime
 ) -> RateLimited:
     """The `RateLimited` for a 403/429 rate-limit answer that is too long to wait out."""
     return RateLimited(
@@ -323,7 +323,7 @@ def quota_spent(method: str, path: str, reset_at: datetime) -> RateLimited:
     )
 
 
-def _error_body(response: httpx.Response) -> dict[str, Any]:
+def _error_body(response: httpx2.Response) -> dict[str, Any]:
     """GitHub's error object (`message`, `documentation_url`), or {} when the body is not one."""
     try:
         body = response.json()
@@ -332,7 +332,7 @@ def _error_body(response: httpx.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def error_message(response: httpx.Response, body: dict[str, Any] | None = None) -> str:
+def error_message(response: httpx2.Response, body: dict[str, Any] | None = None) -> str:
     """GitHub's `message`, else the reason phrase; `body` when the caller has already parsed it."""
     message = (body if body is not None else _error_body(response)).get("message")
     return str(message or response.reason_phrase or "error")
@@ -348,7 +348,7 @@ _AUTHORIZATION_VALUE = re.compile(r"""(?i)(\bauthorization['"]?\s*(?:[:=]|,(?=\s
 _CREDENTIAL = re.compile(r"\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/=-]*[0-9._~+/=-][A-Za-z0-9._~+/=-]*")
 # Anything shaped like a GitHub token, whoever's it is (a caller's, in pass-through mode).
 _GITHUB_TOKEN = re.compile(r"\b(?:gh[pousr]|github_pat)_[A-Za-z0-9_]{8,}")
-# A token in a query string: a restore's package token (`?token=`), which httpx's own log line of the URL shows.
+# A token in a query string: a restore's package token (`?token=`), which httpx2's own log line of the URL shows.
 _TOKEN_PARAMETER = re.compile(r"([?&](?:access_)?token=)[^&#\s'\"]+")
 _BASE64_CHARS = "[A-Za-z0-9+/_-]"
 

@@ -11,30 +11,30 @@ from __future__ import annotations
 
 import itertools
 
-import httpx
+import httpx2
 
 __all__ = ["POOL_SIZE", "connection_pools"]
 
 POOL_SIZE = 8  # requests in flight per pool
 
 
-def connection_pools(max_concurrency: int) -> httpx.AsyncBaseTransport:
+def connection_pools(max_concurrency: int) -> httpx2.AsyncBaseTransport:
     """The transport for a client with at most `max_concurrency` requests in flight."""
-    limits = httpx.Limits(max_keepalive_connections=max(20, max_concurrency))
+    limits = httpx2.Limits(max_keepalive_connections=max(20, max_concurrency))
     count = -(-max_concurrency // POOL_SIZE)
     if count == 1:
-        return httpx.AsyncHTTPTransport(limits=limits)
-    return _Pools([httpx.AsyncHTTPTransport(limits=limits) for _ in range(count)])
+        return httpx2.AsyncHTTPTransport(limits=limits)
+    return _Pools([httpx2.AsyncHTTPTransport(limits=limits) for _ in range(count)])
 
 
-class _Pools(httpx.AsyncBaseTransport):
+class _Pools(httpx2.AsyncBaseTransport):
     """Sends each request through the next pool in turn."""
 
-    def __init__(self, pools: list[httpx.AsyncHTTPTransport]) -> None:
+    def __init__(self, pools: list[httpx2.AsyncHTTPTransport]) -> None:
         self._pools = pools
         self._turn = itertools.cycle(pools)
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         return await next(self._turn).handle_async_request(request)
 
     async def aclose(self) -> None:

@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 
-import httpx
+import httpx2
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 from mcp.server.mcpserver.tools import Tool
@@ -113,7 +113,7 @@ def _app_context(
 def build_server(
     settings: Settings,
     *,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: httpx2.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
 ) -> MCPServer[AppContext]:
     """Build the MCP server; the GitHub client opens when the server starts and closes when it stops.
