@@ -31,23 +31,23 @@ import httpx2
 
 from github_packages_mcp import __version__
 from github_packages_mcp.config import Settings, secret_problem
+from github_packages_mcp.errors import InvalidRequest
 from github_packages_mcp.github.cache import CachedResponse, ETagCache, LRUMap
 from github_packages_mcp.github.catalogue import operation_at
 from github_packages_mcp.github.credentials import identity_of, token_kind
 from github_packages_mcp.github.errors import (
     IncompleteListing,
-    InvalidRequest,
     UnusableToken,
     error_from_response,
     quota_spent,
     rate_limited,
-    redact,
     redirected,
     transport_error,
 )
 from github_packages_mcp.github.pacing import Pacer, SharedPacing, Turn
 from github_packages_mcp.github.paging import Page, ProgressCallback, QueryValue, item_ids, read_page, unique_items
 from github_packages_mcp.github.pools import connection_pools
+from github_packages_mcp.github.redaction import redact
 from github_packages_mcp.github.retry import Decision, Pause, Quota, RetryPolicy, Stop
 from github_packages_mcp.github.tasks import run_all
 
@@ -456,7 +456,7 @@ def _check_api_path(path: str) -> None:
 
 
 class _RedactCredentials(logging.Filter):
-    """Rewrites a log line of the HTTP stack that holds a credential (`errors.redact`): an `Authorization` value,
+    """Rewrites a log line of the HTTP stack that holds a credential (`redaction.redact`): an `Authorization` value,
     a Bearer or Basic credential, a GitHub-shaped token, a `token=` query value (httpx2 logs each URL at INFO)."""
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -14,9 +14,10 @@ from typing import Any
 import httpx2
 from pydantic import BaseModel
 
+from github_packages_mcp.errors import InvalidArguments
 from github_packages_mcp.github.catalogue import Operation, Owner
 from github_packages_mcp.github.client import GitHubClient, Page, ProgressCallback, QueryValue, Turn
-from github_packages_mcp.github.errors import InvalidArguments, NotDeleted, NotFound, error_message
+from github_packages_mcp.github.errors import NotDeleted, NotFound, error_message
 from github_packages_mcp.github.listing import listing_of
 from github_packages_mcp.github.models import (
     DeletionResult,

@@ -41,8 +41,8 @@ from typing import Protocol
 
 import anyio
 
+from github_packages_mcp.errors import StateUnavailable
 from github_packages_mcp.github.cache import MAX_IDENTITIES, LRUMap
-from github_packages_mcp.github.errors import InvalidRequest
 
 __all__ = ["Pacer", "SharedPacing", "Turn"]
 
@@ -52,7 +52,7 @@ log = logging.getLogger("github_packages_mcp")
 
 
 class SharedPacing(Protocol):
-    """Pacing that replicas share; times are seconds since the epoch. Raises an InvalidRequest when it cannot
+    """Pacing that replicas share; times are seconds since the epoch. Raises a StateUnavailable when it cannot
     answer."""
 
     async def reserve_mutation(self, identity: str, interval: float) -> float:
@@ -124,7 +124,7 @@ class Pacer:
         if self.shared is not None:
             try:
                 await self.shared.pause(identity, time.time() + moment - self._clock())
-            except InvalidRequest as exc:  # the others will meet the limit themselves, and pause then
+            except StateUnavailable as exc:  # the others will meet the limit themselves, and pause then
                 log.warning("the rate-limit pause was not shared: %s", exc)
 
     def paused_until(self, identity: str = "") -> float:
@@ -223,7 +223,7 @@ class Pacer:
         if mutating or now - looked_at > SHARED_PAUSE_TTL:
             try:
                 until = await self.shared.paused_until(identity)
-            except InvalidRequest:  # the shared state did not answer
+            except StateUnavailable:  # the shared state did not answer
                 if mutating:
                     raise
                 return  # a read goes on: at worst it meets the rate limit itself

@@ -25,16 +25,10 @@ import anyio
 import anyio.lowlevel
 from pydantic import Field
 
+from github_packages_mcp.errors import InvalidRequest, StateUnavailable
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback, Turn
 from github_packages_mcp.github.credentials import identity_of
-from github_packages_mcp.github.errors import (
-    APIError,
-    InvalidRequest,
-    NotDeleted,
-    NotFound,
-    RateLimited,
-    TransportError,
-)
+from github_packages_mcp.github.errors import APIError, NotDeleted, NotFound, RateLimited, TransportError
 from github_packages_mcp.github.execute import delete_checked
 from github_packages_mcp.github.models import ConfirmationOutcome, Result
 from github_packages_mcp.github.untrusted import quoted
@@ -62,7 +56,7 @@ class PlanChanged(InvalidRequest):
     """The plan is not the one the person confirmed."""
 
 
-class OutcomeNotJournaled(InvalidRequest):
+class OutcomeNotJournaled(StateUnavailable):
     """A delete went to GitHub, but its outcome could not be journaled: the run stops."""
 
 
@@ -232,13 +226,13 @@ async def _delete_in_turn(
     restore it), and stops the run before the next one.
 
     Raises:
-        InvalidRequest: If the turn cannot be had (the pacing replicas share did not answer: nothing was sent).
+        StateUnavailable: If the turn cannot be had (the pacing replicas share did not answer: nothing was sent).
     """
     async with AsyncExitStack() as stack:
         try:
             turn = await stack.enter_async_context(github.turn("DELETE"))
-        except InvalidRequest as exc:
-            raise InvalidRequest(f"{exc} {_stopped_before(item)}") from None
+        except StateUnavailable as exc:
+            raise StateUnavailable(f"{exc} {_stopped_before(item)}") from None
         with anyio.CancelScope(shield=True):
             done = await _delete_journaled(github, journal, actor, plan, item, turn)
     return done
@@ -255,14 +249,14 @@ async def _delete_journaled(
     delete.
 
     Raises:
-        InvalidRequest: If the intent cannot be journaled (nothing was sent).
+        StateUnavailable: If the intent cannot be journaled (nothing was sent).
         OutcomeNotJournaled: If the outcome cannot be.
     """
     subject = _subject(plan, item)
     try:
         await journal.record(actor, subject, "deleting", None, plan.plan_id)
-    except InvalidRequest as exc:
-        raise InvalidRequest(f"{exc} {_stopped_before(item)}") from None
+    except StateUnavailable as exc:
+        raise StateUnavailable(f"{exc} {_stopped_before(item)}") from None
     try:
         result, detail = await _delete_one(github, subject, turn)
     except RateLimited as exc:  # answered, so surely not deleted; a network failure leaves the intent unsettled
@@ -270,7 +264,7 @@ async def _delete_journaled(
         raise
     try:
         await journal.record(actor, subject, result, detail, plan.plan_id)
-    except InvalidRequest as exc:
+    except StateUnavailable as exc:
         raise OutcomeNotJournaled(
             f"{exc} Version {item.id} was {result.replace('_', ' ')} and the run stopped there; its intent is "
             "journaled, so restore_from_journal can bring it back."

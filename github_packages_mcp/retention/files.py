@@ -17,7 +17,7 @@ from typing import Any, Final, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from github_packages_mcp.github.errors import InvalidRequest
+from github_packages_mcp.errors import StateUnavailable
 
 __all__ = [
     "DAY",
@@ -45,7 +45,7 @@ NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
 
 
 class SharedRecords(Protocol):
-    """Where replicas keep plans and the journal together (state/redis.py); raises an InvalidRequest when it
+    """Where replicas keep plans and the journal together (state/redis.py); raises a StateUnavailable when it
     cannot answer."""
 
     async def put(self, name: str, data: bytes, expires_at: float) -> None: ...
@@ -57,7 +57,7 @@ class SharedRecords(Protocol):
     async def lines(self, name: str, start: int) -> Sequence[bytes]: ...
 
 
-class StoreUnavailable(InvalidRequest):
+class StoreUnavailable(StateUnavailable):
     """The plans and journal cannot be read or written; the message names no path (the server log does)."""
 
 

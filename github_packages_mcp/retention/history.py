@@ -21,8 +21,9 @@ import anyio
 import anyio.lowlevel
 from pydantic import Field
 
+from github_packages_mcp.errors import InvalidArguments
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback, Turn
-from github_packages_mcp.github.errors import APIError, InvalidArguments, RateLimited, TransportError
+from github_packages_mcp.github.errors import APIError, RateLimited, TransportError
 from github_packages_mcp.github.models import Result
 from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.retention.apply import DIGEST_SHOWN, SkippedVersion

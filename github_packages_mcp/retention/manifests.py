@@ -128,7 +128,7 @@ class SharedManifests:
         """The bytes kept under `key`, or None.
 
         Raises:
-            InvalidRequest: If the shared records cannot answer.
+            StateUnavailable: If the shared records cannot answer.
         """
         return await self._shared.get(f"manifest:{_checked(key)}")
 
@@ -136,7 +136,7 @@ class SharedManifests:
         """Keep `body` under `key` for `KEPT_DAYS`.
 
         Raises:
-            InvalidRequest: If the shared records cannot answer.
+            StateUnavailable: If the shared records cannot answer.
         """
         await self._shared.put(f"manifest:{_checked(key)}", body, self._clock() + KEPT_DAYS * DAY)
 

@@ -32,7 +32,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from github_packages_mcp.github.errors import InvalidRequest
+from github_packages_mcp.errors import StateUnavailable
 
 __all__ = ["DEFAULT_PREFIX", "RedisState", "SharedStateUnavailable", "shown_url"]
 
@@ -61,7 +61,7 @@ return 1
 """
 
 
-class SharedStateUnavailable(InvalidRequest):
+class SharedStateUnavailable(StateUnavailable):
     """Redis did not answer: what needed it was not done."""
 
 

@@ -20,9 +20,10 @@ from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel
 
+from github_packages_mcp.errors import StateUnavailable
 from github_packages_mcp.github.catalogue import OPERATIONS, Operation
 from github_packages_mcp.github.client import GitHubClient, Turn
-from github_packages_mcp.github.errors import APIError, GitHubError, InvalidRequest, NotDeleted, NotFound
+from github_packages_mcp.github.errors import APIError, GitHubError, NotDeleted, NotFound
 from github_packages_mcp.github.execute import describe_deletion, execute, package_gone
 from github_packages_mcp.github.listing import Listing
 from github_packages_mcp.github.models import (
@@ -146,8 +147,8 @@ async def _journaled(
     async with AsyncExitStack() as stack:
         try:
             turn = await stack.enter_async_context(app.github.turn(op.method))
-        except InvalidRequest as exc:  # the pacing replicas share did not answer
-            raise InvalidRequest(f"Nothing was {'deleted' if op.kind == 'delete' else 'restored'}: {exc}") from None
+        except StateUnavailable as exc:  # the pacing replicas share did not answer
+            raise StateUnavailable(f"Nothing was {'deleted' if op.kind == 'delete' else 'restored'}: {exc}") from None
         with anyio.CancelScope(shield=True):
             result = await _sent_journaled(app, actor_of(ctx, op.name), op, subject, partial(send, turn))
             if then is not None:
@@ -164,20 +165,20 @@ async def _sent_journaled(
     if op.kind == "delete":
         try:
             await app.journal.record(actor, subject, "deleting")
-        except InvalidRequest as exc:
-            raise InvalidRequest(f"Nothing was deleted: {exc}") from None
+        except StateUnavailable as exc:
+            raise StateUnavailable(f"Nothing was deleted: {exc}") from None
     try:
         result = await send()
     except GitHubError as exc:
         detail = exc.message if isinstance(exc, NotDeleted) else _detail(exc)
         try:
             await app.journal.record(actor, subject, failed, detail)
-        except InvalidRequest:  # the journal's disk or shared state
+        except StateUnavailable:  # the journal's disk or shared state
             log.warning("%s failed and could not be journaled", op.name)
         raise
     try:
         await app.journal.record(actor, subject, done)
-    except InvalidRequest:
+    except StateUnavailable:
         return _noted(result, "Its outcome is not in the journal: the server could not write it (its log says why).")
     return result
 
@@ -211,7 +212,7 @@ async def _package_gone_too(ctx: ToolContext, op: Operation, target: DeletionTar
         await app.journal.record(
             actor_of(ctx, op.name), package, "deleted", "GitHub deleted the package with its last version"
         )
-    except InvalidRequest:
+    except StateUnavailable:
         return _noted(
             result, f"GitHub deleted the package {name} with it, its last version; that is not in the journal."
         )

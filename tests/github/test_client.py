@@ -8,9 +8,9 @@ from mcp import Client
 
 from github_packages_mcp import __version__
 from github_packages_mcp.config import Settings
+from github_packages_mcp.errors import InvalidRequest
 from github_packages_mcp.github.catalogue import encode_segment, expand_path
 from github_packages_mcp.github.client import GitHubClient
-from github_packages_mcp.github.errors import InvalidRequest
 from github_packages_mcp.sandbox import DEMO_ORG, SandboxServer
 from github_packages_mcp.server.app import build_server
 

@@ -9,9 +9,10 @@ import anyio
 import httpx2
 import pytest
 
+from github_packages_mcp.errors import InvalidArguments
 from github_packages_mcp.github.catalogue import LIST_PACKAGES_WINDOW, operation, operation_at
 from github_packages_mcp.github.client import GitHubClient
-from github_packages_mcp.github.errors import GitHubError, IncompleteListing, InvalidArguments, NotFound
+from github_packages_mcp.github.errors import GitHubError, IncompleteListing, NotFound
 from github_packages_mcp.github.tasks import gather
 from github_packages_mcp.retention.rules import RulesError
 

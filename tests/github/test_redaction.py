@@ -1,5 +1,5 @@
 """No credential in what the HTTP stack says: a token is refused before a header could echo it, and whatever text
-comes from httpx2, httpcore2 or the other side is redacted (`errors.redact`) in messages, exception chains and the
+comes from httpx2, httpcore2 or the other side is redacted (`redaction.redact`) in messages, exception chains and the
 HTTP stack's own log lines."""
 
 from __future__ import annotations
@@ -16,14 +16,8 @@ import pytest
 
 from github_packages_mcp.config import Settings
 from github_packages_mcp.github.client import GitHubClient
-from github_packages_mcp.github.errors import (
-    REDACTED,
-    TransportError,
-    Unauthorized,
-    UnusableToken,
-    redact,
-    scrub,
-)
+from github_packages_mcp.github.errors import TransportError, Unauthorized, UnusableToken
+from github_packages_mcp.github.redaction import REDACTED, redact, scrub
 from github_packages_mcp.sandbox import DEMO_READ_TOKEN, DEMO_TOKEN, SandboxServer
 
 pytestmark = pytest.mark.anyio
