@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 import anyio
-import httpx
+import httpx2
 from harness import free_port, wait_for
 
 from github_packages_mcp.sandbox import DEMO_LOGIN, DEMO_TOKEN, SandboxServer
@@ -38,14 +38,14 @@ OPENING = {
 REAL_OPENINGS = 20  # the real user's sessions with a token already checked, for the median and the worst
 
 
-async def opening(raw: httpx.AsyncClient, url: str, token: str) -> tuple[int, float]:
+async def opening(raw: httpx2.AsyncClient, url: str, token: str) -> tuple[int, float]:
     """The status of one session-opening request with `token` as the bearer, and its milliseconds."""
     started = time.perf_counter()
     answer = await raw.post(url, headers=ACCEPT | {"Authorization": f"Bearer {token}"}, json=OPENING)
     return answer.status_code, (time.perf_counter() - started) * 1000
 
 
-async def real_user(raw: httpx.AsyncClient, url: str, new_token: str) -> tuple[tuple[int, float], list[float]]:
+async def real_user(raw: httpx2.AsyncClient, url: str, new_token: str) -> tuple[tuple[int, float], list[float]]:
     """A first opening with a token never seen, then `REAL_OPENINGS` with one already checked, a little apart."""
     first = await opening(raw, url, new_token)
     again = []
@@ -60,7 +60,7 @@ async def real_user(raw: httpx.AsyncClient, url: str, new_token: str) -> tuple[t
 async def flood(url: str, made_up: int, concurrency: int, statuses: Counter[int]) -> float:
     """Send every made-up bearer's opening request; the seconds it took."""
     started = time.perf_counter()
-    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=concurrency)) as raw:
+    async with httpx2.AsyncClient(timeout=60, limits=httpx2.Limits(max_connections=concurrency)) as raw:
 
         async def worker(first: int) -> None:
             for number in range(first, made_up, concurrency):
@@ -80,7 +80,7 @@ def report(label: str, first: tuple[int, float], again: list[float]) -> None:
 
 
 async def measure(url: str, made_up: int, concurrency: int, new_tokens: list[str]) -> None:
-    async with httpx.AsyncClient(timeout=60) as raw:
+    async with httpx2.AsyncClient(timeout=60) as raw:
         await opening(raw, url, DEMO_TOKEN)  # the already-checked token, checked
         quiet = await real_user(raw, url, new_tokens[0])
         statuses: Counter[int] = Counter()

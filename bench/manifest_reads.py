@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 from harness import redis_process, sandbox_process, settle
 from mcp import Client
 
@@ -38,14 +38,14 @@ CLEANUP = {
 SECRET = "one secret for every replica"  # noqa: S105  (a benchmark's)
 
 
-class CountingTransport(httpx.AsyncBaseTransport):
+class CountingTransport(httpx2.AsyncBaseTransport):
     """The real transport, counting the manifest GETs that go through it."""
 
     def __init__(self) -> None:
-        self._inner = httpx.AsyncHTTPTransport()
+        self._inner = httpx2.AsyncHTTPTransport()
         self.manifest_gets = 0
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         if request.method == "GET" and "/manifests/" in request.url.path:
             self.manifest_gets += 1
         return await self._inner.handle_async_request(request)

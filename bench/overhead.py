@@ -1,6 +1,6 @@
 """Benchmark: what a tool call costs on top of the GitHub request it makes, side by side in one run.
 
-  - raw: an httpx GET of the URL `get_org_package` asks for (web/api of acme-labs), same process;
+  - raw: an httpx2 GET of the URL `get_org_package` asks for (web/api of acme-labs), same process;
   - tool: `get_org_package` through an in-memory MCP client session (the SDK's client, ours as the server);
   - SDK floor: a one-tool echo server through the same kind of session (what MCP itself costs).
 The sandbox runs in its own process with no added latency; our ETag cache is off, so every call is a full
@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import anyio
-import httpx
+import httpx2
 from harness import sandbox_process, settle
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
@@ -43,7 +43,7 @@ async def medians_ms(calls: dict[str, Callable[[], Awaitable[object]]], rounds: 
     return {name: statistics.median(values) * 1000 for name, values in times.items()}
 
 
-async def _json(response: Awaitable[httpx.Response]) -> object:
+async def _json(response: Awaitable[httpx2.Response]) -> object:
     return (await response).json()  # a raw caller reads the answer too
 
 
@@ -67,7 +67,7 @@ async def main(calls: int) -> None:
         )
         path = f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi"
         async with (
-            httpx.AsyncClient(base_url=url, headers=headers) as raw,
+            httpx2.AsyncClient(base_url=url, headers=headers) as raw,
             Client(build_server(settings)) as ours,
             Client(echo_server()) as echo,
         ):
@@ -83,7 +83,7 @@ async def main(calls: int) -> None:
     added = tool_ms - raw_ms
     print(f"median of {calls} calls each, interleaved; sandbox in its own process, no latency\n")
     print("| call | ms per call |\n|---|---|")
-    print(f"| raw httpx GET | {raw_ms:.2f} |\n| get_org_package tool call | {tool_ms:.2f} |")
+    print(f"| raw httpx2 GET | {raw_ms:.2f} |\n| get_org_package tool call | {tool_ms:.2f} |")
     print(f"| SDK floor (echo tool) | {floor_ms:.2f} |\n")
     print(f"tool / raw = {tool_ms / raw_ms:.2f}x; added by the tool call {added:.2f} ms = "
           f"{added / floor_ms:.2f}x the SDK floor")  # fmt: skip

@@ -32,7 +32,6 @@ from pathlib import Path
 from subprocess import PIPE
 
 import anyio
-import httpx
 import httpx2
 import uvicorn
 from harness import free_port, redis_process, sandbox_process, settle, wait_for
@@ -89,12 +88,12 @@ def floor_server(concurrency: int, github: str = "") -> Iterator[list[str]]:
 
 def _serve_floor(port: int, concurrency: int, github: str) -> None:
     """The SDK's floor: a one-tool server whose tool waits as GitHub would, or, with `github`, sends the same
-    GET to it that ours does (one shared httpx client, as many connections as requests in flight) and returns
+    GET to it that ours does (one shared httpx2 client, as many connections as requests in flight) and returns
     its body as text: what MCP plus the GitHub request itself cost, without any of our code."""
     server = MCPServer("floor")
     limiter = anyio.CapacityLimiter(concurrency)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    http = httpx.AsyncClient(base_url=github or "http://unused", limits=limits, headers=GITHUB_HEADERS)
+    limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    http = httpx2.AsyncClient(base_url=github or "http://unused", limits=limits, headers=GITHUB_HEADERS)
     path = f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi"
 
     @server.tool()

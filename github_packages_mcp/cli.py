@@ -236,8 +236,8 @@ def _with_logging(settings: Settings) -> Settings:
     logging.basicConfig(
         stream=sys.stderr, level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    # httpx logs full URLs at INFO, and a restore's query string may carry a package token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # httpx2 logs full URLs at INFO, and a restore's query string may carry a package token.
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
     return settings
 
 

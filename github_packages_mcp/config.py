@@ -241,7 +241,7 @@ class Settings(BaseModel):
     @classmethod
     def _header_safe_secret(cls, value: Any, info: ValidationInfo) -> Any:
         """Surrounding whitespace removed (an env file saved with CRLF, a pasted trailing space); what remains
-        must be printable ASCII, or httpx would refuse the header and echo it in its error. Blank is unset."""
+        must be printable ASCII, or httpx2 would refuse the header and echo it in its error. Blank is unset."""
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
         if not isinstance(value, str):

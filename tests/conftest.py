@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-import httpx
+import httpx2
 import pytest
 from mcp import Client
 
@@ -64,13 +64,13 @@ def state(sandbox: SandboxServer) -> SandboxState:
 
 
 @pytest.fixture(scope="session")
-def sandbox_http(sandbox_server: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox_server.url, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as http:
+def sandbox_http(sandbox_server: SandboxServer) -> Iterator[httpx2.Client]:
+    with httpx2.Client(base_url=sandbox_server.url, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as http:
         yield http
 
 
 @pytest.fixture
-def client(sandbox: SandboxServer, sandbox_http: httpx.Client) -> httpx.Client:
+def client(sandbox: SandboxServer, sandbox_http: httpx2.Client) -> httpx2.Client:
     """Plain HTTP to a freshly reset sandbox with the demo token, for tests of the sandbox itself."""
     return sandbox_http
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from mcp import Client, ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -182,9 +182,9 @@ def sandbox_command(*options: str) -> Iterator[tuple[str, list[str]]]:
         deadline = time.monotonic() + 20
         while True:
             try:
-                httpx.get(f"http://127.0.0.1:{port}/rate_limit")
+                httpx2.get(f"http://127.0.0.1:{port}/rate_limit")
                 break
-            except httpx.ConnectError:
+            except httpx2.ConnectError:
                 assert time.monotonic() < deadline, "sandbox did not start"
                 time.sleep(0.1)
         yield f"http://127.0.0.1:{port}", printed
@@ -195,7 +195,7 @@ def sandbox_command(*options: str) -> Iterator[tuple[str, list[str]]]:
 
 def test_sandbox_command_serves_the_api_on_loopback() -> None:
     with sandbox_command() as (url, printed):
-        response = httpx.get(
+        response = httpx2.get(
             f"{url}/user/packages", params={"package_type": "npm"}, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}
         )
     assert response.status_code == 200
@@ -226,9 +226,9 @@ def test_a_served_sandbox_shares_its_world_with_sandbox_commands() -> None:
     path = f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi/versions/3000000000"
     headers = {"Authorization": f"Bearer {DEMO_TOKEN}"}
     with sandbox_command("--reset") as (url, printed):
-        assert httpx.get(url + path, headers=headers).status_code == 200  # reset, then served
+        assert httpx2.get(url + path, headers=headers).status_code == 200  # reset, then served
         assert run_cli("call", "delete_org_package_version", *VERSION, "--sandbox", "--yes").returncode == 0
-        assert httpx.get(url + path, headers=headers).status_code == 404  # deleted by another process
+        assert httpx2.get(url + path, headers=headers).status_code == 404  # deleted by another process
     assert printed[0].startswith("sandbox: demo data restored")
     assert f"  GITHUB_API_URL={url}" in printed
 
@@ -347,3 +347,33 @@ def test_a_person_starting_the_stdio_server_at_a_terminal_is_told_what_it_waits_
     os.close(terminal)
     assert said[1].startswith("Serving MCP over stdin and stdout, for an MCP client")
     assert "github-packages-mcp tools --sandbox" in said[2]
+
+
+# The server, built and started with its GitHub client open, then asked for its tools; prints the HTTP stack's
+# modules it loaded.
+_STARTED_SERVER = """
+import json
+import sys
+import anyio
+from mcp import Client
+from github_packages_mcp import cli  # noqa: F401
+from github_packages_mcp.config import Settings
+from github_packages_mcp.server.app import build_server
+
+async def main():
+    async with Client(build_server(Settings())) as client:
+        await client.list_tools()
+
+anyio.run(main)
+print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+def test_the_server_loads_one_http_stack_the_sdks() -> None:
+    """The SDK speaks HTTP with httpx2; the GitHub client does too, so httpx and httpcore are never loaded."""
+    done = subprocess.run(
+        [COMMAND[0], "-c", _STARTED_SERVER], capture_output=True, text=True, timeout=60, env=clean_env(), check=True
+    )
+    loaded = set(json.loads(done.stdout.splitlines()[-1]))
+    assert {"httpx2", "httpcore2"} <= loaded
+    assert not loaded & {"httpx", "httpcore"}

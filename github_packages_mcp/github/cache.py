@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-import httpx
+import httpx2
 
 __all__ = ["MAX_IDENTITIES", "CachedResponse", "ETagCache", "LRUMap"]
 
@@ -32,7 +32,7 @@ V = TypeVar("V")
 @dataclass(frozen=True)
 class CachedResponse:
     etag: str
-    headers: httpx.Headers
+    headers: httpx2.Headers
     content: bytes
 
 
@@ -54,7 +54,7 @@ class ETagCache:
             self._entries.move_to_end((identity, url))
         return entry
 
-    def put(self, identity: str, response: httpx.Response) -> None:
+    def put(self, identity: str, response: httpx2.Response) -> None:
         """Keep a 200 answer that has an ETag; anything else is not worth revalidating."""
         etag = response.headers.get("etag")
         key = (identity, str(response.request.url))

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
-from github_packages_mcp.github.errors import InvalidArguments
+from github_packages_mcp.errors import InvalidArguments
 from github_packages_mcp.github.models import (
     DeletionResult,
     DockerConflicts,

@@ -27,27 +27,27 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import anyio
-import httpx
+import httpx2
 
 from github_packages_mcp import __version__
 from github_packages_mcp.config import Settings, secret_problem
+from github_packages_mcp.errors import InvalidRequest
 from github_packages_mcp.github.cache import CachedResponse, ETagCache, LRUMap
 from github_packages_mcp.github.catalogue import operation_at
 from github_packages_mcp.github.credentials import identity_of, token_kind
 from github_packages_mcp.github.errors import (
     IncompleteListing,
-    InvalidRequest,
     UnusableToken,
     error_from_response,
     quota_spent,
     rate_limited,
-    redact,
     redirected,
     transport_error,
 )
 from github_packages_mcp.github.pacing import UNSHARED, Pacer, SharedPacing, Turn
 from github_packages_mcp.github.paging import Page, ProgressCallback, QueryValue, item_ids, read_page, unique_items
 from github_packages_mcp.github.pools import connection_pools
+from github_packages_mcp.github.redaction import redact
 from github_packages_mcp.github.retry import Decision, Pause, Quota, RetryPolicy, Stop
 from github_packages_mcp.github.tasks import run_all
 
@@ -69,15 +69,15 @@ T = TypeVar("T")
 # (assumed bound: docs/github-behaviour.md#paging-limits); a longer one is refused, never returned in part.
 MAX_LISTED = 100_000
 _BATCH = 32  # pages fetched per batch of concurrent tasks
-# The HTTP stack's own loggers. httpcore's DEBUG trace prints the exception a request failed with, and h11's
+# The HTTP stack's own loggers. httpcore2's DEBUG trace prints the exception a request failed with, and h11's
 # refusal of a header quotes the header's value; `_RedactCredentials` keeps such values out of their lines.
 _HTTP_STACK_LOGGERS = (
-    "httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy", "httpcore.socks"
+    "httpx2", "httpcore2.connection", "httpcore2.http11", "httpcore2.http2", "httpcore2.proxy", "httpcore2.socks"
 )  # fmt: skip
 
 
 class GitHubClient:
-    """An `httpx.AsyncClient` configured for GitHub's REST API, opened once and shared by every tool."""
+    """An `httpx2.AsyncClient` configured for GitHub's REST API, opened once and shared by every tool."""
 
     def __init__(
         self,
@@ -85,11 +85,11 @@ class GitHubClient:
         base_url: str,
         token: str | None,
         api_version: str,
-        timeout: httpx.Timeout,
+        timeout: httpx2.Timeout,
         pacer: Pacer | None = None,
         retry: RetryPolicy | None = None,
         cache: ETagCache | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
         token_source: Callable[[], str | None] | None = None,
         max_concurrency: int = 4,
     ) -> None:
@@ -101,7 +101,7 @@ class GitHubClient:
             "X-GitHub-Api-Version": api_version,
             "User-Agent": USER_AGENT,
         }
-        self._http = httpx.AsyncClient(
+        self._http = httpx2.AsyncClient(
             base_url=base_url,
             headers=headers,
             timeout=timeout,
@@ -139,7 +139,7 @@ class GitHubClient:
     def from_settings(
         cls,
         settings: Settings,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
         token_source: Callable[[], str | None] | None = None,
         shared_pacing: SharedPacing = UNSHARED,
     ) -> GitHubClient:
@@ -149,7 +149,7 @@ class GitHubClient:
             base_url=settings.api_url,
             token=settings.token.get_secret_value() if settings.token else None,
             api_version=settings.api_version,
-            timeout=httpx.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds),
+            timeout=httpx2.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds),
             pacer=Pacer(settings.max_concurrency, settings.mutation_interval_seconds, shared=shared_pacing),
             retry=RetryPolicy(
                 max_retries=settings.max_retries,
@@ -193,7 +193,7 @@ class GitHubClient:
         headers: Mapping[str, str] | None = None,
         *,
         turn: Turn | None = None,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """Send one request to GitHub's API, retrying and waiting where that is safe; return a response below 400.
 
         `path` is an API path from the catalogue: an absolute URL or a dot segment is refused outright, so no
@@ -216,7 +216,7 @@ class GitHubClient:
         query: Mapping[str, QueryValue] | None = None,
         headers: Mapping[str, str] | None = None,
         turn: Turn | None = None,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """Send one request, retrying and waiting where that is safe; return a response below 400.
 
         GETs are retried after 5xx answers, timeouts and broken connections; DELETEs too, and a DELETE that
@@ -238,7 +238,7 @@ class GitHubClient:
             try:
                 async with self.pacer.slot(mutating=method != "GET", identity=identity, turn=turn):
                     response = await self._http.send(request)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
+            except (httpx2.TimeoutException, httpx2.TransportError) as exc:
                 self._log(method, path, params, f"error={type(exc).__name__}", started, retries)
                 decision: Decision = self.retry.after_failure(exc, method, retries)
                 if isinstance(decision, Stop):
@@ -259,7 +259,7 @@ class GitHubClient:
                 await anyio.sleep(decision.wait)
             retries += 1
 
-    async def registry_get(self, url: str, accept: str) -> httpx.Response:
+    async def registry_get(self, url: str, accept: str) -> httpx2.Response:
         """GET from the container registry (an absolute URL) with the same token, paced and retried like the API.
 
         ghcr.io takes the token as a bearer credential in base64, as `docker login` would send it.
@@ -390,13 +390,13 @@ class GitHubClient:
 
     def _build(
         self, method: str, path: str, params: Mapping[str, QueryValue], headers: Mapping[str, str] | None
-    ) -> tuple[httpx.Request, str, CachedResponse | None]:
+    ) -> tuple[httpx2.Request, str, CachedResponse | None]:
         """The request with this attempt's token, conditional on the cached answer of a GET when there is one.
 
         The token is read per attempt: with a `token_source` each request acts with its caller's token.
 
         Raises:
-            UnusableToken: If the token holds characters a header cannot carry (httpx would echo it refusing them).
+            UnusableToken: If the token holds characters a header cannot carry (httpx2 would echo it refusing them).
         """
         token = self.token
         if token and (problem := secret_problem(token)):
@@ -409,8 +409,8 @@ class GitHubClient:
         return request, identity, cached
 
     def _settle(
-        self, response: httpx.Response, decision: Stop, method: str, path: str, identity: str
-    ) -> httpx.Response:
+        self, response: httpx2.Response, decision: Stop, method: str, path: str, identity: str
+    ) -> httpx2.Response:
         """The answer a request ends with: returned (and cached) when it is one, else raised as its error.
 
         Raises:
@@ -461,8 +461,8 @@ def _check_api_path(path: str) -> None:
 
 
 class _RedactCredentials(logging.Filter):
-    """Rewrites a log line of the HTTP stack that holds a credential (`errors.redact`): an `Authorization` value,
-    a Bearer or Basic credential, a GitHub-shaped token, a `token=` query value (httpx logs each URL at INFO)."""
+    """Rewrites a log line of the HTTP stack that holds a credential (`redaction.redact`): an `Authorization` value,
+    a Bearer or Basic credential, a GitHub-shaped token, a `token=` query value (httpx2 logs each URL at INFO)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -486,9 +486,9 @@ def _auth(token: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
-def _from_cache(cached: CachedResponse, response: httpx.Response) -> httpx.Response:
+def _from_cache(cached: CachedResponse, response: httpx2.Response) -> httpx2.Response:
     """GitHub's 304 answered from the cache: the kept answer, marked `from_cache`, for the request just sent."""
-    return httpx.Response(
+    return httpx2.Response(
         200, headers=cached.headers, content=cached.content, request=response.request,
         extensions={"from_cache": True},
     )  # fmt: skip

@@ -1,10 +1,7 @@
-"""What can go wrong when talking to GitHub, as two exception trees.
+"""What can go wrong talking to GitHub: the `GitHubError` branch of the package's error root (`errors.py`),
+and the one refusal that belongs to the HTTP client.
 
-    InvalidRequest           refused here, before anything was sent; the message says what to change
-     ├── InvalidArguments    arguments GitHub would refuse, or that contradict each other
-     └── UnusableToken       a token with characters an HTTP header cannot carry (never sent, never shown)
-
-    GitHubError
+    GitHubError              GitHub answered with an error, or could not be reached
      ├── TransportError      the request did not complete: network failure or timeout
      ├── IncompleteListing   a listing that cannot be read whole (no partial listing is ever returned)
      └── APIError            GitHub answered with an error status (GitHub's message kept)
@@ -15,42 +12,41 @@
           ├── NotDeleted     404 to a DELETE whose target is still there: GitHub's answer to a token without admin
           │                  rights on a package it can see
           └── RateLimited    403/429 from a rate limit too long to wait out (which limit, when it resets)
+    UnusableToken            an `InvalidRequest`: a token with characters an HTTP header cannot carry (never
+                             sent, never shown)
 
-The functions below the classes map httpx's errors and GitHub's answers in: `transport_error`,
+The functions below the classes map httpx2's errors and GitHub's answers in: `transport_error`,
 `error_from_response`, `redirected`, `rate_limited` and `quota_spent`, which `client.py` raises once `retry.py`
 says to stop retrying and waiting. An `APIError` carries the kind of token the request acted with
-(`credentials.token_kind`), never the token. The layers above raise their own `InvalidRequest` subclasses;
-`toolkit/advice.py` maps both trees out to tool errors.
+(`credentials.token_kind`), never the token. `toolkit/advice.py` maps the tree out to tool errors.
 No message here ever contains the token: requests are described by method and path only, and text that comes
-from the HTTP stack or from the other side (an exception's message, GitHub's `message`) passes through `redact`,
-which removes the token of the request in every spelling and any `Authorization`, `Bearer` or `Basic` value.
+from the HTTP stack or from the other side (an exception's message, GitHub's `message`) passes through
+`redaction.redact`, which removes the token of the request in every spelling and any `Authorization`, `Bearer`
+or `Basic` value.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import re
 import socket
 import ssl
 from datetime import UTC, datetime
 from typing import Any, Literal
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import urlsplit
 
-import httpx
+import httpx2
+
+from github_packages_mcp.errors import GitHubPackagesError, InvalidRequest
+from github_packages_mcp.github.redaction import redact, scrub
 
 NetworkCause = Literal["timeout", "refused", "dns", "tls", "other"]
 # getaddrinfo's "no such name" (a typo), as opposed to a temporary failure of the resolver.
 _NO_SUCH_NAME = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
 
 __all__ = [
-    "REDACTED",
     "APIError",
     "Forbidden",
     "GitHubError",
     "IncompleteListing",
-    "InvalidArguments",
-    "InvalidRequest",
     "NotDeleted",
     "NotFound",
     "RateLimited",
@@ -63,27 +59,14 @@ __all__ = [
     "may_have_arrived",
     "quota_spent",
     "rate_limited",
-    "redact",
     "redirected",
     "transport_error",
 ]
 
 
-class InvalidRequest(ValueError):
-    """A request refused before anything was sent; its message is whole, for the person to act on."""
-
-
-class InvalidArguments(InvalidRequest):
-    """Arguments that pass the schema but that GitHub would refuse, or that contradict each other."""
-
-    def __init__(self, problem: str) -> None:
-        super().__init__(f"Invalid arguments, nothing was sent: {problem}")
-        self.problem = problem
-
-
 class UnusableToken(InvalidRequest):
     """The token holds characters an HTTP header cannot carry (a line ending, a space, a non-ASCII character), so
-    the request was not built: httpx would refuse the header and repeat its value in the error."""
+    the request was not built: httpx2 would refuse the header and repeat its value in the error."""
 
     def __init__(self, problem: str) -> None:
         super().__init__(
@@ -93,7 +76,7 @@ class UnusableToken(InvalidRequest):
         self.problem = problem
 
 
-class GitHubError(Exception):
+class GitHubError(GitHubPackagesError):
     """Base of every error raised by the GitHub client. Its message never holds a credential (`redact`)."""
 
     def __init__(self, message: str, *, method: str, path: str) -> None:
@@ -216,7 +199,7 @@ class RateLimited(APIError):
 
 _STATUS_ERRORS: dict[int, type[APIError]] = {401: Unauthorized, 403: Forbidden, 404: NotFound}
 # Failures after which the request surely never reached GitHub, so even a restore may be sent again.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 
 
 def may_have_arrived(exc: Exception) -> bool:
@@ -225,7 +208,7 @@ def may_have_arrived(exc: Exception) -> bool:
 
 
 def transport_error(exc: Exception, method: str, path: str, token: str | None = None) -> TransportError:
-    """The `TransportError` for an httpx timeout or network failure.
+    """The `TransportError` for an httpx2 timeout or network failure.
 
     `token` is the one the failed request acted with: it is redacted from the message, and from the arguments
     of `exc` and of every exception chained to it, so no traceback of the chain shows it either.
@@ -247,7 +230,7 @@ def transport_error(exc: Exception, method: str, path: str, token: str | None = 
 
 def network_cause(exc: BaseException) -> NetworkCause:
     """What kind of network failure `exc` is, from it and the exceptions chained to it."""
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, httpx2.TimeoutException):
         return "timeout"
     seen: BaseException | None = exc
     while seen is not None:
@@ -265,14 +248,14 @@ def network_cause(exc: BaseException) -> NetworkCause:
 
 def _host_of(exc: Exception) -> str:
     try:
-        url = exc.request.url  # type: ignore[attr-defined]  # httpx's errors carry their request, when there is one
+        url = exc.request.url  # type: ignore[attr-defined]  # httpx2's errors carry their request, when there is one
     except (AttributeError, RuntimeError):
         return "GitHub"
     return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
 
 
 def error_from_response(
-    response: httpx.Response, method: str, path: str, *, token_kind: str | None = None, token: str | None = None
+    response: httpx2.Response, method: str, path: str, *, token_kind: str | None = None, token: str | None = None
 ) -> APIError:
     """The `APIError` (a subclass where one fits) for an error answer, with GitHub's message and scopes.
 
@@ -292,7 +275,7 @@ def error_from_response(
     )
 
 
-def redirected(response: httpx.Response, method: str, path: str) -> Redirected:
+def redirected(response: httpx2.Response, method: str, path: str) -> Redirected:
     """The `Redirected` for a 3xx answer: where it pointed, by host only (a query string may carry a token)."""
     location = response.headers.get("location")
     try:
@@ -307,7 +290,7 @@ def redirected(response: httpx.Response, method: str, path: str) -> Redirected:
 
 
 def rate_limited(
-    response: httpx.Response, method: str, path: str, limit: Literal["primary", "secondary"], reset_at: datetime
+    response: httpx2.Response, method: str, path: str, limit: Literal["primary", "secondary"], reset_at: datetime
 ) -> RateLimited:
     """The `RateLimited` for a 403/429 rate-limit answer that is too long to wait out."""
     return RateLimited(
@@ -323,7 +306,7 @@ def quota_spent(method: str, path: str, reset_at: datetime) -> RateLimited:
     )
 
 
-def _error_body(response: httpx.Response) -> dict[str, Any]:
+def _error_body(response: httpx2.Response) -> dict[str, Any]:
     """GitHub's error object (`message`, `documentation_url`), or {} when the body is not one."""
     try:
         body = response.json()
@@ -332,93 +315,7 @@ def _error_body(response: httpx.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def error_message(response: httpx.Response, body: dict[str, Any] | None = None) -> str:
+def error_message(response: httpx2.Response, body: dict[str, Any] | None = None) -> str:
     """GitHub's `message`, else the reason phrase; `body` when the caller has already parsed it."""
     message = (body if body is not None else _error_body(response)).get("message")
     return str(message or response.reason_phrase or "error")
-
-
-# --- Redaction: what the HTTP stack or the other side says, without a credential in it. ---
-
-REDACTED = "[redacted]"
-# A header's value after its name, as text (`Authorization: ...`) or as Python shows headers
-# (`(b'Authorization', b'...')`, `{'authorization': '...'}`): up to the closing quote or the line's end.
-_AUTHORIZATION_VALUE = re.compile(r"""(?i)(\bauthorization['"]?\s*(?:[:=]|,(?=\s*b?['"]))\s*b?['"]?)[^'"\r\n]+""")
-# A Bearer or Basic credential (RFC 6750's b64token); one that is letters only is a word ("Basic authentication").
-_CREDENTIAL = re.compile(r"\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/=-]*[0-9._~+/=-][A-Za-z0-9._~+/=-]*")
-# Anything shaped like a GitHub token, whoever's it is (a caller's, in pass-through mode).
-_GITHUB_TOKEN = re.compile(r"\b(?:gh[pousr]|github_pat)_[A-Za-z0-9_]{8,}")
-# A token in a query string: a restore's package token (`?token=`), which httpx's own log line of the URL shows.
-_TOKEN_PARAMETER = re.compile(r"([?&](?:access_)?token=)[^&#\s'\"]+")
-_BASE64_CHARS = "[A-Za-z0-9+/_-]"
-
-
-def redact(text: str, *secrets: str | None) -> str:
-    """`text` with each secret replaced by `[redacted]` in every spelling the HTTP stack may give it, and with any
-    `Authorization` value, Bearer or Basic credential, `token=` query value and GitHub-shaped token replaced too.
-
-    A secret's spellings: as is, trimmed, as `repr` shows it (`b'Bearer ghp_...\\r'`), percent-encoded, its
-    pieces between characters a header cannot carry, and in base64 (as `registry_get` sends it), also where it
-    is part of a longer encoded value.
-    """
-    for secret in secrets:
-        if secret:
-            for spelling in sorted(_spellings(secret), key=len, reverse=True):
-                text = text.replace(spelling, REDACTED)
-            if encoded := _base64_of(secret):
-                text = encoded.sub(REDACTED, text)
-    text = _AUTHORIZATION_VALUE.sub(rf"\g<1>{REDACTED}", text)
-    text = _CREDENTIAL.sub(rf"\g<1>\g<2>{REDACTED}", text)
-    text = _TOKEN_PARAMETER.sub(rf"\g<1>{REDACTED}", text)
-    return _GITHUB_TOKEN.sub(REDACTED, text)
-
-
-def scrub(exc: BaseException, *secrets: str | None) -> None:
-    """Redact the text arguments of an exception and of every exception it is chained to, in place, so neither
-    its message nor a traceback of the chain (`__cause__`, `__context__`) shows a credential."""
-    seen: set[int] = set()
-    pending: list[BaseException] = [exc]
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        redacted = tuple(redact(arg, *secrets) if isinstance(arg, str) else arg for arg in current.args)
-        if redacted != current.args:
-            with contextlib.suppress(AttributeError, TypeError):  # an exception that fixes its arguments
-                current.args = redacted
-        pending.extend(linked for linked in (current.__cause__, current.__context__) if linked is not None)
-
-
-def _spellings(secret: str) -> set[str]:
-    raw = secret.encode("utf-8", "surrogatepass")
-    spellings = {
-        secret,
-        secret.strip(),
-        repr(secret)[1:-1],
-        repr(raw)[2:-1],
-        quote(secret, safe=""),
-        quote_plus(secret),
-        *(piece for piece in re.split(r"[^!-~]+", secret) if len(piece) >= 8),
-    }
-    return {spelling for spelling in spellings if spelling}
-
-
-def _base64_of(secret: str) -> re.Pattern[str] | None:
-    """Where `secret` is encoded in base64, alone or inside a longer value, standard or URL-safe alphabet; None
-    for a secret too short to have a whole 3-byte group.
-
-    Within a longer value the secret starts at one of three offsets within a 3-byte group; from its first group
-    boundary on, its whole groups always encode to the same characters. The characters around them (which mix in
-    the neighbouring bytes) are taken too.
-    """
-    raw = secret.encode("utf-8", "surrogatepass")
-    cores: set[str] = set()
-    for start in range(3):
-        whole = raw[start:][: len(raw[start:]) // 3 * 3]
-        if whole:
-            cores |= {base64.b64encode(whole).decode(), base64.urlsafe_b64encode(whole).decode()}
-    if not cores:
-        return None
-    alternatives = "|".join(re.escape(core) for core in sorted(cores, key=len, reverse=True))
-    return re.compile(rf"{_BASE64_CHARS}{{0,3}}(?:{alternatives}){_BASE64_CHARS}{{0,4}}=*")

@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-import httpx
+import httpx2
 from pydantic import BaseModel
 
+from github_packages_mcp.errors import InvalidArguments
 from github_packages_mcp.github.catalogue import Operation, Owner
 from github_packages_mcp.github.client import GitHubClient, Page, ProgressCallback, QueryValue, Turn
-from github_packages_mcp.github.errors import InvalidArguments, NotDeleted, NotFound, error_message
+from github_packages_mcp.github.errors import NotDeleted, NotFound, error_message
 from github_packages_mcp.github.listing import listing_of
 from github_packages_mcp.github.models import (
     DeletionResult,
@@ -76,7 +77,7 @@ async def execute(
 
 async def delete_checked(
     op: Operation, github: GitHubClient, arguments: Mapping[str, Any], *, turn: Turn | None = None
-) -> httpx.Response:
+) -> httpx2.Response:
     """Send a delete operation; if GitHub answers 404, read the target again, and only if it is gone let the 404
     stand. Returns GitHub's answer: 204, or 404 to a retry after an attempt whose answer was lost (the target is
     gone: that attempt deleted it).

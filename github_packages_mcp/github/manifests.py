@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Final, Protocol
 
-from github_packages_mcp.github.errors import InvalidRequest
+from github_packages_mcp.errors import StateUnavailable
 
 __all__ = ["MAX_BODY", "REST_SECONDS", "ManifestCache", "ManifestStore", "digest_matches"]
 
@@ -40,7 +40,7 @@ _ALGORITHMS: Final = {"sha256:": hashlib.sha256, "sha512:": hashlib.sha512}
 
 class ManifestStore(Protocol):
     """Where a `ManifestCache` keeps bytes, by key (64 lowercase hex digits). It may raise OSError or an
-    InvalidRequest when it cannot answer; the cache turns either into a miss."""
+    StateUnavailable when it cannot answer; the cache turns either into a miss."""
 
     async def get(self, key: str) -> bytes | None: ...
 
@@ -72,7 +72,7 @@ class ManifestCache:
             return None
         try:
             body = await self._store.get(_key(url))
-        except (OSError, InvalidRequest) as exc:
+        except (OSError, StateUnavailable) as exc:
             self._failed("read", exc)
             return None
         self._failing = False
@@ -91,7 +91,7 @@ class ManifestCache:
             return
         try:
             await self._store.put(_key(url), body)
-        except (OSError, InvalidRequest) as exc:
+        except (OSError, StateUnavailable) as exc:
             self._failed("keep", exc)
             return
         self._failing = False
@@ -102,7 +102,7 @@ class ManifestCache:
             log.debug("the manifest cache could not %s a manifest: %s", doing, exc)
             return
         self._failing = True
-        # An OSError names its file, which the log may show; an InvalidRequest's message is for people.
+        # An OSError names its file, which the log may show; a StateUnavailable's message is for people.
         log.warning(
             "the manifest cache could not %s a manifest (%s); manifests are read from the registry meanwhile",
             doing,

@@ -43,8 +43,8 @@ from typing import Final, Protocol, TypeVar
 
 import anyio
 
+from github_packages_mcp.errors import StateUnavailable
 from github_packages_mcp.github.cache import MAX_IDENTITIES, LRUMap
-from github_packages_mcp.github.errors import InvalidRequest
 
 __all__ = ["UNSHARED", "Pacer", "SharedPacing", "Turn", "Unshared", "sent_in_turn"]
 
@@ -55,7 +55,7 @@ T = TypeVar("T")
 
 
 class SharedPacing(Protocol):
-    """Pacing that replicas share; times are seconds since the epoch. Raises an InvalidRequest when it cannot
+    """Pacing that replicas share; times are seconds since the epoch. Raises a StateUnavailable when it cannot
     answer."""
 
     async def reserve_mutation(self, identity: str, interval: float) -> float:
@@ -142,7 +142,7 @@ class Pacer:
             self._paused[identity] = moment
         try:
             await self.shared.pause(identity, time.time() + moment - self._clock())
-        except InvalidRequest as exc:  # the others will meet the limit themselves, and pause then
+        except StateUnavailable as exc:  # the others will meet the limit themselves, and pause then
             log.warning("the rate-limit pause was not shared: %s", exc)
 
     def paused_until(self, identity: str = "") -> float:
@@ -240,7 +240,7 @@ class Pacer:
         if mutating or now - looked_at > SHARED_PAUSE_TTL:
             try:
                 until = await self.shared.paused_until(identity)
-            except InvalidRequest:  # the shared state did not answer
+            except StateUnavailable:  # the shared state did not answer
                 if mutating:
                     raise
                 return  # a read goes on: at worst it meets the rate limit itself
@@ -257,20 +257,20 @@ class Pacer:
 async def sent_in_turn(
     turn: AbstractAsyncContextManager[Turn],
     send: Callable[[Turn], Awaitable[T]],
-    refused: Callable[[InvalidRequest], InvalidRequest] | None = None,
+    refused: Callable[[StateUnavailable], StateUnavailable] | None = None,
 ) -> T:
     """`send(turn)` once `turn` (`GitHubClient.turn`) is held, for a request that must not be interrupted once sent
     (a delete or restore, and its journal lines): a cancel while waiting for the turn sends nothing; once it is
     held, `send` is shielded, so a cancel waits for it to finish.
 
     Raises:
-        InvalidRequest: If the turn cannot be had (the pacing replicas share did not answer: nothing was sent),
+        StateUnavailable: If the turn cannot be had (the pacing replicas share did not answer: nothing was sent),
             as `refused` words it.
     """
     async with AsyncExitStack() as stack:  # entered apart from the block: only the turn's own refusal is caught
         try:
             held = await stack.enter_async_context(turn)
-        except InvalidRequest as exc:
+        except StateUnavailable as exc:
             raise (exc if refused is None else refused(exc)) from None
         with anyio.CancelScope(shield=True):
             sent = await send(held)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
+import httpx2
 
 __all__ = ["Page", "ProgressCallback", "QueryValue", "item_ids", "read_page", "unique_items"]
 
@@ -48,7 +48,7 @@ class Page:
         return {"page": self.page, "per_page": self.per_page, "next_page": self.next_page, "last_page": self.last_page}
 
 
-def read_page(response: httpx.Response, page: int, per_page: int) -> Page:
+def read_page(response: httpx2.Response, page: int, per_page: int) -> Page:
     """The page a listing's answer holds, and where the listing goes on.
 
     With a `Link` header, its `next` and `last` links. Without one, a full page reports the following page as
@@ -61,7 +61,7 @@ def read_page(response: httpx.Response, page: int, per_page: int) -> Page:
     return Page(items, page, per_page, next_page=page + 1 if full else None, last_page=None, linked=False)
 
 
-def _linked_page(response: httpx.Response, rel: str) -> int | None:
+def _linked_page(response: httpx2.Response, rel: str) -> int | None:
     link = response.links.get(rel)
     if not link:
         return None

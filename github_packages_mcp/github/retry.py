@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-import httpx
+import httpx2
 
 from github_packages_mcp.github.errors import error_message, may_have_arrived, network_cause
 
@@ -50,7 +50,7 @@ class Quota:
     reset_at: datetime | None = None
     resource: str | None = None
 
-    def update(self, headers: httpx.Headers) -> None:
+    def update(self, headers: httpx2.Headers) -> None:
         if (remaining := headers.get("x-ratelimit-remaining")) is None:
             return
         self.remaining = int(remaining)
@@ -134,7 +134,7 @@ class RetryPolicy:
         return Stop()
 
     def after_response(
-        self, response: httpx.Response, method: str, retries: int, now: datetime, *, earlier_arrived: bool
+        self, response: httpx2.Response, method: str, retries: int, now: datetime, *, earlier_arrived: bool
     ) -> Decision:
         """After an answer: wait out a rate limit, retry a 5xx that is safe to resend, or let it stand.
 
@@ -156,7 +156,7 @@ def known_limit(quota: Quota, now: datetime) -> Limit | None:
     return Limit("primary", (reset_at - now).total_seconds(), reset_at)
 
 
-def rate_limit(response: httpx.Response, retries: int, now: datetime, *, secondary_wait: float) -> Limit | None:
+def rate_limit(response: httpx2.Response, retries: int, now: datetime, *, secondary_wait: float) -> Limit | None:
     """Which limit a 403/429 comes from and how long to wait, or None when it is not a rate limit.
 
     `secondary_wait` is the first wait for a secondary limit that names none (`RetryPolicy.secondary_wait`).

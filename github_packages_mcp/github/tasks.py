@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import anyio
 
-from github_packages_mcp.github.errors import GitHubError, InvalidRequest
+from github_packages_mcp.errors import GitHubPackagesError
 
 __all__ = ["gather", "run_all"]
 
@@ -21,7 +21,7 @@ T = TypeVar("T")
 async def gather(jobs: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
     """Run jobs concurrently (the pacer bounds the requests) and return their results in order.
 
-    If one fails, the rest are cancelled and its `GitHubError` or `InvalidRequest` is raised as is, not inside an
+    If one fails, the rest are cancelled and its error (a `GitHubPackagesError`) is raised as is, not inside an
     exception group.
     """
     results: list[T | None] = [None] * len(jobs)
@@ -36,15 +36,15 @@ async def gather(jobs: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
 async def run_all(jobs: list[Callable[[], Coroutine[Any, Any, None]]]) -> None:
     """Run jobs concurrently; if one fails, cancel the rest and raise its error (not an exception group).
 
-    The first `GitHubError` or `InvalidRequest` (such as a rule refused for one package) is raised as is, so a
-    tool can say what happened; anything else stays in its group.
+    The first `GitHubPackagesError` (such as a rule refused for one package) is raised as is, so a tool can say
+    what happened; anything else stays in its group.
     """
     try:
         async with anyio.create_task_group() as group:
             for job in jobs:
                 group.start_soon(job)
     except BaseExceptionGroup as group_error:
-        errors = group_error.subgroup((GitHubError, InvalidRequest))
+        errors = group_error.subgroup(GitHubPackagesError)
         if errors is None:
             raise
         first = errors.exceptions[0]

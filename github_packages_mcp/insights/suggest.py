@@ -8,9 +8,10 @@ import difflib
 from functools import partial
 from typing import Any
 
+from github_packages_mcp.errors import GitHubPackagesError
 from github_packages_mcp.github.catalogue import Owner, Target
 from github_packages_mcp.github.client import GitHubClient
-from github_packages_mcp.github.errors import GitHubError, InvalidRequest, NotFound
+from github_packages_mcp.github.errors import NotFound
 from github_packages_mcp.github.models import PACKAGE_TYPES
 from github_packages_mcp.github.tasks import gather
 from github_packages_mcp.github.untrusted import quoted
@@ -38,7 +39,7 @@ async def what_exists(github: GitHubClient, arguments: dict[str, Any], *, restor
                 f"see (list_{owner.kind}_package_versions lists them; state=deleted the deleted ones)."
             )
         return await _elsewhere(github, owner, package_type, name)
-    except (GitHubError, InvalidRequest):
+    except GitHubPackagesError:
         return None
 
 

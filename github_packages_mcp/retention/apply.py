@@ -24,15 +24,9 @@ from functools import partial
 import anyio.lowlevel
 from pydantic import Field
 
+from github_packages_mcp.errors import InvalidRequest, StateUnavailable
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback, Turn
-from github_packages_mcp.github.errors import (
-    APIError,
-    InvalidRequest,
-    NotDeleted,
-    NotFound,
-    RateLimited,
-    TransportError,
-)
+from github_packages_mcp.github.errors import APIError, NotDeleted, NotFound, RateLimited, TransportError
 from github_packages_mcp.github.execute import delete_checked
 from github_packages_mcp.github.models import DeleteOutcome, Result
 from github_packages_mcp.github.pacing import sent_in_turn
@@ -62,7 +56,7 @@ class PlanChanged(InvalidRequest):
     """The plan is not the one the person confirmed."""
 
 
-class OutcomeNotJournaled(InvalidRequest):
+class OutcomeNotJournaled(StateUnavailable):
     """A delete went to GitHub, but its outcome could not be journaled: the run stops."""
 
 
@@ -199,13 +193,15 @@ async def _step(
     can always restore it), and stops the run before the next one.
 
     Raises:
-        InvalidRequest: If the turn cannot be had (the pacing replicas share did not answer: nothing was sent).
+        StateUnavailable: If the turn cannot be had (the pacing replicas share did not answer: nothing was sent).
     """
     if settled is not None:
         await journal.record(actor, _subject(plan, item), *settled, plan.plan_id)
         return settled
     send = partial(_delete_journaled, github, journal, actor, plan, item)
-    return await sent_in_turn(github.turn("DELETE"), send, lambda exc: InvalidRequest(f"{exc} {_stopped_before(item)}"))
+    return await sent_in_turn(
+        github.turn("DELETE"), send, lambda exc: StateUnavailable(f"{exc} {_stopped_before(item)}")
+    )
 
 
 def _stopped_before(item: PlannedDeletion) -> str:
@@ -219,14 +215,14 @@ async def _delete_journaled(
     delete.
 
     Raises:
-        InvalidRequest: If the intent cannot be journaled (nothing was sent).
+        StateUnavailable: If the intent cannot be journaled (nothing was sent).
         OutcomeNotJournaled: If the outcome cannot be.
     """
     subject = _subject(plan, item)
     try:
         await journal.record(actor, subject, "deleting", None, plan.plan_id)
-    except InvalidRequest as exc:
-        raise InvalidRequest(f"{exc} {_stopped_before(item)}") from None
+    except StateUnavailable as exc:
+        raise StateUnavailable(f"{exc} {_stopped_before(item)}") from None
     try:
         result, detail = await _delete_one(github, subject, turn)
     except RateLimited as exc:  # answered, so surely not deleted; a network failure leaves the intent unsettled
@@ -234,7 +230,7 @@ async def _delete_journaled(
         raise
     try:
         await journal.record(actor, subject, result, detail, plan.plan_id)
-    except InvalidRequest as exc:
+    except StateUnavailable as exc:
         raise OutcomeNotJournaled(
             f"{exc} Version {item.id} was {result.replace('_', ' ')} and the run stopped there; its intent is "
             "journaled, so restore_from_journal can bring it back."

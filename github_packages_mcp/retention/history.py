@@ -21,8 +21,9 @@ from typing import ClassVar, Literal
 import anyio.lowlevel
 from pydantic import Field
 
+from github_packages_mcp.errors import InvalidArguments
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback, Turn
-from github_packages_mcp.github.errors import APIError, InvalidArguments, RateLimited, TransportError
+from github_packages_mcp.github.errors import APIError, RateLimited, TransportError
 from github_packages_mcp.github.models import ConfirmationOutcome, Result
 from github_packages_mcp.github.pacing import sent_in_turn
 from github_packages_mcp.github.untrusted import quoted

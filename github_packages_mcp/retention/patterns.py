@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import re2  # type: ignore[import-untyped]
 
-from github_packages_mcp.github.errors import InvalidArguments
+from github_packages_mcp.errors import InvalidArguments
 
 __all__ = [
     "MAX_PATTERNS",

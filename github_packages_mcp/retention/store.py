@@ -20,8 +20,8 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from github_packages_mcp.errors import InvalidArguments, InvalidRequest
 from github_packages_mcp.github.catalogue import Owner, OwnerKind
-from github_packages_mcp.github.errors import InvalidArguments, InvalidRequest
 from github_packages_mcp.github.models import PackageType, parse_time
 from github_packages_mcp.retention.files import canonical, signed, verified
 from github_packages_mcp.state.files import StoreUnavailable

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from functools import partial
 
-import httpx
+import httpx2
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 from mcp.server.mcpserver.tools import Tool
@@ -21,10 +21,11 @@ from mcp.server.request_state import AESGCMRequestStateCodec
 
 from github_packages_mcp import __version__
 from github_packages_mcp.config import ConfigError, Settings
+from github_packages_mcp.errors import GitHubPackagesError
 from github_packages_mcp.github.catalogue import AUTHENTICATED_USER
 from github_packages_mcp.github.client import GitHubClient
-from github_packages_mcp.github.errors import GitHubError, InvalidRequest, redact
 from github_packages_mcp.github.manifests import ManifestCache
+from github_packages_mcp.github.redaction import redact
 from github_packages_mcp.insights.token import granted_scopes, missing_scopes
 from github_packages_mcp.retention.journal import Journal
 from github_packages_mcp.retention.service import Cleanups
@@ -132,7 +133,7 @@ def process_state(settings: Settings, clock: Callable[[], float] = time.time) ->
 def build_server(
     settings: Settings,
     *,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: httpx2.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
     state: ProcessState | None = None,
 ) -> MCPServer[AppContext]:
@@ -213,8 +214,8 @@ async def _hide_unusable_tools(
     """Drop the tools the token's scopes cannot use, when GitHub says what they are (classic tokens)."""
     try:
         granted = granted_scopes((await github.request("GET", AUTHENTICATED_USER)).headers.get("x-oauth-scopes"))
-    except (GitHubError, InvalidRequest) as exc:  # the tools stay; each call will say what is wrong
-        # Already without the token (errors.py); redacted again, as this line reaches every log.
+    except GitHubPackagesError as exc:  # the tools stay; each call will say what is wrong
+        # Already without the token (github/errors.py); redacted again, as this line reaches every log.
         log.warning("could not read the token's scopes, all tools stay listed: %s", redact(str(exc), github.token))
         return
     if granted is None:

@@ -24,8 +24,8 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from github_packages_mcp.errors import StateUnavailable
 from github_packages_mcp.github.credentials import identity_of
-from github_packages_mcp.github.errors import InvalidRequest
 from github_packages_mcp.state.local import NoReplicas
 from github_packages_mcp.state.opening import ProcessState
 from github_packages_mcp.state.peers import Cancellations
@@ -70,7 +70,7 @@ class ReplicaCancellations:
             return
         try:
             await self.cancellations.publish(CHANNEL, json.dumps({"caller": caller, "id": request_id}).encode())
-        except InvalidRequest as exc:  # the call goes on where it runs; its client has stopped waiting anyway
+        except StateUnavailable as exc:  # the call goes on where it runs; its client has stopped waiting anyway
             log.warning("a cancellation could not be passed to the other replicas: %s", exc)
 
     async def _listen(self, cancellations: Cancellations) -> None:
@@ -81,7 +81,7 @@ class ReplicaCancellations:
             try:
                 async for data in cancellations.messages(CHANNEL):
                     self._cancel(data)
-            except InvalidRequest as exc:
+            except StateUnavailable as exc:
                 if anyio.current_time() - warned_at >= WARN_EVERY_SECONDS:  # not once a second
                     warned_at = anyio.current_time()
                     log.warning("not listening for cancellations from other replicas until Redis is back: %s", exc)

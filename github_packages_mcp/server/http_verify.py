@@ -23,7 +23,7 @@ from contextvars import ContextVar
 from typing import Any, Final
 
 import anyio
-import httpx
+import httpx2
 from mcp.server.auth.provider import AccessToken
 from starlette.authentication import AuthenticationError
 
@@ -185,7 +185,7 @@ class GitHubTokenVerifier:
             base_url=settings.api_url,
             token=None,
             api_version=settings.api_version,
-            timeout=httpx.Timeout(
+            timeout=httpx2.Timeout(
                 min(settings.timeout_seconds, CHECK_TIMEOUT),
                 connect=min(settings.connect_timeout_seconds, CHECK_TIMEOUT),
             ),

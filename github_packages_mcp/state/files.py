@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
-from github_packages_mcp.github.errors import InvalidRequest
+from github_packages_mcp.errors import StateUnavailable
 
 __all__ = [
     "DAY",
@@ -33,7 +33,7 @@ DAY: Final = 86_400.0
 NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
 
 
-class StoreUnavailable(InvalidRequest):
+class StoreUnavailable(StateUnavailable):
     """The plans and journal cannot be read or written; the message names no path (the server log does)."""
 
 

@@ -13,7 +13,7 @@ What both peers keep, and for how long:
   alone keeps in its Pacer and nowhere else;
 - cancellations announced to the other replicas (`Cancellations`), which a process alone has none to send to.
 
-Each raises an `InvalidRequest` (a `StoreUnavailable` or `SharedStateUnavailable`) that names no path nor
+Each raises a `StateUnavailable` (a `StoreUnavailable` or `SharedStateUnavailable`) that names no path nor
 password when it cannot do what it was asked.
 """
 

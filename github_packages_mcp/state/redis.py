@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from github_packages_mcp.github.errors import InvalidRequest
+from github_packages_mcp.errors import StateUnavailable
 from github_packages_mcp.state.files import DAY
 from github_packages_mcp.state.peers import Position, journal_kept_until, manifest_key, plans_kept_seconds
 
@@ -67,7 +67,7 @@ return 1
 """
 
 
-class SharedStateUnavailable(InvalidRequest):
+class SharedStateUnavailable(StateUnavailable):
     """Redis did not answer: what needed it was not done."""
 
 

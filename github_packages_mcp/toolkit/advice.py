@@ -1,5 +1,5 @@
-"""Maps the lower layers' exception trees (`github/errors.py`) out to tool errors that say what happened and
-what to do."""
+"""Maps the server's errors (`errors.py`) out to tool errors that say what happened and what to do: a
+`GitHubError` with the next step added, any other error's whole message as it is."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from mcp.server.mcpserver.exceptions import ToolError
 
+from github_packages_mcp.errors import GitHubPackagesError
 from github_packages_mcp.github.catalogue import operation, operation_at, parse_scopes
 from github_packages_mcp.github.credentials import INSTALLATION_TOKEN
 from github_packages_mcp.github.errors import (
@@ -16,7 +17,6 @@ from github_packages_mcp.github.errors import (
     Forbidden,
     GitHubError,
     IncompleteListing,
-    InvalidRequest,
     NotDeleted,
     NotFound,
     RateLimited,
@@ -43,7 +43,7 @@ def tool_errors(scopes: tuple[str, ...], check_with: str) -> Iterator[None]:
         yield
     except GitHubError as exc:
         raise ToolError(tool_error_message(exc, scopes, check_with)) from None
-    except InvalidRequest as exc:
+    except GitHubPackagesError as exc:  # refused before sending, or the server's records unavailable
         raise ToolError(str(exc)) from None
 
 

@@ -17,9 +17,10 @@ from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel
 
+from github_packages_mcp.errors import StateUnavailable
 from github_packages_mcp.github.catalogue import OPERATIONS, Operation
 from github_packages_mcp.github.client import GitHubClient, Turn
-from github_packages_mcp.github.errors import APIError, GitHubError, InvalidRequest, NotDeleted, NotFound
+from github_packages_mcp.github.errors import APIError, GitHubError, NotDeleted, NotFound
 from github_packages_mcp.github.execute import describe_deletion, execute, package_gone
 from github_packages_mcp.github.listing import Listing
 from github_packages_mcp.github.models import DeletionResult, Package
@@ -150,8 +151,8 @@ async def _journaled(
         result = await _sent_journaled(app, actor, op, subject, partial(send, turn))
         return result if then is None else await then(result)
 
-    def refused(exc: InvalidRequest) -> InvalidRequest:  # the pacing replicas share did not answer
-        return InvalidRequest(f"Nothing was {'deleted' if op.kind == 'delete' else 'restored'}: {exc}")
+    def refused(exc: StateUnavailable) -> StateUnavailable:  # the pacing replicas share did not answer
+        return StateUnavailable(f"Nothing was {'deleted' if op.kind == 'delete' else 'restored'}: {exc}")
 
     return await sent_in_turn(app.github.turn(op.method), in_turn, refused)
 
@@ -165,20 +166,20 @@ async def _sent_journaled(
     if op.kind == "delete":
         try:
             await app.cleanups.journal.record(actor, subject, "deleting")
-        except InvalidRequest as exc:
-            raise InvalidRequest(f"Nothing was deleted: {exc}") from None
+        except StateUnavailable as exc:
+            raise StateUnavailable(f"Nothing was deleted: {exc}") from None
     try:
         result = await send()
     except GitHubError as exc:
         detail = exc.message if isinstance(exc, NotDeleted) else _detail(exc)
         try:
             await app.cleanups.journal.record(actor, subject, failed, detail)
-        except InvalidRequest:  # the journal's disk or shared state
+        except StateUnavailable:  # the journal's disk or shared state
             log.warning("%s failed and could not be journaled", op.name)
         raise
     try:
         await app.cleanups.journal.record(actor, subject, done)
-    except InvalidRequest:
+    except StateUnavailable:
         return _noted(result, "Its outcome is not in the journal: the server could not write it (its log says why).")
     return result
 
@@ -209,7 +210,7 @@ async def _package_gone_too(app: AppContext, actor: Actor, target: DeleteTarget,
     name = quoted(subject.package_name)
     try:
         await app.cleanups.journal.record(actor, package, "deleted", "GitHub deleted the package with its last version")
-    except InvalidRequest:
+    except StateUnavailable:
         return _noted(
             result, f"GitHub deleted the package {name} with it, its last version; that is not in the journal."
         )

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 from mcp import Client
 
 from github_packages_mcp import __version__
 from github_packages_mcp.config import Settings
+from github_packages_mcp.errors import InvalidRequest
 from github_packages_mcp.github.catalogue import encode_segment, expand_path
 from github_packages_mcp.github.client import GitHubClient
-from github_packages_mcp.github.errors import InvalidRequest
 from github_packages_mcp.sandbox import DEMO_ORG, SandboxServer
 from github_packages_mcp.server.app import build_server
 
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.anyio
 def test_each_segment_is_encoded_exactly_once(value: str, segment: str) -> None:
     assert encode_segment(value) == segment
     path = expand_path("/orgs/{org}/packages", {"org": value})
-    assert httpx.URL("http://x" + path).raw_path.decode() == f"/orgs/{segment}/packages"
+    assert httpx2.URL("http://x" + path).raw_path.decode() == f"/orgs/{segment}/packages"
 
 
 async def test_requests_carry_githubs_headers_and_never_the_token(settings: Settings, sandbox: SandboxServer) -> None:
@@ -50,7 +50,7 @@ async def test_requests_carry_githubs_headers_and_never_the_token(settings: Sett
     assert request.status == 200
 
 
-class CountingTransport(httpx.AsyncHTTPTransport):
+class CountingTransport(httpx2.AsyncHTTPTransport):
     """A real HTTP transport that counts how often it is used and closed."""
 
     def __init__(self) -> None:
@@ -58,7 +58,7 @@ class CountingTransport(httpx.AsyncHTTPTransport):
         self.requests = 0
         self.closed = 0
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         self.requests += 1
         return await super().handle_async_request(request)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from mcp import Client
 
@@ -71,7 +71,7 @@ async def test_a_listing_without_link_headers_is_read_to_its_last_short_page(
     assert names(everything["items"]) == linked[: len(everything["items"])]
     assert 200 < len(linked) < 300
     assert everything["last_page"] == 3
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as http:
+    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as http:
         page = await http.get(f"{sandbox.url}/orgs/{DEMO_ORG}/packages", params={"package_type": "npm"})
     assert "link" not in page.headers  # the client really had no Link header to follow
 

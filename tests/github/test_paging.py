@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
+from github_packages_mcp.errors import InvalidArguments
 from github_packages_mcp.github.catalogue import LIST_PACKAGES_WINDOW, operation, operation_at
 from github_packages_mcp.github.client import GitHubClient
-from github_packages_mcp.github.errors import GitHubError, IncompleteListing, InvalidArguments, NotFound
+from github_packages_mcp.github.errors import GitHubError, IncompleteListing, NotFound
 from github_packages_mcp.github.tasks import gather
 from github_packages_mcp.retention.rules import RulesError
 
@@ -21,21 +22,21 @@ PACKAGES = operation("list_org_packages").url_path({"org": "acme"})
 VERSIONS = operation("list_org_package_versions").url_path({"org": "acme", "package_type": "npm", "package_name": "a"})
 
 
-def client_for(github: Callable[[httpx.Request], httpx.Response]) -> GitHubClient:
+def client_for(github: Callable[[httpx2.Request], httpx2.Response]) -> GitHubClient:
     return GitHubClient(
-        base_url="https://api.github.com", token="t", api_version="2022-11-28", timeout=httpx.Timeout(5),
-        transport=httpx.MockTransport(github),
+        base_url="https://api.github.com", token="t", api_version="2022-11-28", timeout=httpx2.Timeout(5),
+        transport=httpx2.MockTransport(github),
     )  # fmt: skip
 
 
-def without_link(total: int, requested: list[int]) -> Callable[[httpx.Request], httpx.Response]:
+def without_link(total: int, requested: list[int]) -> Callable[[httpx2.Request], httpx2.Response]:
     """A listing of `total` items that never sends a Link header."""
 
-    def github(request: httpx.Request) -> httpx.Response:
+    def github(request: httpx2.Request) -> httpx2.Response:
         page, per_page = int(request.url.params["page"]), int(request.url.params["per_page"])
         requested.append(page)
         ids = range((page - 1) * per_page + 1, min(total, page * per_page) + 1)
-        return httpx.Response(200, json=[{"id": i} for i in ids])
+        return httpx2.Response(200, json=[{"id": i} for i in ids])
 
     return github
 
@@ -67,11 +68,11 @@ async def test_one_page_without_link_names_the_next_only_when_it_is_full() -> No
 async def test_a_linked_listing_is_still_read_concurrently_up_to_its_last_page() -> None:
     requested: list[int] = []
 
-    def github(request: httpx.Request) -> httpx.Response:
+    def github(request: httpx2.Request) -> httpx2.Response:
         page = int(request.url.params["page"])
         requested.append(page)
         last = '<https://api.github.com/x?page=4>; rel="last"'
-        return httpx.Response(200, json=[{"id": page}] * 100, headers={"link": last} if page == 1 else {"link": ""})
+        return httpx2.Response(200, json=[{"id": page}] * 100, headers={"link": last} if page == 1 else {"link": ""})
 
     async with client_for(github) as client:
         listing = await client.get_all_pages(PACKAGES, {"package_type": "npm"})
@@ -94,9 +95,9 @@ async def test_the_list_packages_window_reached_without_link_is_an_error_not_a_w
 async def test_pages_without_link_that_repeat_the_first_end_the_walk_with_an_error() -> None:
     requested: list[int] = []
 
-    def ignores_page(request: httpx.Request) -> httpx.Response:  # a proxy that drops the page parameter
+    def ignores_page(request: httpx2.Request) -> httpx2.Response:  # a proxy that drops the page parameter
         requested.append(int(request.url.params["page"]))
-        return httpx.Response(200, json=[{"id": i} for i in range(100)])
+        return httpx2.Response(200, json=[{"id": i} for i in range(100)])
 
     async with client_for(ignores_page) as client:
         with pytest.raises(IncompleteListing, match="page 2 with items already read"):

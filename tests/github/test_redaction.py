@@ -1,5 +1,5 @@
 """No credential in what the HTTP stack says: a token is refused before a header could echo it, and whatever text
-comes from httpx, httpcore or the other side is redacted (`errors.redact`) in messages, exception chains and the
+comes from httpx2, httpcore2 or the other side is redacted (`redaction.redact`) in messages, exception chains and the
 HTTP stack's own log lines."""
 
 from __future__ import annotations
@@ -11,19 +11,13 @@ import traceback
 from collections.abc import Callable
 from urllib.parse import quote
 
-import httpx
+import httpx2
 import pytest
 
 from github_packages_mcp.config import Settings
 from github_packages_mcp.github.client import GitHubClient
-from github_packages_mcp.github.errors import (
-    REDACTED,
-    TransportError,
-    Unauthorized,
-    UnusableToken,
-    redact,
-    scrub,
-)
+from github_packages_mcp.github.errors import TransportError, Unauthorized, UnusableToken
+from github_packages_mcp.github.redaction import REDACTED, redact, scrub
 from github_packages_mcp.sandbox import DEMO_READ_TOKEN, DEMO_TOKEN, SandboxServer
 
 pytestmark = pytest.mark.anyio
@@ -44,7 +38,7 @@ HEADER_SPACE = f"Bearer {DEMO_TOKEN} ".encode()
     [
         DEMO_TOKEN,
         f"Illegal header value {HEADER_CR!r}",
-        repr(httpx.LocalProtocolError(f"Illegal header value {HEADER_SPACE!r}")),
+        repr(httpx2.LocalProtocolError(f"Illegal header value {HEADER_SPACE!r}")),
         f"registry answered for Bearer {_b64(DEMO_TOKEN)}",
         f"in a longer value: {_b64('user:' + DEMO_TOKEN)} and {_b64('Bearer ' + DEMO_TOKEN)}",
         f"https://example.test/?access_token={quote(DEMO_TOKEN + chr(13))}",
@@ -77,8 +71,8 @@ def test_an_exception_chain_is_scrubbed_in_place(spelled: Spelled) -> None:
         try:
             raise ValueError(f"Illegal header value {HEADER_CR!r}")
         except ValueError as inner:
-            raise httpx.LocalProtocolError(f"Illegal header value {HEADER_CR!r}") from inner
-    except httpx.LocalProtocolError as outer:
+            raise httpx2.LocalProtocolError(f"Illegal header value {HEADER_CR!r}") from inner
+    except httpx2.LocalProtocolError as outer:
         failure = outer
     error = TransportError("x", method="GET", path="/user", may_have_arrived=False)
     error.__cause__ = failure
@@ -88,21 +82,21 @@ def test_an_exception_chain_is_scrubbed_in_place(spelled: Spelled) -> None:
     assert not spelled(DEMO_TOKEN, printed)
 
 
-def echoing(status: int | None = None) -> httpx.MockTransport:
+def echoing(status: int | None = None) -> httpx2.MockTransport:
     """An HTTP stack that repeats the Authorization header in its error, as h11 does when refusing one; with
     `status`, a server (or proxy) that repeats it in its error message instead."""
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         header = request.headers["authorization"].encode()
         if status is None:
-            raise httpx.LocalProtocolError(f"Illegal header value {header!r}")
-        return httpx.Response(status, json={"message": f"Bad credentials: {header.decode()}"})
+            raise httpx2.LocalProtocolError(f"Illegal header value {header!r}")
+        return httpx2.Response(status, json={"message": f"Bad credentials: {header.decode()}"})
 
-    return httpx.MockTransport(answer)
+    return httpx2.MockTransport(answer)
 
 
 def github_client(
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: httpx2.AsyncBaseTransport | None = None,
     token: str | None = DEMO_TOKEN,
     token_source: Callable[[], str | None] | None = None,
     base_url: str = "http://127.0.0.1:9",
@@ -150,7 +144,7 @@ async def test_githubs_message_echoing_the_header_is_redacted(spelled: Spelled) 
         (f"{DEMO_TOKEN} ", "contains a space"),
         (f"{DEMO_TOKEN}\x00", "contains a NUL character"),
         (f"{DEMO_TOKEN}\x01", "contains a control character"),  # h11 would even send this one
-        (f"{DEMO_TOKEN}é", "contains a non-ASCII character"),  # httpx would raise UnicodeEncodeError
+        (f"{DEMO_TOKEN}é", "contains a non-ASCII character"),  # httpx2 would raise UnicodeEncodeError
     ],
 )
 async def test_a_token_no_header_can_carry_is_refused_before_anything_is_built(
@@ -178,15 +172,15 @@ async def test_a_token_no_header_can_carry_is_refused_before_anything_is_built(
 async def test_httpcores_trace_of_a_refused_header_is_redacted(
     sandbox: SandboxServer, caplog: pytest.LogCaptureFixture, spelled: Spelled
 ) -> None:
-    """httpcore's DEBUG trace prints the exception a request failed with; h11's refusal quotes the header. Once a
+    """httpcore2's DEBUG trace prints the exception a request failed with; h11's refusal quotes the header. Once a
     GitHubClient exists, those lines are redacted, even for a request this server did not build."""
     github_client()  # installs the filter on the HTTP stack's loggers
     caplog.set_level(logging.DEBUG)
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {DEMO_TOKEN}\r"}) as http:
-        with pytest.raises(httpx.LocalProtocolError) as caught:
+    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {DEMO_TOKEN}\r"}) as http:
+        with pytest.raises(httpx2.LocalProtocolError) as caught:
             await http.get(f"{sandbox.url}/user")
     scrub(caught.value, DEMO_TOKEN)  # this test's own failure text, which the suite-wide guard also reads
-    traced = [record.getMessage() for record in caplog.records if record.name.startswith("httpcore")]
+    traced = [record.getMessage() for record in caplog.records if record.name.startswith("httpcore2")]
     failed = 'send_request_headers.failed exception=LocalProtocolError(LocalProtocolError("Illegal header value '
     assert f"{failed}b'Bearer {REDACTED}\\\\r'\"))" in traced
     assert not any(spelled(DEMO_TOKEN, line) for line in traced)
@@ -196,10 +190,10 @@ async def test_httpcores_trace_of_a_refused_header_is_redacted(
 async def test_httpxs_log_of_a_url_never_shows_a_package_token(
     sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A restore may carry GitHub's package token in its query string; httpx logs every URL at INFO."""
+    """A restore may carry GitHub's package token in its query string; httpx2 logs every URL at INFO."""
     caplog.set_level(logging.INFO)
     async with github_client(base_url=sandbox.url) as github:
         await github.request("GET", "/user", {"token": OPAQUE})
-    [line] = [record.getMessage() for record in caplog.records if record.name == "httpx"]
+    [line] = [record.getMessage() for record in caplog.records if record.name == "httpx2"]
     assert f"/user?token={REDACTED} " in line
     assert OPAQUE not in caplog.text

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import anyio
 import anyio.lowlevel
-import httpx
+import httpx2
 import pytest
 from mcp import Client
 
@@ -118,7 +118,7 @@ async def test_unchanged_reads_are_revalidated_with_etags_and_cost_no_quota(
         second = ok(await client.call_tool("get_org_package", WEB_API))
         listing = {**WEB_API, "per_page": 5}
         before = ok(await client.call_tool("list_org_package_versions", listing))
-        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as someone_else:
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as someone_else:
             newest = before["items"][0]["id"]
             await someone_else.delete(f"{sandbox.url}{VERSIONS}/{newest}")
         after = ok(await client.call_tool("list_org_package_versions", listing))
@@ -161,16 +161,16 @@ async def test_a_restore_whose_response_is_lost_is_not_sent_twice(settings: Sett
 async def test_a_restore_that_never_left_is_sent_again() -> None:
     attempts: list[str] = []
 
-    def github(request: httpx.Request) -> httpx.Response:
+    def github(request: httpx2.Request) -> httpx2.Response:
         attempts.append(request.method)
         if len(attempts) == 1:
-            raise httpx.ConnectTimeout("connect timed out", request=request)
-        return httpx.Response(204)
+            raise httpx2.ConnectTimeout("connect timed out", request=request)
+        return httpx2.Response(204)
 
     async with GitHubClient(
-        base_url="https://api.github.com", token="t", api_version="2022-11-28", timeout=httpx.Timeout(5),
+        base_url="https://api.github.com", token="t", api_version="2022-11-28", timeout=httpx2.Timeout(5),
         retry=RetryPolicy(backoff=0.01), pacer=Pacer(max_concurrency=1, mutation_interval=0),
-        transport=httpx.MockTransport(github),
+        transport=httpx2.MockTransport(github),
     ) as client:  # fmt: skip
         response = await client.request("POST", "/user/packages/npm/x/restore")
     assert response.status_code == 204
@@ -211,14 +211,14 @@ async def test_all_pages_are_read_concurrently_within_the_limit_in_order_with_pr
 
 
 async def test_a_listing_without_a_last_link_follows_next() -> None:
-    def github(request: httpx.Request) -> httpx.Response:
+    def github(request: httpx2.Request) -> httpx2.Response:
         page = int(request.url.params["page"])
         link = {} if page == 3 else {"link": f'<https://api.github.com/x?page={page + 1}>; rel="next"'}
-        return httpx.Response(200, json=[{"id": page}], headers=link)
+        return httpx2.Response(200, json=[{"id": page}], headers=link)
 
     async with GitHubClient(
-        base_url="https://api.github.com", token="t", api_version="2022-11-28", timeout=httpx.Timeout(5),
-        transport=httpx.MockTransport(github),
+        base_url="https://api.github.com", token="t", api_version="2022-11-28", timeout=httpx2.Timeout(5),
+        transport=httpx2.MockTransport(github),
     ) as client:  # fmt: skip
         page = await client.get_all_pages("/x", {})
     assert [item["id"] for item in page.items] == [1, 2, 3]
@@ -337,15 +337,15 @@ def test_retry_backoff_grows_and_is_bounded() -> None:
 
 
 def test_a_secondary_limit_without_retry_after_waits_a_minute_then_backs_off() -> None:
-    def limit_of(response: httpx.Response, retries: int) -> Limit | None:
+    def limit_of(response: httpx2.Response, retries: int) -> Limit | None:
         return rate_limit(response, retries, datetime.now(UTC), secondary_wait=RetryPolicy().secondary_wait)
 
     body = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}
-    limited = httpx.Response(403, json=body, headers={"x-ratelimit-remaining": "4000"})
+    limited = httpx2.Response(403, json=body, headers={"x-ratelimit-remaining": "4000"})
     first, second = limit_of(limited, 0), limit_of(limited, 1)
     assert first is not None and (first.kind, first.wait) == ("secondary", 60.0)
     assert second is not None and 120.0 <= second.wait <= 132.0
-    assert limit_of(httpx.Response(403, json={"message": "Must have admin rights"}), 0) is None
+    assert limit_of(httpx2.Response(403, json={"message": "Must have admin rights"}), 0) is None
 
 
 # ---- per-token pauses and quotas (callers' own tokens passing through) ----
@@ -374,7 +374,7 @@ async def test_a_rate_limited_token_does_not_delay_another_tokens_read(sandbox: 
     caller: ContextVar[str] = ContextVar("caller")
     sandbox.state.set_rate_limit(DEMO_TOKEN, remaining=0, reset_in=30)  # waited out: within max_wait
     github = GitHubClient(
-        base_url=sandbox.url, token=None, api_version="2022-11-28", timeout=httpx.Timeout(5),
+        base_url=sandbox.url, token=None, api_version="2022-11-28", timeout=httpx2.Timeout(5),
         pacer=Pacer(max_concurrency=2, mutation_interval=0), token_source=caller.get,
     )  # fmt: skip
 
@@ -422,17 +422,17 @@ async def test_two_thousand_tokens_leave_bounded_state() -> None:
     caller: ContextVar[str] = ContextVar("caller")
     answered: set[str] = set()
 
-    def github(request: httpx.Request) -> httpx.Response:
+    def github(request: httpx2.Request) -> httpx2.Response:
         token = request.headers["authorization"]
         if token not in answered:  # every token meets a rate limit once, so it is paused once
             answered.add(token)
-            return httpx.Response(429, headers={"retry-after": "0"}, json={"message": "slow down"})
-        return httpx.Response(200, json=[], headers={"etag": f'"{token}"', "x-ratelimit-remaining": "4999"})
+            return httpx2.Response(429, headers={"retry-after": "0"}, json={"message": "slow down"})
+        return httpx2.Response(200, json=[], headers={"etag": f'"{token}"', "x-ratelimit-remaining": "4999"})
 
     client = GitHubClient(
-        base_url="https://api.github.com", token=None, api_version="2022-11-28", timeout=httpx.Timeout(5),
+        base_url="https://api.github.com", token=None, api_version="2022-11-28", timeout=httpx2.Timeout(5),
         pacer=Pacer(max_concurrency=4, mutation_interval=0), cache=ETagCache(1000),
-        transport=httpx.MockTransport(github), token_source=caller.get,
+        transport=httpx2.MockTransport(github), token_source=caller.get,
     )  # fmt: skip
     async with client:
         for n in range(2000):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from github_packages_mcp.github.errors import InvalidArguments
+from github_packages_mcp.errors import InvalidArguments
 from github_packages_mcp.retention.history import JournalQuery, history, parse_moment
 from github_packages_mcp.retention.journal import Actor, Journal, Subject
 from github_packages_mcp.state.local import LocalJournal, LocalState

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from github_packages_mcp.github.errors import InvalidArguments, InvalidRequest
+from github_packages_mcp.errors import InvalidArguments, StateUnavailable
 from github_packages_mcp.retention.store import (
     CleanupStore,
     PlanExpired,
@@ -215,7 +215,7 @@ async def test_a_disk_failure_names_no_path(tmp_path: Path, clock: StoppedClock)
         await store.save(a_plan())
     assert str(tmp_path) not in str(failed.value)
     assert "could not save the cleanup plan" in str(failed.value)
-    assert isinstance(failed.value, InvalidRequest)
+    assert isinstance(failed.value, StateUnavailable)
 
 
 # --- The server key ------------------------------------------------------------------------------------------

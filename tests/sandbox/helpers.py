@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from github_packages_mcp.sandbox import DEMO_ORG
@@ -34,7 +34,7 @@ def validate(schema: Any, body: Any) -> None:
     OAS30Validator(resolve(schema), format_checker=oas30_format_checker).validate(body)
 
 
-def assert_error(response: httpx.Response, status: int, message: str | None = None) -> None:
+def assert_error(response: httpx2.Response, status: int, message: str | None = None) -> None:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json; charset=utf-8"
     body = response.json()

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from github_packages_mcp.sandbox import (
@@ -50,9 +50,9 @@ ORG_LISTING_REFUSED = {
 
 
 @pytest.fixture(scope="module")
-def control(sandbox_server: SandboxServer) -> Iterator[httpx.Client]:
+def control(sandbox_server: SandboxServer) -> Iterator[httpx2.Client]:
     """No credentials: the /_sandbox/* endpoints need none."""
-    with httpx.Client(base_url=sandbox_server.url) as http:
+    with httpx2.Client(base_url=sandbox_server.url) as http:
         yield http
 
 
@@ -64,11 +64,11 @@ def multi_app(state: SandboxState) -> dict[int, Any]:
     return {v.id: v for v in state.package(DEMO_ORG, "container", "multi/app").active_versions()}
 
 
-def referrers_of(client: httpx.Client, state: SandboxState) -> httpx.Response:
+def referrers_of(client: httpx2.Client, state: SandboxState) -> httpx2.Response:
     return client.get(f"{MULTI}/referrers/{multi_app(state)[V210].name}")
 
 
-def names(response: httpx.Response) -> list[str]:
+def names(response: httpx2.Response) -> list[str]:
     assert response.status_code == 200, response.text
     return [p["name"] for p in response.json()]
 
@@ -76,7 +76,7 @@ def names(response: httpx.Response) -> list[str]:
 # --- docs/github-behaviour.md#referrers-api -----------------------------------------------------------------------
 
 
-def test_no_referrers_api_by_default(client: httpx.Client, state: SandboxState) -> None:
+def test_no_referrers_api_by_default(client: httpx2.Client, state: SandboxState) -> None:
     assert state.switches == Switches() and state.switches.referrers == "none"
     for reference in (multi_app(state)[V210].name, ZERO, "latest"):
         response = client.get(f"{MULTI}/referrers/{reference}")
@@ -86,16 +86,16 @@ def test_no_referrers_api_by_default(client: httpx.Client, state: SandboxState) 
         assert response.headers["docker-distribution-api-version"] == "registry/2.0"
     assert client.head(f"{MULTI}/referrers/{ZERO}").status_code == 404
     # Authentication and the repository are checked as for any registry request.
-    with httpx.Client(base_url=str(client.base_url)) as anonymous:
+    with httpx2.Client(base_url=str(client.base_url)) as anonymous:
         assert anonymous.get(f"{MULTI}/referrers/{ZERO}").status_code == 401
     unknown = client.get(f"/v2/{DEMO_ORG}/nothing/referrers/{ZERO}")
     assert (unknown.status_code, unknown.json()["errors"][0]["code"]) == (404, "NAME_UNKNOWN")
     assert client.get(f"{MULTI}/manifests/latest").status_code == 200  # manifests are served as ever
 
 
-def test_referrers_redirect_to_github(client: httpx.Client, state: SandboxState) -> None:
+def test_referrers_redirect_to_github(client: httpx2.Client, state: SandboxState) -> None:
     assert state.set_switches(referrers="redirect").referrers == "redirect"
-    response = referrers_of(client, state)  # httpx does not follow redirects unless asked
+    response = referrers_of(client, state)  # httpx2 does not follow redirects unless asked
     assert response.status_code == 303
     assert response.headers["location"] == MULTI_PAGE
     assert response.headers["content-type"] == "text/html; charset=utf-8"
@@ -104,7 +104,7 @@ def test_referrers_redirect_to_github(client: httpx.Client, state: SandboxState)
     assert client.get(f"{MULTI}/manifests/latest").status_code == 200
 
 
-def test_referrers_supported_lists_the_bundle(client: httpx.Client, state: SandboxState) -> None:
+def test_referrers_supported_lists_the_bundle(client: httpx2.Client, state: SandboxState) -> None:
     state.set_switches(referrers="supported")
     response = referrers_of(client, state)
     assert (response.status_code, response.headers["content-type"]) == (200, INDEX)
@@ -113,7 +113,7 @@ def test_referrers_supported_lists_the_bundle(client: httpx.Client, state: Sandb
 
 
 def test_referrers_switch_through_the_control_api(
-    control: httpx.Client, client: httpx.Client, state: SandboxState
+    control: httpx2.Client, client: httpx2.Client, state: SandboxState
 ) -> None:
     assert control.get("/_sandbox/switches").json() == DEFAULTS
     for mode, status in [("redirect", 303), ("supported", 200), ("none", 404), ("supported", 200)]:
@@ -128,7 +128,7 @@ def test_referrers_switch_through_the_control_api(
 # --- docs/github-behaviour.md#signatures-and-attestations -------------------------------------------------------------
 
 
-def test_a_signature_found_only_through_its_subject(client: httpx.Client, state: SandboxState) -> None:
+def test_a_signature_found_only_through_its_subject(client: httpx2.Client, state: SandboxState) -> None:
     package = multi_app(state)
     image, bundle, signature = package[V210], package[BUNDLE], package[SIGNATURE]
     assert image.tags == ("v2.1.0", "latest")
@@ -156,12 +156,12 @@ LISTINGS = ["/user/packages", f"/orgs/{DEMO_ORG}/packages", f"/users/{DEMO_OTHER
 
 
 @pytest.mark.parametrize("listing", LISTINGS)
-def test_list_packages_without_link(client: httpx.Client, state: SandboxState, listing: str) -> None:
+def test_list_packages_without_link(client: httpx2.Client, state: SandboxState, listing: str) -> None:
     for owner in (DEMO_LOGIN, DEMO_ORG, DEMO_OTHER_USER):
         for n in range(3):
             state.add_package(owner, "nuget", f"Evidence.Pkg{n}", versions=1, visibility="public")
 
-    def pages(**params: Any) -> list[httpx.Response]:
+    def pages(**params: Any) -> list[httpx2.Response]:
         return [
             client.get(listing, params={"package_type": "nuget", "per_page": 2, "page": n} | params) for n in (1, 2, 3)
         ]
@@ -179,7 +179,7 @@ def test_list_packages_without_link(client: httpx.Client, state: SandboxState, l
     assert 'rel="next"' in client.get(WEB_API + "/versions").headers["link"]
 
 
-def test_list_packages_link_switch_through_the_control_api(control: httpx.Client, client: httpx.Client) -> None:
+def test_list_packages_link_switch_through_the_control_api(control: httpx2.Client, client: httpx2.Client) -> None:
     listing = f"/orgs/{DEMO_ORG}/packages?package_type=container&per_page=1"
     assert "link" in client.get(listing).headers
     switched = control.post("/_sandbox/switches", json={"list_packages_without_link": True}).json()
@@ -193,7 +193,7 @@ def test_list_packages_link_switch_through_the_control_api(control: httpx.Client
 # --- docs/github-behaviour.md#actions-tokens ----------------------------------------------------------
 
 
-def test_actions_token_cannot_list_its_organizations_packages(client: httpx.Client, state: SandboxState) -> None:
+def test_actions_token_cannot_list_its_organizations_packages(client: httpx2.Client, state: SandboxState) -> None:
     token = bearer(DEMO_ACTIONS_TOKEN)
     for query in ("package_type=container", "package_type=npm&visibility=private", "package_type=maven&page=2"):
         response = client.get(f"/orgs/{DEMO_ORG}/packages?{query}", headers=token)
@@ -216,7 +216,7 @@ def test_actions_token_cannot_list_its_organizations_packages(client: httpx.Clie
     assert names(listing) == ACME_CONTAINERS
 
 
-def test_actions_token_switch_through_the_control_api(control: httpx.Client, client: httpx.Client) -> None:
+def test_actions_token_switch_through_the_control_api(control: httpx2.Client, client: httpx2.Client) -> None:
     listing, token = f"/orgs/{DEMO_ORG}/packages?package_type=npm", bearer(DEMO_ACTIONS_TOKEN)
     assert client.get(listing, headers=token).status_code == 400
     switched = control.post("/_sandbox/switches", json={"actions_token_lists_org_packages": True}).json()
@@ -229,7 +229,7 @@ def test_actions_token_switch_through_the_control_api(control: httpx.Client, cli
 # --- docs/github-behaviour.md#last-tagged-version and #last-version -----------------------------------------------
 
 
-def test_a_container_package_keeps_its_last_tagged_version(client: httpx.Client, state: SandboxState) -> None:
+def test_a_container_package_keeps_its_last_tagged_version(client: httpx2.Client, state: SandboxState) -> None:
     package = state.add_package(DEMO_LOGIN, "container", "evidence/tagged", versions=12)  # versions 0 and 10 tagged
     path = "/user/packages/container/evidence%2Ftagged/versions/"
     tagged = [v.id for v in package.versions if v.tags]
@@ -247,7 +247,7 @@ def test_a_container_package_keeps_its_last_tagged_version(client: httpx.Client,
 
 
 def test_the_last_version_of_a_container_package_may_go_when_untagged(
-    client: httpx.Client, state: SandboxState
+    client: httpx2.Client, state: SandboxState
 ) -> None:
     package = state.add_package(DEMO_LOGIN, "container", "evidence/untagged", versions=2)
     with state.lock:
@@ -269,7 +269,7 @@ def test_the_last_version_of_a_container_package_may_go_when_untagged(
     ],
 )
 def test_other_packages_keep_their_last_version(
-    client: httpx.Client, state: SandboxState, path: str, package_type: str, owner: str, name: str
+    client: httpx2.Client, state: SandboxState, path: str, package_type: str, owner: str, name: str
 ) -> None:
     *others, last = (v.id for v in state.package(owner, package_type, name).active_versions())
     for version_id in others:
@@ -279,7 +279,7 @@ def test_other_packages_keep_their_last_version(
 
 
 def test_the_last_version_may_take_its_package_with_it(
-    control: httpx.Client, client: httpx.Client, state: SandboxState
+    control: httpx2.Client, client: httpx2.Client, state: SandboxState
 ) -> None:
     path = f"/orgs/{DEMO_ORG}/packages/npm/shared-config"
     [only] = (v.id for v in state.package(DEMO_ORG, "npm", "shared-config").active_versions())
@@ -303,7 +303,7 @@ TOOLS = f"/users/{DEMO_OTHER_USER}/packages/container/tools%2Fcli"
 
 
 def test_a_delete_without_admin_rights_is_answered_404_though_the_package_exists(
-    control: httpx.Client, client: httpx.Client, state: SandboxState
+    control: httpx2.Client, client: httpx2.Client, state: SandboxState
 ) -> None:
     versions = [v.id for v in state.package(DEMO_OTHER_USER, "container", "tools/cli").active_versions()]
     assert client.get(TOOLS).status_code == 200  # public: seen, not administered
@@ -327,7 +327,7 @@ def test_a_delete_without_admin_rights_is_answered_404_though_the_package_exists
 # --- the switches as such -----------------------------------------------------------------------------------------
 
 
-def test_switches_endpoint_refuses_what_it_cannot_apply(control: httpx.Client, state: SandboxState) -> None:
+def test_switches_endpoint_refuses_what_it_cannot_apply(control: httpx2.Client, state: SandboxState) -> None:
     state.set_switches(referrers="redirect")
     for bad in (
         {"referrers": "sometimes"},
@@ -366,7 +366,7 @@ def test_switches_as_python_options() -> None:
 def test_sandbox_server_takes_switches() -> None:
     with (
         SandboxServer(switches=Switches(referrers="supported")) as server,
-        httpx.Client(base_url=server.url, headers=bearer(DEMO_TOKEN)) as http,
+        httpx2.Client(base_url=server.url, headers=bearer(DEMO_TOKEN)) as http,
     ):
         assert http.get(f"{MULTI}/referrers/{ZERO}").json()["manifests"] == []
         assert http.post("/_sandbox/reset").status_code == 204

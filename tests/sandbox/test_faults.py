@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import httpx
+import httpx2
 import pytest
 
 from github_packages_mcp.sandbox import (
@@ -30,8 +30,8 @@ SECONDARY = (
 
 
 @pytest.fixture(scope="module")
-def control(sandbox_server: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox_server.url) as http:
+def control(sandbox_server: SandboxServer) -> Iterator[httpx2.Client]:
+    with httpx2.Client(base_url=sandbox_server.url) as http:
         yield http
 
 
@@ -51,7 +51,7 @@ def is_active(state: SandboxState, version_id: int) -> bool:
     return any(v.id == version_id for v in state.package(DEMO_ORG, "container", "web/api").active_versions())
 
 
-def test_scripted_statuses_then_normal(client: httpx.Client, state: SandboxState) -> None:
+def test_scripted_statuses_then_normal(client: httpx2.Client, state: SandboxState) -> None:
     path = WEB_API + "/versions"
     state.faults.script("GET", path, [Fault(status=502), Fault(status=503, headers={"x-extra": "yes"})])
     first, second, third = (client.get(path) for _ in range(3))
@@ -76,7 +76,7 @@ def test_scripted_statuses_then_normal(client: httpx.Client, state: SandboxState
     assert (client.get(path).status_code, client.get(path).status_code) == (204, 200)
 
 
-def test_patterns_and_methods(client: httpx.Client, state: SandboxState) -> None:
+def test_patterns_and_methods(client: httpx2.Client, state: SandboxState) -> None:
     state.faults.script("DELETE", "/orgs/*/packages/container/*", [Fault(status=500)])
     state.faults.script("GET", "/orgs/*/packages/container/web/api", [Fault(status=501)])  # raw paths keep %2F
     state.faults.script("*", WEB_API, [Fault(status=502)])
@@ -94,12 +94,12 @@ def test_patterns_and_methods(client: httpx.Client, state: SandboxState) -> None
 
 
 def test_reset_before_handling_changes_nothing(
-    client: httpx.Client, state: SandboxState, caplog: pytest.LogCaptureFixture
+    client: httpx2.Client, state: SandboxState, caplog: pytest.LogCaptureFixture
 ) -> None:
     version = oldest(state, DEMO_ORG, "container", "web/api")
     path = f"{WEB_API}/versions/{version}"
     state.faults.script("DELETE", path, [Fault(reset=True)])
-    with caplog.at_level(logging.DEBUG), pytest.raises(httpx.RemoteProtocolError):
+    with caplog.at_level(logging.DEBUG), pytest.raises(httpx2.RemoteProtocolError):
         client.delete(path)
     assert is_active(state, version)
     assert (state.requests[-1].status, state.requests[-1].broken) == (0, True)
@@ -108,21 +108,21 @@ def test_reset_before_handling_changes_nothing(
     assert settled(state) == 0
 
 
-def test_reset_after_handling_loses_the_response(client: httpx.Client, state: SandboxState) -> None:
+def test_reset_after_handling_loses_the_response(client: httpx2.Client, state: SandboxState) -> None:
     version = oldest(state, DEMO_ORG, "container", "web/api")
     path = f"{WEB_API}/versions/{version}"
     state.faults.script("DELETE", path, [Fault(reset=True, after=True)])
-    with pytest.raises(httpx.TransportError):
+    with pytest.raises(httpx2.TransportError):
         client.delete(path)
     assert not is_active(state, version)  # the delete really happened
     assert (state.requests[-1].status, state.requests[-1].broken) == (204, True)
     assert client.delete(path).status_code == 404
     state.faults.script("GET", WEB_API, [Fault(reset=True, after=True)])
-    with pytest.raises(httpx.TransportError), client.stream("GET", WEB_API) as response:
+    with pytest.raises(httpx2.TransportError), client.stream("GET", WEB_API) as response:
         response.read()  # even a streaming reader never gets a complete body
 
 
-def test_secondary_rate_limit(client: httpx.Client, state: SandboxState) -> None:
+def test_secondary_rate_limit(client: httpx2.Client, state: SandboxState) -> None:
     state.faults.script("DELETE", WEB_API, [Fault.secondary_rate_limit(), Fault.secondary_rate_limit(None)])
     response = client.delete(WEB_API)
     assert response.status_code == 403
@@ -134,7 +134,7 @@ def test_secondary_rate_limit(client: httpx.Client, state: SandboxState) -> None
     assert client.get(WEB_API).status_code == 200  # neither 403 deleted anything
 
 
-def test_too_many_requests(client: httpx.Client, state: SandboxState) -> None:
+def test_too_many_requests(client: httpx2.Client, state: SandboxState) -> None:
     state.faults.script("GET", "/user/*", [Fault.too_many_requests(7)])
     response = client.get(HELLO)
     assert (response.status_code, response.headers["retry-after"]) == (429, "7")
@@ -142,7 +142,7 @@ def test_too_many_requests(client: httpx.Client, state: SandboxState) -> None:
     assert client.get(HELLO).status_code == 200
 
 
-def test_primary_rate_limit(client: httpx.Client, state: SandboxState) -> None:
+def test_primary_rate_limit(client: httpx2.Client, state: SandboxState) -> None:
     state.set_rate_limit(DEMO_TOKEN, remaining=2, reset_in=600)
     assert [client.get(HELLO).headers["x-ratelimit-remaining"] for _ in range(2)] == ["1", "0"]
     limited = client.get(HELLO)
@@ -168,7 +168,7 @@ def test_primary_rate_limit(client: httpx.Client, state: SandboxState) -> None:
     assert int(fresh.headers["x-ratelimit-reset"]) > reset
 
 
-def test_etag_and_conditional_requests(client: httpx.Client, state: SandboxState) -> None:
+def test_etag_and_conditional_requests(client: httpx2.Client, state: SandboxState) -> None:
     first = client.get(WEB_API)
     etag = first.headers["etag"]
     assert etag == f'W/"{hashlib.sha256(first.content).hexdigest()}"'
@@ -195,7 +195,7 @@ def test_etag_and_conditional_requests(client: httpx.Client, state: SandboxState
 
 
 def test_latency_makes_concurrent_requests_overlap(
-    sandbox: SandboxServer, client: httpx.Client, control: httpx.Client, state: SandboxState
+    sandbox: SandboxServer, client: httpx2.Client, control: httpx2.Client, state: SandboxState
 ) -> None:
     state.faults.latency = 0.3
     clients = 8
@@ -218,7 +218,7 @@ def test_latency_makes_concurrent_requests_overlap(
 
 
 def test_add_package_with_thousands_of_versions(
-    client: httpx.Client, state: SandboxState, sandbox: SandboxServer
+    client: httpx2.Client, state: SandboxState, sandbox: SandboxServer
 ) -> None:
     package = state.add_package(DEMO_ORG, "container", "load/test", versions=5000)
     assert package is state.package(DEMO_ORG, "container", "load/test")
@@ -251,7 +251,7 @@ def test_add_package_with_thousands_of_versions(
         state.add_package(DEMO_ORG, "container", "load/test", versions=1)
 
 
-def test_fault_control_endpoints(control: httpx.Client, client: httpx.Client, state: SandboxState) -> None:
+def test_fault_control_endpoints(control: httpx2.Client, client: httpx2.Client, state: SandboxState) -> None:
     config = {
         "latency": 0.05,
         "scripts": [
@@ -277,7 +277,7 @@ def test_fault_control_endpoints(control: httpx.Client, client: httpx.Client, st
     assert state.faults.latency == 0.05
     listing = f"/orgs/{DEMO_ORG}/packages?package_type=npm"
     assert client.get(listing).status_code == 502
-    with pytest.raises(httpx.TransportError):
+    with pytest.raises(httpx2.TransportError):
         client.get(listing)
     assert client.get(listing).headers["retry-after"] == "1"
     assert client.get(listing).status_code == 200
@@ -301,7 +301,7 @@ def test_fault_control_endpoints(control: httpx.Client, client: httpx.Client, st
     assert state.faults.to_json() == {"latency": 0.0, "scripts": []}
 
 
-def test_rate_limit_and_stats_endpoints(control: httpx.Client, client: httpx.Client, state: SandboxState) -> None:
+def test_rate_limit_and_stats_endpoints(control: httpx2.Client, client: httpx2.Client, state: SandboxState) -> None:
     response = control.post("/_sandbox/rate-limit", json={"token": DEMO_TOKEN, "remaining": 0, "reset_in": 3600})
     assert response.status_code == 200
     assert response.json()["remaining"] == 0
@@ -314,7 +314,7 @@ def test_rate_limit_and_stats_endpoints(control: httpx.Client, client: httpx.Cli
     assert len(state.requests) == 6
 
 
-def test_reset_clears_faults(control: httpx.Client, client: httpx.Client, state: SandboxState) -> None:
+def test_reset_clears_faults(control: httpx2.Client, client: httpx2.Client, state: SandboxState) -> None:
     state.faults.latency = 0.01
     state.faults.script("GET", "*", [Fault(status=500)])
     state.set_rate_limit(DEMO_TOKEN, remaining=0, reset_in=60)
@@ -343,7 +343,7 @@ def test_fault_validation() -> None:
 
 
 def test_the_control_api_refuses_what_a_web_page_could_send(
-    control: httpx.Client, sandbox_server: SandboxServer
+    control: httpx2.Client, sandbox_server: SandboxServer
 ) -> None:
     """A page the person visits could POST /_sandbox/reset cross-site, or reach it under its own host name (DNS
     rebinding); tests and curl send neither an Origin nor a foreign host."""

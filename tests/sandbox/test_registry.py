@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from github_packages_mcp.sandbox import (
@@ -53,7 +53,7 @@ def registry_bearer(token: str) -> dict[str, str]:
     return bearer(base64.b64encode(token.encode()).decode())
 
 
-def assert_oci_error(response: httpx.Response, status: int, code: str, message: str | None = None) -> None:
+def assert_oci_error(response: httpx2.Response, status: int, code: str, message: str | None = None) -> None:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
     [error] = response.json()["errors"]
@@ -66,7 +66,7 @@ def versions(state: SandboxState) -> dict[int, Any]:
     return {v.id: v for v in state.package(DEMO_ORG, "container", "multi/app").active_versions()}
 
 
-def manifest(client: httpx.Client, reference: str, repository: str = MULTI) -> Any:
+def manifest(client: httpx2.Client, reference: str, repository: str = MULTI) -> Any:
     response = client.get(f"{repository}/manifests/{reference}")
     assert response.status_code == 200, response.text
     return response.json()
@@ -75,8 +75,8 @@ def manifest(client: httpx.Client, reference: str, repository: str = MULTI) -> A
 # --- registry: authentication -------------------------------------------------------------------------------------
 
 
-def test_registry_authentication(sandbox: SandboxServer, client: httpx.Client, state: SandboxState) -> None:
-    with httpx.Client(base_url=sandbox.url) as anonymous:
+def test_registry_authentication(sandbox: SandboxServer, client: httpx2.Client, state: SandboxState) -> None:
+    with httpx2.Client(base_url=sandbox.url) as anonymous:
         for response in (anonymous.get("/v2/"), anonymous.get("/v2/", headers=bearer("nope"))):
             assert_oci_error(response, 401, "UNAUTHORIZED", "authentication required")
             assert response.headers["www-authenticate"] == f'Bearer realm="{sandbox.url}/token",service="ghcr.io"'
@@ -96,7 +96,7 @@ def test_registry_authentication(sandbox: SandboxServer, client: httpx.Client, s
     assert "x-ratelimit-limit" not in client.get("/v2/").headers
 
 
-def test_registry_respects_visibility(client: httpx.Client, state: SandboxState) -> None:
+def test_registry_respects_visibility(client: httpx2.Client, state: SandboxState) -> None:
     state.add_package(DEMO_OTHER_USER, "container", "secret/image", versions=1, visibility="private")
     assert_oci_error(client.get(f"/v2/{DEMO_OTHER_USER}/secret/image/manifests/v1.0"), 403, "DENIED", "denied")
     assert_oci_error(client.get(f"/v2/{DEMO_OTHER_USER}/secret/image/referrers/sha256:{'0' * 64}"), 403, "DENIED")
@@ -111,7 +111,7 @@ def test_registry_respects_visibility(client: httpx.Client, state: SandboxState)
 # --- registry: manifests ------------------------------------------------------------------------------------------
 
 
-def test_every_container_version_has_its_manifest(client: httpx.Client, state: SandboxState) -> None:
+def test_every_container_version_has_its_manifest(client: httpx2.Client, state: SandboxState) -> None:
     served = 0
     for listing in ("/user/packages", f"/orgs/{DEMO_ORG}/packages", f"/users/{DEMO_OTHER_USER}/packages"):
         for package in client.get(listing, params={"package_type": "container"}).json():
@@ -137,7 +137,7 @@ def test_every_container_version_has_its_manifest(client: httpx.Client, state: S
             assert "sha256:" + hashlib.sha256(version.manifest).hexdigest() == version.name
 
 
-def test_plain_images_are_single_platform_oci_manifests(client: httpx.Client) -> None:
+def test_plain_images_are_single_platform_oci_manifests(client: httpx2.Client) -> None:
     body = manifest(client, "latest", f"/v2/{DEMO_LOGIN}/hello-world")
     assert body["mediaType"] == MANIFEST
     assert body["config"]["mediaType"] == "application/vnd.oci.image.config.v1+json"
@@ -148,7 +148,7 @@ def test_plain_images_are_single_platform_oci_manifests(client: httpx.Client) ->
     assert "subject" not in body and "manifests" not in body
 
 
-def test_tags_digests_and_head(client: httpx.Client, state: SandboxState) -> None:
+def test_tags_digests_and_head(client: httpx2.Client, state: SandboxState) -> None:
     index = versions(state)[V210]
     by_tag = client.get(f"{MULTI}/manifests/latest")
     assert by_tag.content == client.get(f"{MULTI}/manifests/v2.1.0").content == index.manifest
@@ -166,7 +166,7 @@ def test_tags_digests_and_head(client: httpx.Client, state: SandboxState) -> Non
     assert_oci_error(client.get(f"{MULTI}/tags/list"), 404, "NOT_FOUND")
 
 
-def test_names_keep_their_slashes(client: httpx.Client, state: SandboxState) -> None:
+def test_names_keep_their_slashes(client: httpx2.Client, state: SandboxState) -> None:
     assert manifest(client, "latest", "/v2/ACME-Labs/web/api")["mediaType"] == MANIFEST  # the owner ignores case
     assert_oci_error(client.get(f"/v2/{DEMO_ORG}/Web/API/manifests/latest"), 404, "NAME_UNKNOWN")
     assert_oci_error(client.get(f"/v2/{DEMO_ORG}/web/manifests/latest"), 404, "NAME_UNKNOWN")
@@ -175,7 +175,7 @@ def test_names_keep_their_slashes(client: httpx.Client, state: SandboxState) -> 
     assert manifest(client, "v1.0", f"/v2/{DEMO_ORG}/charts/manifests/app")["schemaVersion"] == 2
 
 
-def test_multi_arch_index_lists_its_untagged_children(client: httpx.Client, state: SandboxState) -> None:
+def test_multi_arch_index_lists_its_untagged_children(client: httpx2.Client, state: SandboxState) -> None:
     package = versions(state)
     by_digest = {v.name: v for v in package.values()}
     for index_id, children in CHILDREN.items():
@@ -197,7 +197,7 @@ def test_multi_arch_index_lists_its_untagged_children(client: httpx.Client, stat
     assert len(package) == 15
 
 
-def test_attestations_point_at_their_platform_images(client: httpx.Client, state: SandboxState) -> None:
+def test_attestations_point_at_their_platform_images(client: httpx2.Client, state: SandboxState) -> None:
     entries = manifest(client, "v2.1.0")["manifests"]
     images, attestations = entries[:2], entries[2:]
     for image, attestation in zip(images, attestations, strict=True):
@@ -212,7 +212,7 @@ def test_attestations_point_at_their_platform_images(client: httpx.Client, state
     assert all("annotations" not in d for d in manifest(client, "v2.0.0")["manifests"])
 
 
-def test_cosign_signature_is_tagged_by_the_signed_digest(client: httpx.Client, state: SandboxState) -> None:
+def test_cosign_signature_is_tagged_by_the_signed_digest(client: httpx2.Client, state: SandboxState) -> None:
     package = versions(state)
     signed = package[V210].name
     tag = signed.replace("sha256:", "sha256-") + ".sig"
@@ -225,7 +225,7 @@ def test_cosign_signature_is_tagged_by_the_signed_digest(client: httpx.Client, s
     assert "dev.cosignproject.cosign/signature" in layer["annotations"]
 
 
-def test_referrers(client: httpx.Client, state: SandboxState) -> None:
+def test_referrers(client: httpx2.Client, state: SandboxState) -> None:
     state.set_switches(referrers="supported")  # ghcr.io has no referrers API (see test_evidence.py)
     package = versions(state)
     subject, bundle = package[V210], package[BUNDLE]
@@ -260,7 +260,7 @@ def test_referrers(client: httpx.Client, state: SandboxState) -> None:
     assert client.get(f"{MULTI}/referrers/{subject.name}").json()["manifests"] == []
 
 
-def test_deleted_versions_and_packages_are_unknown(client: httpx.Client, state: SandboxState) -> None:
+def test_deleted_versions_and_packages_are_unknown(client: httpx2.Client, state: SandboxState) -> None:
     child = versions(state)[CHILDREN[V200][0]]
     assert client.delete(f"{MULTI_API}/versions/{child.id}").status_code == 204
     assert_oci_error(client.get(f"{MULTI}/manifests/{child.name}"), 404, "MANIFEST_UNKNOWN", "manifest unknown")
@@ -276,9 +276,9 @@ def test_deleted_versions_and_packages_are_unknown(client: httpx.Client, state: 
 # --- registry: availability, faults, recording --------------------------------------------------------------------
 
 
-def test_registry_can_be_made_unavailable(sandbox: SandboxServer, client: httpx.Client, state: SandboxState) -> None:
+def test_registry_can_be_made_unavailable(sandbox: SandboxServer, client: httpx2.Client, state: SandboxState) -> None:
     state.set_registry_available(False)
-    with httpx.Client(base_url=sandbox.url) as anonymous:
+    with httpx2.Client(base_url=sandbox.url) as anonymous:
         for response in (
             client.get(f"{MULTI}/manifests/latest"),
             client.head(f"{MULTI}/manifests/latest"),
@@ -300,7 +300,7 @@ def test_registry_can_be_made_unavailable(sandbox: SandboxServer, client: httpx.
     assert client.get(f"{MULTI}/manifests/latest").status_code == 200
 
 
-def test_faults_latency_and_recording_apply_to_the_registry(client: httpx.Client, state: SandboxState) -> None:
+def test_faults_latency_and_recording_apply_to_the_registry(client: httpx2.Client, state: SandboxState) -> None:
     state.set_switches(referrers="supported")
     state.faults.script("GET", "/v2/*", [Fault(status=502), Fault(latency=0.1)])
     state.faults.script("GET", f"{MULTI}/referrers/*", [Fault(reset=True)])
@@ -309,7 +309,7 @@ def test_faults_latency_and_recording_apply_to_the_registry(client: httpx.Client
     assert client.get(f"{MULTI}/manifests/latest").status_code == 200
     assert time.monotonic() - started >= 0.1
     referrers = f"{MULTI}/referrers/sha256:{'0' * 64}"
-    with pytest.raises(httpx.TransportError):
+    with pytest.raises(httpx2.TransportError):
         client.get(referrers)
     assert client.head(referrers).status_code == 200
     recorded = [(r.method, r.raw_path, r.status, r.broken) for r in state.requests]
@@ -323,7 +323,7 @@ def test_faults_latency_and_recording_apply_to_the_registry(client: httpx.Client
     assert state.max_in_flight == 1
 
 
-def test_registry_requests_do_not_count_against_the_api_quota(client: httpx.Client) -> None:
+def test_registry_requests_do_not_count_against_the_api_quota(client: httpx2.Client) -> None:
     for _ in range(3):
         client.get(f"{MULTI}/manifests/latest")
     assert client.get("/rate_limit").json()["rate"]["used"] == 0
@@ -332,7 +332,7 @@ def test_registry_requests_do_not_count_against_the_api_quota(client: httpx.Clie
 # --- GET /user ----------------------------------------------------------------------------------------------------
 
 
-def test_user_for_a_classic_token(client: httpx.Client, sandbox: SandboxServer) -> None:
+def test_user_for_a_classic_token(client: httpx2.Client, sandbox: SandboxServer) -> None:
     response = client.get("/user")
     assert response.status_code == 200
     user = response.json()
@@ -346,12 +346,12 @@ def test_user_for_a_classic_token(client: httpx.Client, sandbox: SandboxServer) 
     assert response.headers["x-ratelimit-used"] == "1"  # it counts like any request
     read_only = client.get("/user", headers=bearer(DEMO_READ_TOKEN))
     assert read_only.headers["x-oauth-scopes"] == "read:packages"
-    with httpx.Client(base_url=sandbox.url) as anonymous:
+    with httpx2.Client(base_url=sandbox.url) as anonymous:
         assert_error(anonymous.get("/user"), 401, "Requires authentication")
     assert_error(client.post("/user"), 404, "Not Found")
 
 
-def test_fine_grained_token_works_for_user_but_not_for_packages(client: httpx.Client) -> None:
+def test_fine_grained_token_works_for_user_but_not_for_packages(client: httpx2.Client) -> None:
     token = bearer(DEMO_FINE_GRAINED_TOKEN)
     response = client.get("/user", headers=token)
     assert (response.status_code, response.json()["login"]) == (200, DEMO_LOGIN)
@@ -370,7 +370,7 @@ def test_fine_grained_token_works_for_user_but_not_for_packages(client: httpx.Cl
     assert client.get(WEB_API).status_code == 200  # nothing was deleted
 
 
-def test_actions_token_manages_its_organizations_packages_only(client: httpx.Client, state: SandboxState) -> None:
+def test_actions_token_manages_its_organizations_packages_only(client: httpx2.Client, state: SandboxState) -> None:
     state.set_switches(actions_token_lists_org_packages=True)  # GitHub refuses it by default (see test_evidence.py)
     token = bearer(DEMO_ACTIONS_TOKEN)
     user = client.get("/user", headers=token)
@@ -403,7 +403,7 @@ def test_actions_token_manages_its_organizations_packages_only(client: httpx.Cli
     [(DEMO_TOKEN, 5000, True), (DEMO_FINE_GRAINED_TOKEN, 5000, False), (DEMO_ACTIONS_TOKEN, 1000, False)],
 )
 def test_rate_limit_reflects_the_quota_without_consuming_it(
-    client: httpx.Client, token: str, limit: int, scoped: bool
+    client: httpx2.Client, token: str, limit: int, scoped: bool
 ) -> None:
     headers = bearer(token)
     first = client.get("/rate_limit", headers=headers)
@@ -421,7 +421,7 @@ def test_rate_limit_reflects_the_quota_without_consuming_it(
     assert client.get("/rate_limit", headers=headers).json()["rate"]["used"] == 1
 
 
-def test_rate_limit_answers_when_the_quota_is_spent(client: httpx.Client, state: SandboxState) -> None:
+def test_rate_limit_answers_when_the_quota_is_spent(client: httpx2.Client, state: SandboxState) -> None:
     state.set_rate_limit(DEMO_TOKEN, remaining=0, reset_in=600)
     assert client.get("/user").status_code == 403
     response = client.get("/rate_limit")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
+import httpx2
 import pytest
 
 from github_packages_mcp.sandbox import (
@@ -96,7 +96,7 @@ def test_operations_cover_the_spec() -> None:
 
 @pytest.mark.parametrize(("spec_path", "method", "path", "before"), OPERATIONS)
 def test_every_operation_succeeds_with_githubs_shape(
-    client: httpx.Client, ids: dict[str, int], spec_path: str, method: str, path: str, before: str | None
+    client: httpx2.Client, ids: dict[str, int], spec_path: str, method: str, path: str, before: str | None
 ) -> None:
     if before is not None:
         assert client.delete(before).status_code == 204
@@ -113,7 +113,7 @@ def test_every_operation_succeeds_with_githubs_shape(
     validate(responses["200"]["content"]["application/json"]["schema"], body)
 
 
-def test_objects_are_complete(client: httpx.Client, sandbox: SandboxServer) -> None:
+def test_objects_are_complete(client: httpx2.Client, sandbox: SandboxServer) -> None:
     package = client.get(WEB_API).json()
     assert package["url"] == f"{sandbox.url}{WEB_API}"
     assert package["html_url"] == "https://github.com/orgs/acme-labs/packages/container/package/web%2Fapi"
@@ -133,14 +133,14 @@ def test_objects_are_complete(client: httpx.Client, sandbox: SandboxServer) -> N
     assert len(gem[0]["created_at"]) == 20
 
 
-def test_encoded_slash_is_one_segment(client: httpx.Client) -> None:
+def test_encoded_slash_is_one_segment(client: httpx2.Client) -> None:
     assert client.get(WEB_API).json()["name"] == "web/api"
     response = client.get("/orgs/acme-labs/packages/container/web/api")
     assert_error(response, 404, "Not Found")
     assert response.json()["documentation_url"] == "https://docs.github.com/rest"
 
 
-def test_unknown_paths_methods_owners_and_types_are_404(client: httpx.Client) -> None:
+def test_unknown_paths_methods_owners_and_types_are_404(client: httpx2.Client) -> None:
     assert_error(client.get("/user/nothing-here"), 404, "Not Found")
     assert_error(client.put(HELLO), 404, "Not Found")
     assert_error(client.get("/orgs/acme-labs/packages/bogus/web%2Fapi"), 404, "Not Found")
@@ -152,21 +152,21 @@ def test_unknown_paths_methods_owners_and_types_are_404(client: httpx.Client) ->
     assert_error(client.get(HELLO + "/versions/1"), 404, "Package version not found.")
 
 
-def test_owners_are_case_insensitive(client: httpx.Client) -> None:
+def test_owners_are_case_insensitive(client: httpx2.Client) -> None:
     assert client.get("/orgs/ACME-Labs/packages/container/web%2Fapi").status_code == 200
     assert client.get("/users/Mona-Demo/packages/container/tools%2Fcli").status_code == 200
     assert client.delete("/users/OCTO-DEMO/packages/npm/octo-utils").status_code == 204
 
 
 def test_authentication(sandbox: SandboxServer) -> None:
-    with httpx.Client(base_url=sandbox.url) as anonymous:
+    with httpx2.Client(base_url=sandbox.url) as anonymous:
         assert_error(anonymous.get(HELLO), 401, "Requires authentication")
         assert_error(anonymous.get(HELLO, headers={"Authorization": "Bearer nope"}), 401, "Bad credentials")
         assert_error(anonymous.get(HELLO, headers={"Authorization": "Basic abc"}), 401, "Bad credentials")
         assert anonymous.get(HELLO, headers={"Authorization": f"token {DEMO_TOKEN}"}).status_code == 200
 
 
-def test_scopes(client: httpx.Client, state: SandboxState) -> None:
+def test_scopes(client: httpx2.Client, state: SandboxState) -> None:
     read_only = {"Authorization": f"Bearer {DEMO_READ_TOKEN}"}
     response = client.delete("/user/packages/npm/octo-utils", headers=read_only)
     assert_error(response, 403, "You need at least delete:packages scope to delete packages.")
@@ -185,7 +185,7 @@ def test_scopes(client: httpx.Client, state: SandboxState) -> None:
     assert_error(response, 403, "You need at least read:packages scope to list packages.")
 
 
-def test_github_headers_and_rate_limit(client: httpx.Client) -> None:
+def test_github_headers_and_rate_limit(client: httpx2.Client) -> None:
     first, second = client.get(HELLO), client.get(HELLO)
     assert first.headers["x-ratelimit-limit"] == "5000"
     assert first.headers["x-ratelimit-resource"] == "core"
@@ -201,7 +201,7 @@ def test_github_headers_and_rate_limit(client: httpx.Client) -> None:
     )
 
 
-def test_link_header_and_paging(client: httpx.Client, sandbox: SandboxServer) -> None:
+def test_link_header_and_paging(client: httpx2.Client, sandbox: SandboxServer) -> None:
     response = client.get(WEB_API + "/versions?state=active&per_page=100&page=2")
     page = f"{sandbox.url}{WEB_API}/versions?state=active&per_page=100&page="
     assert response.headers["link"] == (
@@ -222,7 +222,7 @@ def test_link_header_and_paging(client: httpx.Client, sandbox: SandboxServer) ->
     assert len(client.get(TOOLS + "/versions?per_page=2").json()) == 2
 
 
-def test_versions_are_newest_first_with_big_ids(client: httpx.Client) -> None:
+def test_versions_are_newest_first_with_big_ids(client: httpx2.Client) -> None:
     versions = client.get(WEB_API + "/versions?per_page=100").json()
     assert versions[0]["metadata"]["container"]["tags"][:2] == ["latest", "v3.4.1"]
     assert [v["created_at"] for v in versions] == sorted((v["created_at"] for v in versions), reverse=True)
@@ -232,7 +232,7 @@ def test_versions_are_newest_first_with_big_ids(client: httpx.Client) -> None:
     assert client.delete(f"{WEB_API}/versions/{big}").status_code == 204
 
 
-def test_list_packages_parameters(client: httpx.Client) -> None:
+def test_list_packages_parameters(client: httpx2.Client) -> None:
     assert_error(
         client.get("/orgs/acme-labs/packages?package_type=npm&per_page=100&page=101"),
         400,
@@ -265,13 +265,13 @@ def test_list_packages_parameters(client: httpx.Client) -> None:
         ("package_type=container&visibility=public", ["base-image", "multi/app"]),
     ],
 )
-def test_visibility_filter(client: httpx.Client, query: str, names: list[str]) -> None:
+def test_visibility_filter(client: httpx2.Client, query: str, names: list[str]) -> None:
     packages = client.get(f"/orgs/acme-labs/packages?{query}").json()
     assert [p["name"] for p in packages] == names
     assert {p["visibility"] for p in packages} <= {"public", "private"}
 
 
-def test_version_state_filter(client: httpx.Client) -> None:
+def test_version_state_filter(client: httpx2.Client) -> None:
     deleted = client.get(WEB_API + "/versions?state=deleted").json()
     assert len(deleted) == 5
     assert all("deleted_at" in v for v in deleted)
@@ -280,7 +280,7 @@ def test_version_state_filter(client: httpx.Client) -> None:
     )
 
 
-def test_delete_rules(client: httpx.Client, state: SandboxState, ids: dict[str, int]) -> None:
+def test_delete_rules(client: httpx2.Client, state: SandboxState, ids: dict[str, int]) -> None:
     base_image = "/orgs/acme-labs/packages/container/base-image"
     assert_error(
         client.delete(base_image),
@@ -313,7 +313,7 @@ def test_delete_rules(client: httpx.Client, state: SandboxState, ids: dict[str, 
     assert "web/api" not in [p["name"] for p in client.get("/orgs/acme-labs/packages?package_type=container").json()]
 
 
-def test_restore_rules(client: httpx.Client, state: SandboxState, ids: dict[str, int]) -> None:
+def test_restore_rules(client: httpx2.Client, state: SandboxState, ids: dict[str, int]) -> None:
     assert_error(client.get("/user/packages/npm/old-cli"), 404)
     assert client.post("/user/packages/npm/old-cli/restore").status_code == 204
     assert client.get("/user/packages/npm/old-cli").json()["version_count"] == 2
@@ -336,7 +336,7 @@ def test_restore_rules(client: httpx.Client, state: SandboxState, ids: dict[str,
     assert_error(client.post(f"{WEB_API}/versions/{ids['web_deleted']}/restore"), 404)
 
 
-def test_restore_window_follows_the_clock(client: httpx.Client, state: SandboxState) -> None:
+def test_restore_window_follows_the_clock(client: httpx2.Client, state: SandboxState) -> None:
     billing = "/orgs/acme-labs/packages/maven/com.acme.billing"
     assert client.delete(billing).status_code == 204
     state.clock.advance(timedelta(days=29))
@@ -347,7 +347,7 @@ def test_restore_window_follows_the_clock(client: httpx.Client, state: SandboxSt
     assert client.get(WEB_API + "/versions?state=deleted").json() == []  # those were deleted 2+31 days ago
 
 
-def test_other_users_packages(client: httpx.Client) -> None:
+def test_other_users_packages(client: httpx2.Client) -> None:
     assert_error(client.get("/users/mona-demo/packages/npm/mona-private"), 404)
     assert client.get("/users/mona-demo/packages?package_type=npm").json() == []
     # Seen, not administered: a delete is answered as if the package did not exist (see test_evidence.py).
@@ -366,14 +366,14 @@ def test_other_users_packages(client: httpx.Client) -> None:
         ("/users/mona-demo/docker/conflicts", ["mona-legacy"]),
     ],
 )
-def test_docker_conflicts(client: httpx.Client, path: str, names: list[str]) -> None:
+def test_docker_conflicts(client: httpx2.Client, path: str, names: list[str]) -> None:
     packages = client.get(path).json()
     assert [p["name"] for p in packages] == names
     assert {p["package_type"] for p in packages} == {"docker"}
 
 
-def test_control_endpoints(sandbox: SandboxServer, client: httpx.Client) -> None:
-    with httpx.Client(base_url=sandbox.url) as anonymous:
+def test_control_endpoints(sandbox: SandboxServer, client: httpx2.Client) -> None:
+    with httpx2.Client(base_url=sandbox.url) as anonymous:
         before = anonymous.get("/_sandbox/clock").json()["now"]
         after = anonymous.post("/_sandbox/clock", json={"advance_seconds": 86_400}).json()["now"]
         assert after[:10] > before[:10]
@@ -385,7 +385,7 @@ def test_control_endpoints(sandbox: SandboxServer, client: httpx.Client) -> None
 
 
 def test_two_servers_at_once(sandbox: SandboxServer) -> None:
-    with SandboxServer() as other, httpx.Client(headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as http:
+    with SandboxServer() as other, httpx2.Client(headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as http:
         assert other.url != sandbox.url
         assert other.state is not sandbox.state
         assert http.delete(other.url + WEB_API).status_code == 204
@@ -393,9 +393,9 @@ def test_two_servers_at_once(sandbox: SandboxServer) -> None:
         assert http.get(sandbox.url + WEB_API).status_code == 200
 
 
-def test_requests_are_recorded_without_the_token(sandbox: SandboxServer, client: httpx.Client) -> None:
+def test_requests_are_recorded_without_the_token(sandbox: SandboxServer, client: httpx2.Client) -> None:
     client.get(WEB_API + "/versions?per_page=2")
-    with httpx.Client(base_url=sandbox.url) as anonymous:
+    with httpx2.Client(base_url=sandbox.url) as anonymous:
         anonymous.get(WEB_API)
     first, second = sandbox.state.requests
     assert (first.method, first.raw_path, first.query, first.status) == (
@@ -410,7 +410,7 @@ def test_requests_are_recorded_without_the_token(sandbox: SandboxServer, client:
     assert DEMO_TOKEN not in repr(sandbox.state.requests)
 
 
-def test_deleted_versions_are_listed_for_package_admins_only(client: httpx.Client) -> None:
+def test_deleted_versions_are_listed_for_package_admins_only(client: httpx2.Client) -> None:
     own = client.get(f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi/versions", params={"state": "deleted"})
     others = client.get(TOOLS + "/versions", params={"state": "deleted"})
     assert own.status_code == 200

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from github_packages_mcp.sandbox import (
@@ -77,11 +77,11 @@ def test_a_server_answers_from_what_another_server_saved(tmp_path: Path) -> None
     headers = {"Authorization": f"Bearer {DEMO_TOKEN}"}
     with SandboxServer(saved_state(tmp_path)) as first, SandboxServer(saved_state(tmp_path)) as second:
         version = f"{WEB_API}/versions/{UNTAGGED}"
-        assert httpx.get(second.url + version, headers=headers).status_code == 200
-        assert httpx.delete(first.url + version, headers=headers).status_code == 204
-        assert httpx.get(second.url + version, headers=headers).status_code == 404
-        assert httpx.post(second.url + "/_sandbox/reset").status_code == 204
-        assert httpx.get(first.url + version, headers=headers).status_code == 200
+        assert httpx2.get(second.url + version, headers=headers).status_code == 200
+        assert httpx2.delete(first.url + version, headers=headers).status_code == 204
+        assert httpx2.get(second.url + version, headers=headers).status_code == 404
+        assert httpx2.post(second.url + "/_sandbox/reset").status_code == 204
+        assert httpx2.get(first.url + version, headers=headers).status_code == 200
 
 
 def test_concurrent_deletes_from_two_states_are_all_kept(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ from typing import Any
 
 import anyio
 import anyio.abc
-import httpx
 import httpx2
 import uvicorn
 from mcp import Client
@@ -67,7 +66,7 @@ async def http_client(
         yield client
 
 
-async def open_session(raw: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None) -> str:
+async def open_session(raw: httpx2.AsyncClient, url: str, headers: dict[str, str] | None = None) -> str:
     """Open a 2025-11-25 session by hand, declaring no capability (deletes are then confirmed by token); its id.
     `headers`: what every request of it carries besides (an Authorization)."""
     headers = {**ACCEPT, **(headers or {})}

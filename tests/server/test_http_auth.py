@@ -3,7 +3,7 @@ mode publishes protected-resource metadata (RFC 9728) naming GitHub's OAuth serv
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 
 from github_packages_mcp.config import Settings
@@ -36,7 +36,7 @@ async def test_bearer_mode_answers_a_plain_challenge_and_serves_no_oauth_metadat
 ) -> None:
     guarded = settings.with_changes(http_auth="bearer", http_bearer_secret=SECRET, public_url=PUBLIC)
     async with serving(http_app(guarded)) as url:
-        async with httpx.AsyncClient() as raw:
+        async with httpx2.AsyncClient() as raw:
             missing = await raw.post(url, json=LISTING)
             wrong = await raw.post(url, json=LISTING, headers={"Authorization": "Bearer not-the-secret"})
             metadata = [(await raw.get(origin(url) + path)).status_code for path in METADATA_PATHS]
@@ -54,7 +54,7 @@ async def test_bearer_mode_answers_a_plain_challenge_and_serves_no_oauth_metadat
 
 async def test_github_mode_names_github_as_the_authorization_server(settings: Settings) -> None:
     passing = settings.with_changes(http_auth="github", token=None, public_url=PUBLIC)
-    async with serving(http_app(passing)) as url, httpx.AsyncClient() as raw:
+    async with serving(http_app(passing)) as url, httpx2.AsyncClient() as raw:
         missing = await raw.post(url, json=LISTING)
         wrong = await raw.post(url, json=LISTING, headers={"Authorization": "Bearer ghp_\x01"})
         metadata = await raw.get(origin(url) + "/.well-known/oauth-protected-resource/mcp")
@@ -77,7 +77,7 @@ async def test_github_mode_names_github_as_the_authorization_server(settings: Se
 
 async def test_github_mode_advertises_only_the_scopes_the_served_tools_need(settings: Settings) -> None:
     reading = settings.with_changes(http_auth="github", token=None, read_only=True)
-    async with serving(http_app(reading)) as url, httpx.AsyncClient() as raw:
+    async with serving(http_app(reading)) as url, httpx2.AsyncClient() as raw:
         challenge = (await raw.post(url, json=LISTING)).headers["www-authenticate"]
         metadata = (await raw.get(origin(url) + "/.well-known/oauth-protected-resource/mcp")).json()
     assert metadata["scopes_supported"] == ["read:packages"]
@@ -89,7 +89,7 @@ async def test_a_session_belongs_to_the_token_that_opened_it(settings: Settings)
     """With callers' own tokens, another caller who learns a session's id cannot use it (the SDK binds a session to
     the credential that opened it, which this server's authentication hands it)."""
     passing = settings.with_changes(http_auth="github", token=None)
-    async with serving(http_app(passing)) as url, httpx.AsyncClient() as raw:
+    async with serving(http_app(passing)) as url, httpx2.AsyncClient() as raw:
         admin = {"Authorization": f"Bearer {DEMO_TOKEN}"}
         session = {"Mcp-Session-Id": await open_session(raw, url, admin), "Mcp-Protocol-Version": LEGACY}
         bot = {"Authorization": f"Bearer {DEMO_ACTIONS_TOKEN}"}

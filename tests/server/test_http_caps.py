@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from github_packages_mcp.config import Settings
@@ -27,7 +27,7 @@ def in_session(session: str) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def stream_of(raw: httpx.AsyncClient, url: str, headers: dict[str, str]) -> AsyncIterator[httpx.Response]:
+async def stream_of(raw: httpx2.AsyncClient, url: str, headers: dict[str, str]) -> AsyncIterator[httpx2.Response]:
     """A session's GET stream, open for the block."""
     async with raw.stream("GET", url, headers={"Accept": "text/event-stream", **headers}) as stream:
         yield stream
@@ -37,7 +37,7 @@ async def test_one_credential_at_its_session_cap_gets_429_while_another_gets_in(
     capped = settings.with_changes(
         http_auth="github", token=None, http_max_sessions_per_credential=2, http_session_idle_seconds=0.5
     )
-    async with serving(http_app(capped), capped) as url, httpx.AsyncClient(timeout=10) as raw:
+    async with serving(http_app(capped), capped) as url, httpx2.AsyncClient(timeout=10) as raw:
         first = await open_session(raw, url, ADMIN)
         await open_session(raw, url, ADMIN)
         refused = await raw.post(url, headers=ACCEPT | ADMIN, json=INITIALIZE)
@@ -69,7 +69,7 @@ async def test_one_credential_at_its_stream_cap_gets_429_and_can_still_cancel(
     capped = settings.with_changes(
         http_auth="github", token=None, http_max_streams_per_credential=3, http_limit_concurrency=8
     )
-    async with serving(http_app(capped), capped) as url, httpx.AsyncClient(timeout=10) as raw:
+    async with serving(http_app(capped), capped) as url, httpx2.AsyncClient(timeout=10) as raw:
         sessions = [await open_session(raw, url, ADMIN) for _ in range(4)]
         async with AsyncExitStack() as streams:
             for session in sessions[:3]:
@@ -81,7 +81,13 @@ async def test_one_credential_at_its_stream_cap_gets_429_and_can_still_cancel(
             cancelled = await raw.post(url, headers=ACCEPT | ADMIN | in_session(sessions[0]), json=cancel)
             async with http_client(url, DEMO_READ_TOKEN, mode="legacy") as other:  # its own stream, and calls
                 listing = await other.call_tool("list_org_packages", {"org": DEMO_ORG, "package_type": "npm"})
-        after = await raw.post(url, headers=ACCEPT | ADMIN | in_session(sessions[0]), json=LISTING)
+        # The server runs in this event loop and sees each closed stream a few turns later (httpx closed them
+        # more slowly than httpx2 does, giving it those turns): ask until it has, within a second.
+        for _ in range(100):
+            after = await raw.post(url, headers=ACCEPT | ADMIN | in_session(sessions[0]), json=LISTING)
+            if after.status_code != 429:
+                break
+            await anyio.sleep(0.01)
     assert fourth.status_code == call.status_code == 429
     assert fourth.json()["error"]["message"].startswith(
         "This credential already has 3 requests open (a session's GET stream or a call each), the most one "
@@ -95,7 +101,7 @@ async def test_one_credential_at_its_stream_cap_gets_429_and_can_still_cancel(
 
 async def test_the_server_wide_session_cap_still_holds(settings: Settings) -> None:
     capped = settings.with_changes(http_auth="github", token=None, http_max_sessions=2)
-    async with serving(http_app(capped), capped) as url, httpx.AsyncClient(timeout=10) as raw:
+    async with serving(http_app(capped), capped) as url, httpx2.AsyncClient(timeout=10) as raw:
         await open_session(raw, url, ADMIN)
         await open_session(raw, url, READER)
         refused = await raw.post(url, headers=ACCEPT | ADMIN, json=INITIALIZE)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from github_packages_mcp.config import Settings
@@ -130,7 +130,7 @@ async def test_a_client_that_cancels_a_cleanup_stops_its_deletes(
         await assert_no_more_deletes(sandbox)
 
 
-async def applying_over_raw_http(raw: httpx.AsyncClient, url: str, stateless: bool) -> httpx.Response:
+async def applying_over_raw_http(raw: httpx2.AsyncClient, url: str, stateless: bool) -> httpx2.Response:
     """A raw 2025-11-25 client's apply_version_cleanup of multi/app, confirmed by token, its response stream open."""
     headers = {**ACCEPT, "Mcp-Protocol-Version": LEGACY}
     if not stateless:
@@ -150,7 +150,7 @@ async def test_a_client_that_drops_the_stream_of_a_cleanup_stops_its_deletes(
     cancels the call on its behalf; stateless, the call's transport ends with the stream."""
     served = settings.with_changes(http_stateless=stateless)
     sandbox.state.faults.script("DELETE", "*", [Fault(latency=DELETE_LATENCY)] * 5)
-    async with serving(http_app(served), served) as url, httpx.AsyncClient(timeout=30) as raw:
+    async with serving(http_app(served), served) as url, httpx2.AsyncClient(timeout=30) as raw:
         response = await applying_over_raw_http(raw, url, stateless)
         assert response.status_code == 200
         await until(lambda: deletes(sandbox) == 2)
@@ -184,7 +184,7 @@ async def test_a_client_that_drops_the_stream_while_a_cleanup_waits_for_its_next
     settings: Settings, sandbox: SandboxServer, stateless: bool
 ) -> None:
     served = settings.with_changes(http_stateless=stateless, mutation_interval_seconds=SPACING)
-    async with serving(http_app(served), served) as url, httpx.AsyncClient(timeout=30) as raw:
+    async with serving(http_app(served), served) as url, httpx2.AsyncClient(timeout=30) as raw:
         response = await applying_over_raw_http(raw, url, stateless)
         await until(lambda: deletes(sandbox) == 1)
         await response.aclose()
@@ -197,7 +197,7 @@ async def test_a_client_that_drops_the_stream_while_a_cleanup_waits_for_its_next
 
 async def test_sessions_are_bounded_in_number_and_in_idle_time(settings: Settings) -> None:
     bounded = settings.with_changes(http_max_sessions=2, http_session_idle_seconds=0.5)
-    async with serving(http_app(bounded), bounded) as url, httpx.AsyncClient(timeout=10) as raw:
+    async with serving(http_app(bounded), bounded) as url, httpx2.AsyncClient(timeout=10) as raw:
         first = {**ACCEPT, "Mcp-Session-Id": await open_session(raw, url), "Mcp-Protocol-Version": LEGACY}
         await open_session(raw, url)
         refused = await raw.post(url, headers=ACCEPT, json=INITIALIZE)
@@ -217,7 +217,7 @@ async def test_sessions_are_bounded_in_number_and_in_idle_time(settings: Setting
 
 
 async def test_with_sessions_get_opens_the_sessions_stream(settings: Settings) -> None:
-    async with serving(http_app(settings), settings) as url, httpx.AsyncClient(timeout=10) as raw:
+    async with serving(http_app(settings), settings) as url, httpx2.AsyncClient(timeout=10) as raw:
         session = await open_session(raw, url)
         headers = {"Accept": "text/event-stream", "Mcp-Session-Id": session, "Mcp-Protocol-Version": LEGACY}
         async with raw.stream("GET", url, headers=headers) as stream:
@@ -236,7 +236,7 @@ async def test_a_sessions_stream_outlives_the_read_timeout_and_is_never_evicted(
     """A `GET` stream has sent its whole request: however long it stays open, and however many stalled connections
     crowd the server, only those are timed out or evicted, never the stream."""
     quick = settings.with_changes(http_read_timeout_seconds=0.5, http_limit_concurrency=10)
-    async with serving(http_app(quick), quick) as url, httpx.AsyncClient(timeout=10) as raw:
+    async with serving(http_app(quick), quick) as url, httpx2.AsyncClient(timeout=10) as raw:
         session = await open_session(raw, url)
         stream = await anyio.connect_tcp("127.0.0.1", port_of(url))
         await stream.send(
@@ -269,7 +269,7 @@ def request(tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}
 
 
-async def call(raw: httpx.AsyncClient, url: str, headers: dict[str, str], tool: str, arguments: dict[str, Any]) -> Any:
+async def call(raw: httpx2.AsyncClient, url: str, headers: dict[str, str], tool: str, arguments: dict[str, Any]) -> Any:
     """A tool's structured result, read from the event stream that answers the call."""
     answer = await raw.post(url, headers=headers, json=request(tool, arguments))
     data = [line.removeprefix("data:") for line in answer.text.splitlines() if line.startswith("data:")]

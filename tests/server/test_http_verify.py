@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from github_packages_mcp.config import Settings
@@ -46,9 +46,9 @@ async def test_made_up_bearers_open_no_session_and_a_real_user_gets_in_meanwhile
     """A thousand made-up bearers, 32 at a time, against a server allowing only three sessions: every one is refused,
     none takes a session, and a real user opens all three while they keep coming."""
     few = passing.with_changes(http_max_sessions=3)
-    refused: list[httpx.Response] = []
+    refused: list[httpx2.Response] = []
     opened: list[str] = []
-    async with serving(http_app(few), few) as url, httpx.AsyncClient(timeout=30) as raw:
+    async with serving(http_app(few), few) as url, httpx2.AsyncClient(timeout=30) as raw:
 
         async def flood(first: int) -> None:
             for number in range(first, MADE_UP, 32):
@@ -89,7 +89,7 @@ async def test_a_token_github_rejects_gets_401_invalid_token_pointing_at_the_met
     passing: Settings, sandbox: SandboxServer, method: str, body: Any
 ) -> None:
     revoked = "ghp_revokedYesterday00000000000000000000"  # the sandbox does not know it, as GitHub would not
-    async with serving(http_app(passing), passing) as url, httpx.AsyncClient() as raw:
+    async with serving(http_app(passing), passing) as url, httpx2.AsyncClient() as raw:
         answers = [
             await raw.request(method, url, headers=ACCEPT | bearer(revoked) | session_of("0" * 32), json=body)
             for _ in range(3)
@@ -126,7 +126,7 @@ async def test_a_token_github_knows_is_served_even_when_it_cannot_read_user(
         sandbox.state.set_rate_limit(token, remaining=0, reset_in=600)
     if limited == "secondary limit":
         sandbox.state.faults.script("GET", "/user", [Fault.secondary_rate_limit(retry_after=60)])
-    async with serving(http_app(passing), passing) as url, httpx.AsyncClient() as raw:
+    async with serving(http_app(passing), passing) as url, httpx2.AsyncClient() as raw:
         opened = await raw.post(url, headers=ACCEPT | bearer(token), json=INITIALIZE)
     assert opened.status_code == 200
     assert [r.status for r in sandbox.state.requests if r.raw_path == "/user"] == [403]
@@ -140,7 +140,7 @@ async def test_a_rate_limit_that_may_be_the_servers_address_proves_nothing(
     spent = {"x-ratelimit-limit": "60", "x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 60)}
     body = {"message": "API rate limit exceeded for 127.0.0.1.", "documentation_url": "https://docs.github.com/rest"}
     sandbox.state.faults.script("GET", "/user", [Fault(403, spent, body)])
-    async with serving(http_app(passing), passing) as url, httpx.AsyncClient() as raw:
+    async with serving(http_app(passing), passing) as url, httpx2.AsyncClient() as raw:
         answer = await raw.post(url, headers=ACCEPT | bearer("made-up-by-an-attacker"), json=INITIALIZE)
     assert answer.status_code == 503
     assert "mcp-session-id" not in answer.headers
@@ -150,7 +150,7 @@ async def test_a_github_that_cannot_answer_makes_a_503_that_is_not_remembered(
     passing: Settings, sandbox: SandboxServer
 ) -> None:
     sandbox.state.faults.script("GET", "/user", [Fault(502), Fault(502)])  # the first try and its one retry
-    async with serving(http_app(passing), passing) as url, httpx.AsyncClient() as raw:
+    async with serving(http_app(passing), passing) as url, httpx2.AsyncClient() as raw:
         down = await raw.post(url, headers=ACCEPT | bearer(DEMO_TOKEN), json=INITIALIZE)
         back = await raw.post(url, headers=ACCEPT | bearer(DEMO_TOKEN), json=INITIALIZE)
     assert down.status_code == 503
@@ -167,7 +167,7 @@ async def test_a_github_that_cannot_answer_makes_a_503_that_is_not_remembered(
 
 async def test_an_unreachable_github_makes_a_503(passing: Settings) -> None:
     elsewhere = passing.with_changes(api_url=f"http://127.0.0.1:{free_port()}")
-    async with serving(http_app(elsewhere), elsewhere) as url, httpx.AsyncClient() as raw:
+    async with serving(http_app(elsewhere), elsewhere) as url, httpx2.AsyncClient() as raw:
         answer = await raw.post(url, headers=ACCEPT | bearer(DEMO_TOKEN), json=INITIALIZE)
         metadata = await raw.get(url.removesuffix("/mcp") + "/.well-known/oauth-protected-resource/mcp")
     assert answer.status_code == 503

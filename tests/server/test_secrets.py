@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-import httpx
+import httpx2
 import pytest
 from mcp import Client
 from pydantic import SecretStr
@@ -66,11 +66,11 @@ async def test_an_http_stack_error_echoing_the_header_is_redacted_at_start_up_an
 ) -> None:
     """A valid token, but an HTTP stack that repeats the Authorization header in its error (as h11 does)."""
 
-    def echo(request: httpx.Request) -> httpx.Response:
-        raise httpx.LocalProtocolError(f"Illegal header value {request.headers['authorization'].encode()!r}")
+    def echo(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.LocalProtocolError(f"Illegal header value {request.headers['authorization'].encode()!r}")
 
     caplog.set_level(logging.DEBUG)
-    server = build_server(settings.with_changes(hide_unusable_tools=True), transport=httpx.MockTransport(echo))
+    server = build_server(settings.with_changes(hide_unusable_tools=True), transport=httpx2.MockTransport(echo))
     async with Client(server) as client:
         result = await client.call_tool("get_org_package", PACKAGE)
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
@@ -104,7 +104,7 @@ async def test_pass_through_refuses_a_bearer_no_header_to_github_could_carry(
     answers = []
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://127.0.0.1") as http,
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app), base_url="http://127.0.0.1") as http,
     ):
         for token in (DEMO_TOKEN.encode(), DEMO_TOKEN.encode() + stray.encode("latin-1")):
             headers = [(b"authorization", b"Bearer " + token), accept]

@@ -8,7 +8,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
@@ -51,7 +51,7 @@ async def test_loopback_http_serves_every_tool(settings: Settings) -> None:
 async def test_a_bearer_secret_guards_the_endpoint(settings: Settings) -> None:
     guarded = settings.with_changes(http_auth="bearer", http_bearer_secret=SECRET)
     async with serving(http_app(guarded)) as url:
-        async with httpx.AsyncClient() as raw:
+        async with httpx2.AsyncClient() as raw:
             refused = await raw.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
             wrong = await raw.post(url, json={}, headers={"Authorization": "Bearer not-the-secret"})
         async with http_client(url, SECRET) as client:
@@ -62,7 +62,7 @@ async def test_a_bearer_secret_guards_the_endpoint(settings: Settings) -> None:
 
 
 async def test_dns_rebinding_is_refused(settings: Settings) -> None:
-    async with serving(http_app(settings)) as url, httpx.AsyncClient() as raw:
+    async with serving(http_app(settings)) as url, httpx2.AsyncClient() as raw:
         body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
         wrong_host = await raw.post(url, json=body, headers={"Host": "evil.example"})
         wrong_origin = await raw.post(url, json=body, headers={"Origin": "http://evil.example"})
@@ -121,7 +121,7 @@ async def test_the_command_serves_http_with_the_sandbox() -> None:
 async def test_callers_github_tokens_pass_through_and_never_mix(settings: Settings, sandbox: SandboxServer) -> None:
     passing = settings.with_changes(http_auth="github", token=None)
     async with serving(http_app(passing)) as url:
-        async with httpx.AsyncClient() as raw:
+        async with httpx2.AsyncClient() as raw:
             anonymous = await raw.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
         async with http_client(url, DEMO_TOKEN) as admin, http_client(url, DEMO_ACTIONS_TOKEN) as bot:
             people = [ok(await client.call_tool("check_token", {})) for client in (admin, bot) for _ in range(2)]
@@ -201,7 +201,7 @@ async def test_a_handshake_era_client_behind_round_robin_needs_the_stateless_mod
 
 
 async def test_a_get_that_asks_to_resume_a_stream_is_told_it_cannot_rather_than_a_500(settings: Settings) -> None:
-    async with serving(http_app(settings)) as url, httpx.AsyncClient() as raw:
+    async with serving(http_app(settings)) as url, httpx2.AsyncClient() as raw:
         headers = {**ACCEPT, "Mcp-Session-Id": await open_session(raw, url), "Mcp-Protocol-Version": LEGACY}
         with anyio.fail_after(5):
             resumed = await raw.get(url, headers={**headers, "Last-Event-ID": "0"})
@@ -218,7 +218,7 @@ async def test_a_get_that_asks_to_resume_a_stream_is_told_it_cannot_rather_than_
 
 async def test_a_stateless_get_answers_405_at_once(settings: Settings) -> None:
     stateless = settings.with_changes(http_stateless=True)
-    async with serving(http_app(stateless), stateless) as url, httpx.AsyncClient() as raw:
+    async with serving(http_app(stateless), stateless) as url, httpx2.AsyncClient() as raw:
         with anyio.fail_after(5):
             answer = await raw.get(url, headers={"Accept": "text/event-stream"})
     assert answer.status_code == 405
@@ -254,7 +254,7 @@ async def test_the_read_timeout_closes_a_request_sent_too_slowly(settings: Setti
         streams = await stalled(url, 5, start)
         with anyio.fail_after(3):
             assert all([await closed_by_server(stream) for stream in streams])
-        async with httpx.AsyncClient() as raw:  # a request sent at once is not affected
+        async with httpx2.AsyncClient() as raw:  # a request sent at once is not affected
             assert (await raw.get(url)).status_code == 405
         for stream in streams:
             await stream.aclose()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import anyio
-import httpx
+import httpx2
 from starlette.types import Message, Receive, Scope, Send
 
 from github_packages_mcp.sandbox import Fault, SandboxServer
@@ -58,7 +58,7 @@ class RoundRobinProxy:
         self.upstreams = upstreams
         self.served = [0] * len(upstreams)
         self._turns = itertools.cycle(range(len(upstreams)))
-        self._http = httpx.AsyncClient(timeout=60)
+        self._http = httpx2.AsyncClient(timeout=60)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -122,7 +122,7 @@ async def apply_then_cancel(
     def started() -> bool:  # recorded on arrival with status 0, then again once answered
         return any(r.method == "DELETE" and (during == "delete" or r.status) for r in sandbox.state.requests)
 
-    async with httpx.AsyncClient(timeout=30) as raw:
+    async with httpx2.AsyncClient(timeout=30) as raw:
 
         async def apply() -> None:
             async with raw.stream("POST", apply_url, json=call, headers=headers) as stream:

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 import anyio
-import httpx
+import httpx2
 import pytest
 import redis
 import redis.asyncio
@@ -81,7 +81,7 @@ async def test_only_an_authenticated_requests_cancel_reaches_the_other_replicas(
     async with (
         heard_on(redis, "github-packages-mcp:cancel") as heard,
         serving(http_app(served), served) as url,
-        httpx.AsyncClient() as raw,
+        httpx2.AsyncClient() as raw,
     ):
         missing = await raw.post(url, json=CANCEL, headers=headers)
         refused = await raw.post(url, json=CANCEL, headers=headers | {"Authorization": f"Bearer {wrong}"})

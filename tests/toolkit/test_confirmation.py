@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import mcp.client.session
 import pytest
 from mcp import Client, MCPError
@@ -202,7 +202,7 @@ async def test_a_token_stops_working_when_the_target_changes_after_it_was_shown(
         assert "345 of its versions" in first["summary"]
         # Meanwhile someone else deletes a version: the package the person approved is not the same any more.
         url = f"{sandbox.url}/orgs/{DEMO_ORG}/packages/container/web%2Fapi/versions/{other['id']}"
-        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as someone_else:
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as someone_else:
             (await someone_else.delete(url)).raise_for_status()
         token = first["confirmation_token"]
         changed = await client.call_tool("delete_org_package", {**PACKAGE, "confirmation_token": token})

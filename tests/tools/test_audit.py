@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from mcp import Client
 
@@ -106,7 +106,7 @@ async def test_at_most_20_restorable_versions_are_listed_the_most_urgent_first(
     package = sandbox.state.package(DEMO_ORG, "container", "web/api")
     earlier = {v.id for v in package.versions if v.deleted_at}
     fresh = [v.id for v in package.active_versions()[:25]]
-    async with httpx.AsyncClient(base_url=sandbox.url, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as http:
+    async with httpx2.AsyncClient(base_url=sandbox.url, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as http:
         for version_id in fresh:
             path = f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi/versions/{version_id}"
             (await http.delete(path)).raise_for_status()

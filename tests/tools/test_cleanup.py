@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
+import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 
@@ -256,7 +256,7 @@ async def test_refusals_are_skipped_and_gone_versions_count_as_done(settings: Se
     async with Client(build_server(settings), elicitation_callback=Person(typed="5")) as client:  # type: ignore[arg-type]
         plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
         # Meanwhile someone else deletes one of the planned versions.
-        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as someone_else:
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as someone_else:
             path = f"/orgs/{DEMO_ORG}/packages/container/multi%2Fapp/versions/3390112401"
             (await someone_else.delete(sandbox.url + path)).raise_for_status()
         applied = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
@@ -384,7 +384,7 @@ async def test_an_edited_journal_line_is_not_restored(settings: Settings, sandbo
         plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
         applied = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
         # Someone else deleted a version this plan kept; an edited journal line claims the cleanup deleted it.
-        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as someone_else:
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {DEMO_TOKEN}"}) as someone_else:
             path = f"/orgs/{DEMO_ORG}/packages/container/multi%2Fapp/versions/{PREVIOUS_INDEX}"
             (await someone_else.delete(sandbox.url + path)).raise_for_status()
         journal = settings.journal_dir / applied["journal"]

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 import anyio
-import httpx
+import httpx2
 from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
@@ -55,17 +55,17 @@ PACKAGE = {"id": 1, "name": "x", "package_type": "npm", "visibility": "private",
            "html_url": "h", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}  # fmt: skip
 
 
-def github(seen: list[httpx.Request]) -> httpx.MockTransport:
-    def answer(request: httpx.Request) -> httpx.Response:
+def github(seen: list[httpx2.Request]) -> httpx2.MockTransport:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
         path = request.url.raw_path.decode().split("?")[0]
         if request.method != "GET":
-            return httpx.Response(204)
+            return httpx2.Response(204)
         if path.endswith(("/packages", "/versions", "/conflicts")):
-            return httpx.Response(200, json=[VERSION] if path.endswith("/versions") else [PACKAGE])
-        return httpx.Response(200, json=VERSION if "/versions/" in path else PACKAGE)
+            return httpx2.Response(200, json=[VERSION] if path.endswith("/versions") else [PACKAGE])
+        return httpx2.Response(200, json=VERSION if "/versions/" in path else PACKAGE)
 
-    return httpx.MockTransport(answer)
+    return httpx2.MockTransport(answer)
 
 
 def expected_path(op: Operation, arguments: dict[str, Any]) -> str:
@@ -95,12 +95,12 @@ def calls(draw: st.DrawFn, valid: bool) -> tuple[Operation, dict[str, Any]]:
     return op, arguments
 
 
-def run_calls(batch: list[tuple[str, dict[str, Any]]]) -> list[tuple[bool, list[httpx.Request]]]:
+def run_calls(batch: list[tuple[str, dict[str, Any]]]) -> list[tuple[bool, list[httpx2.Request]]]:
     """Each (tool name, arguments) called in turn in one session: was it an error, and what GitHub was asked."""
 
-    async def main() -> list[tuple[bool, list[httpx.Request]]]:
+    async def main() -> list[tuple[bool, list[httpx2.Request]]]:
         results = []
-        seen: list[httpx.Request] = []
+        seen: list[httpx2.Request] = []
         settings = Settings.model_validate(
             {"token": "t", "confirmation": "token", "hide_unusable_tools": False, "mutation_interval_seconds": 0}
         )
