@@ -16,6 +16,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import anyio
 import httpx
@@ -43,7 +44,7 @@ async def medians_ms(calls: dict[str, Callable[[], Awaitable[object]]], rounds: 
     return {name: statistics.median(values) * 1000 for name, values in times.items()}
 
 
-async def _json(response: Awaitable[httpx.Response]) -> object:
+async def json_of(response: Awaitable[httpx.Response]) -> object:
     return (await response).json()  # a raw caller reads the answer too
 
 
@@ -57,23 +58,29 @@ def echo_server() -> MCPServer:
     return server
 
 
+def raw_github(url: str) -> httpx.AsyncClient:
+    """A plain HTTP client for the sandbox at `url`, sending what our client sends."""
+    headers = {"Authorization": f"Bearer {DEMO_TOKEN}", "User-Agent": USER_AGENT,
+               "Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}  # fmt: skip
+    return httpx.AsyncClient(base_url=url, headers=headers)
+
+
+def uncached_server(url: str) -> MCPServer[Any]:
+    """Our server for the sandbox at `url`, its ETag cache off so that every call is a full GET like a raw one."""
+    settings = Settings.model_validate(
+        {"token": DEMO_TOKEN, "api_url": url, "cache_max_entries": 0, "hide_unusable_tools": False}
+    )
+    return build_server(settings)
+
+
 async def main(calls: int) -> None:
     settle()
     with sandbox_process() as url:
-        headers = {"Authorization": f"Bearer {DEMO_TOKEN}", "User-Agent": USER_AGENT,
-                   "Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}  # fmt: skip
-        settings = Settings.model_validate(
-            {"token": DEMO_TOKEN, "api_url": url, "cache_max_entries": 0, "hide_unusable_tools": False}
-        )
         path = f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi"
-        async with (
-            httpx.AsyncClient(base_url=url, headers=headers) as raw,
-            Client(build_server(settings)) as ours,
-            Client(echo_server()) as echo,
-        ):
+        async with raw_github(url) as raw, Client(uncached_server(url)) as ours, Client(echo_server()) as echo:
             measured = await medians_ms(
                 {
-                    "raw": lambda: _json(raw.get(path)),
+                    "raw": lambda: json_of(raw.get(path)),
                     "tool": lambda: ours.call_tool("get_org_package", PACKAGE),
                     "floor": lambda: echo.call_tool("echo", {"text": "hi"}),
                 },
