@@ -60,10 +60,9 @@ class Row:
 
 def ratio_row(measure: str, ours: float, floor: float, unit: str, limit: float) -> Row:
     """A budget on ours / floor."""
-    ratio = ours / floor
-    return Row(
-        measure, f"{ours:,.2f} {unit}", f"{floor:,.2f} {unit}", f"{ratio:.2f}x", f"<= {limit:.2f}x", ratio <= limit
-    )
+    ratio, digits = ours / floor, 0 if floor >= 100 else 2
+    figures = (f"{ours:,.{digits}f} {unit}", f"{floor:,.{digits}f} {unit}")
+    return Row(measure, *figures, f"{ratio:.2f}x", f"<= {limit:.2f}x", ratio <= limit)
 
 
 async def cold_start(runs: int) -> Row:
