@@ -347,3 +347,30 @@ def test_a_person_starting_the_stdio_server_at_a_terminal_is_told_what_it_waits_
     os.close(terminal)
     assert said[1].startswith("Serving MCP over stdin and stdout, for an MCP client")
     assert "github-packages-mcp tools --sandbox" in said[2]
+
+
+# What serving stdio must not import: HTTP serving (uvicorn's h11 protocol and our layers over it), Redis (only with
+# `state_url`), RE2 (only once a pattern is compiled), the sandbox. uvicorn itself is not listed: the SDK imports it.
+NOT_FOR_STDIO = ("uvicorn.protocols", "h11", "redis", "re2", "github_packages_mcp.sandbox",
+                 "github_packages_mcp.server.transports", "github_packages_mcp.server.http_")  # fmt: skip
+STARTED_AS_STDIO = """
+import json, sys
+import github_packages_mcp.cli as cli
+# Where `main` would start serving, the modules it has imported instead.
+cli.serve_stdio = lambda server: print(json.dumps(sorted(sys.modules)))
+sys.exit(cli.main([]))
+"""
+
+
+def test_serving_stdio_imports_neither_http_serving_redis_re2_nor_the_sandbox() -> None:
+    done = subprocess.run(
+        [COMMAND[0], "-c", STARTED_AS_STDIO],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(GITHUB_TOKEN="ghp_startup"),
+        check=True,
+    )
+    imported = json.loads(done.stdout)
+    assert len(imported) > 100  # the server was built
+    assert [name for name in imported if name.startswith(NOT_FOR_STDIO)] == []
