@@ -25,10 +25,9 @@ from dataclasses import dataclass
 
 import anyio
 from cold_start import ECHO, cold_starts_ms, echo_stdio_server
-from harness import sandbox_process, settle
-from mcp import Client
+from harness import sandbox_process
 from memory import CALLS, PACKAGE, memory_while_calling, our_stdio_server
-from overhead import echo_server, json_of, medians_ms, raw_github, uncached_server
+from overhead import side_by_side_ms
 from tools_list_size import compact, generic_openapi_tools, tools_list
 
 from github_packages_mcp.config import Settings
@@ -82,19 +81,9 @@ async def tools_list_bytes() -> Row:
 
 
 async def added_per_call(calls: int) -> Row:
-    settle()
-    with sandbox_process() as url:
-        async with raw_github(url) as raw, Client(uncached_server(url)) as ours, Client(echo_server()) as echo:
-            measured = await medians_ms(
-                {
-                    "raw": lambda: json_of(raw.get(LISTING_PATH)),
-                    "tool": lambda: ours.call_tool("list_org_package_versions", LISTING),
-                    "echo": lambda: echo.call_tool("echo", {"text": "hi"}),
-                },
-                calls,
-            )
+    measured = await side_by_side_ms(LISTING_PATH, "list_org_package_versions", LISTING, calls)
     measure = f"added per call: listing call - same raw GET, median of {calls} (floor: echo server's whole call)"
-    return ratio_row(measure, measured["tool"] - measured["raw"], measured["echo"], "ms", 1.5)
+    return ratio_row(measure, measured["tool"] - measured["raw"], measured["floor"], "ms", 1.5)
 
 
 async def memory(calls: int) -> Row:

@@ -73,19 +73,25 @@ def uncached_server(url: str) -> MCPServer[Any]:
     return build_server(settings)
 
 
-async def main(calls: int) -> None:
+async def side_by_side_ms(path: str, tool: str, arguments: dict[str, Any], calls: int) -> dict[str, float]:
+    """Medians per call (`medians_ms`) of a raw GET of `path` ("raw"), the `tool` call that sends it ("tool") and
+    the echo server's call ("floor"), in this process against the sandbox in its own."""
     settle()
     with sandbox_process() as url:
-        path = f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi"
         async with raw_github(url) as raw, Client(uncached_server(url)) as ours, Client(echo_server()) as echo:
-            measured = await medians_ms(
+            return await medians_ms(
                 {
                     "raw": lambda: json_of(raw.get(path)),
-                    "tool": lambda: ours.call_tool("get_org_package", PACKAGE),
+                    "tool": lambda: ours.call_tool(tool, arguments),
                     "floor": lambda: echo.call_tool("echo", {"text": "hi"}),
                 },
                 calls,
             )
+
+
+async def main(calls: int) -> None:
+    path = f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi"
+    measured = await side_by_side_ms(path, "get_org_package", PACKAGE, calls)
     raw_ms, tool_ms, floor_ms = measured["raw"], measured["tool"], measured["floor"]
     added = tool_ms - raw_ms
     print(f"median of {calls} calls each, interleaved; sandbox in its own process, no latency\n")
