@@ -13,6 +13,7 @@
     after as many echo calls. Budget: at most the floor plus 8 MiB.
 
 The machine may be busy with other work: the ratios, measured interleaved, hold better than the absolute times.
+Our modules' bytecode is written first, as an installed package has it (`harness.compile_package`).
 
     .venv/bin/python bench/budgets.py [--runs 7] [--calls 300] [--memory-calls 10000]
 """

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
+from harness import compile_package
 from mcp import Client, StdioServerParameters
 
 ECHO = """
@@ -56,6 +57,7 @@ def echo_stdio_server() -> StdioServerParameters:
 async def cold_starts_ms(runs: int) -> tuple[list[float], list[float]]:
     """Spawn to first tools/list of ours and of the echo server, `runs` of each, interleaved so that the machine's
     state hits both alike."""
+    compile_package()
     times: tuple[list[float], list[float]] = ([], [])
     with stdio_servers() as servers:
         for _ in range(runs):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from harness import sandbox_process
+from harness import compile_package, sandbox_process
 from mcp import Client, StdioServerParameters
 
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN
@@ -74,6 +74,7 @@ async def memory_while_calling(
 ) -> dict[int, dict[str, int]]:
     """Start the stdio server and call its tools (`calls` in turn) up to the last checkpoint; its memory
     (`memory_kb`) after each checkpoint's number of calls."""
+    compile_package()
     memory = {}
     async with Client(params) as client:
         pid = server_pid(os.getpid(), marker)
