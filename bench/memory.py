@@ -14,16 +14,20 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio
-from harness import sandbox_process
+from harness import compile_package, sandbox_process
 from mcp import Client, StdioServerParameters
 
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN
 
 PACKAGE = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
-CALLS = (
+Call = tuple[str, dict[str, Any]]
+CALLS: tuple[Call, ...] = (
     ("get_org_package", PACKAGE),
     ("list_org_package_versions", {**PACKAGE, "per_page": 100}),
     ("delete_org_package", PACKAGE),
@@ -39,8 +43,8 @@ def memory_kb(pid: int) -> dict[str, int]:
     return fields
 
 
-def server_pid(parent: int) -> int:
-    """The stdio server: the child process of this one that runs github_packages_mcp."""
+def server_pid(parent: int, marker: bytes) -> int:
+    """The stdio server: the child process of this one whose command line holds `marker`."""
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
@@ -48,29 +52,49 @@ def server_pid(parent: int) -> int:
                 command = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if f"PPid:\t{parent}\n" in status and b"github_packages_mcp" in command:
+            if f"PPid:\t{parent}\n" in status and marker in command:
                 return int(entry.name)
     raise LookupError("the server process was not found")
 
 
-async def main(total: int) -> None:
-    checkpoints = sorted({1_000, 2_500, 5_000, total})
-    with sandbox_process() as github, tempfile.TemporaryDirectory() as directory:
+@contextmanager
+def our_stdio_server(github: str) -> Iterator[StdioServerParameters]:
+    """How to start our stdio server against the sandbox at `github`, confirming by token (a delete stops at
+    `confirmation_required`), its journal in a directory of its own."""
+    with tempfile.TemporaryDirectory() as directory:
         config = Path(directory) / "config.toml"
         config.write_text(f'hide_unusable_tools = false\nconfirmation = "token"\njournal_dir = "{directory}"\n')
         env = {**os.environ, "GITHUB_TOKEN": DEMO_TOKEN, "GITHUB_API_URL": github,
                "GITHUB_PACKAGES_MCP_CONFIG": str(config)}  # fmt: skip
-        params = StdioServerParameters(command=sys.executable, args=["-m", "github_packages_mcp"], env=env)
-        print(f"{total} tool calls over stdio; server memory in MB\n\n| after calls | RSS |\n|---|---|")
-        async with Client(params) as client:
-            pid = server_pid(os.getpid())
-            for number in range(1, total + 1):
-                name, arguments = CALLS[number % len(CALLS)]
-                result = await client.call_tool(name, arguments)
-                assert not result.is_error, result.content
-                if number in checkpoints:
-                    print(f"| {number} | {memory_kb(pid)['VmRSS'] / 1024:.1f} |")
-            print(f"\npeak RSS {memory_kb(pid)['VmHWM'] / 1024:.1f} MB")
+        yield StdioServerParameters(command=sys.executable, args=["-m", "github_packages_mcp"], env=env)
+
+
+async def memory_while_calling(
+    params: StdioServerParameters, marker: bytes, calls: Sequence[Call], checkpoints: Sequence[int]
+) -> dict[int, dict[str, int]]:
+    """Start the stdio server and call its tools (`calls` in turn) up to the last checkpoint; its memory
+    (`memory_kb`) after each checkpoint's number of calls."""
+    compile_package()
+    memory = {}
+    async with Client(params) as client:
+        pid = server_pid(os.getpid(), marker)
+        for number in range(1, max(checkpoints) + 1):
+            name, arguments = calls[number % len(calls)]
+            result = await client.call_tool(name, arguments)
+            assert not result.is_error, result.content
+            if number in checkpoints:
+                memory[number] = memory_kb(pid)
+    return memory
+
+
+async def main(total: int) -> None:
+    checkpoints = sorted({1_000, 2_500, 5_000, total})
+    with sandbox_process() as github, our_stdio_server(github) as params:
+        memory = await memory_while_calling(params, b"github_packages_mcp", CALLS, checkpoints)
+    print(f"{total} tool calls over stdio; server memory in MB\n\n| after calls | RSS |\n|---|---|")
+    for number, fields in memory.items():
+        print(f"| {number} | {fields['VmRSS'] / 1024:.1f} |")
+    print(f"\npeak RSS {memory[total]['VmHWM'] / 1024:.1f} MB")
 
 
 if __name__ == "__main__":

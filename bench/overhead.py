@@ -16,6 +16,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import anyio
 import httpx2
@@ -43,7 +44,7 @@ async def medians_ms(calls: dict[str, Callable[[], Awaitable[object]]], rounds: 
     return {name: statistics.median(values) * 1000 for name, values in times.items()}
 
 
-async def _json(response: Awaitable[httpx2.Response]) -> object:
+async def json_of(response: Awaitable[httpx2.Response]) -> object:
     return (await response).json()  # a raw caller reads the answer too
 
 
@@ -57,28 +58,40 @@ def echo_server() -> MCPServer:
     return server
 
 
-async def main(calls: int) -> None:
+def raw_github(url: str) -> httpx2.AsyncClient:
+    """A plain HTTP client for the sandbox at `url`, sending what our client sends."""
+    headers = {"Authorization": f"Bearer {DEMO_TOKEN}", "User-Agent": USER_AGENT,
+               "Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}  # fmt: skip
+    return httpx2.AsyncClient(base_url=url, headers=headers)
+
+
+def uncached_server(url: str) -> MCPServer[Any]:
+    """Our server for the sandbox at `url`, its ETag cache off so that every call is a full GET like a raw one."""
+    settings = Settings.model_validate(
+        {"token": DEMO_TOKEN, "api_url": url, "cache_max_entries": 0, "hide_unusable_tools": False}
+    )
+    return build_server(settings)
+
+
+async def side_by_side_ms(path: str, tool: str, arguments: dict[str, Any], calls: int) -> dict[str, float]:
+    """Medians per call (`medians_ms`) of a raw GET of `path` ("raw"), the `tool` call that sends it ("tool") and
+    the echo server's call ("floor"), in this process against the sandbox in its own."""
     settle()
     with sandbox_process() as url:
-        headers = {"Authorization": f"Bearer {DEMO_TOKEN}", "User-Agent": USER_AGENT,
-                   "Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}  # fmt: skip
-        settings = Settings.model_validate(
-            {"token": DEMO_TOKEN, "api_url": url, "cache_max_entries": 0, "hide_unusable_tools": False}
-        )
-        path = f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi"
-        async with (
-            httpx2.AsyncClient(base_url=url, headers=headers) as raw,
-            Client(build_server(settings)) as ours,
-            Client(echo_server()) as echo,
-        ):
-            measured = await medians_ms(
+        async with raw_github(url) as raw, Client(uncached_server(url)) as ours, Client(echo_server()) as echo:
+            return await medians_ms(
                 {
-                    "raw": lambda: _json(raw.get(path)),
-                    "tool": lambda: ours.call_tool("get_org_package", PACKAGE),
+                    "raw": lambda: json_of(raw.get(path)),
+                    "tool": lambda: ours.call_tool(tool, arguments),
                     "floor": lambda: echo.call_tool("echo", {"text": "hi"}),
                 },
                 calls,
             )
+
+
+async def main(calls: int) -> None:
+    path = f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi"
+    measured = await side_by_side_ms(path, "get_org_package", PACKAGE, calls)
     raw_ms, tool_ms, floor_ms = measured["raw"], measured["tool"], measured["floor"]
     added = tool_ms - raw_ms
     print(f"median of {calls} calls each, interleaved; sandbox in its own process, no latency\n")

@@ -42,7 +42,6 @@ from github_packages_mcp.config import (
 from github_packages_mcp.github.catalogue import scopes_for
 from github_packages_mcp.server.app import build_server, process_state
 from github_packages_mcp.server.stdio import serve_stdio
-from github_packages_mcp.server.transports import serve_http
 from github_packages_mcp.state.opening import ProcessState
 from github_packages_mcp.state.redis import SharedStateUnavailable
 from github_packages_mcp.terminal import USAGE, call_tool, describe_tools, read_resource, render_prompt, say
@@ -154,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command is None:
                 if settings.http_auth != "github":  # there, each HTTP caller brings their own token
                     settings.require_token()
+                if settings.transport == "http":  # only then: stdio starts without uvicorn's protocol and ours
+                    from github_packages_mcp.server.transports import serve_http
                 # Everything imported to serve lives as long as the process: kept out of the collector's full
                 # passes, which would otherwise walk all of it again and again under load (or a long listing).
                 gc.freeze()

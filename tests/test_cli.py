@@ -349,8 +349,8 @@ def test_a_person_starting_the_stdio_server_at_a_terminal_is_told_what_it_waits_
     assert "github-packages-mcp tools --sandbox" in said[2]
 
 
-# The server, built and started with its GitHub client open, then asked for its tools; prints the HTTP stack's
-# modules it loaded.
+# Scripts run in a fresh interpreter; each prints, as its last line, the modules it loaded (JSON).
+# The server, built and started with its GitHub client open, then asked for its tools.
 _STARTED_SERVER = """
 import json
 import sys
@@ -365,15 +365,41 @@ async def main():
         await client.list_tools()
 
 anyio.run(main)
-print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
+print(json.dumps(sorted(sys.modules)))
 """
+# `main` as a stdio server: where it would start serving, it prints the modules it has imported instead.
+_STARTED_AS_STDIO = """
+import json, sys
+import github_packages_mcp.cli as cli
+cli.serve_stdio = lambda *served: print(json.dumps(sorted(sys.modules)))
+sys.exit(cli.main([]))
+"""
+# What serving stdio must not import: HTTP serving (uvicorn's h11 protocol and our layers over it), Redis (only with
+# `state_url`), RE2 (only once a pattern is compiled), the sandbox. uvicorn itself is not listed: the SDK imports it.
+NOT_FOR_STDIO = ("uvicorn.protocols", "h11", "redis", "re2", "github_packages_mcp.sandbox",
+                 "github_packages_mcp.server.transports", "github_packages_mcp.server.http_")  # fmt: skip
+
+
+def _modules_loaded(script: str) -> list[str]:
+    done = subprocess.run(
+        [COMMAND[0], "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(GITHUB_TOKEN="ghp_startup"),
+        check=True,
+    )
+    loaded: list[str] = json.loads(done.stdout.splitlines()[-1])
+    assert len(loaded) > 100  # the server was built
+    return loaded
 
 
 def test_the_server_loads_one_http_stack_the_sdks() -> None:
     """The SDK speaks HTTP with httpx2; the GitHub client does too, so httpx and httpcore are never loaded."""
-    done = subprocess.run(
-        [COMMAND[0], "-c", _STARTED_SERVER], capture_output=True, text=True, timeout=60, env=clean_env(), check=True
-    )
-    loaded = set(json.loads(done.stdout.splitlines()[-1]))
+    loaded = {name.split(".")[0] for name in _modules_loaded(_STARTED_SERVER)}
     assert {"httpx2", "httpcore2"} <= loaded
     assert not loaded & {"httpx", "httpcore"}
+
+
+def test_serving_stdio_imports_neither_http_serving_redis_re2_nor_the_sandbox() -> None:
+    assert [name for name in _modules_loaded(_STARTED_AS_STDIO) if name.startswith(NOT_FOR_STDIO)] == []

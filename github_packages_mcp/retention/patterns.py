@@ -11,8 +11,8 @@ ASCII-only classes (`\\d`, `\\w`, `\\s`). Each list holds at most `MAX_PATTERNS`
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-
-import re2  # type: ignore[import-untyped]
+from functools import cache
+from typing import Any
 
 from github_packages_mcp.errors import InvalidArguments
 
@@ -34,9 +34,17 @@ class RulesError(InvalidArguments):
 MAX_PATTERNS = 50  # per list (include_tags, exclude_versions, ...)
 MAX_PATTERN_LENGTH = 256  # characters, per pattern; the package name glob too
 
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False  # the error goes into the RulesError, not onto stderr
-_RE2_OPTIONS.never_capture = True  # only whether it matches counts: the fastest of RE2's engines
+
+@cache
+def _re2() -> tuple[Any, Any]:
+    """RE2 and its options, imported when the first pattern is compiled: serving needs them only for patterns (the
+    library adds 2.4 MiB to the process)."""
+    import re2  # type: ignore[import-untyped]
+
+    options = re2.Options()
+    options.log_errors = False  # the error goes into the RulesError, not onto stderr
+    options.never_capture = True  # only whether it matches counts: the fastest of RE2's engines
+    return re2, options
 
 
 def check_pattern_limits(name: str, patterns: Sequence[str]) -> None:
@@ -62,8 +70,9 @@ def compile_pattern(name: str, pattern: str, syntax: str) -> Callable[[str], boo
         RulesError: If the pattern is too long, or RE2 cannot compile it (saying so when RE2 lacks the feature).
     """
     check_pattern_limits(name, (pattern,))
+    re2, options = _re2()
     try:
-        regex = re2.compile(glob_to_re2(pattern) if syntax == "glob" else pattern, _RE2_OPTIONS)
+        regex = re2.compile(glob_to_re2(pattern) if syntax == "glob" else pattern, options)
     except (re2.error, UnicodeError) as exc:
         reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         if reason.startswith(("invalid perl operator", "invalid escape sequence")):
