@@ -28,11 +28,11 @@ from github_packages_mcp.github.models import ConfirmationOutcome, Result
 from github_packages_mcp.github.pacing import sent_in_turn
 from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.retention.apply import DIGEST_SHOWN, SkippedVersion
-from github_packages_mcp.retention.files import canonical
 from github_packages_mcp.retention.journal import Actor, Journal, JournalEntry
 from github_packages_mcp.retention.patterns import compile_pattern
 from github_packages_mcp.retention.plan import SHOWN_DECISIONS
 from github_packages_mcp.retention.rules import short_digest
+from github_packages_mcp.retention.signing import canonical
 
 __all__ = [
     "History",

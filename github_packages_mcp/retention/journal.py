@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from github_packages_mcp.github.catalogue import Owner, OwnerKind
 from github_packages_mcp.github.models import PackageType, parse_time
 from github_packages_mcp.github.untrusted import quoted
-from github_packages_mcp.retention.files import signed, timestamp, verified
+from github_packages_mcp.retention.signing import signed, timestamp, verified
 from github_packages_mcp.state.peers import JournalLines, Position
 
 __all__ = ["Actor", "Journal", "JournalEntry", "JournalRead", "JournalResult", "Subject"]

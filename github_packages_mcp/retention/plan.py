@@ -20,7 +20,6 @@ from github_packages_mcp.github.catalogue import Owner
 from github_packages_mcp.github.client import ProgressCallback
 from github_packages_mcp.github.models import PackageType, Result
 from github_packages_mcp.github.tasks import gather
-from github_packages_mcp.retention.files import timestamp
 from github_packages_mcp.retention.images import plan_images
 from github_packages_mcp.retention.rules import (
     Decision,
@@ -30,6 +29,7 @@ from github_packages_mcp.retention.rules import (
     last_to_keep,
     summarize,
 )
+from github_packages_mcp.retention.signing import timestamp
 from github_packages_mcp.retention.sources import Sources
 from github_packages_mcp.retention.store import PlannedDeletion, SavedPlan
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from github_packages_mcp.errors import InvalidArguments, InvalidRequest
 from github_packages_mcp.github.catalogue import Owner, OwnerKind
 from github_packages_mcp.github.models import PackageType, parse_time
-from github_packages_mcp.retention.files import canonical, signed, verified
+from github_packages_mcp.retention.signing import canonical, signed, verified
 from github_packages_mcp.state.files import StoreUnavailable
 from github_packages_mcp.state.peers import PlanRecords
 
