@@ -360,9 +360,10 @@ from github_packages_mcp import cli  # noqa: F401
 from github_packages_mcp.config import Settings
 from github_packages_mcp.server.app import build_server
 
-async def main():
-    async with Client(build_server(Settings())) as client:
+async def main():  # one request sent (refused: nothing listens on port 1), so the client's pools are made
+    async with Client(build_server(Settings(api_url="http://127.0.0.1:1", max_retries=0))) as client:
         await client.list_tools()
+        await client.call_tool("list_my_packages", {"package_type": "container"})
 
 anyio.run(main)
 print(json.dumps(sorted(sys.modules)))
