@@ -34,11 +34,10 @@ from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.server.resources import add_prompts, add_resources, prompt_errors
 from github_packages_mcp.state.opening import ProcessState, open_state
 from github_packages_mcp.state.peers import State
-from github_packages_mcp.toolkit.context import AppContext, ToolEntry
+from github_packages_mcp.toolkit.context import AppContext
+from github_packages_mcp.toolkit.entries import ToolEntry
 from github_packages_mcp.toolkit.tokens import ConfirmationTokens, ServerKeys
-from github_packages_mcp.tools.audit import audit_entries
-from github_packages_mcp.tools.cleanup import cleanup_entries
-from github_packages_mcp.tools.operations import operation_entries
+from github_packages_mcp.tools.definitions import published_entries
 
 __all__ = ["build_server", "process_state", "select_tools", "tool_entries"]
 
@@ -66,12 +65,13 @@ INSTRUCTIONS = (
 
 
 def tool_entries() -> tuple[ToolEntry, ...]:
-    """Every tool this server can offer, in the order clients list them."""
-    return (*operation_entries(), *cleanup_entries(), *audit_entries())
+    """Every tool this server can offer, in the order clients list them (listed from their shipped definitions,
+    each built when first called: `tools/definitions.py`)."""
+    return published_entries()
 
 
 def select_tools(settings: Settings) -> dict[ToolEntry, Tool]:
-    """The tools to expose, built, filtered in this order: toolsets, then explicit tool names, then read-only mode
+    """The tools to expose, filtered in this order: toolsets, then explicit tool names, then read-only mode
     (a tool only reads when its annotations say so).
 
     Raises:

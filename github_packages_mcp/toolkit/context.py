@@ -1,23 +1,20 @@
 """What a tool call reaches: the app built once in the lifespan (`AppContext`), who calls (`Caller`, worked out once
-per call), progress reporting, and what a tool is before it is built (`ToolEntry`)."""
+per call), and progress reporting."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.tools import Tool
-from mcp_types import ToolAnnotations
 
-from github_packages_mcp.config import Settings, Toolset
+from github_packages_mcp.config import Settings
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback
 from github_packages_mcp.retention.journal import Actor
 from github_packages_mcp.retention.service import Cleanups
 from github_packages_mcp.retention.sources import Sources
-from github_packages_mcp.toolkit.schemas import build_tool, keyword
+from github_packages_mcp.toolkit.schemas import keyword
 from github_packages_mcp.toolkit.tokens import ConfirmationTokens
 
 __all__ = [
@@ -25,7 +22,6 @@ __all__ = [
     "AppContext",
     "Caller",
     "ToolContext",
-    "ToolEntry",
     "app_of",
     "caller_of",
     "progress_reporter",
@@ -47,31 +43,6 @@ class AppContext:
 
 ToolContext = Context[AppContext, Any]
 CONTEXT = keyword("ctx", Context)  # the context parameter of a tool whose signature is built (`schemas.signed`)
-
-
-@dataclass(frozen=True)
-class ToolEntry:
-    """A tool before it is built: what selection needs to know (its toolset and scopes), and how to build it.
-    Whether it only reads is its annotations' word."""
-
-    name: str
-    toolset: Toolset
-    scopes: tuple[str, ...]
-    build: Callable[[], Tool]
-
-    @classmethod
-    def of(
-        cls,
-        fn: Callable[..., Any],
-        toolset: Toolset,
-        scopes: tuple[str, ...],
-        *,
-        description: str,
-        annotations: ToolAnnotations,
-    ) -> ToolEntry:
-        """The entry of the tool `fn` is built into, named as `fn` is (the tool's name is said once, by `fn`)."""
-        build = partial(build_tool, fn, name=fn.__name__, description=description, annotations=annotations)
-        return cls(fn.__name__, toolset, scopes, build)
 
 
 @dataclass(frozen=True)
