@@ -1,26 +1,30 @@
-"""What a tool call reaches: the app built once in the lifespan (`AppContext`), who calls (`Caller`, worked out once
-per call), and progress reporting."""
+"""What a tool call reaches: the app built once in the lifespan (`AppContext`) and its services (`Services`), who
+calls (`Caller`, worked out once per call), and progress reporting."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import Context
 
 from github_packages_mcp.config import Settings
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback
-from github_packages_mcp.retention.journal import Actor
-from github_packages_mcp.retention.service import Cleanups
-from github_packages_mcp.retention.sources import Sources
 from github_packages_mcp.toolkit.schemas import keyword
-from github_packages_mcp.toolkit.tokens import ConfirmationTokens
+
+if TYPE_CHECKING:  # the services' modules are imported when they are made (`AppContext.services`)
+    from github_packages_mcp.retention.journal import Actor
+    from github_packages_mcp.retention.service import Cleanups
+    from github_packages_mcp.retention.sources import Sources
+    from github_packages_mcp.toolkit.tokens import ConfirmationTokens
 
 __all__ = [
     "CONTEXT",
     "AppContext",
     "Caller",
+    "Services",
     "ToolContext",
     "app_of",
     "caller_of",
@@ -29,16 +33,40 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class AppContext:
-    """What every tool call can reach: built once in the lifespan, shared by all sessions."""
+class Services:
+    """What tool calls keep in the process's state, over the shared client."""
 
-    settings: Settings
-    github: GitHubClient
     tokens: ConfirmationTokens
     cleanups: Cleanups  # plans, applies, the journal's history and restores
     sources: Sources  # where cleanups read: the API, and the registry's manifests read once (manifest cache)
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """What every tool call can reach: built once in the lifespan, shared by all sessions. Its services are made by
+    the first call that uses one: a server starts, and lists its tools, without importing retention."""
+
+    settings: Settings
+    github: GitHubClient
     tool_scopes: dict[str, tuple[str, ...]]  # every tool this server offers, and the scopes it needs
     clock: Callable[[], float]  # seconds since the epoch: ages, plan and confirmation expiry
+    services: Callable[[], Services]
+
+    @cached_property
+    def _services(self) -> Services:
+        return self.services()
+
+    @cached_property
+    def tokens(self) -> ConfirmationTokens:
+        return self._services.tokens
+
+    @cached_property
+    def cleanups(self) -> Cleanups:
+        return self._services.cleanups
+
+    @cached_property
+    def sources(self) -> Sources:
+        return self._services.sources
 
 
 ToolContext = Context[AppContext, Any]
@@ -56,6 +84,8 @@ class Caller:
 
     def acting_in(self, tool: str) -> Actor:
         """Who acts, for the journal: this caller, through `tool`."""
+        from github_packages_mcp.retention.journal import Actor  # imported with the journal, by its first use
+
         return Actor(self.identity, tool, self.client)
 
     @property
