@@ -24,13 +24,14 @@ from github_packages_mcp.config import ConfigError, Settings
 from github_packages_mcp.errors import GitHubPackagesError
 from github_packages_mcp.github.catalogue import AUTHENTICATED_USER
 from github_packages_mcp.github.client import GitHubClient
+from github_packages_mcp.github.manifests import ManifestCache
 from github_packages_mcp.github.redaction import redact
 from github_packages_mcp.server.resources import add_prompts, add_resources, prompt_errors
 from github_packages_mcp.state.opening import ProcessState, open_state
 from github_packages_mcp.state.peers import State
 from github_packages_mcp.toolkit.context import AppContext, Services
 from github_packages_mcp.toolkit.entries import ToolEntry
-from github_packages_mcp.toolkit.tokens import ServerKeys
+from github_packages_mcp.toolkit.tokens import ConfirmationTokens, ServerKeys
 from github_packages_mcp.tools.definitions import published_entries
 
 __all__ = ["build_server", "process_state", "select_tools", "tool_entries"]
@@ -103,14 +104,12 @@ def _app_context(
 def _services(
     settings: Settings, github: GitHubClient, state: State, keys: ServerKeys, clock: Callable[[], float]
 ) -> Services:
-    """Plans, the journal, spent tokens and manifests, kept in the process's `state`. Their modules are imported
-    here, as the first call that needs them makes them: a fifth of the start's own imports."""
-    from github_packages_mcp.github.manifests import ManifestCache
+    """Plans, the journal, spent tokens and manifests, kept in the process's `state`. Retention is imported here,
+    by the first call that needs it: it was a third of the time our modules took to import at start."""
     from github_packages_mcp.retention.journal import Journal
     from github_packages_mcp.retention.service import Cleanups
     from github_packages_mcp.retention.sources import Sources
     from github_packages_mcp.retention.store import CleanupStore
-    from github_packages_mcp.toolkit.tokens import ConfirmationTokens
 
     sources = Sources(github, settings.registry_url, ManifestCache(state.manifests))
     return Services(

@@ -3,8 +3,8 @@ building them.
 
 Building the 33 tools (their argument models and schemas, and importing the modules behind them) took about a
 tenth of a second of every start, before the first tools/list. The file holds, per tool in the order clients list
-them, what tools/list publishes (byte for byte) and what selection needs (toolset, scopes); a listed tool is built,
-and its module imported, when it is first called. The file is written from the built tools
+them, what tools/list publishes (byte for byte), what selection needs (toolset, scopes) and the module that builds
+it; a listed tool is built, and its module imported, when it is first called. The file is written from the built tools
 (`write_definitions`), and tests/tools/test_toolsnaps.py fails when it differs from them.
 """
 
@@ -24,7 +24,14 @@ from pydantic import Field
 
 from github_packages_mcp.toolkit.entries import ToolEntry
 
-__all__ = ["DEFINITIONS", "REGENERATE", "built_definitions", "published_entries", "write_definitions"]
+__all__ = [
+    "DEFINITIONS",
+    "REGENERATE",
+    "built_definitions",
+    "published_entries",
+    "shipped_definitions",
+    "write_definitions",
+]
 
 DEFINITIONS = Path(__file__).with_name("definitions.json")
 REGENERATE = "UPDATE_TOOLSNAPS=1 pytest tests/tools/test_toolsnaps.py"
@@ -38,7 +45,7 @@ def published_entries() -> tuple[ToolEntry, ...]:
     definition, itself built when first called."""
     return tuple(
         ToolEntry(row["tool"]["name"], row["toolset"], tuple(row["scopes"]), partial(_listed, row))
-        for row in json.loads(DEFINITIONS.read_text(encoding="utf-8"))
+        for row in shipped_definitions()
     )
 
 
@@ -106,6 +113,7 @@ async def built_definitions() -> list[dict[str, Any]]:
 
 
 def shipped_definitions() -> list[dict[str, Any]]:
+    """What `definitions.json` holds: per tool, its module, toolset, scopes and published definition."""
     rows: list[dict[str, Any]] = json.loads(DEFINITIONS.read_text(encoding="utf-8"))
     return rows
 
