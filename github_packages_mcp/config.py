@@ -10,7 +10,6 @@ never silently turns a safety setting off.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import logging
 import os
@@ -435,6 +434,8 @@ def _with_suggestion(kind: str, loc: tuple[int | str, ...], message: str) -> str
     """An unknown key's message, with the known key it most resembles (`toolset` -> `toolsets`)."""
     if kind != "extra_forbidden" or not loc:
         return message
+    import difflib  # only a misspelt configuration needs it, not every start
+
     close = difflib.get_close_matches(str(loc[0]), list(Settings.model_fields), n=1, cutoff=0.6)
     return f"not a setting; did you mean {close[0]!r}?" if close else "not a setting (see config.example.toml)"
 

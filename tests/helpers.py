@@ -14,7 +14,7 @@ from typing import Any
 from mcp.client.session import ClientRequestContext
 from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult
 
-from github_packages_mcp.toolkit.context import ToolEntry
+from github_packages_mcp.toolkit.entries import ToolEntry
 
 COMMAND = [sys.executable, "-m", "github_packages_mcp"]
 # The sandbox demo organization's container packages, as list-packages names them.

@@ -360,9 +360,10 @@ from github_packages_mcp import cli  # noqa: F401
 from github_packages_mcp.config import Settings
 from github_packages_mcp.server.app import build_server
 
-async def main():
-    async with Client(build_server(Settings())) as client:
+async def main():  # one request sent (refused: nothing listens on port 1), so the client's pools are made
+    async with Client(build_server(Settings(api_url="http://127.0.0.1:1", max_retries=0))) as client:
         await client.list_tools()
+        await client.call_tool("list_my_packages", {"package_type": "container"})
 
 anyio.run(main)
 print(json.dumps(sorted(sys.modules)))
@@ -375,9 +376,13 @@ cli.serve_stdio = lambda *served: print(json.dumps(sorted(sys.modules)))
 sys.exit(cli.main([]))
 """
 # What serving stdio must not import: HTTP serving (uvicorn's h11 protocol and our layers over it), Redis (only with
-# `state_url`), RE2 (only once a pattern is compiled), the sandbox. uvicorn itself is not listed: the SDK imports it.
+# `state_url`), RE2 (only once a pattern is compiled), the sandbox; nor, before a tool is called, the tools' modules
+# (listed from tools/definitions.json), retention and insights. uvicorn itself is not listed: the SDK imports it.
 NOT_FOR_STDIO = ("uvicorn.protocols", "h11", "redis", "re2", "github_packages_mcp.sandbox",
-                 "github_packages_mcp.server.transports", "github_packages_mcp.server.http_")  # fmt: skip
+                 "github_packages_mcp.server.transports", "github_packages_mcp.server.http_",
+                 "github_packages_mcp.retention", "github_packages_mcp.insights",
+                 "github_packages_mcp.tools.operations", "github_packages_mcp.tools.cleanup",
+                 "github_packages_mcp.tools.audit")  # fmt: skip
 
 
 def _modules_loaded(script: str) -> list[str]:

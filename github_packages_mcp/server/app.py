@@ -26,19 +26,13 @@ from github_packages_mcp.github.catalogue import AUTHENTICATED_USER
 from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.github.manifests import ManifestCache
 from github_packages_mcp.github.redaction import redact
-from github_packages_mcp.insights.token import granted_scopes, missing_scopes
-from github_packages_mcp.retention.journal import Journal
-from github_packages_mcp.retention.service import Cleanups
-from github_packages_mcp.retention.sources import Sources
-from github_packages_mcp.retention.store import CleanupStore
 from github_packages_mcp.server.resources import add_prompts, add_resources, prompt_errors
 from github_packages_mcp.state.opening import ProcessState, open_state
 from github_packages_mcp.state.peers import State
-from github_packages_mcp.toolkit.context import AppContext, ToolEntry
+from github_packages_mcp.toolkit.context import AppContext, Services
+from github_packages_mcp.toolkit.entries import ToolEntry
 from github_packages_mcp.toolkit.tokens import ConfirmationTokens, ServerKeys
-from github_packages_mcp.tools.audit import audit_entries
-from github_packages_mcp.tools.cleanup import cleanup_entries
-from github_packages_mcp.tools.operations import operation_entries
+from github_packages_mcp.tools.definitions import published_entries
 
 __all__ = ["build_server", "process_state", "select_tools", "tool_entries"]
 
@@ -66,12 +60,13 @@ INSTRUCTIONS = (
 
 
 def tool_entries() -> tuple[ToolEntry, ...]:
-    """Every tool this server can offer, in the order clients list them."""
-    return (*operation_entries(), *cleanup_entries(), *audit_entries())
+    """Every tool this server can offer, in the order clients list them (listed from their shipped definitions,
+    each built when first called: `tools/definitions.py`)."""
+    return published_entries()
 
 
 def select_tools(settings: Settings) -> dict[ToolEntry, Tool]:
-    """The tools to expose, built, filtered in this order: toolsets, then explicit tool names, then read-only mode
+    """The tools to expose, filtered in this order: toolsets, then explicit tool names, then read-only mode
     (a tool only reads when its annotations say so).
 
     Raises:
@@ -96,11 +91,28 @@ def _reads_only(tool: Tool) -> bool:
 def _app_context(
     settings: Settings, github: GitHubClient, state: State, keys: ServerKeys, clock: Callable[[], float]
 ) -> AppContext:
-    """What every tool call reaches: plans, the journal, spent tokens and manifests kept in the process's `state`."""
-    sources = Sources(github, settings.registry_url, ManifestCache(state.manifests))
+    """What every tool call reaches; its services are made by the first call that uses one (`_services`)."""
     return AppContext(
         settings=settings,
         github=github,
+        tool_scopes={entry.name: entry.scopes for entry in tool_entries()},
+        clock=clock,
+        services=partial(_services, settings, github, state, keys, clock),
+    )
+
+
+def _services(
+    settings: Settings, github: GitHubClient, state: State, keys: ServerKeys, clock: Callable[[], float]
+) -> Services:
+    """Plans, the journal, spent tokens and manifests, kept in the process's `state`. Retention is imported here,
+    by the first call that needs it: it was a third of the time our modules took to import at start."""
+    from github_packages_mcp.retention.journal import Journal
+    from github_packages_mcp.retention.service import Cleanups
+    from github_packages_mcp.retention.sources import Sources
+    from github_packages_mcp.retention.store import CleanupStore
+
+    sources = Sources(github, settings.registry_url, ManifestCache(state.manifests))
+    return Services(
         tokens=ConfirmationTokens(
             settings.confirmation_ttl_seconds, secret=keys.source("confirmation"), clock=clock, ledger=state.ledger
         ),
@@ -111,8 +123,6 @@ def _app_context(
             clock=clock,
         ),
         sources=sources,
-        tool_scopes={entry.name: entry.scopes for entry in tool_entries()},
-        clock=clock,
     )
 
 
@@ -212,6 +222,8 @@ async def _hide_unusable_tools(
     server: MCPServer[AppContext], github: GitHubClient, entries: Iterable[ToolEntry]
 ) -> None:
     """Drop the tools the token's scopes cannot use, when GitHub says what they are (classic tokens)."""
+    from github_packages_mcp.insights.token import granted_scopes, missing_scopes  # not needed with this option off
+
     try:
         granted = granted_scopes((await github.request("GET", AUTHENTICATED_USER)).headers.get("x-oauth-scopes"))
     except GitHubPackagesError as exc:  # the tools stay; each call will say what is wrong

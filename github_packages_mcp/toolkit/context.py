@@ -1,31 +1,31 @@
-"""What a tool call reaches: the app built once in the lifespan (`AppContext`), who calls (`Caller`, worked out once
-per call), progress reporting, and what a tool is before it is built (`ToolEntry`)."""
+"""What a tool call reaches: the app built once in the lifespan (`AppContext`) and its services (`Services`), who
+calls (`Caller`, worked out once per call), and progress reporting."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.tools import Tool
-from mcp_types import ToolAnnotations
 
-from github_packages_mcp.config import Settings, Toolset
+from github_packages_mcp.config import Settings
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback
-from github_packages_mcp.retention.journal import Actor
-from github_packages_mcp.retention.service import Cleanups
-from github_packages_mcp.retention.sources import Sources
-from github_packages_mcp.toolkit.schemas import build_tool, keyword
-from github_packages_mcp.toolkit.tokens import ConfirmationTokens
+from github_packages_mcp.toolkit.schemas import keyword
+
+if TYPE_CHECKING:  # the services' modules are imported when they are made (`AppContext.services`)
+    from github_packages_mcp.retention.journal import Actor
+    from github_packages_mcp.retention.service import Cleanups
+    from github_packages_mcp.retention.sources import Sources
+    from github_packages_mcp.toolkit.tokens import ConfirmationTokens
 
 __all__ = [
     "CONTEXT",
     "AppContext",
     "Caller",
+    "Services",
     "ToolContext",
-    "ToolEntry",
     "app_of",
     "caller_of",
     "progress_reporter",
@@ -33,45 +33,44 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class AppContext:
-    """What every tool call can reach: built once in the lifespan, shared by all sessions."""
+class Services:
+    """What tool calls keep in the process's state, over the shared client."""
 
-    settings: Settings
-    github: GitHubClient
     tokens: ConfirmationTokens
     cleanups: Cleanups  # plans, applies, the journal's history and restores
     sources: Sources  # where cleanups read: the API, and the registry's manifests read once (manifest cache)
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """What every tool call can reach: built once in the lifespan, shared by all sessions. Its services are made by
+    the first call that uses one: a server starts, and lists its tools, without importing retention."""
+
+    settings: Settings
+    github: GitHubClient
     tool_scopes: dict[str, tuple[str, ...]]  # every tool this server offers, and the scopes it needs
     clock: Callable[[], float]  # seconds since the epoch: ages, plan and confirmation expiry
+    services: Callable[[], Services]
+
+    @cached_property
+    def _services(self) -> Services:
+        return self.services()
+
+    @cached_property
+    def tokens(self) -> ConfirmationTokens:
+        return self._services.tokens
+
+    @cached_property
+    def cleanups(self) -> Cleanups:
+        return self._services.cleanups
+
+    @cached_property
+    def sources(self) -> Sources:
+        return self._services.sources
 
 
 ToolContext = Context[AppContext, Any]
 CONTEXT = keyword("ctx", Context)  # the context parameter of a tool whose signature is built (`schemas.signed`)
-
-
-@dataclass(frozen=True)
-class ToolEntry:
-    """A tool before it is built: what selection needs to know (its toolset and scopes), and how to build it.
-    Whether it only reads is its annotations' word."""
-
-    name: str
-    toolset: Toolset
-    scopes: tuple[str, ...]
-    build: Callable[[], Tool]
-
-    @classmethod
-    def of(
-        cls,
-        fn: Callable[..., Any],
-        toolset: Toolset,
-        scopes: tuple[str, ...],
-        *,
-        description: str,
-        annotations: ToolAnnotations,
-    ) -> ToolEntry:
-        """The entry of the tool `fn` is built into, named as `fn` is (the tool's name is said once, by `fn`)."""
-        build = partial(build_tool, fn, name=fn.__name__, description=description, annotations=annotations)
-        return cls(fn.__name__, toolset, scopes, build)
 
 
 @dataclass(frozen=True)
@@ -85,6 +84,8 @@ class Caller:
 
     def acting_in(self, tool: str) -> Actor:
         """Who acts, for the journal: this caller, through `tool`."""
+        from github_packages_mcp.retention.journal import Actor  # imported with the journal, by its first use
+
         return Actor(self.identity, tool, self.client)
 
     @property

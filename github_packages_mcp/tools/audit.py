@@ -16,7 +16,8 @@ from github_packages_mcp.insights.token import TokenCheck
 from github_packages_mcp.insights.token import check_token as token_check
 from github_packages_mcp.retention.patterns import MAX_PATTERN_LENGTH
 from github_packages_mcp.toolkit.advice import tool_errors
-from github_packages_mcp.toolkit.context import ToolContext, ToolEntry, app_of, progress_reporter
+from github_packages_mcp.toolkit.context import ToolContext, app_of, progress_reporter
+from github_packages_mcp.toolkit.entries import ToolEntry
 from github_packages_mcp.toolkit.schemas import concise
 
 __all__ = ["audit_entries"]

@@ -46,7 +46,8 @@ from github_packages_mcp.retention.rules import (
 )
 from github_packages_mcp.toolkit.advice import tool_error_message, tool_errors
 from github_packages_mcp.toolkit.confirmation import ConfirmationTarget, confirmed_tool
-from github_packages_mcp.toolkit.context import Caller, ToolContext, ToolEntry, app_of, caller_of, progress_reporter
+from github_packages_mcp.toolkit.context import Caller, ToolContext, app_of, caller_of, progress_reporter
+from github_packages_mcp.toolkit.entries import ToolEntry
 from github_packages_mcp.toolkit.schemas import concise, keyword
 
 __all__ = ["cleanup_entries"]

@@ -35,11 +35,11 @@ from github_packages_mcp.toolkit.context import (
     AppContext,
     Caller,
     ToolContext,
-    ToolEntry,
     app_of,
     caller_of,
     progress_reporter,
 )
+from github_packages_mcp.toolkit.entries import ToolEntry
 from github_packages_mcp.toolkit.schemas import MAX_RESULT_TEXT, build_tool, concise, keyword, signed
 
 __all__ = ["operation_entries"]

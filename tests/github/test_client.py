@@ -77,6 +77,30 @@ async def test_one_client_serves_every_call_and_closes_at_shutdown(settings: Set
     assert transport.closed == 1
 
 
+async def test_connection_pools_are_made_at_the_first_request_not_when_the_client_opens(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[CountingTransport] = []
+    closed: list[CountingTransport] = []
+
+    class Pool(CountingTransport):
+        async def aclose(self) -> None:
+            closed.append(self)
+            await super().aclose()
+
+    def pool(**_: object) -> CountingTransport:
+        made.append(Pool())
+        return made[-1]
+
+    monkeypatch.setattr(httpx2, "AsyncHTTPTransport", pool)
+    async with GitHubClient.from_settings(settings.model_copy(update={"max_concurrency": 16})) as github:
+        assert made == []  # no SSL context loaded by a server whose tools are only listed
+        await github.get_json("/user/packages", {"package_type": "container"})
+        await github.get_json("/user/packages", {"package_type": "container"})
+        assert [pool.requests for pool in made] == [1, 1]
+    assert closed == made
+
+
 async def test_the_api_version_is_configurable(settings: Settings, sandbox: SandboxServer) -> None:
     async with Client(build_server(settings.with_changes(api_version="2026-03-10"))) as client:
         await client.call_tool("list_my_packages", {"package_type": "container"})

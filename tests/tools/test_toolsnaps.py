@@ -1,6 +1,7 @@
-"""Every tool's published definition (schema, annotations, _meta) against a reviewed snapshot.
+"""Every tool's published definition (schema, annotations, _meta) against a reviewed snapshot, and the definitions
+shipped in the package (what tools/list answers from) against the built tools.
 
-A changed tool fails until its snapshot is rewritten on purpose:
+A changed tool fails until the shipped definitions and its snapshot are rewritten on purpose:
 `UPDATE_TOOLSNAPS=1 pytest tests/tools/test_toolsnaps.py`.
 A missing snapshot fails too (in CI nothing is written).
 """
@@ -18,10 +19,27 @@ from mcp import Client
 from github_packages_mcp.config import Settings
 from github_packages_mcp.github.catalogue import OPERATIONS
 from github_packages_mcp.server.app import build_server, tool_entries
+from github_packages_mcp.tools.definitions import REGENERATE, built_definitions, shipped_definitions, write_definitions
 from tests.helpers import changes_nothing
 
 pytestmark = pytest.mark.anyio
 SNAPSHOTS = Path(__file__).parent / "__toolsnaps__"
+
+
+def _updating() -> bool:
+    return bool(os.environ.get("UPDATE_TOOLSNAPS")) and not os.environ.get("CI")
+
+
+async def test_the_shipped_definitions_are_what_building_the_tools_gives() -> None:
+    # First in this module: when updating, the snapshots below are then taken from the definitions just written.
+    if _updating():
+        await write_definitions()
+    built = {row["tool"]["name"]: row for row in await built_definitions()}
+    shipped = {row["tool"]["name"]: row for row in shipped_definitions()}
+    changed = sorted(name for name in built.keys() | shipped.keys() if built.get(name) != shipped.get(name))
+    assert (changed, list(shipped)) == ([], list(built)), (
+        f"tools/definitions.json differs from the built tools ({changed or 'their order'}); regenerate: {REGENERATE}"
+    )
 
 
 async def _published_tools() -> dict[str, dict[str, Any]]:
@@ -37,7 +55,7 @@ async def test_tool_definitions_match_their_snapshots() -> None:
     for name, definition in tools.items():
         path = SNAPSHOTS / f"{name}.snap"
         text = json.dumps(definition, indent=2, sort_keys=True) + "\n"
-        if os.environ.get("UPDATE_TOOLSNAPS") and not os.environ.get("CI"):
+        if _updating():
             path.write_text(text)
         elif not path.exists() or path.read_text() != text:
             changed.append(name)
