@@ -401,7 +401,9 @@ class GitHubClient:
         token = self.token
         if token and (problem := secret_problem(token)):
             raise UnusableToken(problem)
-        request = self._http.build_request(method, path, params=params, headers=_auth(token) | dict(headers or {}))
+        # The query goes into the URL as httpx2 encodes it: given apart, httpx2 parses the whole URL again to add it.
+        url, query = (f"{path}?{httpx2.QueryParams(params)}", None) if params and "?" not in path else (path, params)
+        request = self._http.build_request(method, url, params=query, headers=_auth(token) | dict(headers or {}))
         identity = identity_of(token)
         cached = self.cache.get(identity, str(request.url)) if self.cache is not None and method == "GET" else None
         if cached is not None:

@@ -113,7 +113,8 @@ class Pacer:
         max_identities: int = MAX_IDENTITIES,
         shared: SharedPacing = UNSHARED,
     ) -> None:
-        self._slots = anyio.Semaphore(max_concurrency)
+        # A free slot is taken without yielding to the event loop: the request sent in it yields anyway.
+        self._slots = anyio.Semaphore(max_concurrency, fast_acquire=True)
         self._max_concurrency = max_concurrency
         self._mutation_interval = mutation_interval
         self._mutations = anyio.Lock()

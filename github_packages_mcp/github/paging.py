@@ -56,13 +56,14 @@ def read_page(response: httpx2.Response, page: int, per_page: int) -> Page:
     """
     items = response.json()
     if "link" in response.headers:
-        return Page(items, page, per_page, _linked_page(response, "next"), _linked_page(response, "last"))
+        links = response.links  # parsed at each reading: read once for both
+        return Page(items, page, per_page, _linked_page(links, "next"), _linked_page(links, "last"))
     full = isinstance(items, list) and len(items) >= per_page
     return Page(items, page, per_page, next_page=page + 1 if full else None, last_page=None, linked=False)
 
 
-def _linked_page(response: httpx2.Response, rel: str) -> int | None:
-    link = response.links.get(rel)
+def _linked_page(links: dict[str | None, dict[str, str]], rel: str) -> int | None:
+    link = links.get(rel)
     if not link:
         return None
     pages = parse_qs(urlsplit(link["url"]).query).get("page")

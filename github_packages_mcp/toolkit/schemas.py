@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from contextlib import suppress
 from functools import cache
-from typing import Any, get_args
+from types import NoneType, UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic_core import ErrorDetails, PydanticSerializationError, to_json
 
 from github_packages_mcp.github.catalogue import MAX_ID
 from github_packages_mcp.github.listing import compact_json
@@ -161,13 +163,44 @@ def _compact_output(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, A
     return compact
 
 
-def concise(result: BaseModel) -> CallToolResult:
+def concise(result: BaseModel, *, declared_only: bool = False) -> CallToolResult:
     """The result as structured content and as compact JSON text, both without null fields.
 
-    The text is what many clients put in the model's context: no indentation, no nulls.
+    The text is what many clients put in the model's context: no indentation, no nulls. `declared_only`: the result
+    holds no fields but those its models declare (no GitHub object passed through whole, as `full_results` does).
     """
     data = result.model_dump(mode="json", exclude_none=True)
-    return CallToolResult(content=[TextContent(type="text", text=compact_json(data))], structured_content=data)
+    return CallToolResult(
+        content=[TextContent(type="text", text=_text(result, data, declared_only))], structured_content=data
+    )
+
+
+def _text(result: BaseModel, data: dict[str, Any], declared_only: bool) -> str:
+    """`compact_json(data)`, written by pydantic-core (in a third of the time) when the result cannot hold a float:
+    json writes floats as Python does, pydantic-core some otherwise (1e-05 against 0.00001)."""
+    if declared_only and _typed_without_floats(type(result)):
+        with suppress(PydanticSerializationError):  # a lone surrogate, which json writes as it is
+            return to_json(data).decode()
+    return compact_json(data)
+
+
+@cache
+def _typed_without_floats(model: type[BaseModel]) -> bool:
+    """Whether no field of `model`, nor of a model it holds, is typed to hold a float (or anything at all)."""
+    return all(_without_floats(field.annotation) for field in model.model_fields.values())
+
+
+def _without_floats(annotation: Any) -> bool:
+    if annotation in (str, int, bool, NoneType):
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _typed_without_floats(annotation)
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Literal:
+        return all(type(arg) in (str, int, bool) for arg in args)
+    if origin is Annotated:
+        return _without_floats(args[0])
+    return origin in (list, Union, UnionType) and all(_without_floats(arg) for arg in args)
 
 
 def keyword(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:

@@ -96,7 +96,7 @@ def _plain_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
                 raise await _explained(op, app.github, arguments, exc) from None
             if isinstance(result, Listing) and not result.items and result.page > 1:
                 result = await _past_the_end(op, app.github, arguments, result)
-        return concise(result)
+        return concise(result, declared_only=not app.settings.full_results)
 
     return signed(body, op.name, [*params, CONTEXT], Annotated[CallToolResult, op.result])
 
