@@ -154,7 +154,10 @@ def _compact_output(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, A
             compact["type"] = "object"
             compact[key] = {name: _compact_output(prop, defs) for name, prop in value.items()}
         elif key == "items" and (items := _compact_output(value, defs)):  # `{}` (plain values) says nothing
-            compact[key] = items
+            if set(items) == {"description"}:  # items published by a get_ tool: said of the array, so that
+                compact["description"] = f"each {items['description']}"  # clients check no item against it
+            else:
+                compact[key] = items
         elif key == "type" and value == "array":
             # Structure keeps its type; plain values (names, ids, counts, times, flags) are known by name.
             compact[key] = value
