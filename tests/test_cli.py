@@ -408,3 +408,12 @@ def test_the_server_loads_one_http_stack_the_sdks() -> None:
 
 def test_serving_stdio_imports_neither_http_serving_redis_re2_nor_the_sandbox() -> None:
     assert [name for name in _modules_loaded(_STARTED_AS_STDIO) if name.startswith(NOT_FOR_STDIO)] == []
+
+
+def test_check_token_with_a_token_github_rejects_exits_1_and_lists_no_tool(sandbox: SandboxServer) -> None:
+    done = run_cli("call", "check_token", GITHUB_API_URL=sandbox.url, GITHUB_TOKEN="ghp_made_up_by_someone")
+    assert done.returncode == 1
+    assert "GitHub answered 401 to GET /user" in done.stderr
+    assert "The token is invalid" in done.stderr and "no tool can be used with it" in done.stderr
+    assert "with the scopes ." not in done.stderr
+    assert "usable" not in done.stdout and "ghp_made_up_by_someone" not in done.stdout + done.stderr

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from github_packages_mcp.github.catalogue import AUTHENTICATED_USER, RATE_LIMIT, parse_scopes
 from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.github.credentials import INSTALLATION_TOKEN, token_kind
-from github_packages_mcp.github.errors import APIError
+from github_packages_mcp.github.errors import APIError, Unauthorized
 from github_packages_mcp.github.models import Result
 
 __all__ = ["TokenCheck", "check_token", "granted_scopes", "missing_scopes", "token_kind"]
@@ -67,13 +67,19 @@ class TokenCheck(Result):
 
 
 async def check_token(github: GitHubClient, token: str | None, tools: Mapping[str, tuple[str, ...]]) -> TokenCheck:
-    """Ask GitHub who the token is and what it may do; `tools` maps every tool name to the scopes it needs."""
+    """Ask GitHub who the token is and what it may do; `tools` maps every tool name to the scopes it needs.
+
+    Raises:
+        Unauthorized: If GitHub rejects the token (401): invalid, expired or revoked.
+    """
     kind = token_kind(token)
     notes: list[str] = []
     login, header = None, None
     try:
         response = await github.request("GET", AUTHENTICATED_USER)
         login, header = response.json().get("login"), response.headers.get("x-oauth-scopes")
+    except Unauthorized:
+        raise  # a token GitHub rejects can use no tool: an error, not a list of tools as if it might
     except APIError as exc:
         notes.append(f"GET {AUTHENTICATED_USER} answered {exc.status}: {exc.message}")
     granted = granted_scopes(header)

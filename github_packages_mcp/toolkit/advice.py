@@ -79,9 +79,10 @@ def tool_error_message(exc: GitHubError, scopes: tuple[str, ...], check_with: st
     if listing := _listing_refused_to_installation_token(exc):
         return f"{said} {listing}"
     if isinstance(exc, Unauthorized):
+        wanted = f" with the scopes {needed}" if needed else ""
         return (
-            f"{said} The token is missing, expired or revoked. Use a classic personal access token "
-            f"with the scopes {needed}."
+            f"{said} The token is invalid: missing, expired or revoked, so no tool can be used with it. Use a "
+            f"classic personal access token{wanted}."
         )
     if isinstance(exc, Forbidden):
         if exc.method == "POST" and any(word in exc.message.lower() for word in _NAME_REUSED):
