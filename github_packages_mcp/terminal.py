@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import anyio
-from mcp import Client
+from mcp import Client, MCPError
 from mcp.client.session import ClientRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult, ErrorData, Implementation, Tool
@@ -81,7 +81,15 @@ def _not_offered(name: str) -> str:
             f"{name} is not offered here: the token lacks a scope it needs (see `call check_token`), or "
             "--read-only, --toolsets or --tools leave it out"
         )
-    return f"unknown tool {name!r}; see `github-packages-mcp tools`"
+    suggestion = _did_you_mean(name, [entry.name for entry in tool_entries()])
+    return f"unknown tool {name!r}{suggestion}; see `github-packages-mcp tools`"
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    import difflib  # only for a misspelt name
+
+    close = difflib.get_close_matches(name[:200], list(known), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 async def _confirm_on_terminal(_context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult | ErrorData:
@@ -223,11 +231,21 @@ async def render_prompt(server: MCPServer[Any], name: str, pairs: Sequence[str])
         say("error: expected key=value arguments", err=True)
         return USAGE
     async with Client(server, client_info=CLIENT) as client:
-        prompts = {prompt.name for prompt in (await client.list_prompts()).prompts}
+        prompts = {prompt.name: prompt for prompt in (await client.list_prompts()).prompts}
         if name not in prompts:
-            say(f"error: unknown prompt {name!r}; prompts: {', '.join(sorted(prompts))}", err=True)
+            say(f"error: unknown prompt {name!r}{_did_you_mean(name, prompts)}; prompts: {', '.join(sorted(prompts))}",
+                err=True)  # fmt: skip
             return USAGE
-        result = await client.get_prompt(name, arguments)
+        needed = [argument for argument in prompts[name].arguments or [] if argument.required]
+        if missing := [argument for argument in needed if argument.name not in arguments]:
+            wanted = ", ".join(f"{argument.name}=… ({argument.description})" for argument in missing)
+            say(f"error: the prompt {name} needs {wanted}", err=True)
+            return USAGE
+        try:
+            result = await client.get_prompt(name, arguments)
+        except MCPError as exc:  # arguments the prompt cannot take: the server's words, no traceback
+            say(f"error: {exc.error.message}", err=True)
+            return USAGE
     for message in result.messages:
         say(getattr(message.content, "text", ""))
     return OK

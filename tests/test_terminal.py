@@ -130,3 +130,20 @@ def test_bidi_controls_are_shown_escaped_and_json_stays_json(
         assert BIDI_SHOWN in printed
         assert not set(printed) & set("\u202e\u2066\u2069\u200e\u200f")
     assert BIDI in [item["name"] for item in json.loads(listed)["items"]]  # the same data, read back
+
+
+def test_a_misspelt_tool_or_prompt_gets_a_suggestion_and_a_prompt_error_no_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(capsys, "call", "list_org_pakages", "org=acme-labs")
+    assert code == 2
+    assert "error: unknown tool 'list_org_pakages' (did you mean list_org_packages?); see" in err
+    code, _, err = run(capsys, "prompt", "audit_organisation", "org=acme-labs")
+    assert code == 2
+    assert "(did you mean audit_organization?)" in err
+    code, _, err = run(capsys, "prompt", "audit_organization")
+    assert code == 2
+    assert err.splitlines()[-1] == "error: the prompt audit_organization needs org=… (Organization login)"
+    code, _, err = run(capsys, "prompt", "audit_organization", "org=acme-labs", "stale_after_days=soon")
+    assert code == 2
+    assert err.splitlines()[-1].startswith("error: ") and "Traceback" not in err
