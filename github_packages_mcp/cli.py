@@ -32,6 +32,7 @@ import anyio
 
 from github_packages_mcp import __version__
 from github_packages_mcp.config import (
+    SELECTION_ENV,
     TOOLSETS,
     ConfigError,
     Settings,
@@ -229,7 +230,9 @@ def _settings(args: argparse.Namespace) -> Iterator[Settings]:
     with _saved_sandbox(journal) as sandbox:
         print(f"sandbox: GitHub Packages API with demo data at {sandbox.url}", file=sys.stderr)
         sandboxed = {"api_url": sandbox.url, "registry_url": sandbox.url, "token": DEMO_TOKEN, "journal_dir": journal}
-        yield _with_logging(load_settings(args.config, env={}, **sandboxed, **overrides))
+        # The machine's GitHub settings stay out of the sandbox; its choice of tools (GITHUB_TOOLSETS ...) does not.
+        selection = {name: value for name, value in os.environ.items() if name in SELECTION_ENV}
+        yield _with_logging(load_settings(args.config, env=selection, **sandboxed, **overrides))
 
 
 def _with_logging(settings: Settings) -> Settings:

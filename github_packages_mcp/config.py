@@ -38,6 +38,7 @@ from pydantic_core import PydanticCustomError
 
 __all__ = [
     "CONFIG_ENV",
+    "SELECTION_ENV",
     "TOOLSETS",
     "ConfigError",
     "ConfirmationMode",
@@ -67,6 +68,10 @@ _ENV_KEYS: tuple[tuple[str, str], ...] = (
     ("GITHUB_PACKAGES_MCP_HTTP_STATELESS", "http_stateless"),
     ("GITHUB_PACKAGES_MCP_STATE_URL", "state_url"),
 )
+# Which tools to offer, named as GitHub's own MCP server names them (for Docker and hosted setups, where flags are
+# awkward). Read with --sandbox too: they choose tools, not which GitHub is reached.
+SELECTION_ENV = ("GITHUB_TOOLSETS", "GITHUB_TOOLS", "GITHUB_READ_ONLY")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 GITHUB_API = "https://api.github.com"
@@ -257,6 +262,23 @@ class Settings(BaseModel):
             )
         return value
 
+    @field_validator("toolsets", mode="before")
+    @classmethod
+    def _known_toolsets(cls, value: Any) -> Any:
+        """`all` for every toolset; unknown names said by name (the model hides inputs, but these are no secret)."""
+        if not isinstance(value, list | tuple) or not all(isinstance(name, str) for name in value):
+            return value  # pydantic refuses it by itself
+        names = tuple(name.strip() for name in value)
+        if "all" in names:
+            return TOOLSETS
+        if unknown := [name for name in names if name not in TOOLSETS]:
+            raise PydanticCustomError(
+                "unknown_toolsets",
+                "unknown toolset {unknown}; the toolsets are {known} (or all)",
+                {"unknown": ", ".join(repr(name[:40]) for name in unknown), "known": ", ".join(TOOLSETS)},
+            )
+        return names
+
     @field_validator("state_url")
     @classmethod
     def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
@@ -416,6 +438,8 @@ def load_settings(
     for variable, key in reversed(_ENV_KEYS):  # reversed: the first variable listed wins
         if env.get(variable, "").strip():  # a variable holding only a line ending or spaces is not set
             values[key], sources[key] = env[variable], f"from {variable}"
+    for key, (variable, value) in _selection_from(env).items():
+        values[key], sources[key] = value, f"from {variable}"
     given = {key: value for key, value in overrides.items() if value is not None}
     values.update(given)
     for key in given:
@@ -428,6 +452,26 @@ def load_settings(
             for error in exc.errors()
         )
         raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+def _selection_from(env: Mapping[str, str]) -> dict[str, tuple[str, Any]]:
+    """The settings GITHUB_TOOLSETS, GITHUB_TOOLS and GITHUB_READ_ONLY set, with the variable each came from.
+
+    Raises:
+        ConfigError: If GITHUB_READ_ONLY is neither true nor false.
+    """
+    found: dict[str, tuple[str, Any]] = {}
+    for variable, key in (("GITHUB_TOOLSETS", "toolsets"), ("GITHUB_TOOLS", "tools")):
+        if text := env.get(variable, "").strip():
+            found[key] = (variable, tuple(name.strip() for name in text.split(",") if name.strip()))
+    if text := env.get("GITHUB_READ_ONLY", "").strip():
+        if text.lower() not in _TRUE + _FALSE:
+            raise ConfigError(
+                f"GITHUB_READ_ONLY={text[:40]!r} is neither true nor false: set it to 1 or true to offer only the "
+                "tools that read, or to 0 or false (also yes/no, on/off)"
+            )
+        found["read_only"] = ("GITHUB_READ_ONLY", text.lower() in _TRUE)
+    return found
 
 
 def _with_suggestion(kind: str, loc: tuple[int | str, ...], message: str) -> str:

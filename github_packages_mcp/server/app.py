@@ -76,12 +76,20 @@ def select_tools(settings: Settings) -> dict[ToolEntry, Tool]:
     if settings.tools is not None:
         unknown = sorted(set(settings.tools) - {entry.name for entry in entries})
         if unknown:
-            raise ConfigError(f"unknown tools: {', '.join(unknown)}; see `github-packages-mcp tools`")
+            named = ", ".join(_with_closest(name[:100], [entry.name for entry in entries]) for name in unknown)
+            raise ConfigError(f"unknown tools: {named}; see `github-packages-mcp tools`")
         entries = tuple(entry for entry in entries if entry.name in settings.tools)
     else:
         entries = tuple(entry for entry in entries if entry.toolset in settings.toolsets)
     built = {entry: entry.build() for entry in entries}
     return {entry: tool for entry, tool in built.items() if not settings.read_only or _reads_only(tool)}
+
+
+def _with_closest(name: str, known: list[str]) -> str:
+    import difflib  # only for a misspelt name
+
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"{name} (did you mean {close[0]}?)" if close else name
 
 
 def _reads_only(tool: Tool) -> bool:
