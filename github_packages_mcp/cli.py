@@ -6,6 +6,7 @@ github-packages-mcp call TOOL key=value ... [--sandbox] [--yes]        call one 
 github-packages-mcp read URI [--sandbox]                               print a resource
 github-packages-mcp prompt NAME key=value ... [--sandbox]              print a rendered prompt
 github-packages-mcp sandbox [--port N] [--reset]                       serve the sandbox API on 127.0.0.1
+github-packages-mcp install CLIENT [--print] [--sandbox] [--scope S]   configure Claude Desktop, Claude Code, ...
 
 Every sandbox on one machine shares one world, saved in the state directory: what a `--sandbox` command deletes
 stays deleted for the next, until `sandbox --reset` restores the demo data (alone, it resets and exits; with
@@ -32,6 +33,7 @@ import anyio
 
 from github_packages_mcp import __version__
 from github_packages_mcp.config import (
+    CONFIG_ENV,
     SELECTION_ENV,
     TOOLSETS,
     ConfigError,
@@ -41,7 +43,7 @@ from github_packages_mcp.config import (
     token_from_gh_cli,
 )
 from github_packages_mcp.github.catalogue import scopes_for
-from github_packages_mcp.server.app import build_server, process_state
+from github_packages_mcp.server.app import build_server, process_state, select_tools
 from github_packages_mcp.server.stdio import serve_stdio
 from github_packages_mcp.state.opening import ProcessState
 from github_packages_mcp.state.redis import SharedStateUnavailable
@@ -135,6 +137,14 @@ def _parser() -> argparse.ArgumentParser:
     prompt = commands.add_parser("prompt", help="print a rendered prompt", parents=[_common_options(True)])
     prompt.add_argument("name")
     prompt.add_argument("arguments", nargs="*", metavar="key=value")
+    install = commands.add_parser(
+        "install",
+        help="add this server to an MCP client's configuration (or show it, with --print)",
+        parents=[_common_options(True)],
+    )
+    install.add_argument("client", choices=["claude-desktop", "claude-code", "cursor", "vscode"])
+    install.add_argument("--print", action="store_true", dest="print_only", help="show the entry, write nothing")
+    install.add_argument("--scope", choices=["user", "project"], help="the user's file (default) or the project's")
     sandbox = commands.add_parser("sandbox", help="serve the sandbox GitHub Packages API on 127.0.0.1")
     sandbox.add_argument("--port", type=int, help=f"port to serve on (default {SANDBOX_PORT})")
     sandbox.add_argument(
@@ -148,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "sandbox":
             return _sandbox_command(args)
+        if args.command == "install":
+            return _install_command(args)
         with _settings(args) as settings:
             # Opened once, before anything is served or called, and shared by all of it (one Redis client).
             state = process_state(settings)
@@ -233,6 +245,30 @@ def _settings(args: argparse.Namespace) -> Iterator[Settings]:
         # The machine's GitHub settings stay out of the sandbox; its choice of tools (GITHUB_TOOLSETS ...) does not.
         selection = {name: value for name, value in os.environ.items() if name in SELECTION_ENV}
         yield _with_logging(load_settings(args.config, env=selection, **sandboxed, **overrides))
+
+
+def _install_command(args: argparse.Namespace) -> int:
+    """`install CLIENT`: the choice of tools checked as the server will check it, then the client configured.
+
+    Raises:
+        ConfigError: If the flags or the config file would keep the server from starting, or offer no tool.
+    """
+    from github_packages_mcp.install import InstallError, Options, install
+
+    config = args.config or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+    read_only = True if args.read_only else None
+    settings = load_settings(config, env={}, read_only=read_only, toolsets=args.toolsets, tools=args.tools)
+    if not (offered := len(select_tools(settings))):
+        raise ConfigError("--toolsets, --tools and --read-only leave no tool to offer")
+    options = Options(
+        sandbox=args.sandbox, read_only=args.read_only, toolsets=args.toolsets, tools=args.tools, config=config,
+        log_level=args.log_level, scope=args.scope, print_only=args.print_only, tools_offered=offered,
+    )  # fmt: skip
+    try:
+        return install(args.client, options, os.environ, Path.cwd())
+    except InstallError as exc:
+        say(f"error: {exc}", err=True)
+        return USAGE
 
 
 def _with_logging(settings: Settings) -> Settings:
