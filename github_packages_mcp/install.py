@@ -181,8 +181,8 @@ def _gh_note(variables: dict[str, str]) -> str:
     gh = shutil.which("gh")
     if gh is None:
         return (
-            "token: Claude Desktop cannot pass GITHUB_TOKEN and the GitHub CLI (gh) was not found: install gh and "
-            "run `gh auth login` (the server uses its token), or install with --sandbox to try the tools"
+            "token: none yet. Claude Desktop cannot pass GITHUB_TOKEN, and the GitHub CLI (gh), whose token the "
+            "server would use, was not found: install gh and run `gh auth login`, or install with --sandbox to try it"
         )
     if os.name != "nt":
         variables["PATH"] = os.pathsep.join([str(Path(gh).parent), "/usr/local/bin", "/usr/bin", "/bin"])
