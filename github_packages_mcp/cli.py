@@ -142,7 +142,9 @@ def _parser() -> argparse.ArgumentParser:
         help="add this server to an MCP client's configuration (or show it, with --print)",
         parents=[_common_options(True)],
     )
-    install.add_argument("client", choices=["claude-desktop", "claude-code", "cursor", "vscode"])
+    install.add_argument(
+        "client", choices=["claude-desktop", "claude-code", "cursor", "vscode"], help="the MCP client to configure"
+    )
     install.add_argument("--print", action="store_true", dest="print_only", help="show the entry, write nothing")
     install.add_argument("--scope", choices=["user", "project"], help="the user's file (default) or the project's")
     sandbox = commands.add_parser("sandbox", help="serve the sandbox GitHub Packages API on 127.0.0.1")
