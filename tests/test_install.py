@@ -246,3 +246,13 @@ async def test_a_token_passed_by_the_clients_environment_reaches_github(
         listing = ok(await mcp.call_tool("list_my_packages", {"package_type": "container"}))
     assert params.env is not None and params.env["GITHUB_API_URL"] == sandbox.url
     assert [item["name"] for item in listing["items"]] == ["hello-world"]  # the sandbox answers only its tokens
+
+
+def test_the_installer_loads_no_mcp_and_no_server() -> None:
+    """install.py is MCP-free: it writes files, and must not need the server's libraries to do so."""
+    code = (
+        "import sys, github_packages_mcp.install\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('mcp', 'github_packages_mcp.'))))"
+    )
+    loaded = subprocess.run([COMMAND[0], "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert loaded.strip() == "['github_packages_mcp.install']"
