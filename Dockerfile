@@ -1,6 +1,6 @@
 # The server in a container: a wheel built from this tree, installed into a slim Python, run by a user without root.
 # It serves MCP over stdio by default, so a client starts it with `docker run -i --rm -e GITHUB_TOKEN IMAGE`
-# (README, "Install"); arguments after the image go to the command (`--sandbox`, `--read-only`, ...).
+# (docs/publishing.md); arguments after the image go to the command (`--sandbox`, `--read-only`, ...).
 
 FROM python:3.12-slim AS build
 WORKDIR /src

@@ -1,6 +1,7 @@
-"""The Docker image, built from this tree and driven as an MCP stdio server by the SDK's client, as the README's client
-configuration runs it. A build takes minutes, so these tests run only when asked (GITHUB_PACKAGES_MCP_DOCKER_TESTS=1)
-and a docker daemon answers; otherwise they skip at once and say which is missing."""
+"""The Docker image, built from this tree and driven as an MCP stdio server by the SDK's client, as the client
+configuration in docs/publishing.md runs it. A build takes minutes, so these tests run only when asked
+(GITHUB_PACKAGES_MCP_DOCKER_TESTS=1) and a docker daemon answers; otherwise they skip at once and say which is
+missing."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def image() -> Iterator[str]:
 
 @pytest.mark.anyio
 async def test_the_image_serves_mcp_over_stdio(image: str) -> None:
-    # As a client starts it (README): docker run -i --rm IMAGE, here with --sandbox instead of a token.
+    # As a client starts it (docs/publishing.md): docker run -i --rm IMAGE, here with --sandbox instead of a token.
     params = StdioServerParameters(command="docker", args=["run", "-i", "--rm", image, "--sandbox"], env=clean_env())
     async with Client(params) as client:
         names = [tool.name for tool in (await client.list_tools()).tools]

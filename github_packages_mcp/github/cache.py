@@ -9,7 +9,7 @@ Memory is bounded by entry count and total bytes, least recently used first out,
 `LRUMap` bounds the other per-token state (the client's quotas, the pacer's pauses) the same way: a stream of
 made-up bearer tokens cannot grow memory.
 
-Why not hishel: see the README ("Conditional requests").
+Why not hishel: see docs/cleanups.md ("Why not hishel for the ETag cache").
 """
 
 from __future__ import annotations

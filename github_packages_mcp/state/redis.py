@@ -20,8 +20,8 @@ What Redis is trusted with: anyone who can write to it can forget a spent token,
 drop plans and journal lines, and announce cancellations, but cannot forge what the server signs (plans, journal
 lines, the ledger's records, confirmation tokens: the key is not in Redis) nor make it delete anything no person
 confirmed. A ledger record that is not the server's is reported (`toolkit/tokens.py`); a deleted one cannot be told
-from one never written, so AUTH, an ACL limited to the prefix, and TLS (`rediss://`) are what close that (README,
-"Security").
+from one never written, so AUTH, an ACL limited to the prefix, and TLS (`rediss://`) are what close that
+(docs/security.md, "What Redis is trusted with").
 """
 
 from __future__ import annotations

@@ -225,7 +225,8 @@ class ConfirmationTokens:
         """Spend the token in the ledger, once, with a record signed under the server's key.
 
         A record that is not the server's, or a shared ledger that forgot a token this process spent, means someone
-        wrote to the ledger (README, "Security"): said in the log, and the token is refused either way.
+        wrote to the ledger (docs/security.md, "What Redis is trusted with"): said in the log, and the token is
+        refused either way.
 
         Raises:
             TokenRejected: If the token was already spent (or its ledger entry was tampered with).
