@@ -34,10 +34,11 @@ MAX_DURATION_LENGTH = 40  # "52w 6d 23h" needs 10; a bound keeps a megabyte out 
 DAYS_PER_UNIT = {"m": 1 / 1440, "h": 1 / 24, "d": 1.0, "w": 7.0, "y": 365.0}
 DAY_UNITS = "hdwy"
 AGE_UNITS = "mhdwy"
+# ASCII only: `\d` would take other scripts' digits, which people do not type for this and float() would read.
 _NUMBER = r"\d{1,9}(?:\.\d{1,9})?"
-_PART = re.compile(rf"({_NUMBER})\s*([a-z])")
-_PARTS = re.compile(rf"(?:\s*{_NUMBER}\s*[a-z])+\s*")
-_BARE_NUMBER = re.compile(rf"\s*({_NUMBER})\s*")
+_PART = re.compile(rf"({_NUMBER})\s*([a-z])", re.ASCII)
+_PARTS = re.compile(rf"(?:\s*{_NUMBER}\s*[a-z])+\s*", re.ASCII)
+_BARE_NUMBER = re.compile(rf"\s*({_NUMBER})\s*", re.ASCII)
 DAYS_EXPECTED = "expected days as a number or a duration such as 30d, 2w 3d, 36h, 1y"
 
 
