@@ -20,7 +20,7 @@ import subprocess
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
@@ -35,6 +35,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from github_packages_mcp.durations import WholeDays
 
 __all__ = [
     "CONFIG_ENV",
@@ -210,8 +212,9 @@ class Settings(BaseModel):
     # (`manifests/`; all three in Redis with state_url), and the server's key (`key`, made once) that signs plans,
     # journal lines and confirmation tokens without shared_secret.
     journal_dir: Path = Field(default_factory=lambda: _state_home() / "github-packages-mcp")
-    # Days a cleanup plan can be applied; then it must be made again (its decisions may no longer hold).
-    plan_ttl_days: int = Field(default=7, ge=1, le=90)
+    # Days a cleanup plan can be applied; then it must be made again (its decisions may no longer hold). A number or
+    # whole days as a duration (`2w`), as the tools take them.
+    plan_ttl_days: Annotated[WholeDays, Field(le=90)] = 7
     # What replicas share (state/redis.py): redis://HOST:PORT/DB, rediss:// or unix://; Valkey too. Unset: files
     # under journal_dir and this process's memory. A secret: its URL may carry a password.
     state_url: SecretStr | None = None

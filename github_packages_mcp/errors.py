@@ -6,6 +6,8 @@
      │    │    └── RulesError        retention rules that cannot be used (retention/patterns.py)
      │    ├── UnusableToken          a token an HTTP header cannot carry (github/errors.py)
      │    ├── PlanNotFound, PlanExpired                (retention/store.py)
+     │    ├── NoPackageMatched       a package name glob that matches no package (only the listing was read)
+     │    │                          (retention/sources.py)
      │    └── PlanChanged            not the plan the person confirmed (retention/apply.py)
      ├── StateUnavailable            the server's own records could not be read or written: what needed them
      │    │                          was not done, unless the message says otherwise

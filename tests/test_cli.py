@@ -417,3 +417,35 @@ def test_check_token_with_a_token_github_rejects_exits_1_and_lists_no_tool(sandb
     assert "The token is invalid" in done.stderr and "no tool can be used with it" in done.stderr
     assert "with the scopes ." not in done.stderr
     assert "usable" not in done.stdout and "ghp_made_up_by_someone" not in done.stdout + done.stderr
+
+
+def test_a_day_count_at_the_command_line_may_be_a_duration(sandbox: SandboxServer) -> None:
+    github = {"GITHUB_API_URL": sandbox.url, "GITHUB_TOKEN": DEMO_TOKEN}
+    plan = ["call", "plan_version_cleanup", *WEB_API, "tagged=untagged"]
+    spelt = run_cli(*plan, "keep_younger_than_days=36h", **github)
+    assert spelt.returncode == 0, spelt.stderr
+    rules = {d["rule"].split(" (")[0] for d in json.loads(spelt.stdout)["packages"][0]["decisions"]}
+    assert rules == {"delete: untagged, older than 1.5 days"}
+    sent = len(sandbox.state.requests)
+    refused = run_cli(*plan, "keep_younger_than_days=3 fortnights", **github)
+    assert refused.returncode != 0
+    assert (
+        "keep_younger_than_days: expected days as a number or a duration such as 30d, 2w 3d, 36h, 1y, "
+        "got '3 fortnights'"
+    ) in refused.stderr
+    assert [r.raw_path for r in sandbox.state.requests[sent:]] == ["/user"]  # the start's token check only
+    audited = run_cli("call", "audit_packages", f"org={DEMO_ORG}", "stale_after_days=90", "include_versions=false",
+                      **github)  # fmt: skip
+    assert audited.returncode == 0, audited.stderr  # a number, typed as a number: strict integers take it
+    assert "number or string" in run_cli("tools", "plan_version_cleanup", "--sandbox").stdout
+
+
+def test_a_glob_that_matches_no_package_exits_1_with_what_exists() -> None:
+    done = run_cli("call", "plan_version_cleanup", f"org={DEMO_ORG}", "package_type=npm", "package_name=desing*",
+                   "--sandbox")  # fmt: skip
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert (
+        f"No npm package owned by the organization {DEMO_ORG} matches the glob 'desing*'. Did you mean "
+        "'design-system'? No plan was made."
+    ) in done.stderr

@@ -53,6 +53,9 @@ def test_environment_beats_file_and_flags_beat_both(tmp_path: Path) -> None:
         ('api_url = "http://api.github.com"', "must use https"),
         ('api_url = "ftp://x"', "http(s) URL"),
         ("confirmation_ttl_seconds = 1", "confirmation_ttl_seconds"),
+        ('plan_ttl_days = "a fortnight"', "plan_ttl_days (in "),
+        ('plan_ttl_days = "36h"', "plan_ttl_days (in "),
+        ('plan_ttl_days = "13w"', "less than or equal to 90"),
         ("not toml", "cannot read config file"),
     ],
 )
@@ -62,6 +65,13 @@ def test_bad_configuration_is_an_error_naming_the_key(tmp_path: Path, text: str,
     with pytest.raises(ConfigError) as caught:
         load_settings(config, env={})
     assert says in str(caught.value)
+
+
+def test_plan_ttl_days_takes_whole_days_as_a_duration_as_the_tools_do(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    for text, days in (('"2w"', 14), ('"30d"', 30), ("7", 7)):
+        config.write_text(f"plan_ttl_days = {text}\n")
+        assert load_settings(config, env={}).plan_ttl_days == days
 
 
 def test_plain_http_is_accepted_for_loopback_only() -> None:

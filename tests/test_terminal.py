@@ -101,6 +101,13 @@ def test_list_arguments_take_commas_or_json() -> None:
     assert parse_arguments(["version_ids=[3, 4]"], schema) == {"version_ids": [3, 4]}
 
 
+def test_a_number_or_string_argument_goes_as_a_number_when_it_is_one() -> None:
+    schema = {"properties": {"days": {"type": ["number", "string"]}, "whole": {"type": ["integer", "string"]}}}
+    assert parse_arguments(["days=30", "whole=90"], schema) == {"days": 30.0, "whole": 90}
+    assert parse_arguments(["days=2w 3d", "whole=12w"], schema) == {"days": "2w 3d", "whole": "12w"}
+    assert parse_arguments(["days=[1]"], schema) == {"days": "[1]"}  # a string may look like JSON
+
+
 def test_progress_says_done_total_rate_and_time_left() -> None:
     assert progress_text(3, 38, "deleted 3 of 38", 2.0) == "deleted 3 of 38 · 3/38 · 1.5/s · 23 s left"
     assert progress_text(2, None, None, 1.0) == "working · 2 · 2.0/s"

@@ -62,6 +62,7 @@ async def check_integrity(
 
     Raises:
         RulesError: If the glob is too long (before any request).
+        NoPackageMatched: If the glob matches no container package.
         GitHubError: If GitHub cannot be read.
     """
     packages = await sources.matching(owner, "container", package_name)

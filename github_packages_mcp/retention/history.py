@@ -11,7 +11,6 @@ package that GitHub deleted along with its last version is selected with that ve
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from typing import ClassVar, Literal
 import anyio.lowlevel
 from pydantic import Field
 
+from github_packages_mcp.durations import AGE_UNITS, duration_days
 from github_packages_mcp.errors import InvalidArguments
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback, Turn
 from github_packages_mcp.github.errors import APIError, RateLimited, TransportError
@@ -50,25 +50,27 @@ __all__ = [
 RESTORE_WINDOW = timedelta(days=30)
 _Key = tuple[object, ...]
 SHOWN_ENTRIES = 100  # newest first; a context window holds about this many lines with room to spare
-_AGE = re.compile(r"(\d{1,5})\s*([mhdw])")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 SHOWN_PACKAGES, SHOWN_SAMPLE = 10, 5  # in the words the person confirms
 
 
 def parse_moment(argument: str, text: str, now: datetime) -> datetime:
-    """A moment given as an ISO 8601 date or time (UTC unless it says otherwise) or as an age: `36h`, `7d`.
+    """A moment given as an ISO 8601 date or time (UTC unless it says otherwise) or as an age: `36h`, `7d`, `2w 3d`
+    (durations.py); an age before the calendar begins is its first moment.
 
     Raises:
         InvalidArguments: If it is neither, naming `argument`.
     """
-    if age := _AGE.fullmatch(text.strip().lower()):
-        return now - timedelta(**{_UNITS[age[2]]: int(age[1])})
+    if (days := duration_days(text, AGE_UNITS)) is not None:
+        try:
+            return now - timedelta(days=days)
+        except OverflowError:
+            return datetime.min.replace(tzinfo=UTC)
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise InvalidArguments(
             f"{argument}: an ISO 8601 date or time (2026-12-01, 2026-12-01T09:00:00Z) or an age (90m, 36h, 7d, "
-            f"2w), got {text[:40]!r}"
+            f"2w 3d), got {text[:40]!r}"
         ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 

@@ -30,7 +30,7 @@ from github_packages_mcp.retention.rules import (
     summarize,
 )
 from github_packages_mcp.retention.signing import timestamp
-from github_packages_mcp.retention.sources import Sources
+from github_packages_mcp.retention.sources import NoPackageMatched, Sources
 from github_packages_mcp.retention.store import PlannedDeletion, SavedPlan
 
 __all__ = [
@@ -96,12 +96,18 @@ async def plan_packages(
 
     Raises:
         RulesError: If a rule is invalid (before any request).
+        NoPackageMatched: If `package_name` is a glob that matches no package (no plan is made).
         GitHubError: If GitHub cannot be read.
     """
     # Invalid patterns, and tag rules for a registry without tags, are refused before any request.
     rules.patterns()
     check_tags_apply(rules, tagless=package_type not in TAGGED_TYPES)
-    packages = await sources.matching(owner, package_type, package_name)
+    try:
+        packages = await sources.matching(owner, package_type, package_name)
+    except NoPackageMatched as exc:
+        # pattern_syntax is easily taken to cover the package name too: say it does not.
+        glob = " (package_name is a glob whatever pattern_syntax says)" if rules.pattern_syntax == "regex" else ""
+        raise NoPackageMatched(f"{exc} No plan was made{glob}.") from None
     done = 0
 
     async def plan_one(package: dict[str, Any]) -> PlannedPackage:

@@ -53,6 +53,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from github_packages_mcp.durations import Days
 from github_packages_mcp.github.catalogue import arg
 from github_packages_mcp.retention.patterns import MAX_PATTERN_LENGTH, MAX_PATTERNS, PatternList, RulesError
 
@@ -90,7 +91,7 @@ __all__ = [
 KeepLatest = Annotated[int, arg("Keep the N newest selected", strict=True, ge=0)]
 KeepLatestTagged = Annotated[int, arg("Keep the N newest tagged", strict=True, ge=0)]
 KeepLatestUntagged = Annotated[int, arg("Keep the N newest untagged", strict=True, ge=0)]
-KeepYoungerThanDays = Annotated[float | None, arg("Keep selected ones younger than this", ge=0, allow_inf_nan=False)]
+KeepYoungerThanDays = Annotated[Days | None, arg("Keep selected ones younger than this: days or 2w 3d, 36h")]
 AgeBasis = Annotated[Literal["created", "updated"], arg("Age from")]
 Tagged = Annotated[Literal["any", "tagged", "untagged"], arg("Select these")]
 PatternText = Annotated[str, arg(max_length=MAX_PATTERN_LENGTH)]

@@ -61,6 +61,7 @@ class Cleanups:
 
         Raises:
             RulesError: If a rule is invalid (before any request).
+            NoPackageMatched: If `package_name` is a glob that matches no package (nothing is saved).
             GitHubError: If GitHub cannot be read.
         """
         now = self.now()

@@ -3,18 +3,30 @@ manifests (through the manifest cache). Planning reads through it, and applying 
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from github_packages_mcp.errors import InvalidRequest
 from github_packages_mcp.github.catalogue import Owner
 from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.github.manifests import ManifestCache
 from github_packages_mcp.github.models import PackageType, parse_time, version_tags
 from github_packages_mcp.github.registry import Registry
+from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.retention.patterns import compile_pattern
 from github_packages_mcp.retention.rules import VersionFacts
 
-__all__ = ["Sources"]
+__all__ = ["NoPackageMatched", "Sources"]
+
+SHOWN_NAMES = 5  # of the owner's packages, when a glob matches none
+CLOSE_ENOUGH = 0.6  # difflib's ratio for a name to be suggested (its get_close_matches' default)
+
+
+class NoPackageMatched(InvalidRequest):
+    """A package name glob that matches none of the owner's packages of the type (only their listing was read):
+    nothing is planned or checked; the message says what the owner does have."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,7 @@ class Sources:
 
         Raises:
             RulesError: If the glob is too long (before any request).
+            NoPackageMatched: If the glob matches none of the owner's packages of this type.
             GitHubError: If GitHub cannot be read.
         """
         if not any(char in pattern for char in "*?["):
@@ -50,7 +63,9 @@ class Sources:
         listing = await self.github.get_all_pages(
             owner.operation("list", "packages").url_path(owner.arguments), {"package_type": package_type}
         )
-        return [package for package in listing.items if matches(package["name"])]
+        if matched := [package for package in listing.items if matches(package["name"])]:
+            return matched
+        raise NoPackageMatched(_unmatched(owner, package_type, pattern, [item["name"] for item in listing.items]))
 
     async def versions(self, owner: Owner, package_type: PackageType, name: str) -> list[VersionFacts]:
         """Every active version of one package, as far as retention cares.
@@ -66,6 +81,33 @@ class Sources:
         """The registry repository of a container package GitHub described."""
         login = (package.get("owner") or {}).get("login") or owner.login or ""
         return Registry(self.github, self.registry_url, f"{login.lower()}/{package['name']}", self.manifests)
+
+
+def _unmatched(owner: Owner, package_type: PackageType, pattern: str, names: list[str]) -> str:
+    """That no package matched `pattern`, and what the owner does have: the closest names, else the first few."""
+    said = f"No {package_type} package {owner.owned_by()} matches the glob {quoted(pattern)}."
+    if not names:
+        return f"{said} It has no {package_type} packages this token can see."
+    if close := _closest(pattern, names):
+        return f"{said} Did you mean {' or '.join(map(quoted, close))}?"
+    shown = ", ".join(map(quoted, names[:SHOWN_NAMES]))
+    more = f" and {len(names) - SHOWN_NAMES} more" if len(names) > SHOWN_NAMES else ""
+    return f"{said} Its {package_type} packages: {shown}{more} (list_{owner.kind}_packages lists them)."
+
+
+def _closest(pattern: str, names: list[str]) -> list[str]:
+    """Up to three names like the glob. Its text before the first wildcard is compared with as much of each name
+    (`desing*` with `design`), or the whole glob with whole names when it starts with a wildcard; case aside, since
+    `Web/*` was surely meant for `web/api` (globs match case-sensitively)."""
+    literal = re.split(r"[*?[]", pattern, maxsplit=1)[0].lower()
+
+    def likeness(name: str) -> float:
+        if literal:
+            return difflib.SequenceMatcher(None, literal, name[: len(literal)].lower()).ratio()
+        return difflib.SequenceMatcher(None, pattern.lower(), name.lower()).ratio()
+
+    scored = sorted(((likeness(name), name) for name in names), key=lambda scored: -scored[0])
+    return [name for score, name in scored[:3] if score >= CLOSE_ENOUGH]
 
 
 def _facts(version: dict[str, Any]) -> VersionFacts:

@@ -16,6 +16,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import INVALID_PARAMS
 from pydantic import Field, TypeAdapter, ValidationError
 
+from github_packages_mcp.durations import Days, WholeDays
 from github_packages_mcp.github.catalogue import MAX_LOGIN, MAX_SEGMENT, operation
 from github_packages_mcp.github.execute import execute
 from github_packages_mcp.github.untrusted import quoted
@@ -86,13 +87,13 @@ def add_prompts(server: MCPServer[AppContext], tools: set[str]) -> None:
             owner: Annotated[str, Field(description="Organization or user login", max_length=MAX_LOGIN)],
             package: Annotated[str, Field(description="Container package name, e.g. web/api", max_length=MAX_SEGMENT)],
             keep_latest: Annotated[int, Field(description="Untagged versions to keep, newest first", ge=0)] = 10,
-            older_than_days: Annotated[int, Field(description="Keep untagged versions younger than this", ge=0)] = 30,
+            older_than_days: Annotated[Days, Field(description="Keep untagged ones younger: days, or 2w 3d")] = 30,
         ) -> str:
             return (
                 f"Clean up the container package '{package}' of '{owner}' (an organization or a user).\n"
                 "1. Call check_token and stop with its advice if apply_version_cleanup is not usable.\n"
                 f"2. Call plan_version_cleanup for it with tagged='untagged', keep_latest={keep_latest} and "
-                f"keep_younger_than_days={older_than_days}. Nothing is deleted yet.\n"
+                f"keep_younger_than_days={older_than_days:g}. Nothing is deleted yet.\n"
                 "3. Show me the totals, the rules that decided, and which untagged versions are kept because "
                 "a kept multi-arch image or signature needs them; say if manifests could not be read.\n"
                 "4. Only if I agree, call apply_version_cleanup with the plan_id; I confirm in a form or you "
@@ -106,7 +107,7 @@ def add_prompts(server: MCPServer[AppContext], tools: set[str]) -> None:
         @server.prompt(description="Audit an organization's packages and suggest what to clean up.")
         def audit_organization(
             org: Annotated[str, Field(description="Organization login", max_length=MAX_LOGIN)],
-            stale_after_days: Annotated[int, Field(description="Stale: no new version in this many days", ge=1)] = 90,
+            stale_after_days: Annotated[WholeDays, Field(description="Stale: no new version in this many days")] = 90,
         ) -> str:
             return (
                 f"Audit the packages of the organization '{org}'.\n"

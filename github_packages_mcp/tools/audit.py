@@ -8,6 +8,7 @@ from typing import Annotated
 
 from mcp_types import CallToolResult, ToolAnnotations
 
+from github_packages_mcp.durations import WholeDays
 from github_packages_mcp.github.catalogue import OptionalOrg, OptionalUsername, Owner, arg, scopes_for
 from github_packages_mcp.github.models import PACKAGE_TYPES, PackageType
 from github_packages_mcp.insights.audit import Audit, audit
@@ -24,7 +25,7 @@ __all__ = ["audit_entries"]
 
 READ = scopes_for("read")
 PackageTypes = Annotated[list[PackageType], arg("Registries", min_length=1, max_length=len(PACKAGE_TYPES))]
-StaleAfterDays = Annotated[int, arg("Stale: no new version in this many days", strict=True, ge=1)]
+StaleAfterDays = Annotated[WholeDays, arg("Stale: no new version in this many days (or 12w, 1y)")]
 IncludeVersions = Annotated[bool, arg("Also read the versions", strict=True)]
 ContainerNameOrGlob = Annotated[
     str, arg("A container package name or a glob like 'web/*'", min_length=1, max_length=MAX_PATTERN_LENGTH)
