@@ -417,3 +417,15 @@ def test_check_token_with_a_token_github_rejects_exits_1_and_lists_no_tool(sandb
     assert "The token is invalid" in done.stderr and "no tool can be used with it" in done.stderr
     assert "with the scopes ." not in done.stderr
     assert "usable" not in done.stdout and "ghp_made_up_by_someone" not in done.stdout + done.stderr
+
+
+def test_a_404_says_whether_the_owner_or_the_package_is_unknown() -> None:
+    unknown_org = run_cli("call", "list_org_packages", "org=nope", "package_type=container", "--sandbox")
+    unknown_package = run_cli("call", "get_org_package", *WEB_API[:2], "package_name=nope", "--sandbox")
+    assert unknown_org.returncode == 1
+    assert "There is no organization named 'nope' on GitHub (or the token cannot see it)." in unknown_org.stderr
+    assert unknown_package.returncode == 1
+    assert f"The organization {DEMO_ORG} has no container package named 'nope' (or the token cannot see it)." in (
+        unknown_package.stderr
+    )
+    assert "Traceback" not in unknown_org.stderr + unknown_package.stderr

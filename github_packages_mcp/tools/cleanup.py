@@ -44,7 +44,7 @@ from github_packages_mcp.retention.rules import (
     Rules,
     Tagged,
 )
-from github_packages_mcp.toolkit.advice import tool_error_message, tool_errors
+from github_packages_mcp.toolkit.advice import owner_known, tool_error_message, tool_errors
 from github_packages_mcp.toolkit.confirmation import ConfirmationTarget, confirmed_tool
 from github_packages_mcp.toolkit.context import Caller, ToolContext, app_of, caller_of, progress_reporter
 from github_packages_mcp.toolkit.entries import ToolEntry
@@ -99,7 +99,8 @@ async def plan_version_cleanup(
     with tool_errors(READ, "list_org_package_versions"):
         owner = Owner.of({"org": org, "username": username})
         caller = (await caller_of(ctx)).identity
-        plan = await app_of(ctx).cleanups.plan(caller, owner, package_type, package_name, rules, progress)
+        async with owner_known(app_of(ctx).github):
+            plan = await app_of(ctx).cleanups.plan(caller, owner, package_type, package_name, rules, progress)
     return concise(plan)
 
 

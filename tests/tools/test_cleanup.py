@@ -83,7 +83,11 @@ async def test_a_dot_segment_package_name_stays_inside_its_segment(
         result = await client.call_tool("plan_version_cleanup", {**WEB, "package_name": name})
     assert "404" in error_text(result)
     encoded = name.replace(".", "%2E")
-    assert [r.raw_path for r in sandbox.state.requests] == [f"/orgs/{DEMO_ORG}/packages/container/{encoded}"]
+    # The package's path, then (after its 404) the owner's own, which tells an unknown owner from an unknown package.
+    assert [r.raw_path for r in sandbox.state.requests] == [
+        f"/orgs/{DEMO_ORG}/packages/container/{encoded}",
+        f"/orgs/{DEMO_ORG}",
+    ]
 
 
 @pytest.mark.parametrize("referrers", ["none", "redirect", "supported"])
