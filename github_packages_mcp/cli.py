@@ -11,7 +11,10 @@ Every sandbox on one machine shares one world, saved in the state directory: wha
 stays deleted for the next, until `sandbox --reset` restores the demo data (alone, it resets and exits; with
 --port, it resets, then serves).
 
-Exit codes: 0 success; 1 a tool error, or a confirmation refused or cancelled; 2 a usage or configuration error.
+Exit codes: 0 success, or already done (re-applying a finished cleanup plan); 1 a tool error, any failure in an
+apply or a restore (its `failed` count), or a confirmation refused or cancelled; 2 a usage or configuration error,
+or a destructive call with no terminal to confirm at (stdin not a terminal and no --yes: nothing is sent); 130
+interrupted (Ctrl-C), an apply saying "interrupted after N of M; run the same command to resume" on stderr.
 """
 
 from __future__ import annotations
@@ -44,7 +47,16 @@ from github_packages_mcp.server.app import build_server, process_state
 from github_packages_mcp.server.stdio import serve_stdio
 from github_packages_mcp.state.opening import ProcessState
 from github_packages_mcp.state.redis import SharedStateUnavailable
-from github_packages_mcp.terminal import USAGE, call_tool, describe_tools, read_resource, render_prompt, say
+from github_packages_mcp.terminal import (
+    INTERRUPTED,
+    USAGE,
+    Progress,
+    call_tool,
+    describe_tools,
+    read_resource,
+    render_prompt,
+    say,
+)
 
 if TYPE_CHECKING:
     from github_packages_mcp.sandbox import SandboxServer
@@ -173,7 +185,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return anyio.run(_with_state, state, read_resource, server, args.uri)
             if args.command == "prompt":
                 return anyio.run(_with_state, state, render_prompt, server, args.name, args.arguments)
-            return anyio.run(_with_state, state, call_tool, server, args.tool, args.arguments, args.yes)
+            progress = Progress()
+            try:
+                return anyio.run(_with_state, state, call_tool, server, args.tool, args.arguments, args.yes, progress)
+            except KeyboardInterrupt:  # a delete in flight was let finish and journaled: the next run resumes after it
+                say(progress.interrupted(args.tool), err=True)
+                return INTERRUPTED
     except SharedStateUnavailable as exc:  # met when the state was opened, before anything was served or called
         say(f"error: cannot start: {exc}", err=True)
         return USAGE
@@ -181,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(missing_token_message() if str(exc) == "no GitHub token" else f"error: {exc}", err=True)
         return USAGE
     except KeyboardInterrupt:
-        return 130
+        return INTERRUPTED
     except BrokenPipeError:  # stdout was piped into a command that stopped reading (`| head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush does not fail again
         return 0

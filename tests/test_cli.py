@@ -49,6 +49,21 @@ def run_cli(*args: str, stdin: str = "", **env: str) -> subprocess.CompletedProc
     )
 
 
+def run_cli_at_terminal(*args: str, typed: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`run_cli` with stdin a terminal (a pseudo-terminal), at which the person types `typed` (their answer, queued
+    as the terminal queues what is typed ahead); stdout and stderr piped."""
+    terminal, its_end = pty.openpty()
+    try:
+        os.write(terminal, typed.encode())
+        return subprocess.run(
+            [*COMMAND, *args], stdin=its_end, capture_output=True, text=True, timeout=60, env=clean_env(**env),
+            check=False,
+        )  # fmt: skip
+    finally:
+        os.close(its_end)
+        os.close(terminal)
+
+
 async def test_stdio_server_serves_every_tool_and_confirms_by_token(sandbox: SandboxServer) -> None:
     async with Client(server_params(sandbox)) as client:
         assert len((await client.list_tools()).tools) == len(tool_entries())
@@ -152,8 +167,8 @@ def test_call_command_prints_the_structured_result() -> None:
 
 def test_call_command_asks_on_the_terminal_before_deleting() -> None:
     arguments = ["call", "delete_org_package", f"org={DEMO_ORG}", "package_type=container"]
-    refused = run_cli(*arguments, "package_name=web/api", "--sandbox", stdin="web\n")
-    confirmed = run_cli(*arguments, "package_name=web/api", "--sandbox", stdin="web/api\n")
+    refused = run_cli_at_terminal(*arguments, "package_name=web/api", "--sandbox", typed="web\n")
+    confirmed = run_cli_at_terminal(*arguments, "package_name=web/api", "--sandbox", typed="web/api\n")
     assumed = run_cli(*arguments, "package_name=multi/app", "--sandbox", "--yes")  # web/api is gone now
     assert "Permanently delete" in refused.stderr
     assert '"status": "not_confirmed"' in refused.stdout
@@ -242,7 +257,7 @@ def readme_walkthrough() -> list[list[str]]:
 
 def test_the_readme_walkthrough_works_as_printed() -> None:
     delete, plan, apply, restore = readme_walkthrough()
-    deleted = run_cli(*delete, stdin="web/api\n")
+    deleted = run_cli_at_terminal(*delete, typed="web/api\n")
     assert "Permanently delete version 3000000000 " in deleted.stderr
     assert json.loads(deleted.stdout)["deleted"] is True
     planned = run_cli(*plan)
@@ -253,15 +268,18 @@ def test_the_readme_walkthrough_works_as_printed() -> None:
     applied = run_cli(*apply)
     assert applied.returncode == 0, applied.stderr
     assert json.loads(applied.stdout)["deleted_count"] == 5
-    again = run_cli(*apply)
-    assert again.returncode == 1
-    assert f"Nothing to do: every version of plan {plan_id} is already done" in again.stderr
+    again = run_cli(*apply)  # a finished plan: nothing to do, and no error
+    assert again.returncode == 0, again.stderr
+    assert (json.loads(again.stdout)["status"], json.loads(again.stdout)["deleted_count"]) == ("already_done", 5)
+    assert f"Plan {plan_id} was already applied; nothing was left to delete now. Then it deleted 5 version(s)" in (
+        json.loads(again.stdout)["message"]
+    )
     assert json.loads(run_cli(*plan).stdout)["delete"] == 0  # the versions deleted stay deleted
     restore = [argument.replace("PLAN_ID", plan_id) for argument in restore]
-    refused = run_cli(*restore, stdin="4\n")
+    refused = run_cli_at_terminal(*restore, typed="4\n")
     assert "Restore 5 deletion(s) this server journaled, in 1 package(s) ('multi/app', container" in refused.stderr
     assert (refused.returncode, json.loads(refused.stdout)["status"]) == (1, "not_confirmed")
-    restored = run_cli(*restore, stdin="5\n")
+    restored = run_cli_at_terminal(*restore, typed="5\n")
     assert restored.returncode == 0, restored.stderr
     assert json.loads(restored.stdout)["restored"] == 5
     assert json.loads(run_cli(*plan).stdout)["delete"] == 5  # back, so a plan would delete them again

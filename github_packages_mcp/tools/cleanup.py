@@ -110,19 +110,25 @@ class CleanupTarget(ConfirmationTarget):
     apply checks again."""
 
     digest: str
+    versions: int  # left to delete
+
+    @property
+    def needs_asking(self) -> bool:
+        # A plan with nothing left to delete deletes nothing: it answers what it did then, without asking.
+        return self.versions > 0
 
 
 async def _cleanup_target(ctx: ToolContext, caller: Caller, arguments: dict[str, Any]) -> CleanupTarget:
-    plan_id = arguments["plan_id"]
-    described = await app_of(ctx).cleanups.describe(plan_id, caller.identity)
-    if (count := described.versions) == 0:
-        raise ToolError(f"Nothing to do: every version of plan {plan_id} is already done")
-    return CleanupTarget(described.summary, str(count), f"{count} (the number of versions)", described.digest)
+    described = await app_of(ctx).cleanups.describe(arguments["plan_id"], caller.identity)
+    count = described.versions
+    return CleanupTarget(described.summary, str(count), f"{count} (the number of versions)", described.digest, count)
 
 
 async def _cleaned_up(
     ctx: ToolContext, actor: Actor, target: CleanupTarget, arguments: dict[str, Any]
 ) -> CleanupApplied:
+    if not target.versions:
+        return await app_of(ctx).cleanups.already_done(arguments["plan_id"], actor.caller)
     progress = progress_reporter(ctx, "deleted {done} of {total}")
     try:
         # Only the plan the person was asked about (its digest is in the summary they approved, and a token binds
