@@ -270,10 +270,9 @@ def test_the_readme_walkthrough_works_as_printed() -> None:
     assert json.loads(applied.stdout)["deleted_count"] == 5
     again = run_cli(*apply)  # a finished plan: nothing to do, and no error
     assert again.returncode == 0, again.stderr
-    assert (json.loads(again.stdout)["status"], json.loads(again.stdout)["deleted_count"]) == ("already_done", 5)
-    assert f"Plan {plan_id} was already applied; nothing was left to delete now. Then it deleted 5 version(s)" in (
-        json.loads(again.stdout)["message"]
-    )
+    done = json.loads(again.stdout)
+    assert (done["status"], done["deleted_count"]) == ("already_done", 5)
+    assert done["message"].startswith(f"Plan {plan_id} was already applied; nothing was left to delete now. Then it")
     assert json.loads(run_cli(*plan).stdout)["delete"] == 0  # the versions deleted stay deleted
     restore = [argument.replace("PLAN_ID", plan_id) for argument in restore]
     refused = run_cli_at_terminal(*restore, typed="4\n")
