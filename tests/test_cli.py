@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
+import select
 import shlex
+import signal
 import socket
 import subprocess
 import time
@@ -20,7 +23,7 @@ from mcp import Client, ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from github_packages_mcp.config import gh_host_for
-from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
+from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, Fault, SandboxServer
 from github_packages_mcp.server.app import tool_entries
 from tests.helpers import COMMAND, Person, changes_nothing, clean_env, ok
 
@@ -28,6 +31,7 @@ pytestmark = pytest.mark.anyio
 PACKAGE = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
 WEB_API = [f"org={DEMO_ORG}", "package_type=container", "package_name=web/api"]
 VERSION = [*WEB_API, "package_version_id=3000000000"]
+MULTI_APP = [f"org={DEMO_ORG}", "package_type=container", "package_name=multi/app"]
 README = Path(__file__).parent.parent / "README.md"
 
 
@@ -446,3 +450,82 @@ def test_a_404_says_whether_the_owner_or_the_package_is_unknown() -> None:
         unknown_package.stderr
     )
     assert "Traceback" not in unknown_org.stderr + unknown_package.stderr
+
+
+def test_a_destructive_call_with_no_terminal_and_no_yes_exits_2_before_anything_is_sent(
+    sandbox: SandboxServer,
+) -> None:
+    env = {"GITHUB_API_URL": sandbox.url, "GITHUB_TOKEN": DEMO_TOKEN}
+    piped = run_cli("call", "delete_org_package_version", *VERSION, stdin="web/api\n", **env)  # a script's answer
+    assert (piped.returncode, piped.stdout) == (2, "")
+    assert piped.stderr.splitlines()[-1] == "error: not a terminal: pass --yes to confirm"
+    assert not [r for r in sandbox.state.requests if "/packages" in r.raw_path]
+    # A restore of more than one asks too; with no terminal nothing is restored.
+    for version in (3000000000, 3002763731):
+        deleted = run_cli("call", "delete_org_package_version", *WEB_API, f"package_version_id={version}", "--yes",
+                          **env)  # fmt: skip
+        assert deleted.returncode == 0, deleted.stderr
+    restore = run_cli("call", "restore_from_journal", "since=1h", **env)
+    assert (restore.returncode, restore.stdout) == (2, "")
+    assert restore.stderr.splitlines()[-1] == "error: not a terminal: pass --yes to confirm"
+    assert not [r for r in sandbox.state.requests if r.method == "POST"]
+
+
+def test_a_restore_from_the_journal_with_any_failure_exits_1(sandbox: SandboxServer) -> None:
+    env = {"GITHUB_API_URL": sandbox.url, "GITHUB_TOKEN": DEMO_TOKEN}
+    for version in (3000000000, 3002763731):
+        deleted = run_cli("call", "delete_org_package_version", *WEB_API, f"package_version_id={version}", "--yes",
+                          **env)  # fmt: skip
+        assert deleted.returncode == 0, deleted.stderr
+    # Someone restores one of them meanwhile: GitHub answers the journal's restore of it 404.
+    path = f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi/versions/3000000000/restore"
+    httpx2.post(sandbox.url + path, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}).raise_for_status()
+    restored = run_cli("call", "restore_from_journal", "since=1h", "--yes", **env)
+    result = json.loads(restored.stdout)
+    assert (result["restored"], result["failed"]) == (1, 1)
+    assert restored.returncode == 1
+
+
+def _read_terminal(terminal: int, until: str | None = None, deadline: float = 60) -> str:
+    """What the command wrote to its terminal: up to `until`, or to its end (the command closed it)."""
+    shown, stop = b"", time.monotonic() + deadline
+    while time.monotonic() < stop and (until is None or until.encode() not in shown):
+        if not select.select([terminal], [], [], 0.2)[0]:
+            continue
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # EIO: every process holding the terminal's other end has closed it
+            break
+        if not chunk:
+            break
+        shown += chunk
+    return shown.decode(errors="replace")
+
+
+def test_ctrl_c_during_an_apply_says_how_far_it_got_and_the_same_command_resumes(sandbox: SandboxServer) -> None:
+    env = {"GITHUB_API_URL": sandbox.url, "GITHUB_REGISTRY_URL": sandbox.url, "GITHUB_TOKEN": DEMO_TOKEN}
+    planned = run_cli("call", "plan_version_cleanup", *MULTI_APP, "tagged=untagged", **env)
+    plan_id = json.loads(planned.stdout)["plan_id"]
+    apply = [*COMMAND, "call", "apply_version_cleanup", f"plan_id={plan_id}", "--yes"]
+    # Each of the 5 deletes answers after a second, as a busy GitHub might: the apply lasts long enough to interrupt.
+    sandbox.state.faults.script("DELETE", "*", [Fault(latency=1.0)] * 5)
+    terminal, its_end = pty.openpty()  # stderr on a terminal, where the progress line is shown
+    with subprocess.Popen(apply, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=its_end,
+                          env=clean_env(**env)) as process:  # fmt: skip
+        os.close(its_end)
+        shown = _read_terminal(terminal, until="deleted 1 of 5")
+        process.send_signal(signal.SIGINT)  # what Ctrl-C at the terminal sends
+        shown += _read_terminal(terminal)
+        assert process.wait(timeout=60) == 130
+        assert process.stdout is not None and process.stdout.read() == b""
+    os.close(terminal)
+    said = re.search(r"interrupted after (\d) of 5; run the same command to resume", shown)
+    assert said is not None, shown
+    assert "Traceback" not in shown
+    resumed = run_cli(*apply[len(COMMAND) :], **env)
+    assert resumed.returncode == 0, resumed.stderr
+    # Each version deleted once: the run again deleted only what the interrupted one had not.
+    assert 1 <= json.loads(resumed.stdout)["deleted_count"] <= 5 - int(said.group(1))
+    assert [r.method for r in sandbox.state.requests].count("DELETE") == 5
+    again = run_cli(*apply[len(COMMAND) :], **env)
+    assert (again.returncode, json.loads(again.stdout)["status"]) == (0, "already_done")

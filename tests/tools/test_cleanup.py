@@ -249,6 +249,32 @@ async def test_apply_without_forms_needs_the_token_and_refuses_a_wrong_count(
     assert len(deleted_ids(sandbox)) == 5
 
 
+async def test_a_finished_plan_applied_again_says_what_it_did_then_without_asking_or_an_error(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    person = Person(typed="5")
+    async with Client(build_server(settings), elicitation_callback=person) as client:  # type: ignore[arg-type]
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        applied = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+        again = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+    async with Client(build_server(settings)) as tokens_only:  # no form: it would otherwise hand out a token
+        by_token = ok(await tokens_only.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+    assert len(person.messages) == 1  # asked once, for the apply that deleted
+    assert (applied["status"], again["status"], by_token["status"]) == ("deleted", "already_done", "already_done")
+    assert (again["deleted"], again["deleted_count"], again["already_gone"], again["failed"]) == (False, 5, 0, 0)
+    assert again["message"].startswith(f"Plan {plan['plan_id']} was already applied; nothing was left to delete now")
+    assert "confirmation_token" not in by_token
+    assert [r.method for r in sandbox.state.requests].count("DELETE") == 5
+
+
+async def test_a_plan_that_deletes_nothing_is_already_done(settings: Settings, sandbox: SandboxServer) -> None:
+    async with Client(build_server(settings)) as client:
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "keep_latest": 1000}))
+        applied = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+    assert (plan["delete"], applied["status"], applied["deleted_count"]) == (0, "already_done", 0)
+    assert applied["message"] == f"Plan {plan['plan_id']} deletes nothing: there was nothing to do."
+
+
 async def test_refusals_are_skipped_and_gone_versions_count_as_done(settings: Settings, sandbox: SandboxServer) -> None:
     popular = {"org": DEMO_ORG, "package_type": "container", "package_name": "base-image", "keep_latest": 1}
     async with Client(build_server(settings), elicitation_callback=Person(typed="2")) as client:  # type: ignore[arg-type]
