@@ -2,6 +2,8 @@
 
 github-packages-mcp [--sandbox] [--config PATH] [--read-only]          serve MCP over stdio
 github-packages-mcp tools [NAME ...] [--sandbox] ...                   print the tool list, or tools' parameters
+github-packages-mcp prompts [--sandbox]                                print the prompts and their arguments
+github-packages-mcp resources [--sandbox]                              print the resources and resource templates
 github-packages-mcp call TOOL key=value ... [--sandbox] [--yes]        call one tool, print its result
 github-packages-mcp read URI [--sandbox]                               print a resource
 github-packages-mcp prompt NAME key=value ... [--sandbox]              print a rendered prompt
@@ -52,6 +54,8 @@ from github_packages_mcp.terminal import (
     USAGE,
     Progress,
     call_tool,
+    describe_prompts,
+    describe_resources,
     describe_tools,
     read_resource,
     render_prompt,
@@ -137,6 +141,12 @@ def _parser() -> argparse.ArgumentParser:
         "tools", help="print the tool list, or the parameters of named tools", parents=[_common_options(True)]
     )
     tools.add_argument("names", nargs="*", metavar="NAME")
+    commands.add_parser(
+        "prompts", help="print the prompts, their arguments and descriptions", parents=[_common_options(True)]
+    )
+    commands.add_parser(
+        "resources", help="print the resources and resource templates `read` takes", parents=[_common_options(True)]
+    )
     call = commands.add_parser("call", help="call one tool and print its result", parents=[_common_options(True)])
     call.add_argument("tool")
     call.add_argument("arguments", nargs="*", metavar="key=value", help="lists as a,b or JSON")
@@ -179,6 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 0
             if args.command == "tools":
                 return anyio.run(_with_state, state, describe_tools, build_server(settings, state=state), args.names)
+            if args.command in ("prompts", "resources"):  # listed without a token, as tools are
+                listing = describe_prompts if args.command == "prompts" else describe_resources
+                return anyio.run(_with_state, state, listing, build_server(settings, state=state))
             settings.require_token()
             server = build_server(settings, state=state)
             if args.command == "read":

@@ -1,7 +1,7 @@
 """The command's client side, for a person at a terminal: call a tool (confirming at the prompt, or with `--yes`),
-describe the tools, read a resource, render a prompt; progress on stderr; exit codes that scripts can rely on.
-Everything printed shows the characters a terminal would obey instead (a bidi override in a package name) as
-`\\uXXXX` escapes, JSON's own, so a printed result is still JSON (`say`).
+describe the tools, prompts and resources, read a resource, render a prompt; progress on stderr; exit codes that
+scripts can rely on. Everything printed shows the characters a terminal would obey instead (a bidi override in a
+package name) as `\\uXXXX` escapes, JSON's own, so a printed result is still JSON (`say`).
 
 Exit codes (`exit_code`): 0 success, or already done (a plan applied before); 1 a tool error, any failure in an
 apply or a restore, or a confirmation refused or cancelled; 2 a usage error, or a confirmation with no terminal to
@@ -34,6 +34,8 @@ __all__ = [
     "USAGE",
     "Progress",
     "call_tool",
+    "describe_prompts",
+    "describe_resources",
     "describe_tools",
     "exit_code",
     "read_resource",
@@ -273,6 +275,35 @@ def _tool_help(tool: Tool) -> str:
         description = f"  {prop['description']}" if prop.get("description") else ""
         lines.append(f"  {name}: {kind}, {'; '.join(facts)}.{description}")
     return "\n".join(lines)
+
+
+async def describe_prompts(server: MCPServer[Any]) -> int:
+    """Print each prompt as it is rendered (`prompt NAME key=…`, optional arguments in brackets), its description,
+    and its arguments."""
+    async with Client(server, client_info=CLIENT) as client:
+        prompts = (await client.list_prompts()).prompts
+    for prompt in prompts:
+        arguments = prompt.arguments or []
+        usage = " ".join(f"{a.name}=…" if a.required else f"[{a.name}=…]" for a in arguments)
+        say(f"{prompt.name} {usage}".rstrip())
+        say(f"  {prompt.description or ''}".rstrip())
+        for argument in arguments:
+            say(f"    {argument.name}: {'required' if argument.required else 'optional'}. {argument.description or ''}")
+    return OK
+
+
+async def describe_resources(server: MCPServer[Any]) -> int:
+    """Print the resources and the resource templates (what `read URI` takes), each with its description."""
+    async with Client(server, client_info=CLIENT) as client:
+        resources = (await client.list_resources()).resources
+        templates = (await client.list_resource_templates()).resource_templates
+    for uri, description in [
+        *((str(resource.uri), resource.description) for resource in resources),
+        *((template.uri_template, template.description) for template in templates),
+    ]:
+        say(uri)
+        say(f"  {description or ''}".rstrip())
+    return OK
 
 
 async def read_resource(server: MCPServer[Any], uri: str) -> int:

@@ -529,3 +529,17 @@ def test_ctrl_c_during_an_apply_says_how_far_it_got_and_the_same_command_resumes
     assert [r.method for r in sandbox.state.requests].count("DELETE") == 5
     again = run_cli(*apply[len(COMMAND) :], **env)
     assert (again.returncode, json.loads(again.stdout)["status"]) == (0, "already_done")
+
+
+def test_prompts_and_resources_are_listed_beside_tools_without_a_token() -> None:
+    prompts = run_cli("prompts")
+    resources = run_cli("resources")
+    assert (prompts.returncode, resources.returncode) == (0, 0), prompts.stderr + resources.stderr
+    lines = prompts.stdout.splitlines()
+    assert "audit_organization org=… [stale_after_days=…]" in lines
+    assert "  Audit an organization's packages and suggest what to clean up." in lines
+    assert "    org: required. Organization login" in lines
+    assert "    stale_after_days: optional. Stale: no new version in this many days" in lines
+    assert "github-packages://orgs/{org}/packages/{package_type}/{package_name}" in resources.stdout.splitlines()
+    assert "  Get an organization's package, with its newest versions" in resources.stdout.splitlines()
+    assert "Traceback" not in prompts.stderr + resources.stderr
