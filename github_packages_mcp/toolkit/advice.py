@@ -27,7 +27,6 @@ from github_packages_mcp.github.errors import (
 )
 from github_packages_mcp.github.models import PackageList
 from github_packages_mcp.github.untrusted import quoted
-from github_packages_mcp.insights.suggest import owner_checked
 
 __all__ = ["owner_known", "tool_error_message", "tool_errors"]
 
@@ -57,6 +56,9 @@ async def owner_known(github: GitHubClient) -> AsyncIterator[None]:
     try:
         yield
     except NotFound as exc:
+        # Imported on this error path only: serving stdio starts without the insights (tests/test_cli.py).
+        from github_packages_mcp.insights.suggest import owner_checked
+
         await owner_checked(github, exc)
         raise
 
