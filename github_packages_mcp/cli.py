@@ -2,6 +2,8 @@
 
 github-packages-mcp [--sandbox] [--config PATH] [--read-only]          serve MCP over stdio
 github-packages-mcp tools [NAME ...] [--sandbox] ...                   print the tool list, or tools' parameters
+github-packages-mcp prompts [--sandbox]                                print the prompts and their arguments
+github-packages-mcp resources [--sandbox]                              print the resources and resource templates
 github-packages-mcp call TOOL key=value ... [--sandbox] [--yes]        call one tool, print its result
 github-packages-mcp read URI [--sandbox]                               print a resource
 github-packages-mcp prompt NAME key=value ... [--sandbox]              print a rendered prompt
@@ -12,7 +14,10 @@ Every sandbox on one machine shares one world, saved in the state directory: wha
 stays deleted for the next, until `sandbox --reset` restores the demo data (alone, it resets and exits; with
 --port, it resets, then serves).
 
-Exit codes: 0 success; 1 a tool error, or a confirmation refused or cancelled; 2 a usage or configuration error.
+Exit codes: 0 success, or already done (re-applying a finished cleanup plan); 1 a tool error, any failure in an
+apply or a restore (its `failed` count), or a confirmation refused or cancelled; 2 a usage or configuration error,
+or a destructive call with no terminal to confirm at (stdin not a terminal and no --yes: nothing is sent); 130
+interrupted (Ctrl-C), an apply saying "interrupted after N of M; run the same command to resume" on stderr.
 """
 
 from __future__ import annotations
@@ -47,7 +52,18 @@ from github_packages_mcp.server.app import build_server, process_state, select_t
 from github_packages_mcp.server.stdio import serve_stdio
 from github_packages_mcp.state.opening import ProcessState
 from github_packages_mcp.state.redis import SharedStateUnavailable
-from github_packages_mcp.terminal import USAGE, call_tool, describe_tools, read_resource, render_prompt, say
+from github_packages_mcp.terminal import (
+    INTERRUPTED,
+    USAGE,
+    Progress,
+    call_tool,
+    describe_prompts,
+    describe_resources,
+    describe_tools,
+    read_resource,
+    render_prompt,
+    say,
+)
 
 if TYPE_CHECKING:
     from github_packages_mcp.sandbox import SandboxServer
@@ -128,6 +144,12 @@ def _parser() -> argparse.ArgumentParser:
         "tools", help="print the tool list, or the parameters of named tools", parents=[_common_options(True)]
     )
     tools.add_argument("names", nargs="*", metavar="NAME")
+    commands.add_parser(
+        "prompts", help="print the prompts, their arguments and descriptions", parents=[_common_options(True)]
+    )
+    commands.add_parser(
+        "resources", help="print the resources and resource templates `read` takes", parents=[_common_options(True)]
+    )
     call = commands.add_parser("call", help="call one tool and print its result", parents=[_common_options(True)])
     call.add_argument("tool")
     call.add_argument("arguments", nargs="*", metavar="key=value", help="lists as a,b or JSON")
@@ -182,13 +204,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 0
             if args.command == "tools":
                 return anyio.run(_with_state, state, describe_tools, build_server(settings, state=state), args.names)
+            if args.command in ("prompts", "resources"):  # listed without a token, as tools are
+                listing = describe_prompts if args.command == "prompts" else describe_resources
+                return anyio.run(_with_state, state, listing, build_server(settings, state=state))
             settings.require_token()
             server = build_server(settings, state=state)
             if args.command == "read":
                 return anyio.run(_with_state, state, read_resource, server, args.uri)
             if args.command == "prompt":
                 return anyio.run(_with_state, state, render_prompt, server, args.name, args.arguments)
-            return anyio.run(_with_state, state, call_tool, server, args.tool, args.arguments, args.yes)
+            progress = Progress()
+            try:
+                return anyio.run(_with_state, state, call_tool, server, args.tool, args.arguments, args.yes, progress)
+            except KeyboardInterrupt:  # a delete in flight was let finish and journaled: the next run resumes after it
+                say(progress.interrupted(args.tool), err=True)
+                return INTERRUPTED
     except SharedStateUnavailable as exc:  # met when the state was opened, before anything was served or called
         say(f"error: cannot start: {exc}", err=True)
         return USAGE
@@ -196,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(missing_token_message() if str(exc) == "no GitHub token" else f"error: {exc}", err=True)
         return USAGE
     except KeyboardInterrupt:
-        return 130
+        return INTERRUPTED
     except BrokenPipeError:  # stdout was piped into a command that stopped reading (`| head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush does not fail again
         return 0

@@ -1,9 +1,12 @@
 """The command's client side, for a person at a terminal: call a tool (confirming at the prompt, or with `--yes`),
-describe the tools, read a resource, render a prompt; progress on stderr; exit codes that scripts can rely on.
-Everything printed shows the characters a terminal would obey instead (a bidi override in a package name) as
-`\\uXXXX` escapes, JSON's own, so a printed result is still JSON (`say`).
+describe the tools, prompts and resources, read a resource, render a prompt; progress on stderr; exit codes that
+scripts can rely on. Everything printed shows the characters a terminal would obey instead (a bidi override in a
+package name) as `\\uXXXX` escapes, JSON's own, so a printed result is still JSON (`say`).
 
-Exit codes: 0 success; 1 a tool error, or a confirmation refused or cancelled; 2 a usage error.
+Exit codes (`exit_code`): 0 success, or already done (a plan applied before); 1 a tool error, any failure in an
+apply or a restore, or a confirmation refused or cancelled; 2 a usage error, or a confirmation with no terminal to
+ask at (stdin not a terminal and no `--yes`: nothing is sent); 130 interrupted (Ctrl-C), said with how far the call
+got (`Progress`).
 """
 
 from __future__ import annotations
@@ -24,10 +27,27 @@ from github_packages_mcp import __version__
 from github_packages_mcp.github.untrusted import escaped, visible
 from github_packages_mcp.server.app import tool_entries
 
-__all__ = ["OK", "REFUSED", "USAGE", "call_tool", "describe_tools", "read_resource", "render_prompt", "say"]
+__all__ = [
+    "INTERRUPTED",
+    "OK",
+    "REFUSED",
+    "USAGE",
+    "Progress",
+    "call_tool",
+    "describe_prompts",
+    "describe_resources",
+    "describe_tools",
+    "exit_code",
+    "read_resource",
+    "render_prompt",
+    "say",
+]
 
-OK, REFUSED, USAGE = 0, 1, 2
+OK, REFUSED, USAGE, INTERRUPTED = 0, 1, 2, 130
 _REFUSALS = ("declined", "cancelled", "not_confirmed")
+NO_TERMINAL = "not a terminal: pass --yes to confirm"
+# Calling these again picks up where an interrupted call stopped (the journal has what was done).
+RESUMABLE = frozenset({"apply_version_cleanup", "restore_from_journal"})
 CLIENT = Implementation(name="github-packages-mcp-cli", version=__version__)  # who acted, in the journal
 
 
@@ -41,13 +61,19 @@ class UsageError(Exception):
     """What the person typed cannot be a call; the message says why."""
 
 
-async def call_tool(server: MCPServer[Any], name: str, pairs: Sequence[str], assume_yes: bool) -> int:
-    """Call one tool and print its result as JSON; with `assume_yes`, confirm a delete without asking.
+async def call_tool(
+    server: MCPServer[Any], name: str, pairs: Sequence[str], assume_yes: bool, progress: Progress | None = None
+) -> int:
+    """Call one tool and print its result as JSON; with `assume_yes`, confirm a delete without asking. `progress`
+    keeps how far the call got, for the words on an interrupt.
 
     `--yes` takes the token flow: the first call answers `confirmation_required` with the summary (printed on
-    stderr) and a token, and the same call plus the token acts, for every destructive tool alike.
+    stderr) and a token, and the same call plus the token acts, for every destructive tool alike. Without it, a
+    destructive tool needs a terminal to ask at: with stdin not one, nothing is called.
     """
-    confirm: Any = None if assume_yes else _confirm_on_terminal  # no form capability: the token flow
+    progress = progress or Progress()
+    terminal = _Terminal()
+    confirm: Any = None if assume_yes else terminal.confirm  # no form capability: the token flow
     async with Client(server, elicitation_callback=confirm, client_info=CLIENT) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
         if name not in tools:
@@ -58,21 +84,37 @@ async def call_tool(server: MCPServer[Any], name: str, pairs: Sequence[str], ass
         except UsageError as exc:
             say(f"error: {exc}", err=True)
             return USAGE
-        result = await client.call_tool(name, arguments, progress_callback=_progress_line())
+        if not assume_yes and _kind(tools[name]) == "destructive" and not sys.stdin.isatty():
+            say(f"error: {NO_TERMINAL}", err=True)
+            return USAGE
+        result = await client.call_tool(name, arguments, progress_callback=progress)
         first = result.structured_content or {}
         if assume_yes and not result.is_error and first.get("status") == "confirmation_required":
             say(f"--yes: {first.get('summary')}", err=True)
             confirmed = {**arguments, "confirmation_token": first["confirmation_token"]}
-            result = await client.call_tool(name, confirmed, progress_callback=_progress_line())
+            result = await client.call_tool(name, confirmed, progress_callback=progress)
+    if terminal.unanswerable:  # a restore of several asked with no terminal: nothing was restored
+        say(f"error: {NO_TERMINAL}", err=True)
+        return USAGE
     return _print_result(result)
 
 
 def _print_result(result: CallToolResult) -> int:
     if result.is_error:
         say("\n".join(getattr(block, "text", "") for block in result.content), err=True)
+    else:
+        say(json.dumps(result.structured_content, indent=2, ensure_ascii=False))  # JSON still: the escapes are JSON's
+    return exit_code(result)
+
+
+def exit_code(result: CallToolResult) -> int:
+    """1 for a tool error, a confirmation refused or cancelled, or an apply or a restore with any failure (its
+    `failed` count); else 0, a plan applied before (`already_done`) included."""
+    content = result.structured_content or {}
+    failed = content.get("failed")
+    if result.is_error or content.get("status") in _REFUSALS or (isinstance(failed, int) and failed > 0):
         return REFUSED
-    say(json.dumps(result.structured_content, indent=2, ensure_ascii=False))  # JSON still: the escapes are JSON's
-    return REFUSED if (result.structured_content or {}).get("status") in _REFUSALS else OK
+    return OK
 
 
 def _not_offered(name: str) -> str:
@@ -92,29 +134,56 @@ def _did_you_mean(name: str, known: Iterable[str]) -> str:
     return f" (did you mean {close[0]}?)" if close else ""
 
 
-async def _confirm_on_terminal(_context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult | ErrorData:
-    # The server quotes GitHub's strings; a terminal still gets no control character but the line breaks.
-    print(escaped(params.message, keep="\n"), file=sys.stderr)
-    print("> ", end="", file=sys.stderr, flush=True)  # stdout carries only the result, for scripts
-    line = await anyio.to_thread.run_sync(sys.stdin.readline)
-    if not line:  # end of input: nobody answered
-        return ElicitResult(action="cancel")
-    return ElicitResult(action="accept", content={"confirm": line.rstrip("\r\n")})
+class _Terminal:
+    """Asks the person on the terminal (stdin) when the server wants their confirmation; with no terminal, asks
+    nobody (a script's or a pipe's input is no person's answer) and remembers that it could not."""
+
+    def __init__(self) -> None:
+        self.unanswerable = False
+
+    async def confirm(self, _context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult | ErrorData:
+        if not sys.stdin.isatty():
+            self.unanswerable = True
+            return ElicitResult(action="cancel")
+        # The server quotes GitHub's strings; a terminal still gets no control character but the line breaks.
+        print(escaped(params.message, keep="\n"), file=sys.stderr)
+        print("> ", end="", file=sys.stderr, flush=True)  # stdout carries only the result, for scripts
+        line = await anyio.to_thread.run_sync(sys.stdin.readline, abandon_on_cancel=True)  # Ctrl-C at the prompt
+        if not line:  # end of input: nobody answered
+            return ElicitResult(action="cancel")
+        return ElicitResult(action="accept", content={"confirm": line.rstrip("\r\n")})
 
 
-def _progress_line() -> Any:
-    """A progress callback printing one line on stderr (done/total, rate, time left), or None off a terminal."""
-    if not sys.stderr.isatty():
-        return None
-    started = time.monotonic()
+class Progress:
+    """The progress callback of a call: keeps the last progress reported (done of total), and shows it as one line
+    on stderr (done/total, rate, time left) when that is a terminal."""
 
-    async def show(done: float, total: float | None, message: str | None) -> None:
-        line = visible(progress_text(done, total, message, time.monotonic() - started))
+    def __init__(self) -> None:
+        self.done: float | None = None
+        self.total: float | None = None
+        self._started = time.monotonic()
+        self._shown = sys.stderr.isatty()
+        self._line_open = False
+
+    async def __call__(self, progress: float, total: float | None, message: str | None) -> None:
+        self.done, self.total = progress, total
+        if not self._shown:
+            return
+        line = visible(progress_text(progress, total, message, time.monotonic() - self._started))
         print(f"\r\x1b[K{line}", end="", file=sys.stderr)
-        if total is not None and done >= total:
+        self._line_open = total is None or progress < total
+        if not self._line_open:
             print(file=sys.stderr)
 
-    return show
+    def interrupted(self, tool: str) -> str:
+        """`interrupted after 3 of 38; run the same command to resume`: how far the call got, as last reported."""
+        if self._line_open:  # end the progress line first
+            print(file=sys.stderr)
+            self._line_open = False
+        words = "interrupted"
+        if self.done is not None:
+            words += f" after {self.done:g}" + (f" of {self.total:g}" if self.total else "")
+        return words + ("; run the same command to resume" if tool in RESUMABLE else "")
 
 
 def progress_text(done: float, total: float | None, message: str | None, elapsed: float) -> str:
@@ -211,6 +280,35 @@ def _tool_help(tool: Tool) -> str:
         description = f"  {prop['description']}" if prop.get("description") else ""
         lines.append(f"  {name}: {kind}, {'; '.join(facts)}.{description}")
     return "\n".join(lines)
+
+
+async def describe_prompts(server: MCPServer[Any]) -> int:
+    """Print each prompt as it is rendered (`prompt NAME key=…`, optional arguments in brackets), its description,
+    and its arguments."""
+    async with Client(server, client_info=CLIENT) as client:
+        prompts = (await client.list_prompts()).prompts
+    for prompt in prompts:
+        arguments = prompt.arguments or []
+        usage = " ".join(f"{a.name}=…" if a.required else f"[{a.name}=…]" for a in arguments)
+        say(f"{prompt.name} {usage}".rstrip())
+        say(f"  {prompt.description or ''}".rstrip())
+        for argument in arguments:
+            say(f"    {argument.name}: {'required' if argument.required else 'optional'}. {argument.description or ''}")
+    return OK
+
+
+async def describe_resources(server: MCPServer[Any]) -> int:
+    """Print the resources and the resource templates (what `read URI` takes), each with its description."""
+    async with Client(server, client_info=CLIENT) as client:
+        resources = (await client.list_resources()).resources
+        templates = (await client.list_resource_templates()).resource_templates
+    for uri, description in [
+        *((str(resource.uri), resource.description) for resource in resources),
+        *((template.uri_template, template.description) for template in templates),
+    ]:
+        say(uri)
+        say(f"  {description or ''}".rstrip())
+    return OK
 
 
 async def read_resource(server: MCPServer[Any], uri: str) -> int:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
+import select
 import shlex
+import signal
 import socket
 import subprocess
 import time
@@ -20,7 +23,7 @@ from mcp import Client, ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from github_packages_mcp.config import gh_host_for
-from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
+from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, Fault, SandboxServer
 from github_packages_mcp.server.app import tool_entries
 from tests.helpers import COMMAND, Person, changes_nothing, clean_env, ok
 
@@ -28,6 +31,7 @@ pytestmark = pytest.mark.anyio
 PACKAGE = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
 WEB_API = [f"org={DEMO_ORG}", "package_type=container", "package_name=web/api"]
 VERSION = [*WEB_API, "package_version_id=3000000000"]
+MULTI_APP = [f"org={DEMO_ORG}", "package_type=container", "package_name=multi/app"]
 README = Path(__file__).parent.parent / "README.md"
 
 
@@ -47,6 +51,21 @@ def run_cli(*args: str, stdin: str = "", **env: str) -> subprocess.CompletedProc
     return subprocess.run(
         [*COMMAND, *args], input=stdin, capture_output=True, text=True, timeout=60, env=clean_env(**env), check=False
     )
+
+
+def run_cli_at_terminal(*args: str, typed: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`run_cli` with stdin a terminal (a pseudo-terminal), at which the person types `typed` (their answer, queued
+    as the terminal queues what is typed ahead); stdout and stderr piped."""
+    terminal, its_end = pty.openpty()
+    try:
+        os.write(terminal, typed.encode())
+        return subprocess.run(
+            [*COMMAND, *args], stdin=its_end, capture_output=True, text=True, timeout=60, env=clean_env(**env),
+            check=False,
+        )  # fmt: skip
+    finally:
+        os.close(its_end)
+        os.close(terminal)
 
 
 async def test_stdio_server_serves_every_tool_and_confirms_by_token(sandbox: SandboxServer) -> None:
@@ -152,8 +171,8 @@ def test_call_command_prints_the_structured_result() -> None:
 
 def test_call_command_asks_on_the_terminal_before_deleting() -> None:
     arguments = ["call", "delete_org_package", f"org={DEMO_ORG}", "package_type=container"]
-    refused = run_cli(*arguments, "package_name=web/api", "--sandbox", stdin="web\n")
-    confirmed = run_cli(*arguments, "package_name=web/api", "--sandbox", stdin="web/api\n")
+    refused = run_cli_at_terminal(*arguments, "package_name=web/api", "--sandbox", typed="web\n")
+    confirmed = run_cli_at_terminal(*arguments, "package_name=web/api", "--sandbox", typed="web/api\n")
     assumed = run_cli(*arguments, "package_name=multi/app", "--sandbox", "--yes")  # web/api is gone now
     assert "Permanently delete" in refused.stderr
     assert '"status": "not_confirmed"' in refused.stdout
@@ -242,7 +261,7 @@ def readme_walkthrough() -> list[list[str]]:
 
 def test_the_readme_walkthrough_works_as_printed() -> None:
     delete, plan, apply, restore = readme_walkthrough()
-    deleted = run_cli(*delete, stdin="web/api\n")
+    deleted = run_cli_at_terminal(*delete, typed="web/api\n")
     assert "Permanently delete version 3000000000 " in deleted.stderr
     assert json.loads(deleted.stdout)["deleted"] is True
     planned = run_cli(*plan)
@@ -253,15 +272,17 @@ def test_the_readme_walkthrough_works_as_printed() -> None:
     applied = run_cli(*apply)
     assert applied.returncode == 0, applied.stderr
     assert json.loads(applied.stdout)["deleted_count"] == 5
-    again = run_cli(*apply)
-    assert again.returncode == 1
-    assert f"Nothing to do: every version of plan {plan_id} is already done" in again.stderr
+    again = run_cli(*apply)  # a finished plan: nothing to do, and no error
+    assert again.returncode == 0, again.stderr
+    done = json.loads(again.stdout)
+    assert (done["status"], done["deleted_count"]) == ("already_done", 5)
+    assert done["message"].startswith(f"Plan {plan_id} was already applied; nothing was left to delete now. Then it")
     assert json.loads(run_cli(*plan).stdout)["delete"] == 0  # the versions deleted stay deleted
     restore = [argument.replace("PLAN_ID", plan_id) for argument in restore]
-    refused = run_cli(*restore, stdin="4\n")
+    refused = run_cli_at_terminal(*restore, typed="4\n")
     assert "Restore 5 deletion(s) this server journaled, in 1 package(s) ('multi/app', container" in refused.stderr
     assert (refused.returncode, json.loads(refused.stdout)["status"]) == (1, "not_confirmed")
-    restored = run_cli(*restore, stdin="5\n")
+    restored = run_cli_at_terminal(*restore, typed="5\n")
     assert restored.returncode == 0, restored.stderr
     assert json.loads(restored.stdout)["restored"] == 5
     assert json.loads(run_cli(*plan).stdout)["delete"] == 5  # back, so a plan would delete them again
@@ -449,3 +470,108 @@ def test_a_glob_that_matches_no_package_exits_1_with_what_exists() -> None:
         f"No npm package owned by the organization {DEMO_ORG} matches the glob 'desing*'. Did you mean "
         "'design-system'? No plan was made."
     ) in done.stderr
+
+
+def test_a_404_says_whether_the_owner_or_the_package_is_unknown() -> None:
+    unknown_org = run_cli("call", "list_org_packages", "org=nope", "package_type=container", "--sandbox")
+    unknown_package = run_cli("call", "get_org_package", *WEB_API[:2], "package_name=nope", "--sandbox")
+    assert unknown_org.returncode == 1
+    assert "There is no organization named 'nope' on GitHub (or the token cannot see it)." in unknown_org.stderr
+    assert unknown_package.returncode == 1
+    assert f"The organization {DEMO_ORG} has no container package named 'nope' (or the token cannot see it)." in (
+        unknown_package.stderr
+    )
+    assert "Traceback" not in unknown_org.stderr + unknown_package.stderr
+
+
+def test_a_destructive_call_with_no_terminal_and_no_yes_exits_2_before_anything_is_sent(
+    sandbox: SandboxServer,
+) -> None:
+    env = {"GITHUB_API_URL": sandbox.url, "GITHUB_TOKEN": DEMO_TOKEN}
+    piped = run_cli("call", "delete_org_package_version", *VERSION, stdin="web/api\n", **env)  # a script's answer
+    assert (piped.returncode, piped.stdout) == (2, "")
+    assert piped.stderr.splitlines()[-1] == "error: not a terminal: pass --yes to confirm"
+    assert not [r for r in sandbox.state.requests if "/packages" in r.raw_path]
+    # A restore of more than one asks too; with no terminal nothing is restored.
+    for version in (3000000000, 3002763731):
+        deleted = run_cli("call", "delete_org_package_version", *WEB_API, f"package_version_id={version}", "--yes",
+                          **env)  # fmt: skip
+        assert deleted.returncode == 0, deleted.stderr
+    restore = run_cli("call", "restore_from_journal", "since=1h", **env)
+    assert (restore.returncode, restore.stdout) == (2, "")
+    assert restore.stderr.splitlines()[-1] == "error: not a terminal: pass --yes to confirm"
+    assert not [r for r in sandbox.state.requests if r.method == "POST"]
+
+
+def test_a_restore_from_the_journal_with_any_failure_exits_1(sandbox: SandboxServer) -> None:
+    env = {"GITHUB_API_URL": sandbox.url, "GITHUB_TOKEN": DEMO_TOKEN}
+    for version in (3000000000, 3002763731):
+        deleted = run_cli("call", "delete_org_package_version", *WEB_API, f"package_version_id={version}", "--yes",
+                          **env)  # fmt: skip
+        assert deleted.returncode == 0, deleted.stderr
+    # Someone restores one of them meanwhile: GitHub answers the journal's restore of it 404.
+    path = f"/orgs/{DEMO_ORG}/packages/container/web%2Fapi/versions/3000000000/restore"
+    httpx2.post(sandbox.url + path, headers={"Authorization": f"Bearer {DEMO_TOKEN}"}).raise_for_status()
+    restored = run_cli("call", "restore_from_journal", "since=1h", "--yes", **env)
+    result = json.loads(restored.stdout)
+    assert (result["restored"], result["failed"]) == (1, 1)
+    assert restored.returncode == 1
+
+
+def _read_terminal(terminal: int, until: str | None = None, deadline: float = 60) -> str:
+    """What the command wrote to its terminal: up to `until`, or to its end (the command closed it)."""
+    shown, stop = b"", time.monotonic() + deadline
+    while time.monotonic() < stop and (until is None or until.encode() not in shown):
+        if not select.select([terminal], [], [], 0.2)[0]:
+            continue
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # EIO: every process holding the terminal's other end has closed it
+            break
+        if not chunk:
+            break
+        shown += chunk
+    return shown.decode(errors="replace")
+
+
+def test_ctrl_c_during_an_apply_says_how_far_it_got_and_the_same_command_resumes(sandbox: SandboxServer) -> None:
+    env = {"GITHUB_API_URL": sandbox.url, "GITHUB_REGISTRY_URL": sandbox.url, "GITHUB_TOKEN": DEMO_TOKEN}
+    planned = run_cli("call", "plan_version_cleanup", *MULTI_APP, "tagged=untagged", **env)
+    plan_id = json.loads(planned.stdout)["plan_id"]
+    apply = [*COMMAND, "call", "apply_version_cleanup", f"plan_id={plan_id}", "--yes"]
+    # Each of the 5 deletes answers after a second, as a busy GitHub might: the apply lasts long enough to interrupt.
+    sandbox.state.faults.script("DELETE", "*", [Fault(latency=1.0)] * 5)
+    terminal, its_end = pty.openpty()  # stderr on a terminal, where the progress line is shown
+    with subprocess.Popen(apply, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=its_end,
+                          env=clean_env(**env)) as process:  # fmt: skip
+        os.close(its_end)
+        shown = _read_terminal(terminal, until="deleted 1 of 5")
+        process.send_signal(signal.SIGINT)  # what Ctrl-C at the terminal sends
+        shown += _read_terminal(terminal)
+        assert process.wait(timeout=60) == 130
+        assert process.stdout is not None and process.stdout.read() == b""
+    os.close(terminal)
+    said = re.search(r"interrupted after (\d) of 5; run the same command to resume", shown)
+    assert said is not None, shown
+    assert "Traceback" not in shown
+    resumed = run_cli(*apply[len(COMMAND) :], **env)
+    assert resumed.returncode == 0, resumed.stderr
+    # Each version deleted once: the run again deleted only what the interrupted one had not.
+    assert 1 <= json.loads(resumed.stdout)["deleted_count"] <= 5 - int(said.group(1))
+    assert [r.method for r in sandbox.state.requests].count("DELETE") == 5
+    again = run_cli(*apply[len(COMMAND) :], **env)
+    assert (again.returncode, json.loads(again.stdout)["status"]) == (0, "already_done")
+
+
+def test_prompts_and_resources_are_listed_beside_tools_without_a_token() -> None:
+    prompts = run_cli("prompts")
+    resources = run_cli("resources")
+    assert (prompts.returncode, resources.returncode) == (0, 0), prompts.stderr + resources.stderr
+    lines = prompts.stdout.splitlines()
+    assert "audit_organization org=… [stale_after_days=…]" in lines
+    assert "  Audit an organization's packages and suggest what to clean up." in lines
+    assert "    org: required. Organization login" in lines
+    assert "    stale_after_days: optional. Stale: no new version in this many days" in lines
+    assert "github-packages://orgs/{org}/packages/{package_type}/{package_name}" in resources.stdout.splitlines()
+    assert "  Get an organization's package, with its newest versions" in resources.stdout.splitlines()
+    assert "Traceback" not in prompts.stderr + resources.stderr

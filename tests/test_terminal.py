@@ -4,8 +4,9 @@ described, resources read and prompts rendered."""
 
 from __future__ import annotations
 
-import io
 import json
+import os
+import pty
 import socket
 from pathlib import Path
 
@@ -52,8 +53,12 @@ def test_yes_confirms_a_package_delete_too(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_a_refused_confirmation_exits_1(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("sys.stdin", io.StringIO("not-the-name\n"))
-    code, out, err = run(capsys, "call", "delete_org_package", *MULTI)
+    terminal, its_end = pty.openpty()  # stdin a terminal, at which the person types a wrong answer
+    os.write(terminal, b"not-the-name\n")
+    with os.fdopen(its_end) as stdin:
+        monkeypatch.setattr("sys.stdin", stdin)
+        code, out, err = run(capsys, "call", "delete_org_package", *MULTI)
+    os.close(terminal)
     assert "Type the package name 'multi/app' to confirm." in err
     assert (code, json.loads(out)["status"]) == (1, "not_confirmed")
 

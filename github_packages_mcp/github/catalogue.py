@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from pydantic import BaseModel, Field
 
@@ -50,6 +50,7 @@ __all__ = [
     "Target",
     "Verb",
     "arg",
+    "arguments_at",
     "encode_segment",
     "expand_path",
     "operation",
@@ -210,6 +211,12 @@ class Owner:
     def describe(self) -> str:
         """`you`, `the organization acme` or `the user mona`."""
         return _OWNERS[self.kind].named.format(login=self.login)
+
+    @property
+    def own_path(self) -> str | None:
+        """The owner's own resource, `/orgs/acme` or `/users/mona`: outside the Packages API, read only after a 404
+        to tell an unknown owner from an unknown package; None for the token's user, who exists."""
+        return None if self.kind == "my" else expand_path(_OWNERS[self.kind].prefix, self.arguments)
 
     def owned_by(self) -> str:
         """`owned by ...`, saying who "you" is."""
@@ -449,7 +456,7 @@ def operation(name: str) -> Operation:
 def _matcher(template: str) -> re.Pattern[str]:
     """A template as a pattern over request paths: each placeholder is one (encoded) segment."""
     parts = _PLACEHOLDER.split(template)  # literal, name, literal, name, ..., literal
-    return re.compile("".join(re.escape(part) if i % 2 == 0 else "[^/]+" for i, part in enumerate(parts)))
+    return re.compile("".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)" for i, part in enumerate(parts)))
 
 
 _MATCHERS = tuple((op, _matcher(op.path)) for op in OPERATIONS)
@@ -461,3 +468,12 @@ def operation_at(method: str, path: str) -> Operation | None:
     Lets the client know a listing's result window, and advice know which operation failed.
     """
     return next((op for op, pattern in _MATCHERS if op.method == method and pattern.fullmatch(path)), None)
+
+
+def arguments_at(method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
+    """The operation a request is and its path arguments, decoded (`web%2Fapi` is `web/api`); None for any other
+    request. Lets advice name what a 404 was about."""
+    for op, pattern in _MATCHERS:
+        if op.method == method and (found := pattern.fullmatch(path)):
+            return op, {name: unquote(value) for name, value in found.groupdict().items()}
+    return None

@@ -159,7 +159,15 @@ class Forbidden(APIError):
 
 
 class NotFound(APIError):
-    """404: the resource does not exist, or this token may not see it."""
+    """404: the resource does not exist, or this token may not see it.
+
+    `owner_exists` is what reading the owner of an `/orgs/{org}` or `/users/{username}` request said afterwards
+    (`insights.suggest.owner_checked`), as GitHub answers 404 both for an unknown owner and an unknown package;
+    None when it was not read, or could not be.
+    """
+
+    owner_exists: bool | None = None
+    owner_read: bool = False  # read once per error at most
 
 
 class NotDeleted(APIError):

@@ -199,7 +199,8 @@ class DeleteOutcome(ConfirmationOutcome):
     """What a tool that deletes answers: done, refused by the person, or waiting for their confirmation."""
 
     deleted: bool = False
-    status: Literal["deleted", "confirmation_required", "declined", "cancelled", "not_confirmed"]
+    # already_done: a cleanup plan with nothing left to delete (its counts: what its apply did then).
+    status: Literal["deleted", "already_done", "confirmation_required", "declined", "cancelled", "not_confirmed"]
     message: str
     confirmation_required: bool = False
     summary: str | None = Field(default=None, description="What would be deleted; show it to the person")

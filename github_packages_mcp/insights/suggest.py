@@ -1,6 +1,6 @@
-"""After a 404, what does exist: the package under another type, the closest names of the same type, or the
-package without the version asked for. A few reads, made only on that error path; any failure among them just
-means no suggestion."""
+"""After a 404, what does exist: the owner at all, the package under another type, the closest names of the same
+type, or the package without the version asked for. A few reads, made only on that error path; any failure among
+them just means no suggestion."""
 
 from __future__ import annotations
 
@@ -9,14 +9,33 @@ from functools import partial
 from typing import Any
 
 from github_packages_mcp.errors import GitHubPackagesError
-from github_packages_mcp.github.catalogue import Owner, Target
+from github_packages_mcp.github.catalogue import Owner, Target, arguments_at
 from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.github.errors import NotFound
 from github_packages_mcp.github.models import PACKAGE_TYPES
 from github_packages_mcp.github.tasks import gather
 from github_packages_mcp.github.untrusted import quoted
 
-__all__ = ["what_exists"]
+__all__ = ["owner_checked", "what_exists"]
+
+
+async def owner_checked(github: GitHubClient, exc: NotFound) -> NotFound:
+    """`exc`, with `owner_exists` read once: GitHub answers 404 both for an unknown organization or user and for an
+    unknown package, and only reading the owner itself (`GET /orgs/{org}`, `GET /users/{username}`) tells them
+    apart. Not read for the token's own user, who exists, nor for a request outside the catalogue."""
+    found = arguments_at(exc.method, exc.path)
+    if exc.owner_read or found is None or (path := Owner.of(found[1]).own_path) is None:
+        return exc
+    exc.owner_read = True
+    try:
+        await github.get_json(path)
+    except NotFound:
+        exc.owner_exists = False
+    except GitHubPackagesError:  # unknown: the advice stays as it was
+        return exc
+    else:
+        exc.owner_exists = True
+    return exc
 
 
 async def what_exists(github: GitHubClient, arguments: dict[str, Any], *, restoring: bool = False) -> str | None:
@@ -43,20 +62,20 @@ async def what_exists(github: GitHubClient, arguments: dict[str, Any], *, restor
         return None
 
 
-async def _elsewhere(github: GitHubClient, owner: Owner, package_type: str, name: str) -> str:
-    asked = f"No {package_type} package {quoted(name)} {owner.owned_by()} is visible to this token."
+async def _elsewhere(github: GitHubClient, owner: Owner, package_type: str, name: str) -> str | None:
+    # That the package is not there, the advice on the 404 says (`toolkit/advice.py`); this says what is.
     others = [other for other in PACKAGE_TYPES if other != package_type]
     found = await gather(
         [partial(_exists, github, owner, {**owner.arguments, "package_type": t, "package_name": name}) for t in others]
     )
     if types := [t for t, exists in zip(others, found, strict=True) if exists]:
-        return f"{asked} It exists as a {' and a '.join(types)} package: use package_type={types[0]}."
+        return f"It exists as a {' and a '.join(types)} package: use package_type={types[0]}."
     listing = owner.operation("list", "packages")
     page = await github.get_page(listing.url_path(owner.arguments), {"package_type": package_type, "per_page": 100})
     names = [item["name"] for item in page.items if isinstance(item, dict) and "name" in item]
     if close := difflib.get_close_matches(name, names, n=3, cutoff=0.6):
-        return f"{asked} Did you mean {' or '.join(map(quoted, close))}?"
-    return asked
+        return f"Did you mean {' or '.join(map(quoted, close))}?"
+    return None
 
 
 async def _exists(github: GitHubClient, owner: Owner, arguments: dict[str, Any]) -> bool:

@@ -17,6 +17,7 @@ it is the very plan the person confirmed (its digest): the cleanup service (`ser
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -44,12 +45,14 @@ __all__ = [
     "PlanChanged",
     "PlanSummary",
     "SkippedVersion",
+    "already_done",
     "plan_summary",
     "remaining",
     "run_plan",
 ]
 
 DIGEST_SHOWN = 12  # hex characters of the plan's digest in the words the person approves
+_SETTLED: tuple[JournalResult, ...] = ("deleted", "already_gone", "skipped")  # a failed delete is tried again
 
 
 class PlanChanged(InvalidRequest):
@@ -88,9 +91,33 @@ async def remaining(journal: Journal, plan: SavedPlan) -> list[PlannedDeletion]:
     settled = {
         (entry.package_name, entry.version_id)
         for entry in (await journal.read()).entries
-        if entry.plan_id == plan.plan_id and entry.result in ("deleted", "already_gone", "skipped")
+        if entry.plan_id == plan.plan_id and entry.result in _SETTLED
     }
     return [item for item in plan.deletions if (item.package_name, item.id) not in settled]
+
+
+async def already_done(journal: Journal, plan: SavedPlan) -> CleanupApplied:
+    """What applying a plan with nothing left to delete answers (no error: running a finished plan again is not
+    one): that nothing was done now, and what the journal records its apply did then."""
+    settled: dict[tuple[str, int | None], JournalResult] = {}
+    for entry in (await journal.read()).entries:  # oldest first: a later outcome of a version replaces an earlier
+        if entry.plan_id == plan.plan_id and entry.version_id is not None and entry.result in _SETTLED:
+            settled[(entry.package_name, entry.version_id)] = entry.result
+    counts = Counter(settled.values())
+    then = (
+        f"Plan {plan.plan_id} was already applied; nothing was left to delete now. Then it deleted "
+        f"{counts['deleted']} version(s); {counts['already_gone']} were already gone, {counts['skipped']} skipped. "
+        "restore_from_journal with this plan_id brings deleted versions back within 30 days."
+    )
+    return CleanupApplied(
+        status="already_done",
+        message=then if plan.deletions else f"Plan {plan.plan_id} deletes nothing: there was nothing to do.",
+        plan_id=plan.plan_id,
+        deleted_count=counts["deleted"],
+        already_gone=counts["already_gone"],
+        skipped=counts["skipped"],
+        journal=journal.file_name(),
+    )
 
 
 def plan_summary(plan: SavedPlan, todo: Sequence[PlannedDeletion]) -> PlanSummary:

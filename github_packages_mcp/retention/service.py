@@ -21,6 +21,7 @@ from github_packages_mcp.retention.apply import (
     CleanupApplied,
     PlanChanged,
     PlanSummary,
+    already_done,
     plan_summary,
     remaining,
     run_plan,
@@ -81,6 +82,15 @@ class Cleanups:
         """
         plan = await self.store.load(plan_id, caller)
         return plan_summary(plan, await remaining(self.journal, plan))
+
+    async def already_done(self, plan_id: str, caller: str) -> CleanupApplied:
+        """What applying a plan with nothing left to delete answers: what its apply did then (`apply.already_done`).
+
+        Raises:
+            PlanNotFound: If there is no such plan that this caller can use.
+            PlanExpired: If the plan expired.
+        """
+        return await already_done(self.journal, await self.store.load(plan_id, caller))
 
     async def apply(
         self, plan_id: str, confirmed_digest: str, actor: Actor, progress: ProgressCallback | None = None

@@ -36,7 +36,8 @@ LAST_VERSION_REFUSED: Final = "You cannot delete the last version of a package. 
 
 OwnerKind = Literal["user", "org", "users"]
 TokenKind = Literal["classic", "fine_grained", "actions"]
-Api = Literal["packages", "registry", "user", "rate_limit"]  # what a kind of token may be refused as a whole
+# What a kind of token may be refused as a whole; "accounts": owners' public profiles, which no token is refused.
+Api = Literal["packages", "registry", "user", "rate_limit", "accounts"]
 
 
 def too_popular(what: str) -> str:
@@ -300,6 +301,14 @@ class World:
         owner = self.owners.get(login.lower())
         wanted = "Organization" if ref.kind == "org" else "User"
         if owner is None or owner.type != wanted:
+            raise SandboxError(404, "Not Found")
+        return owner
+
+    def public_owner(self, ref: OwnerRef) -> Owner:
+        """The organization (`/orgs/{org}`) or account (`/users/{username}`: a user or an organization, as on
+        GitHub) a login names, which any token may read."""
+        owner = self.owners.get((ref.name or "").lower())
+        if owner is None or (ref.kind == "org" and owner.type != "Organization"):
             raise SandboxError(404, "Not Found")
         return owner
 

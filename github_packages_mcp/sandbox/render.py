@@ -52,6 +52,27 @@ def user_json(owner: Owner, base: str) -> Json:
     }
 
 
+def organization_json(owner: Owner, base: str) -> Json:
+    """An organization as GET /orgs/{org} shows it, its public fields only (GitHub's organization-full, less the
+    plan, counts and settings only its members see)."""
+    api = f"{base}/orgs/{owner.login}"
+    return {
+        "login": owner.login,
+        "id": owner.id,
+        "node_id": _node_id(owner.type, owner.id),
+        "url": api,
+        "repos_url": f"{api}/repos",
+        "members_url": f"{api}/members{{/member}}",
+        "avatar_url": f"https://avatars.githubusercontent.com/u/{owner.id}?v=4",
+        "description": None,
+        "name": owner.name,
+        "html_url": f"https://github.com/{owner.login}",
+        "type": "Organization",
+        "created_at": timestamp(owner.created_at),
+        "updated_at": timestamp(owner.created_at),
+    }
+
+
 def private_user_json(owner: Owner, base: str) -> Json:
     """The authenticated user as GET /user shows it: the simple user plus the profile."""
     return user_json(owner, base) | {

@@ -1,4 +1,6 @@
-"""The GitHub REST routes the sandbox answers: the 27 Packages operations, /user and /rate_limit.
+"""The GitHub REST routes the sandbox answers: the 27 Packages operations, /user, /rate_limit, and the owners'
+public profiles /orgs/{org} and /users/{username} (read after a 404, to tell an unknown owner from an unknown
+package).
 
 Each is a Route: its handler, the scopes a classic token needs and its documentation anchors.
 `match` finds the route for a method and a raw path; the app does authentication, quotas and ETags around it.
@@ -20,15 +22,18 @@ from github_packages_mcp.sandbox.render import (
     Json,
     VersionRenderer,
     json_response,
+    organization_json,
     package_json,
     private_user_json,
     rate_limit_json,
+    user_json,
     version_json,
 )
 from github_packages_mcp.sandbox.world import SandboxState
 
 PACKAGES_DOCS: Final = "https://docs.github.com/rest/packages/packages#"
 USERS_DOCS: Final = "https://docs.github.com/rest/users/users#"
+ORGS_DOCS: Final = "https://docs.github.com/rest/orgs/orgs#"
 RATE_LIMIT_STATUS_DOCS: Final = "https://docs.github.com/rest/rate-limit/rate-limit#"
 DEFAULT_PER_PAGE: Final = 30
 MAX_PER_PAGE: Final = 100
@@ -120,6 +125,12 @@ def _paged(
 
 def _get_user(call: Call) -> Response:
     return json_response(private_user_json(call.state.account(call.viewer), call.base))
+
+
+def _get_owner(call: Call) -> Response:
+    owner = call.state.public_owner(call.owner)
+    render = organization_json if call.owner.kind == "org" else user_json
+    return json_response(render(owner, call.base))
 
 
 def _get_rate_limit(call: Call) -> Response:
@@ -306,6 +317,12 @@ ACCOUNT_ROUTES: Final[dict[str, dict[str, Route]]] = {
     },
 }
 
+# An owner's own public profile, by the first segment of /orgs/{org} and /users/{username}.
+OWNER_ROUTES: Final[dict[str, tuple[OwnerKind, Route]]] = {
+    "orgs": ("org", Route(_get_owner, (), "view organizations", ("get-an-organization",), "accounts", ORGS_DOCS)),
+    "users": ("users", Route(_get_owner, (), "view users", ("get-a-user",), "accounts", USERS_DOCS)),
+}
+
 _PREFIXES: Final[tuple[tuple[OwnerKind, tuple[str, ...]], ...]] = (
     ("user", ("user",)),
     ("org", ("orgs", "{owner}")),
@@ -322,6 +339,9 @@ def match(method: str, raw_path: str) -> tuple[Route, OwnerRef, dict[str, str]] 
         route = ACCOUNT_ROUTES[raw_path].get(method)
         return None if route is None else (route, OwnerRef("user"), {})
     segments = raw_path.split("/")[1:]
+    if len(segments) == 2 and segments[0] in OWNER_ROUTES and segments[1]:
+        kind, route = OWNER_ROUTES[segments[0]]
+        return None if method != "GET" else (route, OwnerRef(kind, unquote(segments[1])), {})
     for kind, template, methods in TEMPLATES:
         if len(template) != len(segments):
             continue

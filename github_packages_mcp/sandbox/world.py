@@ -307,6 +307,11 @@ class SandboxState:
         with self.lock:
             return self._world.owners[viewer.login.lower()]
 
+    def public_owner(self, ref: OwnerRef) -> Owner:
+        """The organization or account an /orgs/{org} or /users/{username} request names (`World.public_owner`)."""
+        with self.lock:
+            return self._world.public_owner(ref)
+
     # --- packages -------------------------------------------------------------------------------------------------
 
     def list_packages(

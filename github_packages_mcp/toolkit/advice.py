@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from mcp.server.mcpserver.exceptions import ToolError
 
 from github_packages_mcp.errors import GitHubPackagesError
-from github_packages_mcp.github.catalogue import operation, operation_at, parse_scopes
+from github_packages_mcp.github.catalogue import Owner, arguments_at, operation, operation_at, parse_scopes
+from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.github.credentials import INSTALLATION_TOKEN
 from github_packages_mcp.github.errors import (
     APIError,
@@ -25,8 +26,9 @@ from github_packages_mcp.github.errors import (
     Unauthorized,
 )
 from github_packages_mcp.github.models import PackageList
+from github_packages_mcp.github.untrusted import quoted
 
-__all__ = ["tool_error_message", "tool_errors"]
+__all__ = ["owner_known", "tool_error_message", "tool_errors"]
 
 # How GitHub words a restore refused because the name was used again (assumed: docs/github-behaviour.md#restore-window).
 _NAME_REUSED = ("reused", "published after the deletion")
@@ -45,6 +47,20 @@ def tool_errors(scopes: tuple[str, ...], check_with: str) -> Iterator[None]:
         raise ToolError(tool_error_message(exc, scopes, check_with)) from None
     except GitHubPackagesError as exc:  # refused before sending, or the server's records unavailable
         raise ToolError(str(exc)) from None
+
+
+@asynccontextmanager
+async def owner_known(github: GitHubClient) -> AsyncIterator[None]:
+    """A 404 from the block, once it is known whether its owner exists (`suggest.owner_checked`), which the advice
+    then says; inside `tool_errors`."""
+    try:
+        yield
+    except NotFound as exc:
+        # Imported on this error path only: serving stdio starts without the insights (tests/test_cli.py).
+        from github_packages_mcp.insights.suggest import owner_checked
+
+        await owner_checked(github, exc)
+        raise
 
 
 def tool_error_message(exc: GitHubError, scopes: tuple[str, ...], check_with: str) -> str:
@@ -111,10 +127,38 @@ def _not_found_advice(exc: APIError, said: str, request: str) -> str:
             f"{said} That answer is not GitHub's API: check api_url (GITHUB_API_URL): https://api.github.com for "
             "GitHub.com, https://HOST/api/v3 for GitHub Enterprise Server. Nothing was changed."
         )
+    if isinstance(exc, NotFound) and (missing := _what_is_missing(exc)) is not None:
+        return f"{said} {missing}"
     return (
         f"{said} The package or version may not exist, may be deleted, or may be hidden from this token: "
         f"GitHub also answers 404 when the token lacks access to it or the read:packages scope."
     )
+
+
+def _what_is_missing(exc: NotFound) -> str | None:
+    """The owner, or the owner's package, once the owner was read (`suggest.owner_checked`); None when that is not
+    known (GitHub's 404 says neither)."""
+    found = arguments_at(exc.method, exc.path)
+    if found is None:
+        return None
+    op, arguments = found
+    owner = Owner.of(arguments)
+    if exc.owner_exists is False:
+        kind = "organization" if owner.kind == "org" else "user"
+        return f"There is no {kind} named {quoted(owner.login or '')} on GitHub (or the token cannot see it)."
+    name = arguments.get("package_name")
+    # A restore's 404 may be a package that is there and not deleted; a version's, a package without that version.
+    if name is None or op.kind == "restore" or "package_version_id" in arguments:
+        return None
+    if owner.kind == "my":
+        return f"You have no {arguments['package_type']} package named {quoted(name)} (or the token cannot see it)."
+    if exc.owner_exists:
+        who = owner.describe()
+        return (
+            f"{who[0].upper()}{who[1:]} has no {arguments['package_type']} package named {quoted(name)} (or the "
+            "token cannot see it)."
+        )
+    return None
 
 
 def _scope_advice(exc: APIError, needed: str) -> str:

@@ -16,7 +16,7 @@ from github_packages_mcp.insights.integrity import Integrity, check_integrity
 from github_packages_mcp.insights.token import TokenCheck
 from github_packages_mcp.insights.token import check_token as token_check
 from github_packages_mcp.retention.patterns import MAX_PATTERN_LENGTH
-from github_packages_mcp.toolkit.advice import tool_errors
+from github_packages_mcp.toolkit.advice import owner_known, tool_errors
 from github_packages_mcp.toolkit.context import ToolContext, app_of, progress_reporter
 from github_packages_mcp.toolkit.entries import ToolEntry
 from github_packages_mcp.toolkit.schemas import concise
@@ -46,7 +46,8 @@ async def audit_packages(
         owner = Owner.of({"org": org, "username": username})
         now = datetime.fromtimestamp(app.clock(), UTC)
         types = list(dict.fromkeys(package_types))
-        return concise(await audit(app.github, owner, types, stale_after_days, include_versions, now, progress))
+        async with owner_known(app.github):
+            return concise(await audit(app.github, owner, types, stale_after_days, include_versions, now, progress))
 
 
 async def check_image_integrity(
@@ -56,7 +57,8 @@ async def check_image_integrity(
     progress = progress_reporter(ctx, "checked {done} of {total} package(s)")
     with tool_errors(READ, "list_org_packages"):
         owner = Owner.of({"org": org, "username": username})
-        return concise(await check_integrity(app.sources, owner, package_name, progress))
+        async with owner_known(app.github):
+            return concise(await check_integrity(app.sources, owner, package_name, progress))
 
 
 async def check_token(ctx: ToolContext) -> Annotated[CallToolResult, TokenCheck]:

@@ -44,7 +44,7 @@ from github_packages_mcp.retention.rules import (
     Rules,
     Tagged,
 )
-from github_packages_mcp.toolkit.advice import tool_error_message, tool_errors
+from github_packages_mcp.toolkit.advice import owner_known, tool_error_message, tool_errors
 from github_packages_mcp.toolkit.confirmation import ConfirmationTarget, confirmed_tool
 from github_packages_mcp.toolkit.context import Caller, ToolContext, app_of, caller_of, progress_reporter
 from github_packages_mcp.toolkit.entries import ToolEntry
@@ -99,7 +99,8 @@ async def plan_version_cleanup(
     with tool_errors(READ, "list_org_package_versions"):
         owner = Owner.of({"org": org, "username": username})
         caller = (await caller_of(ctx)).identity
-        plan = await app_of(ctx).cleanups.plan(caller, owner, package_type, package_name, rules, progress)
+        async with owner_known(app_of(ctx).github):
+            plan = await app_of(ctx).cleanups.plan(caller, owner, package_type, package_name, rules, progress)
     return concise(plan)
 
 
@@ -109,19 +110,25 @@ class CleanupTarget(ConfirmationTarget):
     apply checks again."""
 
     digest: str
+    versions: int  # left to delete
+
+    @property
+    def needs_asking(self) -> bool:
+        # A plan with nothing left to delete deletes nothing: it answers what it did then, without asking.
+        return self.versions > 0
 
 
 async def _cleanup_target(ctx: ToolContext, caller: Caller, arguments: dict[str, Any]) -> CleanupTarget:
-    plan_id = arguments["plan_id"]
-    described = await app_of(ctx).cleanups.describe(plan_id, caller.identity)
-    if (count := described.versions) == 0:
-        raise ToolError(f"Nothing to do: every version of plan {plan_id} is already done")
-    return CleanupTarget(described.summary, str(count), f"{count} (the number of versions)", described.digest)
+    described = await app_of(ctx).cleanups.describe(arguments["plan_id"], caller.identity)
+    count = described.versions
+    return CleanupTarget(described.summary, str(count), f"{count} (the number of versions)", described.digest, count)
 
 
 async def _cleaned_up(
     ctx: ToolContext, actor: Actor, target: CleanupTarget, arguments: dict[str, Any]
 ) -> CleanupApplied:
+    if not target.versions:
+        return await app_of(ctx).cleanups.already_done(arguments["plan_id"], actor.caller)
     progress = progress_reporter(ctx, "deleted {done} of {total}")
     try:
         # Only the plan the person was asked about (its digest is in the summary they approved, and a token binds

@@ -26,9 +26,9 @@ from github_packages_mcp.github.listing import Listing
 from github_packages_mcp.github.models import DeletionResult, Package
 from github_packages_mcp.github.pacing import sent_in_turn
 from github_packages_mcp.github.untrusted import quoted
-from github_packages_mcp.insights.suggest import what_exists
+from github_packages_mcp.insights.suggest import owner_checked, what_exists
 from github_packages_mcp.retention.journal import Actor, JournalResult, Subject
-from github_packages_mcp.toolkit.advice import tool_error_message, tool_errors
+from github_packages_mcp.toolkit.advice import owner_known, tool_error_message, tool_errors
 from github_packages_mcp.toolkit.confirmation import ConfirmationTarget, confirmed_tool
 from github_packages_mcp.toolkit.context import (
     CONTEXT,
@@ -102,8 +102,10 @@ def _plain_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
 
 
 async def _explained(op: Operation, github: GitHubClient, arguments: dict[str, Any], exc: NotFound) -> Exception:
-    """The 404 with what does exist said after it, or the 404 itself when nothing can be said."""
-    if "package_name" not in arguments:
+    """The 404 with what does exist said after it (the owner at all, then near the package), or the 404 itself
+    when nothing more can be said."""
+    exc = await owner_checked(github, exc)
+    if "package_name" not in arguments or exc.owner_exists is False:
         return exc
     hint = await what_exists(github, arguments, restoring=op.kind == "restore")
     return exc if hint is None else ToolError(f"{tool_error_message(exc, op.scopes, _check_with(op))} {hint}")
@@ -233,7 +235,9 @@ def _delete_tool(op: Operation, params: list[Any]) -> Callable[..., Any]:
 
 
 async def _delete_target(op: Operation, ctx: ToolContext, caller: Caller, arguments: dict[str, Any]) -> DeleteTarget:
-    described = await describe_deletion(op, app_of(ctx).github, arguments)
+    github = app_of(ctx).github
+    async with owner_known(github):
+        described = await describe_deletion(op, github, arguments)
     found, package = described.found, described.package
     known: dict[str, Any] = (
         {"package_id": found.id} if isinstance(found, Package) else {"name": found.name, "tags": found.tags}

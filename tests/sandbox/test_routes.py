@@ -152,6 +152,23 @@ def test_unknown_paths_methods_owners_and_types_are_404(client: httpx2.Client) -
     assert_error(client.get(HELLO + "/versions/1"), 404, "Package version not found.")
 
 
+def test_an_owners_own_profile_is_read_as_on_github(client: httpx2.Client, state: SandboxState) -> None:
+    """GitHub's REST docs, "Get an organization" (GET /orgs/{org}: 200, or 404 for no such organization) and "Get a
+    user" (GET /users/{username}: 200 for a user or an organization, with its `type`, or 404)."""
+    org = client.get("/orgs/ACME-Labs")
+    assert org.status_code == 200
+    assert (org.json()["login"], org.json()["type"], org.json()["id"]) == (DEMO_ORG, "Organization", 91_204_335)
+    assert client.get("/users/mona-demo").json()["type"] == "User"
+    assert client.get(f"/users/{DEMO_ORG}").json()["type"] == "Organization"
+    assert_error(client.get("/orgs/no-such-org"), 404, "Not Found")
+    assert_error(client.get("/orgs/octo-demo"), 404, "Not Found")  # a user is not an organization
+    assert_error(client.get("/users/nobody-here"), 404, "Not Found")
+    assert client.get("/orgs/no-such-org").json()["documentation_url"].endswith("/orgs/orgs#get-an-organization")
+    assert_error(client.delete("/orgs/acme-labs"), 404, "Not Found")
+    state.add_token("ghs_actionsLike", "octo-demo", (), kind="actions")
+    assert client.get("/orgs/acme-labs", headers={"Authorization": "Bearer ghs_actionsLike"}).status_code == 200
+
+
 def test_owners_are_case_insensitive(client: httpx2.Client) -> None:
     assert client.get("/orgs/ACME-Labs/packages/container/web%2Fapi").status_code == 200
     assert client.get("/users/Mona-Demo/packages/container/tools%2Fcli").status_code == 200

@@ -38,8 +38,8 @@ async def test_not_found_says_the_token_may_lack_access(settings: Settings) -> N
             "get_org_package", {"org": DEMO_ORG, "package_type": "npm", "package_name": "nope"}
         )
     text = error_text(result)
-    assert "404" in text and "not found" in text.lower() and "hidden from this token" in text
-    assert ": Package not found. The package" in text  # GitHub's full stop, not a second one of ours
+    assert "404" in text and "not found" in text.lower() and "(or the token cannot see it)" in text
+    assert ": Package not found. The organization" in text  # GitHub's full stop, not a second one of ours
 
 
 async def test_a_missing_scope_is_named(settings: Settings) -> None:

@@ -83,7 +83,11 @@ async def test_a_dot_segment_package_name_stays_inside_its_segment(
         result = await client.call_tool("plan_version_cleanup", {**WEB, "package_name": name})
     assert "404" in error_text(result)
     encoded = name.replace(".", "%2E")
-    assert [r.raw_path for r in sandbox.state.requests] == [f"/orgs/{DEMO_ORG}/packages/container/{encoded}"]
+    # The package's path, then (after its 404) the owner's own, which tells an unknown owner from an unknown package.
+    assert [r.raw_path for r in sandbox.state.requests] == [
+        f"/orgs/{DEMO_ORG}/packages/container/{encoded}",
+        f"/orgs/{DEMO_ORG}",
+    ]
 
 
 @pytest.mark.parametrize("referrers", ["none", "redirect", "supported"])
@@ -243,6 +247,32 @@ async def test_apply_without_forms_needs_the_token_and_refuses_a_wrong_count(
         refused = ok(await client.call_tool("apply_version_cleanup", {"plan_id": other["plan_id"]}))
     assert refused["status"] == "not_confirmed"
     assert len(deleted_ids(sandbox)) == 5
+
+
+async def test_a_finished_plan_applied_again_says_what_it_did_then_without_asking_or_an_error(
+    settings: Settings, sandbox: SandboxServer
+) -> None:
+    person = Person(typed="5")
+    async with Client(build_server(settings), elicitation_callback=person) as client:  # type: ignore[arg-type]
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "tagged": "untagged"}))
+        applied = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+        again = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+    async with Client(build_server(settings)) as tokens_only:  # no form: it would otherwise hand out a token
+        by_token = ok(await tokens_only.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+    assert len(person.messages) == 1  # asked once, for the apply that deleted
+    assert (applied["status"], again["status"], by_token["status"]) == ("deleted", "already_done", "already_done")
+    assert (again["deleted"], again["deleted_count"], again["already_gone"], again["failed"]) == (False, 5, 0, 0)
+    assert again["message"].startswith(f"Plan {plan['plan_id']} was already applied; nothing was left to delete now")
+    assert "confirmation_token" not in by_token
+    assert [r.method for r in sandbox.state.requests].count("DELETE") == 5
+
+
+async def test_a_plan_that_deletes_nothing_is_already_done(settings: Settings, sandbox: SandboxServer) -> None:
+    async with Client(build_server(settings)) as client:
+        plan = ok(await client.call_tool("plan_version_cleanup", {**MULTI, "keep_latest": 1000}))
+        applied = ok(await client.call_tool("apply_version_cleanup", {"plan_id": plan["plan_id"]}))
+    assert (plan["delete"], applied["status"], applied["deleted_count"]) == (0, "already_done", 0)
+    assert applied["message"] == f"Plan {plan['plan_id']} deletes nothing: there was nothing to do."
 
 
 async def test_refusals_are_skipped_and_gone_versions_count_as_done(settings: Settings, sandbox: SandboxServer) -> None:

@@ -11,6 +11,7 @@ from mcp_types import CallToolResult
 from github_packages_mcp.config import Settings
 from github_packages_mcp.github.catalogue import OPERATIONS
 from github_packages_mcp.sandbox import DEMO_LOGIN, DEMO_ORG, DEMO_OTHER_USER, SandboxServer
+from github_packages_mcp.sandbox.faults import Fault
 from github_packages_mcp.server.app import build_server
 from tests.helpers import Person, error_text, ok
 
@@ -145,6 +146,41 @@ async def test_a_404_says_what_does_exist(settings: Settings, tool: str, argumen
         result = await client.call_tool(tool, {"org": DEMO_ORG, **arguments})
     assert "404" in error_text(result)
     assert says in error_text(result)
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "says"),
+    [
+        ("list_org_packages", {"org": "no-such-org", "package_type": "npm"},
+         "There is no organization named 'no-such-org' on GitHub (or the token cannot see it)."),
+        ("get_user_package", {"username": "nobody-here", "package_type": "npm", "package_name": "x"},
+         "There is no user named 'nobody-here' on GitHub (or the token cannot see it)."),
+        ("get_org_package", {"org": DEMO_ORG, "package_type": "container", "package_name": "nope"},
+         f"The organization {DEMO_ORG} has no container package named 'nope' (or the token cannot see it)."),
+        ("plan_version_cleanup", {"org": "no-such-org", "package_type": "npm", "package_name": "x"},
+         "There is no organization named 'no-such-org' on GitHub"),
+        ("delete_org_package", {"org": "no-such-org", "package_type": "npm", "package_name": "x"},
+         "There is no organization named 'no-such-org' on GitHub"),
+    ],
+)  # fmt: skip
+async def test_a_404_tells_an_unknown_owner_from_an_unknown_package_with_one_read_of_the_owner(
+    settings: Settings, sandbox: SandboxServer, tool: str, arguments: dict[str, Any], says: str
+) -> None:
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool(tool, arguments)
+    assert says in error_text(result)
+    assert "package or version may not exist" not in error_text(result)
+    owner_path = "/" + "/".join(sandbox.state.requests[-1].raw_path.split("/")[1:3])
+    owner_reads = [r for r in sandbox.state.requests if r.raw_path == owner_path]
+    assert len(owner_reads) == 1  # only on the 404, and once
+
+
+async def test_a_404_keeps_its_advice_when_the_owner_cannot_be_read(settings: Settings, sandbox: SandboxServer) -> None:
+    sandbox.state.faults.script("GET", "/orgs/no-such-org", [Fault(status=502)] * 10)  # past every retry
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool("list_org_packages", {"org": "no-such-org", "package_type": "npm"})
+    assert "The package or version may not exist" in error_text(result)
+    assert "There is no organization" not in error_text(result)
 
 
 async def test_a_restore_of_what_is_not_deleted_and_of_a_reused_name_get_fitting_advice(settings: Settings) -> None:
