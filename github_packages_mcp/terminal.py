@@ -1,5 +1,6 @@
 """The command's client side, for a person at a terminal: call a tool (confirming at the prompt, or with `--yes`),
 describe the tools, read a resource, render a prompt; progress on stderr; exit codes that scripts can rely on.
+A result prints as tables and summaries on a terminal (`readable/`), and as JSON when piped or with `--json`.
 Everything printed shows the characters a terminal would obey instead (a bidi override in a package name) as
 `\\uXXXX` escapes, JSON's own, so a printed result is still JSON (`say`).
 
@@ -41,8 +42,11 @@ class UsageError(Exception):
     """What the person typed cannot be a call; the message says why."""
 
 
-async def call_tool(server: MCPServer[Any], name: str, pairs: Sequence[str], assume_yes: bool) -> int:
-    """Call one tool and print its result as JSON; with `assume_yes`, confirm a delete without asking.
+async def call_tool(
+    server: MCPServer[Any], name: str, pairs: Sequence[str], assume_yes: bool, as_json: bool = False
+) -> int:
+    """Call one tool and print its result: for people on a terminal, else (or with `as_json`) as JSON; with
+    `assume_yes`, confirm a delete without asking.
 
     `--yes` takes the token flow: the first call answers `confirmation_required` with the summary (printed on
     stderr) and a token, and the same call plus the token acts, for every destructive tool alike.
@@ -64,15 +68,21 @@ async def call_tool(server: MCPServer[Any], name: str, pairs: Sequence[str], ass
             say(f"--yes: {first.get('summary')}", err=True)
             confirmed = {**arguments, "confirmation_token": first["confirmation_token"]}
             result = await client.call_tool(name, confirmed, progress_callback=_progress_line())
-    return _print_result(result)
+    return _print_result(name, result, as_json or not sys.stdout.isatty())
 
 
-def _print_result(result: CallToolResult) -> int:
+def _print_result(name: str, result: CallToolResult, as_json: bool) -> int:
     if result.is_error:
         say("\n".join(getattr(block, "text", "") for block in result.content), err=True)
         return REFUSED
-    say(json.dumps(result.structured_content, indent=2, ensure_ascii=False))  # JSON still: the escapes are JSON's
-    return REFUSED if (result.structured_content or {}).get("status") in _REFUSALS else OK
+    data = result.structured_content or {}
+    if as_json:
+        say(json.dumps(data, indent=2, ensure_ascii=False))  # JSON still: the escapes are JSON's
+    else:
+        from github_packages_mcp.readable import print_readable  # rich, only when a person reads the result
+
+        print_readable(name, data, sys.stdout)
+    return REFUSED if data.get("status") in _REFUSALS else OK
 
 
 def _not_offered(name: str) -> str:
@@ -167,10 +177,13 @@ def _typed(key: str, value: str, schema: dict[str, Any]) -> Any:
     return value
 
 
-async def describe_tools(server: MCPServer[Any], names: Sequence[str]) -> int:
-    """Print the tool list, or for named tools their parameters: type, required or default, allowed values."""
+async def describe_tools(server: MCPServer[Any], names: Sequence[str], as_json: bool = False) -> int:
+    """Print the tool list, or for named tools their parameters: type, required or default, allowed values; with
+    `as_json`, the (named) tools as JSON: name, kind, description and input schema."""
     async with Client(server, client_info=CLIENT) as client:
         tools = (await client.list_tools()).tools
+    if as_json:
+        return _tools_as_json(tools, names)
     if not names:
         for tool in tools:
             say(f"{tool.name:32} {_kind(tool):11} {tool.description}")
@@ -181,6 +194,20 @@ async def describe_tools(server: MCPServer[Any], names: Sequence[str]) -> int:
             say(f"error: {_not_offered(name)}", err=True)
             return USAGE
         say(_tool_help(offered[name]))
+    return OK
+
+
+def _tools_as_json(tools: Sequence[Tool], names: Sequence[str]) -> int:
+    offered = {tool.name: tool for tool in tools}
+    if unknown := [name for name in names if name not in offered]:
+        say(f"error: {_not_offered(unknown[0])}", err=True)
+        return USAGE
+    chosen = [offered[name] for name in names] if names else list(tools)
+    described = [
+        {"name": tool.name, "kind": _kind(tool), "description": tool.description, "input_schema": tool.input_schema}
+        for tool in chosen
+    ]
+    say(json.dumps(described, indent=2, ensure_ascii=False))
     return OK
 
 
