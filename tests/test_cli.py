@@ -141,9 +141,9 @@ def test_call_command_prints_the_structured_result() -> None:
     assert page.returncode == 0, page.stderr
     assert '"next_page": 2' in page.stdout
     assert everything.returncode == 0, everything.stderr
-    # 345 versions are read; the result is cut at a page boundary to fit a context window, and says so.
-    assert everything.stdout.count('"id": ') == 200
-    assert '"next_page": 3' in everything.stdout and '"last_page": 4' in everything.stdout
+    # 345 versions are read, and all printed: at the command line no result is cut to fit a context window.
+    assert len(json.loads(everything.stdout)["items"]) == 345
+    assert '"next_page"' not in everything.stdout and "context window" not in everything.stdout
     assert everything.stderr.count("query=state=active&per_page=100&page=") == 4
     assert "github_packages_mcp.http method=GET path=/orgs/acme-labs/packages/container/web%2Fapi/versions" in (
         everything.stderr
@@ -376,13 +376,14 @@ cli.serve_stdio = lambda *served: print(json.dumps(sorted(sys.modules)))
 sys.exit(cli.main([]))
 """
 # What serving stdio must not import: HTTP serving (uvicorn's h11 protocol and our layers over it), Redis (only with
-# `state_url`), RE2 (only once a pattern is compiled), the sandbox; nor, before a tool is called, the tools' modules
-# (listed from tools/definitions.json), retention and insights. uvicorn itself is not listed: the SDK imports it.
+# `state_url`), RE2 (only once a pattern is compiled), the sandbox, the tables printed for people (rich); nor, before
+# a tool is called, the tools' modules (listed from tools/definitions.json), retention and insights. uvicorn itself
+# is not listed: the SDK imports it.
 NOT_FOR_STDIO = ("uvicorn.protocols", "h11", "redis", "re2", "github_packages_mcp.sandbox",
                  "github_packages_mcp.server.transports", "github_packages_mcp.server.http_",
                  "github_packages_mcp.retention", "github_packages_mcp.insights",
                  "github_packages_mcp.tools.operations", "github_packages_mcp.tools.cleanup",
-                 "github_packages_mcp.tools.audit")  # fmt: skip
+                 "github_packages_mcp.tools.audit", "rich", "github_packages_mcp.readable")  # fmt: skip
 
 
 def _modules_loaded(script: str) -> list[str]:
