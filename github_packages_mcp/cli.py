@@ -1,14 +1,17 @@
 """The `github-packages-mcp` command: serve MCP over stdio, list or call tools, or run the sandbox alone.
 
 github-packages-mcp [--sandbox] [--config PATH] [--read-only]          serve MCP over stdio
-github-packages-mcp tools [NAME ...] [--sandbox] ...                   print the tool list, or tools' parameters
+github-packages-mcp tools [NAME ...] [--sandbox] [--json] ...          print the tool list, or tools' parameters
 github-packages-mcp prompts [--sandbox]                                print the prompts and their arguments
 github-packages-mcp resources [--sandbox]                              print the resources and resource templates
-github-packages-mcp call TOOL key=value ... [--sandbox] [--yes]        call one tool, print its result
+github-packages-mcp call TOOL key=value ... [--sandbox] [--yes]        call one tool, print its result (--json)
 github-packages-mcp read URI [--sandbox]                               print a resource
 github-packages-mcp prompt NAME key=value ... [--sandbox]              print a rendered prompt
 github-packages-mcp sandbox [--port N] [--reset]                       serve the sandbox API on 127.0.0.1
 github-packages-mcp install CLIENT [--print] [--sandbox] [--scope S]   configure Claude Desktop, Claude Code, ...
+
+A result prints as tables and summaries on a terminal, whole (every page of a listing, every decision of a plan:
+no context window to fit); piped, or with --json, as JSON. NO_COLOR or TERM=dumb turn colour off.
 
 Every sandbox on one machine shares one world, saved in the state directory: what a `--sandbox` command deletes
 stays deleted for the next, until `sandbox --reset` restores the demo data (alone, it resets and exits; with
@@ -144,6 +147,7 @@ def _parser() -> argparse.ArgumentParser:
         "tools", help="print the tool list, or the parameters of named tools", parents=[_common_options(True)]
     )
     tools.add_argument("names", nargs="*", metavar="NAME")
+    tools.add_argument("--json", action="store_true", help="print the tools as JSON, with their input schemas")
     commands.add_parser(
         "prompts", help="print the prompts, their arguments and descriptions", parents=[_common_options(True)]
     )
@@ -154,6 +158,7 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("tool")
     call.add_argument("arguments", nargs="*", metavar="key=value", help="lists as a,b or JSON")
     call.add_argument("--yes", action="store_true", help="confirm a destructive tool without asking")
+    call.add_argument("--json", action="store_true", help="print the result as JSON, also on a terminal")
     read = commands.add_parser("read", help="print a resource", parents=[_common_options(True)])
     read.add_argument("uri")
     prompt = commands.add_parser("prompt", help="print a rendered prompt", parents=[_common_options(True)])
@@ -203,19 +208,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                     serve_stdio(build_server(settings, state=state), state)
                 return 0
             if args.command == "tools":
-                return anyio.run(_with_state, state, describe_tools, build_server(settings, state=state), args.names)
+                tools = build_server(settings, state=state)
+                return anyio.run(_with_state, state, describe_tools, tools, args.names, args.json)
             if args.command in ("prompts", "resources"):  # listed without a token, as tools are
                 listing = describe_prompts if args.command == "prompts" else describe_resources
                 return anyio.run(_with_state, state, listing, build_server(settings, state=state))
             settings.require_token()
-            server = build_server(settings, state=state)
+            # A person reads what this prints (or a script takes it whole): no result is cut to fit a context window.
+            server = build_server(settings, state=state, result_limits="none")
             if args.command == "read":
                 return anyio.run(_with_state, state, read_resource, server, args.uri)
             if args.command == "prompt":
                 return anyio.run(_with_state, state, render_prompt, server, args.name, args.arguments)
             progress = Progress()
             try:
-                return anyio.run(_with_state, state, call_tool, server, args.tool, args.arguments, args.yes, progress)
+                return anyio.run(
+                    _with_state, state, call_tool, server, args.tool, args.arguments, args.yes, args.json, progress
+                )
             except KeyboardInterrupt:  # a delete in flight was let finish and journaled: the next run resumes after it
                 say(progress.interrupted(args.tool), err=True)
                 return INTERRUPTED

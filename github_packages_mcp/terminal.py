@@ -1,6 +1,7 @@
 """The command's client side, for a person at a terminal: call a tool (confirming at the prompt, or with `--yes`),
 describe the tools, prompts and resources, read a resource, render a prompt; progress on stderr; exit codes that
-scripts can rely on. Everything printed shows the characters a terminal would obey instead (a bidi override in a
+scripts can rely on. A result prints as tables and summaries on a terminal (`readable/`), and as JSON when piped
+or with `--json`. Everything printed shows the characters a terminal would obey instead (a bidi override in a
 package name) as `\\uXXXX` escapes, JSON's own, so a printed result is still JSON (`say`).
 
 Exit codes (`exit_code`): 0 success, or already done (a plan applied before); 1 a tool error, any failure in an
@@ -62,10 +63,16 @@ class UsageError(Exception):
 
 
 async def call_tool(
-    server: MCPServer[Any], name: str, pairs: Sequence[str], assume_yes: bool, progress: Progress | None = None
+    server: MCPServer[Any],
+    name: str,
+    pairs: Sequence[str],
+    assume_yes: bool,
+    as_json: bool = False,
+    progress: Progress | None = None,
 ) -> int:
-    """Call one tool and print its result as JSON; with `assume_yes`, confirm a delete without asking. `progress`
-    keeps how far the call got, for the words on an interrupt.
+    """Call one tool and print its result: for people on a terminal, else (or with `as_json`) as JSON; with
+    `assume_yes`, confirm a delete without asking. `progress` keeps how far the call got, for the words on an
+    interrupt.
 
     `--yes` takes the token flow: the first call answers `confirmation_required` with the summary (printed on
     stderr) and a token, and the same call plus the token acts, for every destructive tool alike. Without it, a
@@ -96,14 +103,18 @@ async def call_tool(
     if terminal.unanswerable:  # a restore of several asked with no terminal: nothing was restored
         say(f"error: {NO_TERMINAL}", err=True)
         return USAGE
-    return _print_result(result)
+    return _print_result(name, result, as_json or not sys.stdout.isatty())
 
 
-def _print_result(result: CallToolResult) -> int:
+def _print_result(name: str, result: CallToolResult, as_json: bool) -> int:
     if result.is_error:
         say("\n".join(getattr(block, "text", "") for block in result.content), err=True)
-    else:
+    elif as_json:
         say(json.dumps(result.structured_content, indent=2, ensure_ascii=False))  # JSON still: the escapes are JSON's
+    else:
+        from github_packages_mcp.readable import print_readable  # only when a person reads the result
+
+        print_readable(name, result.structured_content or {}, sys.stdout)
     return exit_code(result)
 
 
@@ -239,10 +250,13 @@ def _typed(key: str, value: str, schema: dict[str, Any]) -> Any:
     return value
 
 
-async def describe_tools(server: MCPServer[Any], names: Sequence[str]) -> int:
-    """Print the tool list, or for named tools their parameters: type, required or default, allowed values."""
+async def describe_tools(server: MCPServer[Any], names: Sequence[str], as_json: bool = False) -> int:
+    """Print the tool list, or for named tools their parameters: type, required or default, allowed values; with
+    `as_json`, the (named) tools as JSON: name, kind, description and input schema."""
     async with Client(server, client_info=CLIENT) as client:
         tools = (await client.list_tools()).tools
+    if as_json:
+        return _tools_as_json(tools, names)
     if not names:
         for tool in tools:
             say(f"{tool.name:32} {_kind(tool):11} {tool.description}")
@@ -253,6 +267,20 @@ async def describe_tools(server: MCPServer[Any], names: Sequence[str]) -> int:
             say(f"error: {_not_offered(name)}", err=True)
             return USAGE
         say(_tool_help(offered[name]))
+    return OK
+
+
+def _tools_as_json(tools: Sequence[Tool], names: Sequence[str]) -> int:
+    offered = {tool.name: tool for tool in tools}
+    if unknown := [name for name in names if name not in offered]:
+        say(f"error: {_not_offered(unknown[0])}", err=True)
+        return USAGE
+    chosen = [offered[name] for name in names] if names else list(tools)
+    described = [
+        {"name": tool.name, "kind": _kind(tool), "description": tool.description, "input_schema": tool.input_schema}
+        for tool in chosen
+    ]
+    say(json.dumps(described, indent=2, ensure_ascii=False))
     return OK
 
 

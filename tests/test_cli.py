@@ -160,9 +160,9 @@ def test_call_command_prints_the_structured_result() -> None:
     assert page.returncode == 0, page.stderr
     assert '"next_page": 2' in page.stdout
     assert everything.returncode == 0, everything.stderr
-    # 345 versions are read; the result is cut at a page boundary to fit a context window, and says so.
-    assert everything.stdout.count('"id": ') == 200
-    assert '"next_page": 3' in everything.stdout and '"last_page": 4' in everything.stdout
+    # 345 versions are read, and all printed: at the command line no result is cut to fit a context window.
+    assert len(json.loads(everything.stdout)["items"]) == 345
+    assert '"next_page"' not in everything.stdout and "context window" not in everything.stdout
     assert everything.stderr.count("query=state=active&per_page=100&page=") == 4
     assert "github_packages_mcp.http method=GET path=/orgs/acme-labs/packages/container/web%2Fapi/versions" in (
         everything.stderr
@@ -397,13 +397,16 @@ cli.serve_stdio = lambda *served: print(json.dumps(sorted(sys.modules)))
 sys.exit(cli.main([]))
 """
 # What serving stdio must not import: HTTP serving (uvicorn's h11 protocol and our layers over it), Redis (only with
-# `state_url`), RE2 (only once a pattern is compiled), the sandbox; nor, before a tool is called, the tools' modules
-# (listed from tools/definitions.json), retention and insights. uvicorn itself is not listed: the SDK imports it.
+# `state_url`), RE2 (only once a pattern is compiled), the sandbox, the tables printed for people (`readable/`, rich's
+# tables); nor, before a tool is called, the tools' modules (listed from tools/definitions.json), retention and
+# insights. uvicorn itself is not listed: the SDK imports it; nor rich.console and rich.logging, which the SDK's
+# MCPServer.__init__ imports whenever rich is installed (configure_logging; python-sdk issue #1656).
 NOT_FOR_STDIO = ("uvicorn.protocols", "h11", "redis", "re2", "github_packages_mcp.sandbox",
                  "github_packages_mcp.server.transports", "github_packages_mcp.server.http_",
                  "github_packages_mcp.retention", "github_packages_mcp.insights",
                  "github_packages_mcp.tools.operations", "github_packages_mcp.tools.cleanup",
-                 "github_packages_mcp.tools.audit")  # fmt: skip
+                 "github_packages_mcp.tools.audit", "github_packages_mcp.readable", "rich.table",
+                 "rich.padding")  # fmt: skip
 
 
 def _modules_loaded(script: str) -> list[str]:
@@ -445,7 +448,8 @@ def test_a_day_count_at_the_command_line_may_be_a_duration(sandbox: SandboxServe
     plan = ["call", "plan_version_cleanup", *WEB_API, "tagged=untagged"]
     spelt = run_cli(*plan, "keep_younger_than_days=36h", **github)
     assert spelt.returncode == 0, spelt.stderr
-    rules = {d["rule"].split(" (")[0] for d in json.loads(spelt.stdout)["packages"][0]["decisions"]}
+    decisions = json.loads(spelt.stdout)["packages"][0]["decisions"]
+    rules = {d["rule"].split(" (")[0] for d in decisions if d["action"] == "delete"}
     assert rules == {"delete: untagged, older than 1.5 days"}
     sent = len(sandbox.state.requests)
     refused = run_cli(*plan, "keep_younger_than_days=3 fortnights", **github)

@@ -144,10 +144,17 @@ def _described(item: PlannedDeletion) -> str:
 
 
 async def run_plan(
-    sources: Sources, journal: Journal, actor: Actor, plan: SavedPlan, progress: ProgressCallback | None = None
+    sources: Sources,
+    journal: Journal,
+    actor: Actor,
+    plan: SavedPlan,
+    progress: ProgressCallback | None = None,
+    *,
+    whole: bool = False,
 ) -> CleanupApplied:
     """Delete what the plan says and the journal does not record as done, journaling every version. Each package
-    is read again first (recheck.py): what changed since the plan is held back, never deleted.
+    is read again first (recheck.py): what changed since the plan is held back, never deleted. The result lists
+    at most SHOWN_DECISIONS skipped or failed versions, or with `whole` all of them.
 
     Raises:
         GitHubError: A rate limit or a network failure stops the run (what is done is in the journal; applying
@@ -163,7 +170,7 @@ async def run_plan(
             result, detail = await _step(github, journal, actor, plan, item, settled)
             await anyio.lowlevel.checkpoint()
             counts[result] += 1
-            if result in ("skipped", "failed") and len(skipped) < SHOWN_DECISIONS:
+            if result in ("skipped", "failed") and (whole or len(skipped) < SHOWN_DECISIONS):
                 skipped.append(SkippedVersion(id=item.id, name=item.name, reason=detail or result))
             number += 1
             if progress:

@@ -218,8 +218,9 @@ def _sampled(entry: JournalEntry) -> str:
     return f"{quoted(entry.package_name)} {entry.version_id} ({', '.join(fact for fact in facts if fact)})"
 
 
-async def history(journal: Journal, query: JournalQuery) -> History:
-    """The journal lines the query selects, newest first, each saying whether it can still be restored."""
+async def history(journal: Journal, query: JournalQuery, *, whole: bool = False) -> History:
+    """The journal lines the query selects, newest first, each saying whether it can still be restored: at most
+    SHOWN_ENTRIES of them, or with `whole` all."""
     read = await journal.read()
     pending, unsettled = _settle(read.entries, journal.now())
     # A delete's intent line shows only while its outcome is unknown.
@@ -234,7 +235,7 @@ async def history(journal: Journal, query: JournalQuery) -> History:
         counts[entry.result] = counts.get(entry.result, 0) + 1
     shown = [
         HistoryEntry(**entry.model_dump(), restorable=pending.get(entry.key) is entry)
-        for entry in selected[:SHOWN_ENTRIES]
+        for entry in (selected if whole else selected[:SHOWN_ENTRIES])
     ]
     more = len(selected) - len(shown)
     return History(
@@ -276,10 +277,12 @@ async def restore(
     selection: Selection,
     plan_id: str | None = None,
     progress: ProgressCallback | None = None,
+    *,
+    whole: bool = False,
 ) -> Restored:
     """Restore the selection (what the person confirmed), journaling each restore. A deletion the journal no
     longer calls restorable (restored meanwhile) is left alone: a restore may bring back less than confirmed,
-    never more.
+    never more. The result lists at most SHOWN_DECISIONS failures, or with `whole` all of them.
 
     Raises:
         GitHubError: A rate limit or a network failure stops the run (the journal has what was restored).
@@ -305,7 +308,7 @@ async def restore(
     return Restored(
         restored=restored,
         failed=len(failures),
-        failures=failures[:SHOWN_DECISIONS],
+        failures=failures if whole else failures[:SHOWN_DECISIONS],
         journal=journal.file_name(),
         plan_id=plan_id,
         message=None

@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any, Literal
 
 from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
 from github_packages_mcp.github.catalogue import Owner
 from github_packages_mcp.github.client import ProgressCallback
@@ -46,7 +47,8 @@ __all__ = [
 
 TAGGED_TYPES = ("container", "docker")  # the registries whose versions have tags
 # A plan lists every decision up to this many versions per package; beyond, only the deletions (up to this
-# many), so one result stays readable in a context window. The saved plan always has all of them.
+# many), so one result stays readable in a context window. The saved plan always has all of them, and a plan made
+# `whole` (for a person at the command line, who has no context window) shows them all too.
 SHOWN_DECISIONS = 200
 
 
@@ -57,6 +59,9 @@ class VersionDecision(Result):
     action: Literal["delete", "keep"]
     rule: str
     follows: list[str] | None = Field(default=None, description="A part's image(s): the digests it follows")
+    # Only in a `whole` plan, which the command line shows with each version's age: MCP clients never get it, so
+    # it is not in the published schema either.
+    created_at: SkipJsonSchema[str | None] = None
 
 
 class PackagePlan(Result):
@@ -122,10 +127,11 @@ async def plan_packages(
 
 
 def plan_result(
-    plan_id: str, owner: Owner, package_type: PackageType, planned: Sequence[PlannedPackage]
+    plan_id: str, owner: Owner, package_type: PackageType, planned: Sequence[PlannedPackage], *, whole: bool = False
 ) -> CleanupPlan:
-    """The plan as the caller reads it: per package, the decisions shown and how many by rule."""
-    results = [_package_plan(package["name"], decisions, note) for package, decisions, note in planned]
+    """The plan as the caller reads it: per package, the decisions shown and how many by rule; `whole`: every
+    decision, with when its version was made, rather than at most SHOWN_DECISIONS."""
+    results = [_package_plan(package["name"], decisions, note, whole) for package, decisions, note in planned]
     delete = sum(result.delete for result in results)
     return CleanupPlan(
         plan_id=plan_id,
@@ -195,10 +201,11 @@ def saved_plan(
     )
 
 
-def _package_plan(name: str, decisions: Sequence[Decision], note: str | None) -> PackagePlan:
+def _package_plan(name: str, decisions: Sequence[Decision], note: str | None, whole: bool) -> PackagePlan:
     counts = summarize(decisions)
-    shown = list(decisions) if len(decisions) <= SHOWN_DECISIONS else [d for d in decisions if d.action == "delete"]
-    shown = shown[:SHOWN_DECISIONS]
+    shown = list(decisions)
+    if not whole and len(decisions) > SHOWN_DECISIONS:
+        shown = [d for d in decisions if d.action == "delete"][:SHOWN_DECISIONS]
     return PackagePlan(
         package=name,
         versions=len(decisions),
@@ -214,6 +221,7 @@ def _package_plan(name: str, decisions: Sequence[Decision], note: str | None) ->
                 action=d.action,
                 rule=d.rule,
                 follows=list(d.follows) or None,
+                created_at=timestamp(d.version.created_at) if whole else None,
             )
             for d in shown
         ],

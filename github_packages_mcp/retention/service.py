@@ -39,12 +39,15 @@ __all__ = ["Cleanups"]
 @dataclass(frozen=True)
 class Cleanups:
     """Cleanups over one GitHub client and registry (`sources`), one plan store, one journal and one clock
-    (seconds since the epoch). `caller` arguments are identity_of(the caller's token)."""
+    (seconds since the epoch). `caller` arguments are identity_of(the caller's token). `whole`: results list every
+    decision, skipped version, failure and journal line (for a person at the command line), not only as many as a
+    model's context window holds."""
 
     sources: Sources
     store: CleanupStore
     journal: Journal
     clock: Callable[[], float]
+    whole: bool = False
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
@@ -71,7 +74,7 @@ class Cleanups:
         # The plan is the caller's only (their token's fingerprint), and expires: its decisions go stale.
         lifetime = (now, now + self.store.plan_ttl)
         await self.store.save(saved_plan(plan_id, caller, owner, package_type, rules, lifetime, planned))
-        return plan_result(plan_id, owner, package_type, planned)
+        return plan_result(plan_id, owner, package_type, planned, whole=self.whole)
 
     async def describe(self, plan_id: str, caller: str) -> PlanSummary:
         """What applying the plan would delete now, in words for the person, and the digest they approve.
@@ -111,11 +114,11 @@ class Cleanups:
                 f"Nothing was deleted: plan {plan_id} is not the plan the person confirmed; call apply_version_cleanup "
                 "again without a confirmation_token to show them what it holds now"
             )
-        return await run_plan(self.sources, self.journal, actor, plan, progress)
+        return await run_plan(self.sources, self.journal, actor, plan, progress, whole=self.whole)
 
     async def history(self, query: JournalQuery) -> History:
         """The journal lines the query selects, newest first (`history.history`)."""
-        return await history(self.journal, query)
+        return await history(self.journal, query, whole=self.whole)
 
     async def select(self, query: JournalQuery, caller: str) -> Selection:
         """What restoring the query's selection would bring back now (`history.select`).
@@ -137,4 +140,4 @@ class Cleanups:
         Raises:
             GitHubError: A rate limit or a network failure stops the run (the journal has what was restored).
         """
-        return await restore(self.sources.github, self.journal, actor, selection, plan_id, progress)
+        return await restore(self.sources.github, self.journal, actor, selection, plan_id, progress, whole=self.whole)

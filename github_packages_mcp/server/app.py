@@ -31,6 +31,7 @@ from github_packages_mcp.state.opening import ProcessState, open_state
 from github_packages_mcp.state.peers import State
 from github_packages_mcp.toolkit.context import AppContext, Services
 from github_packages_mcp.toolkit.entries import ToolEntry
+from github_packages_mcp.toolkit.schemas import ResultLimits
 from github_packages_mcp.toolkit.tokens import ConfirmationTokens, ServerKeys
 from github_packages_mcp.tools.definitions import published_entries
 
@@ -97,7 +98,12 @@ def _reads_only(tool: Tool) -> bool:
 
 
 def _app_context(
-    settings: Settings, github: GitHubClient, state: State, keys: ServerKeys, clock: Callable[[], float]
+    settings: Settings,
+    github: GitHubClient,
+    state: State,
+    keys: ServerKeys,
+    clock: Callable[[], float],
+    result_limits: ResultLimits,
 ) -> AppContext:
     """What every tool call reaches; its services are made by the first call that uses one (`_services`)."""
     return AppContext(
@@ -105,12 +111,18 @@ def _app_context(
         github=github,
         tool_scopes={entry.name: entry.scopes for entry in tool_entries()},
         clock=clock,
-        services=partial(_services, settings, github, state, keys, clock),
+        services=partial(_services, settings, github, state, keys, clock, result_limits),
+        result_limits=result_limits,
     )
 
 
 def _services(
-    settings: Settings, github: GitHubClient, state: State, keys: ServerKeys, clock: Callable[[], float]
+    settings: Settings,
+    github: GitHubClient,
+    state: State,
+    keys: ServerKeys,
+    clock: Callable[[], float],
+    result_limits: ResultLimits,
 ) -> Services:
     """Plans, the journal, spent tokens and manifests, kept in the process's `state`. Retention is imported here,
     by the first call that needs it: it was a third of the time our modules took to import at start."""
@@ -129,6 +141,7 @@ def _services(
             store=CleanupStore(state.plans, keys.source("plans"), clock=clock, plan_ttl_days=settings.plan_ttl_days),
             journal=Journal(state.journal, keys.source("journal"), clock=clock),
             clock=clock,
+            whole=result_limits == "none",
         ),
         sources=sources,
     )
@@ -154,12 +167,15 @@ def build_server(
     transport: httpx2.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
     state: ProcessState | None = None,
+    result_limits: ResultLimits = "context_window",
 ) -> MCPServer[AppContext]:
     """Build the MCP server; its state and the GitHub client open when the server starts and close when it stops.
 
     `clock` (seconds since the epoch) is what ages, plan and confirmation expiries are measured against. `state` is
     the process's when other parts of the process share it (what opened it first, the HTTP app's listener for
-    other replicas' cancellations); else the server has its own (`process_state`).
+    other replicas' cancellations); else the server has its own (`process_state`). `result_limits` "none" is the
+    command line's in-memory server's alone: no setting or variable reaches it, so MCP clients always get results
+    sized for a context window.
 
     Raises:
         ConfigError: If the settings select tools that do not exist.
@@ -181,7 +197,7 @@ def build_server(
         ):
             if settings.hide_unusable_tools and settings.token is not None and not passing_through:
                 await _hide_unusable_tools(server, github, selected)
-            yield _app_context(settings, github, opened, keys, clock)
+            yield _app_context(settings, github, opened, keys, clock, result_limits)
 
     server = MCPServer(
         SERVER_NAME,

@@ -12,7 +12,7 @@ from mcp.server.mcpserver import Context
 
 from github_packages_mcp.config import Settings
 from github_packages_mcp.github.client import GitHubClient, ProgressCallback
-from github_packages_mcp.toolkit.schemas import keyword
+from github_packages_mcp.toolkit.schemas import ResultLimits, keyword
 
 if TYPE_CHECKING:  # the services' modules are imported when they are made (`AppContext.services`)
     from github_packages_mcp.retention.journal import Actor
@@ -51,6 +51,7 @@ class AppContext:
     tool_scopes: dict[str, tuple[str, ...]]  # every tool this server offers, and the scopes it needs
     clock: Callable[[], float]  # seconds since the epoch: ages, plan and confirmation expiry
     services: Callable[[], Services]
+    result_limits: ResultLimits = "context_window"
 
     @cached_property
     def _services(self) -> Services:

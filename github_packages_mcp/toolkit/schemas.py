@@ -27,10 +27,14 @@ from github_packages_mcp.github.catalogue import MAX_ID
 from github_packages_mcp.github.listing import compact_json
 from github_packages_mcp.github.models import Package, PackageVersion
 
-__all__ = ["MAX_RESULT_TEXT", "build_tool", "concise", "keyword", "signed"]
+__all__ = ["MAX_RESULT_TEXT", "ResultLimits", "build_tool", "concise", "keyword", "signed"]
 
 # No result's text is longer than this (about 15k tokens, well under the 25k-token cap some clients put on a result).
 MAX_RESULT_TEXT = 60_000
+# How much a long result holds: "context_window" (MCP clients) cuts an `all_pages` listing at MAX_RESULT_TEXT and
+# shows a plan's, an apply's or the journal's first items; "none" (the command line's `call`, where a person reads
+# the result and has no context window to fill) keeps every page and every decision.
+ResultLimits = Literal["context_window", "none"]
 
 
 def build_tool(fn: Callable[..., Any], **kwargs: Any) -> Tool:

@@ -85,7 +85,7 @@ def _plain_body(op: Operation, params: list[Any]) -> Callable[..., Any]:
                     arguments,
                     progress,
                     full=app.settings.full_results,
-                    max_text=MAX_RESULT_TEXT,
+                    max_text=MAX_RESULT_TEXT if app.result_limits == "context_window" else None,
                 )
                 if op.kind == "restore":
                     actor = (await caller_of(ctx)).acting_in(op.name)

@@ -1,0 +1,183 @@
+"""Results for people at a terminal, JSON for scripts: the installed command run at a pseudo-terminal prints tables
+and summaries (colour unless NO_COLOR or TERM=dumb, GitHub's strings inert), and piped or with --json the JSON it
+always printed; at the command line nothing is cut to fit a context window, while MCP results still are."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import subprocess
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from github_packages_mcp.config import Settings
+from github_packages_mcp.readable.cells import age
+from github_packages_mcp.retention.plan import SHOWN_DECISIONS
+from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
+from github_packages_mcp.server.app import build_server
+from tests.helpers import COMMAND, clean_env, ok
+
+pytestmark = pytest.mark.anyio
+WEB_API = [f"org={DEMO_ORG}", "package_type=container", "package_name=web/api"]
+CONTAINERS = ["list_org_packages", f"org={DEMO_ORG}", "package_type=container"]
+WIDE = {"COLUMNS": "200"}  # no row wraps: each version is one line
+COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.fixture(autouse=True)
+def own_state_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr("tests.helpers.STATE_HOME", str(tmp_path / "state"))
+
+
+def _env(sandbox: SandboxServer, **extra: str) -> dict[str, str]:
+    env = clean_env(GITHUB_API_URL=sandbox.url, GITHUB_TOKEN=DEMO_TOKEN, **extra)
+    for name in ("NO_COLOR", "TERM"):
+        env.pop(name, None)
+    return env | extra
+
+
+def at_a_terminal(sandbox: SandboxServer, *args: str, **env: str) -> str:
+    """What the command prints on its standard output when that is a pseudo-terminal (line ends as `\\n`)."""
+    terminal, its_end = pty.openpty()
+    with (
+        tempfile.TemporaryFile() as stderr,
+        subprocess.Popen([*COMMAND, *args], stdout=its_end, stderr=stderr, env=_env(sandbox, **env)) as process,
+    ):
+        os.close(its_end)
+        chunks: list[bytes] = []
+        while True:
+            try:
+                chunk = os.read(terminal, 65536)
+            except OSError:  # EIO: the command closed its end
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        code = process.wait()
+        stderr.seek(0)
+        assert code == 0, stderr.read().decode()
+    os.close(terminal)
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+def piped(sandbox: SandboxServer, *args: str) -> Any:
+    done = subprocess.run(
+        [*COMMAND, *args], capture_output=True, text=True, timeout=120, env=_env(sandbox), check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_a_listing_at_a_terminal_is_a_table_and_piped_the_same_json_as_before(sandbox: SandboxServer) -> None:
+    listed = piped(sandbox, "call", *CONTAINERS)
+    web_api = next(item for item in listed["items"] if item["name"] == "web/api")
+    shown = at_a_terminal(sandbox, "call", *CONTAINERS, NO_COLOR="1")
+    lines = shown.splitlines()
+    assert lines[0].split() == ["NAME", "TYPE", "VISIBILITY", "VERSIONS", "UPDATED"]
+    row = next(line.split() for line in lines if line.startswith("web/api "))
+    assert row[:4] == ["web/api", "container", web_api["visibility"], str(web_api["version_count"])]
+    assert f"{len(listed['items'])} package(s)" in shown
+    assert "{" not in shown and '"' not in shown
+
+
+def test_json_at_a_terminal_prints_json(sandbox: SandboxServer) -> None:
+    shown = at_a_terminal(sandbox, "call", *CONTAINERS, "--json")
+    assert [item["name"] for item in json.loads(shown)["items"]] == [
+        item["name"] for item in piped(sandbox, "call", *CONTAINERS)["items"]
+    ]
+
+
+def test_colour_at_a_terminal_unless_no_color_or_a_dumb_terminal(sandbox: SandboxServer) -> None:
+    assert COLOUR.search(at_a_terminal(sandbox, "call", *CONTAINERS))
+    assert "\x1b[" not in at_a_terminal(sandbox, "call", *CONTAINERS, NO_COLOR="1")
+    assert "\x1b[" not in at_a_terminal(sandbox, "call", *CONTAINERS, TERM="dumb")
+    assert COLOUR.search(at_a_terminal(sandbox, "call", *CONTAINERS, NO_COLOR=""))  # set but empty: colour
+
+
+def test_a_plan_at_a_terminal_shows_every_version_kept_ones_included(sandbox: SandboxServer) -> None:
+    arguments = ["call", "plan_version_cleanup", *WEB_API, "keep_latest=3"]
+    plan = piped(sandbox, *arguments)["packages"][0]
+    assert (plan["keep"], len(plan["decisions"]), plan["decisions_omitted"]) == (3, plan["versions"], 0)
+    shown = at_a_terminal(sandbox, *arguments, NO_COLOR="1", **WIDE)
+    rows = [line.split() for line in shown.splitlines() if re.match(r"(keep|delete) +\d{6,} ", line)]
+    kept = [row[1] for row in rows if row[0] == "keep"]
+    assert kept == [str(d["id"]) for d in plan["decisions"] if d["action"] == "keep"]
+    assert len(rows) == plan["versions"] > 300
+    assert f"web/api  {plan['versions']} version(s): delete {plan['delete']} · keep 3" in shown
+    assert "by rule: keep_latest 3" in shown
+    assert re.search(r"^ACTION +ID +VERSION +TAGS +AGE +RULE$", shown, re.MULTILINE)
+    assert "github-packages-mcp call apply_version_cleanup plan_id=" in shown
+
+
+async def test_every_page_piped_at_the_command_line_while_an_mcp_result_is_still_cut(
+    sandbox: SandboxServer, settings: Settings
+) -> None:
+    arguments = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
+    package = piped(sandbox, "call", "get_org_package", *WEB_API)
+    listed = piped(sandbox, "call", "list_org_package_versions", *WEB_API, "all_pages=true", "per_page=100")
+    assert len(listed["items"]) == package["version_count"] > 300
+    assert "message" not in listed and "next_page" not in listed
+    async with Client(build_server(settings)) as client:
+        cut = ok(await client.call_tool("list_org_package_versions", {**arguments, "all_pages": True}))
+        planned = ok(await client.call_tool("plan_version_cleanup", {**arguments, "keep_latest": 3}))
+    assert len(cut["items"]) < package["version_count"]
+    assert "to fit a context window" in cut["message"]
+    shown = planned["packages"][0]["decisions"]
+    assert len(shown) == SHOWN_DECISIONS and {d["action"] for d in shown} == {"delete"}  # no kept one, over MCP
+
+
+def test_history_and_an_apply_at_a_terminal(sandbox: SandboxServer) -> None:
+    plan = piped(sandbox, "call", "plan_version_cleanup", f"org={DEMO_ORG}", "package_type=container",
+                 "package_name=multi/app", "tagged=untagged")  # fmt: skip
+    applied = at_a_terminal(sandbox, "call", "apply_version_cleanup", f"plan_id={plan['plan_id']}", "--yes",
+                            NO_COLOR="1", **WIDE)  # fmt: skip
+    assert f"Deleted {plan['delete']} version(s)" in applied
+    assert re.search(rf"^deleted: +{plan['delete']}$", applied, re.MULTILINE)
+    shown = at_a_terminal(sandbox, "call", "list_deletion_history", NO_COLOR="1", **WIDE)
+    assert f"{plan['delete']} journal line(s), {plan['delete']} restorable" in shown
+    deleted = [line for line in shown.splitlines() if " deleted " in line and "multi/app" in line]
+    assert len(deleted) == plan["delete"]
+    assert all(line.rstrip().endswith("yes") for line in deleted)
+
+
+def test_githubs_strings_stay_inert_in_a_table(sandbox: SandboxServer) -> None:
+    """A package name holding an ANSI escape, a bidi override and rich markup prints as characters to read."""
+    name = "evil\x1b[31mred\u202egpj.exe[bold]x[/bold]"
+    sandbox.state.add_package(DEMO_ORG, "npm", name, versions=1)
+    shown = at_a_terminal(sandbox, "call", "list_org_packages", f"org={DEMO_ORG}", "package_type=npm",
+                          NO_COLOR="1", **WIDE)  # fmt: skip
+    assert r"evil\u001b[31mred\u202egpj.exe[bold]x[/bold]" in shown
+    assert "\x1b" not in shown and "\u202e" not in shown
+
+
+def test_tools_json_describes_each_tool_with_its_input_schema(sandbox: SandboxServer) -> None:
+    described = piped(sandbox, "tools", "--json")
+    plan = next(tool for tool in described if tool["name"] == "plan_version_cleanup")
+    assert plan["kind"] == "read-only"
+    assert plan["input_schema"]["properties"]["keep_latest"]["type"] == "integer"
+    assert {tool["kind"] for tool in described} == {"read-only", "destructive", "write"}
+    assert [tool["name"] for tool in piped(sandbox, "tools", "check_token", "--json")] == ["check_token"]
+
+
+@pytest.mark.parametrize(
+    ("ago", "said"),
+    [
+        (timedelta(seconds=5), "5s"),
+        (timedelta(minutes=20), "20m"),
+        (timedelta(hours=30), "30h"),
+        (timedelta(days=3), "3d"),
+        (timedelta(days=35), "5w"),
+        (timedelta(days=250), "8mo"),
+        (timedelta(days=800), "2y"),
+    ],
+)
+def test_ages_read_as_people_say_them(ago: timedelta, said: str) -> None:
+    now = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    assert age((now - ago).isoformat().replace("+00:00", "Z"), now) == said
