@@ -259,16 +259,22 @@ def _saved_sandbox(room: Path, port: int = 0) -> SandboxServer:
 def _sandbox_command(args: argparse.Namespace) -> int:
     """`sandbox`: serve it; `--reset`: restore the demo data first, and only that without `--port`."""
     from github_packages_mcp.sandbox import SavedWorld
+    from github_packages_mcp.state.local import forget_all
 
     room = _sandbox_room(args.config)
     if args.reset:
         saved = SavedWorld(room)
         try:
             saved.reset(datetime.now(UTC))
+            # What was deleted is back, so the journal's restores, the plans and the spent tokens go with it.
+            forget_all(room)
         except OSError as exc:
             print(f"error: cannot reset the sandbox in {room}: {exc.strerror or exc}", file=sys.stderr)
             return USAGE
-        print(f"sandbox: demo data restored ({saved.path})", file=sys.stderr)
+        print(
+            f"sandbox: demo data restored ({saved.path}); its journal, plans and spent confirmations cleared",
+            file=sys.stderr,
+        )
         if args.port is None:
             return 0
     return _serve_sandbox(room, SANDBOX_PORT if args.port is None else args.port)

@@ -233,6 +233,26 @@ def test_a_served_sandbox_shares_its_world_with_sandbox_commands() -> None:
     assert f"  GITHUB_API_URL={url}" in printed
 
 
+def test_a_reset_sandbox_has_no_journal_plan_or_spent_confirmation_left() -> None:
+    assert run_cli("call", "delete_org_package_version", *VERSION, "--sandbox", "--yes").returncode == 0
+    plan = run_cli("call", "plan_version_cleanup", *WEB_API, "keep_latest=340", "--sandbox")
+    plan_id = json.loads(plan.stdout)["plan_id"]
+    before = json.loads(run_cli("call", "list_deletion_history", "since=1h", "--sandbox").stdout)
+    assert [entry["version_id"] for entry in before["entries"]] == [3000000000]
+    reset = run_cli("sandbox", "--reset")
+    assert reset.returncode == 0, reset.stderr
+    assert "its journal, plans and spent confirmations cleared" in reset.stderr
+    history = json.loads(run_cli("call", "list_deletion_history", "since=1h", "--sandbox").stdout)
+    assert (history["entries"], history["restorable"]) == ([], 0)
+    restore = run_cli("call", "restore_from_journal", "since=1h", "--sandbox", "--yes")
+    assert json.loads(restore.stdout)["restored"] == 0 and "Nothing to restore" in restore.stdout
+    applied = run_cli("call", "apply_version_cleanup", f"plan_id={plan_id}", "--sandbox", "--yes")
+    assert applied.returncode == 1
+    assert plan_id in applied.stderr
+    # The same version can be deleted, and journaled, again: the sandbox is as new.
+    assert run_cli("call", "delete_org_package_version", *VERSION, "--sandbox", "--yes").returncode == 0
+
+
 def readme_walkthrough() -> list[list[str]]:
     """The `$ github-packages-mcp ...` commands of the README's section on the command, as printed there."""
     section = README.read_text().split("\n## The command\n", 1)[1].split("\n## ", 1)[0]
