@@ -32,6 +32,8 @@ import anyio
 
 from github_packages_mcp import __version__
 from github_packages_mcp.config import (
+    GITHUB_MUTATION_INTERVAL,
+    MUTATION_INTERVAL_ENV,
     TOOLSETS,
     ConfigError,
     Settings,
@@ -52,6 +54,13 @@ if TYPE_CHECKING:
 __all__ = ["main", "missing_token_message"]
 
 SANDBOX_PORT: Final = 8787
+SANDBOX_MUTATION_INTERVAL: Final = 0.05  # seconds between mutations sent to the sandbox, unless configured
+_PACING_NOTE: Final = (
+    f"GitHub's real pacing is {GITHUB_MUTATION_INTERVAL:g} s between deletes; the sandbox uses "
+    f"{SANDBOX_MUTATION_INTERVAL:g} s unless mutation_interval_seconds (or {MUTATION_INTERVAL_ENV}) is set"
+)
+
+log = logging.getLogger("github_packages_mcp")
 
 
 STDIO_HINT = (
@@ -82,7 +91,7 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
         "--sandbox",
         action="store_true",
         default=default or False,
-        help="use the built-in sandbox with demo data (no token needed)",
+        help=f"use the built-in sandbox with demo data (no token needed). {_PACING_NOTE}",
     )
     parser.add_argument("--config", type=Path, default=default, help="TOML configuration file")
     parser.add_argument(
@@ -223,13 +232,30 @@ def _settings(args: argparse.Namespace) -> Iterator[Settings]:
             settings = settings.with_changes(token=token)
         yield settings
         return
+    # The sandbox reads no GitHub setting of the environment (its URLs, a real token), only its pacing if set.
+    environment = (
+        {MUTATION_INTERVAL_ENV: os.environ[MUTATION_INTERVAL_ENV]} if MUTATION_INTERVAL_ENV in os.environ else {}
+    )
+    configured = load_settings(args.config, env=environment)
+    journal = _sandbox_room(configured)
+    # Paced as GitHub asks only when the configuration says so: a local sandbox needs no gentleness.
+    paced = "mutation_interval_seconds" in configured.model_fields_set
     from github_packages_mcp.sandbox import DEMO_TOKEN
 
-    journal = _sandbox_room(args.config)
     with _saved_sandbox(journal) as sandbox:
-        print(f"sandbox: GitHub Packages API with demo data at {sandbox.url}", file=sys.stderr)
-        sandboxed = {"api_url": sandbox.url, "registry_url": sandbox.url, "token": DEMO_TOKEN, "journal_dir": journal}
-        yield _with_logging(load_settings(args.config, env={}, **sandboxed, **overrides))
+        sandboxed = {
+            "api_url": sandbox.url,
+            "registry_url": sandbox.url,
+            "token": DEMO_TOKEN,
+            "journal_dir": journal,
+            "mutation_interval_seconds": None if paced else SANDBOX_MUTATION_INTERVAL,
+        }
+        settings = _with_logging(load_settings(args.config, env=environment, **sandboxed, **overrides))
+        log.info(
+            "sandbox: GitHub Packages API with demo data at %s; mutations %g s apart (GitHub's: %g s)",
+            sandbox.url, settings.mutation_interval_seconds, GITHUB_MUTATION_INTERVAL,
+        )  # fmt: skip
+        yield settings
 
 
 def _with_logging(settings: Settings) -> Settings:
@@ -242,11 +268,11 @@ def _with_logging(settings: Settings) -> Settings:
     return settings
 
 
-def _sandbox_room(config: Path | None) -> Path:
+def _sandbox_room(configured: Settings) -> Path:
     """Where the sandbox keeps its world, plans, journals and key: a room of the state directory of their own, so
     that a deletion, a confirmation token or a plan of one `--sandbox` process holds in the next (the Inspector CLI
     starts one per call), and nothing of the sandbox mixes with a real GitHub's."""
-    return load_settings(config, env={}).journal_dir / "sandbox"
+    return configured.journal_dir / "sandbox"
 
 
 def _saved_sandbox(room: Path, port: int = 0) -> SandboxServer:
@@ -261,7 +287,7 @@ def _sandbox_command(args: argparse.Namespace) -> int:
     from github_packages_mcp.sandbox import SavedWorld
     from github_packages_mcp.state.local import forget_all
 
-    room = _sandbox_room(args.config)
+    room = _sandbox_room(load_settings(args.config, env={}))
     if args.reset:
         saved = SavedWorld(room)
         try:
@@ -281,20 +307,25 @@ def _sandbox_command(args: argparse.Namespace) -> int:
 
 
 def _serve_sandbox(room: Path, port: int) -> int:
-    from github_packages_mcp.sandbox import DEMO_LOGIN, DEMO_TOKEN
+    from github_packages_mcp.sandbox import DEMO_LOGIN, DEMO_READ_TOKEN, DEMO_TOKEN
 
     try:
         sandbox = _saved_sandbox(room, port).__enter__()
     except OSError as exc:  # most often the port is taken
         print(f"error: cannot serve the sandbox on 127.0.0.1:{port}: {exc.strerror or exc}", file=sys.stderr)
         return USAGE
+    url, pacing = sandbox.url, f"{MUTATION_INTERVAL_ENV}={SANDBOX_MUTATION_INTERVAL}"
     try:
         print(
-            f"Sandbox GitHub Packages API and container registry on {sandbox.url} (demo user {DEMO_LOGIN}); "
+            f"Sandbox GitHub Packages API and container registry on {url} (demo user {DEMO_LOGIN}); "
             "Ctrl-C stops it. A client needs:\n"
-            f"  GITHUB_API_URL={sandbox.url}\n  GITHUB_REGISTRY_URL={sandbox.url}\n  GITHUB_TOKEN={DEMO_TOKEN}\n"
-            f"  e.g. GITHUB_API_URL={sandbox.url} GITHUB_REGISTRY_URL={sandbox.url} GITHUB_TOKEN={DEMO_TOKEN} "
+            f"  GITHUB_API_URL={url}\n  GITHUB_REGISTRY_URL={url}\n  GITHUB_TOKEN={DEMO_TOKEN}\n"
+            f"  {pacing}\n"
+            f"  e.g. GITHUB_API_URL={url} GITHUB_REGISTRY_URL={url} GITHUB_TOKEN={DEMO_TOKEN} {pacing} "
             "github-packages-mcp\n"
+            f"GITHUB_TOKEN={DEMO_READ_TOKEN} is the demo user's read-only token. GitHub's real pacing is "
+            f"{GITHUB_MUTATION_INTERVAL:g} s between deletes; without {MUTATION_INTERVAL_ENV}, a client uses it here "
+            "too.\n"
             f"Its world is saved in {room}, shared with `--sandbox` commands; "
             "`github-packages-mcp sandbox --reset` restores the demo data.",
             file=sys.stderr,

@@ -11,6 +11,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 from mcp import Client, ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from github_packages_mcp.config import gh_host_for
+from github_packages_mcp.config import MUTATION_INTERVAL_ENV, gh_host_for
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
 from github_packages_mcp.server.app import tool_entries
 from tests.helpers import COMMAND, Person, changes_nothing, clean_env, ok
@@ -200,8 +201,14 @@ def test_sandbox_command_serves_the_api_on_loopback() -> None:
         )
     assert response.status_code == 200
     assert "octo-utils" in [package["name"] for package in response.json()]
-    for setting in (f"GITHUB_API_URL={url}", f"GITHUB_REGISTRY_URL={url}", f"GITHUB_TOKEN={DEMO_TOKEN}"):
+    for setting in (
+        f"GITHUB_API_URL={url}",
+        f"GITHUB_REGISTRY_URL={url}",
+        f"GITHUB_TOKEN={DEMO_TOKEN}",
+        f"{MUTATION_INTERVAL_ENV}=0.05",
+    ):
         assert f"  {setting}" in printed
+    assert any("GitHub's real pacing is 1 s between deletes" in line for line in printed)
 
 
 def test_a_version_deleted_by_one_command_stays_deleted_until_the_sandbox_is_reset() -> None:
@@ -231,6 +238,43 @@ def test_a_served_sandbox_shares_its_world_with_sandbox_commands() -> None:
         assert httpx2.get(url + path, headers=headers).status_code == 404  # deleted by another process
     assert printed[0].startswith("sandbox: demo data restored")
     assert f"  GITHUB_API_URL={url}" in printed
+
+
+SANDBOX_LINE = "sandbox: GitHub Packages API with demo data at http://127.0.0.1:"
+
+
+def test_sandbox_commands_say_where_the_sandbox_and_its_pacing_are_only_at_info() -> None:
+    quiet = run_cli("call", "get_org_package", *WEB_API, "--sandbox")
+    told = run_cli("call", "get_org_package", *WEB_API, "--sandbox", "--log-level", "info")
+    assert (quiet.returncode, told.returncode) == (0, 0), quiet.stderr + told.stderr
+    assert quiet.stderr == ""
+    assert SANDBOX_LINE in told.stderr
+    assert "; mutations 0.05 s apart (GitHub's: 1 s)" in told.stderr
+
+
+def deletes_logged(stderr: str) -> list[datetime]:
+    """When each DELETE of an INFO log was answered (its line's time)."""
+    return [
+        datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+        for line in stderr.splitlines()
+        if "github_packages_mcp.http method=DELETE" in line
+    ]
+
+
+def test_the_sandbox_paces_deletes_as_github_when_told_to(tmp_path: Path) -> None:
+    plan = run_cli("call", "plan_version_cleanup", *WEB_API, "keep_latest=342", "--sandbox")
+    assert plan.returncode == 0, plan.stderr
+    apply = ["call", "apply_version_cleanup", f"plan_id={json.loads(plan.stdout)['plan_id']}", "--sandbox", "--yes"]
+    config = tmp_path / "config.toml"
+    config.write_text("mutation_interval_seconds = 1.0\n")
+    by_file = run_cli(*apply, "--config", str(config), "--log-level", "info")
+    assert by_file.returncode == 0, by_file.stderr
+    assert "; mutations 1 s apart (GitHub's: 1 s)" in by_file.stderr
+    first, second, third = deletes_logged(by_file.stderr)
+    assert (second - first).total_seconds() >= 0.9 and (third - second).total_seconds() >= 0.9
+    by_environment = run_cli("call", "get_org_package", *WEB_API, "--sandbox", "--log-level", "info",
+                             **{MUTATION_INTERVAL_ENV: "0.5"})  # fmt: skip
+    assert "; mutations 0.5 s apart (GitHub's: 1 s)" in by_environment.stderr
 
 
 def test_a_reset_sandbox_has_no_journal_plan_or_spent_confirmation_left() -> None:
