@@ -34,6 +34,7 @@ from github_packages_mcp import __version__
 from github_packages_mcp.config import (
     GITHUB_MUTATION_INTERVAL,
     MUTATION_INTERVAL_ENV,
+    TOKEN_ENV,
     TOOLSETS,
     ConfigError,
     Settings,
@@ -91,7 +92,8 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
         "--sandbox",
         action="store_true",
         default=default or False,
-        help=f"use the built-in sandbox with demo data (no token needed). {_PACING_NOTE}",
+        help="use the built-in sandbox with demo data (no token needed; a demo token in GITHUB_TOKEN is used, "
+        f"any other ignored). {_PACING_NOTE}",
     )
     parser.add_argument("--config", type=Path, default=default, help="TOML configuration file")
     parser.add_argument(
@@ -240,13 +242,11 @@ def _settings(args: argparse.Namespace) -> Iterator[Settings]:
     journal = _sandbox_room(configured)
     # Paced as GitHub asks only when the configuration says so: a local sandbox needs no gentleness.
     paced = "mutation_interval_seconds" in configured.model_fields_set
-    from github_packages_mcp.sandbox import DEMO_TOKEN
-
     with _saved_sandbox(journal) as sandbox:
         sandboxed = {
             "api_url": sandbox.url,
             "registry_url": sandbox.url,
-            "token": DEMO_TOKEN,
+            "token": _sandbox_token(),
             "journal_dir": journal,
             "mutation_interval_seconds": None if paced else SANDBOX_MUTATION_INTERVAL,
         }
@@ -256,6 +256,25 @@ def _settings(args: argparse.Namespace) -> Iterator[Settings]:
             sandbox.url, settings.mutation_interval_seconds, GITHUB_MUTATION_INTERVAL,
         )  # fmt: skip
         yield settings
+
+
+def _sandbox_token() -> str:
+    """The sandbox's token: the environment's when it is one of the sandbox's demo tokens (the read-only one shows
+    what a token without delete:packages meets), else the full-access demo token. Any other token is never used
+    with the sandbox, though it only listens on this machine: a real token has no business in its logs."""
+    from github_packages_mcp.sandbox import DEMO_TOKEN, DEMO_TOKENS
+
+    for variable in TOKEN_ENV:
+        if given := os.environ.get(variable, "").strip():
+            if given in DEMO_TOKENS:
+                return given
+            print(
+                f"sandbox: {variable} is not one of the sandbox's demo tokens, so it is not used (nor sent anywhere); "
+                "the full-access demo token is.",
+                file=sys.stderr,
+            )
+            break
+    return DEMO_TOKEN
 
 
 def _with_logging(settings: Settings) -> Settings:

@@ -21,7 +21,7 @@ from mcp import Client, ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from github_packages_mcp.config import MUTATION_INTERVAL_ENV, gh_host_for
-from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
+from github_packages_mcp.sandbox import DEMO_ORG, DEMO_READ_TOKEN, DEMO_TOKEN, SandboxServer
 from github_packages_mcp.server.app import tool_entries
 from tests.helpers import COMMAND, Person, changes_nothing, clean_env, ok
 
@@ -275,6 +275,33 @@ def test_the_sandbox_paces_deletes_as_github_when_told_to(tmp_path: Path) -> Non
     by_environment = run_cli("call", "get_org_package", *WEB_API, "--sandbox", "--log-level", "info",
                              **{MUTATION_INTERVAL_ENV: "0.5"})  # fmt: skip
     assert "; mutations 0.5 s apart (GitHub's: 1 s)" in by_environment.stderr
+
+
+def test_a_demo_token_in_the_environment_is_the_sandboxs_token(tmp_path: Path) -> None:
+    offered = run_cli("tools", "--sandbox", GITHUB_TOKEN=DEMO_READ_TOKEN)
+    checked = run_cli("call", "check_token", "--sandbox", GITHUB_TOKEN=DEMO_READ_TOKEN)
+    assert offered.returncode == 0, offered.stderr
+    assert "list_org_packages " in offered.stdout
+    assert "delete_org_package " not in offered.stdout and "destructive" not in offered.stdout
+    assert json.loads(checked.stdout)["scopes"] == ["read:packages"]
+    # Offered every tool, the read-only token meets GitHub's 403 on a delete.
+    config = tmp_path / "config.toml"
+    config.write_text("hide_unusable_tools = false\n")
+    refused = run_cli("call", "delete_org_package_version", *VERSION, "--sandbox", "--yes", "--config", str(config),
+                      GITHUB_PERSONAL_ACCESS_TOKEN=DEMO_READ_TOKEN)  # fmt: skip
+    assert refused.returncode == 1
+    assert "GitHub answered 403 to DELETE" in refused.stderr and "delete:packages" in refused.stderr
+
+
+def test_any_other_token_is_not_used_with_the_sandbox_and_the_person_is_told() -> None:
+    real = "ghp_" + "R3aLt0k3n" * 4
+    checked = run_cli("call", "check_token", "--sandbox", "--log-level", "debug", GITHUB_TOKEN=real)
+    assert checked.returncode == 0, checked.stderr
+    assert json.loads(checked.stdout)["scopes"] == ["delete:packages", "read:packages", "write:packages"]
+    told = "sandbox: GITHUB_TOKEN is not one of the sandbox's demo tokens, so it is not used (nor sent anywhere)"
+    assert checked.stderr.count(told) == 1
+    assert real not in checked.stdout + checked.stderr
+    assert "not one of the sandbox's demo tokens" not in run_cli("tools", "--sandbox").stderr
 
 
 def test_a_reset_sandbox_has_no_journal_plan_or_spent_confirmation_left() -> None:
