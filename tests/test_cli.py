@@ -433,11 +433,12 @@ def test_a_person_starting_the_stdio_server_at_a_terminal_is_told_what_it_waits_
     ) as process:
         os.close(its_end)
         assert process.stderr is not None
-        said = [process.stderr.readline().decode() for _ in range(3)]
+        said = [process.stderr.readline().decode() for _ in range(2)]
         process.terminate()
     os.close(terminal)
-    assert said[1].startswith("Serving MCP over stdin and stdout, for an MCP client")
-    assert "github-packages-mcp tools --sandbox" in said[2]
+    # The first line: the sandbox's own address is not printed (only logged at INFO).
+    assert said[0].startswith("Serving MCP over stdin and stdout, for an MCP client")
+    assert "github-packages-mcp tools --sandbox" in said[1]
 
 
 # Scripts run in a fresh interpreter; each prints, as its last line, the modules it loaded (JSON).
