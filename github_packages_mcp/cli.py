@@ -42,7 +42,10 @@ import anyio
 from github_packages_mcp import __version__
 from github_packages_mcp.config import (
     CONFIG_ENV,
+    GITHUB_MUTATION_INTERVAL,
+    MUTATION_INTERVAL_ENV,
     SELECTION_ENV,
+    TOKEN_ENV,
     TOOLSETS,
     ConfigError,
     Settings,
@@ -74,6 +77,13 @@ if TYPE_CHECKING:
 __all__ = ["main", "missing_token_message"]
 
 SANDBOX_PORT: Final = 8787
+SANDBOX_MUTATION_INTERVAL: Final = 0.05  # seconds between mutations sent to the sandbox, unless configured
+_PACING_NOTE: Final = (
+    f"GitHub's real pacing is {GITHUB_MUTATION_INTERVAL:g} s between deletes; the sandbox uses "
+    f"{SANDBOX_MUTATION_INTERVAL:g} s unless mutation_interval_seconds (or {MUTATION_INTERVAL_ENV}) is set"
+)
+
+log = logging.getLogger("github_packages_mcp")
 
 
 STDIO_HINT = (
@@ -104,7 +114,8 @@ def _common_options(suppress: bool) -> argparse.ArgumentParser:
         "--sandbox",
         action="store_true",
         default=default or False,
-        help="use the built-in sandbox with demo data (no token needed)",
+        help="use the built-in sandbox with demo data (no token needed; a demo token in GITHUB_TOKEN is used, "
+        f"any other ignored). {_PACING_NOTE}",
     )
     parser.add_argument("--config", type=Path, default=default, help="TOML configuration file")
     parser.add_argument(
@@ -277,15 +288,51 @@ def _settings(args: argparse.Namespace) -> Iterator[Settings]:
             settings = settings.with_changes(token=token)
         yield settings
         return
-    from github_packages_mcp.sandbox import DEMO_TOKEN
-
-    journal = _sandbox_room(args.config)
+    # The sandbox reads no GitHub setting of the environment (its URLs, a real token), only its pacing if set.
+    environment = (
+        {MUTATION_INTERVAL_ENV: os.environ[MUTATION_INTERVAL_ENV]} if MUTATION_INTERVAL_ENV in os.environ else {}
+    )
+    configured = load_settings(args.config, env=environment)
+    journal = _sandbox_room(configured)
+    # Paced as GitHub asks only when the configuration says so: a local sandbox needs no gentleness.
+    paced = "mutation_interval_seconds" in configured.model_fields_set
     with _saved_sandbox(journal) as sandbox:
-        print(f"sandbox: GitHub Packages API with demo data at {sandbox.url}", file=sys.stderr)
-        sandboxed = {"api_url": sandbox.url, "registry_url": sandbox.url, "token": DEMO_TOKEN, "journal_dir": journal}
+        sandboxed = {
+            "api_url": sandbox.url,
+            "registry_url": sandbox.url,
+            "token": _sandbox_token(),
+            "journal_dir": journal,
+            "mutation_interval_seconds": None if paced else SANDBOX_MUTATION_INTERVAL,
+        }
         # The machine's GitHub settings stay out of the sandbox; its choice of tools (GITHUB_TOOLSETS ...) does not.
         selection = {name: value for name, value in os.environ.items() if name in SELECTION_ENV}
-        yield _with_logging(load_settings(args.config, env=selection, **sandboxed, **overrides))
+        settings = _with_logging(load_settings(args.config, env=environment | selection, **sandboxed, **overrides))
+        if settings.state_url:  # a config file's Redis is a real deployment's: the sandbox keeps to its own room
+            settings = settings.with_changes(state_url=None)
+        log.info(
+            "sandbox: GitHub Packages API with demo data at %s; mutations %g s apart (GitHub's: %g s)",
+            sandbox.url, settings.mutation_interval_seconds, GITHUB_MUTATION_INTERVAL,
+        )  # fmt: skip
+        yield settings
+
+
+def _sandbox_token() -> str:
+    """The sandbox's token: the environment's when it is one of the sandbox's demo tokens (the read-only one shows
+    what a token without delete:packages meets), else the full-access demo token. Any other token is never used
+    with the sandbox, though it only listens on this machine: a real token has no business in its logs."""
+    from github_packages_mcp.sandbox import DEMO_TOKEN, DEMO_TOKENS
+
+    for variable in TOKEN_ENV:
+        if given := os.environ.get(variable, "").strip():
+            if given in DEMO_TOKENS:
+                return given
+            print(
+                f"sandbox: {variable} is not one of the sandbox's demo tokens, so it is not used (nor sent anywhere); "
+                "the full-access demo token is.",
+                file=sys.stderr,
+            )
+            break
+    return DEMO_TOKEN
 
 
 def _install_command(args: argparse.Namespace) -> int:
@@ -322,11 +369,11 @@ def _with_logging(settings: Settings) -> Settings:
     return settings
 
 
-def _sandbox_room(config: Path | None) -> Path:
+def _sandbox_room(configured: Settings) -> Path:
     """Where the sandbox keeps its world, plans, journals and key: a room of the state directory of their own, so
     that a deletion, a confirmation token or a plan of one `--sandbox` process holds in the next (the Inspector CLI
     starts one per call), and nothing of the sandbox mixes with a real GitHub's."""
-    return load_settings(config, env={}).journal_dir / "sandbox"
+    return configured.journal_dir / "sandbox"
 
 
 def _saved_sandbox(room: Path, port: int = 0) -> SandboxServer:
@@ -339,36 +386,47 @@ def _saved_sandbox(room: Path, port: int = 0) -> SandboxServer:
 def _sandbox_command(args: argparse.Namespace) -> int:
     """`sandbox`: serve it; `--reset`: restore the demo data first, and only that without `--port`."""
     from github_packages_mcp.sandbox import SavedWorld
+    from github_packages_mcp.state.local import forget_all
 
-    room = _sandbox_room(args.config)
+    room = _sandbox_room(load_settings(args.config, env={}))
     if args.reset:
         saved = SavedWorld(room)
         try:
             saved.reset(datetime.now(UTC))
+            # What was deleted is back, so the journal's restores, the plans and the spent tokens go with it.
+            forget_all(room)
         except OSError as exc:
             print(f"error: cannot reset the sandbox in {room}: {exc.strerror or exc}", file=sys.stderr)
             return USAGE
-        print(f"sandbox: demo data restored ({saved.path})", file=sys.stderr)
+        print(
+            f"sandbox: demo data restored ({saved.path}); its journal, plans and spent confirmations cleared",
+            file=sys.stderr,
+        )
         if args.port is None:
             return 0
     return _serve_sandbox(room, SANDBOX_PORT if args.port is None else args.port)
 
 
 def _serve_sandbox(room: Path, port: int) -> int:
-    from github_packages_mcp.sandbox import DEMO_LOGIN, DEMO_TOKEN
+    from github_packages_mcp.sandbox import DEMO_LOGIN, DEMO_READ_TOKEN, DEMO_TOKEN
 
     try:
         sandbox = _saved_sandbox(room, port).__enter__()
     except OSError as exc:  # most often the port is taken
         print(f"error: cannot serve the sandbox on 127.0.0.1:{port}: {exc.strerror or exc}", file=sys.stderr)
         return USAGE
+    url, pacing = sandbox.url, f"{MUTATION_INTERVAL_ENV}={SANDBOX_MUTATION_INTERVAL}"
     try:
         print(
-            f"Sandbox GitHub Packages API and container registry on {sandbox.url} (demo user {DEMO_LOGIN}); "
+            f"Sandbox GitHub Packages API and container registry on {url} (demo user {DEMO_LOGIN}); "
             "Ctrl-C stops it. A client needs:\n"
-            f"  GITHUB_API_URL={sandbox.url}\n  GITHUB_REGISTRY_URL={sandbox.url}\n  GITHUB_TOKEN={DEMO_TOKEN}\n"
-            f"  e.g. GITHUB_API_URL={sandbox.url} GITHUB_REGISTRY_URL={sandbox.url} GITHUB_TOKEN={DEMO_TOKEN} "
+            f"  GITHUB_API_URL={url}\n  GITHUB_REGISTRY_URL={url}\n  GITHUB_TOKEN={DEMO_TOKEN}\n"
+            f"  {pacing}\n"
+            f"  e.g. GITHUB_API_URL={url} GITHUB_REGISTRY_URL={url} GITHUB_TOKEN={DEMO_TOKEN} {pacing} "
             "github-packages-mcp\n"
+            f"GITHUB_TOKEN={DEMO_READ_TOKEN} is the demo user's read-only token. GitHub's real pacing is "
+            f"{GITHUB_MUTATION_INTERVAL:g} s between deletes; without {MUTATION_INTERVAL_ENV}, a client uses it here "
+            "too.\n"
             f"Its world is saved in {room}, shared with `--sandbox` commands; "
             "`github-packages-mcp sandbox --reset` restores the demo data.",
             file=sys.stderr,

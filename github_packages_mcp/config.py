@@ -40,7 +40,10 @@ from github_packages_mcp.durations import WholeDays
 
 __all__ = [
     "CONFIG_ENV",
+    "GITHUB_MUTATION_INTERVAL",
+    "MUTATION_INTERVAL_ENV",
     "SELECTION_ENV",
+    "TOKEN_ENV",
     "TOOLSETS",
     "ConfigError",
     "ConfirmationMode",
@@ -58,17 +61,20 @@ Toolset = Literal["read", "delete", "restore", "cleanup", "audit"]
 TOOLSETS: tuple[Toolset, ...] = ("read", "delete", "restore", "cleanup", "audit")
 
 CONFIG_ENV = "GITHUB_PACKAGES_MCP_CONFIG"
-# Environment variable -> settings key. The first token variable that is set wins.
+TOKEN_ENV = ("GITHUB_TOKEN", "GITHUB_PERSONAL_ACCESS_TOKEN")  # the first that is set wins
+MUTATION_INTERVAL_ENV = "GITHUB_PACKAGES_MCP_MUTATION_INTERVAL_SECONDS"
+GITHUB_MUTATION_INTERVAL = 1.0  # seconds: GitHub asks for about one between mutating requests
 log = logging.getLogger("github_packages_mcp")
+# Environment variable -> settings key.
 _ENV_KEYS: tuple[tuple[str, str], ...] = (
-    ("GITHUB_TOKEN", "token"),
-    ("GITHUB_PERSONAL_ACCESS_TOKEN", "token"),
+    *((variable, "token") for variable in TOKEN_ENV),
     ("GITHUB_API_URL", "api_url"),
     ("GITHUB_REGISTRY_URL", "registry_url"),
     ("GITHUB_PACKAGES_MCP_BEARER_SECRET", "http_bearer_secret"),
     ("GITHUB_PACKAGES_MCP_SHARED_SECRET", "shared_secret"),
     ("GITHUB_PACKAGES_MCP_HTTP_STATELESS", "http_stateless"),
     ("GITHUB_PACKAGES_MCP_STATE_URL", "state_url"),
+    (MUTATION_INTERVAL_ENV, "mutation_interval_seconds"),
 )
 # Which tools to offer, named as GitHub's own MCP server names them (for Docker and hosted setups, where flags are
 # awkward). Read with --sandbox too: they choose tools, not which GitHub is reached.
@@ -168,7 +174,7 @@ class Settings(BaseModel):
     # GitHub's secondary limits allow 100 concurrent requests; a small number keeps bursts gentle.
     max_concurrency: int = Field(default=4, ge=1, le=100)
     # GitHub asks for about one second between mutating requests; enterprise limits may allow less.
-    mutation_interval_seconds: float = Field(default=1.0, ge=0, le=60)
+    mutation_interval_seconds: float = Field(default=GITHUB_MUTATION_INTERVAL, ge=0, le=60)
     max_retries: int = Field(default=3, ge=0, le=10)
     retry_backoff_seconds: float = Field(default=0.5, ge=0, le=60)
     max_rate_limit_wait_seconds: float = Field(default=60.0, ge=0, le=3600)

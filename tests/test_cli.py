@@ -14,6 +14,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,8 @@ import pytest
 from mcp import Client, ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from github_packages_mcp.config import gh_host_for
-from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, Fault, SandboxServer
+from github_packages_mcp.config import MUTATION_INTERVAL_ENV, gh_host_for
+from github_packages_mcp.sandbox import DEMO_ORG, DEMO_READ_TOKEN, DEMO_TOKEN, Fault, SandboxServer
 from github_packages_mcp.server.app import tool_entries
 from tests.helpers import COMMAND, Person, changes_nothing, clean_env, ok
 
@@ -219,8 +220,14 @@ def test_sandbox_command_serves_the_api_on_loopback() -> None:
         )
     assert response.status_code == 200
     assert "octo-utils" in [package["name"] for package in response.json()]
-    for setting in (f"GITHUB_API_URL={url}", f"GITHUB_REGISTRY_URL={url}", f"GITHUB_TOKEN={DEMO_TOKEN}"):
+    for setting in (
+        f"GITHUB_API_URL={url}",
+        f"GITHUB_REGISTRY_URL={url}",
+        f"GITHUB_TOKEN={DEMO_TOKEN}",
+        f"{MUTATION_INTERVAL_ENV}=0.05",
+    ):
         assert f"  {setting}" in printed
+    assert any("GitHub's real pacing is 1 s between deletes" in line for line in printed)
 
 
 def test_a_version_deleted_by_one_command_stays_deleted_until_the_sandbox_is_reset() -> None:
@@ -250,6 +257,90 @@ def test_a_served_sandbox_shares_its_world_with_sandbox_commands() -> None:
         assert httpx2.get(url + path, headers=headers).status_code == 404  # deleted by another process
     assert printed[0].startswith("sandbox: demo data restored")
     assert f"  GITHUB_API_URL={url}" in printed
+
+
+SANDBOX_LINE = "sandbox: GitHub Packages API with demo data at http://127.0.0.1:"
+
+
+def test_sandbox_commands_say_where_the_sandbox_and_its_pacing_are_only_at_info() -> None:
+    quiet = run_cli("call", "get_org_package", *WEB_API, "--sandbox")
+    told = run_cli("call", "get_org_package", *WEB_API, "--sandbox", "--log-level", "info")
+    assert (quiet.returncode, told.returncode) == (0, 0), quiet.stderr + told.stderr
+    assert quiet.stderr == ""
+    assert SANDBOX_LINE in told.stderr
+    assert "; mutations 0.05 s apart (GitHub's: 1 s)" in told.stderr
+
+
+def deletes_logged(stderr: str) -> list[datetime]:
+    """When each DELETE of an INFO log was answered (its line's time)."""
+    return [
+        datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+        for line in stderr.splitlines()
+        if "github_packages_mcp.http method=DELETE" in line
+    ]
+
+
+def test_the_sandbox_paces_deletes_as_github_when_told_to(tmp_path: Path) -> None:
+    plan = run_cli("call", "plan_version_cleanup", *WEB_API, "keep_latest=342", "--sandbox")
+    assert plan.returncode == 0, plan.stderr
+    apply = ["call", "apply_version_cleanup", f"plan_id={json.loads(plan.stdout)['plan_id']}", "--sandbox", "--yes"]
+    config = tmp_path / "config.toml"
+    config.write_text("mutation_interval_seconds = 1.0\n")
+    by_file = run_cli(*apply, "--config", str(config), "--log-level", "info")
+    assert by_file.returncode == 0, by_file.stderr
+    assert "; mutations 1 s apart (GitHub's: 1 s)" in by_file.stderr
+    first, second, third = deletes_logged(by_file.stderr)
+    assert (second - first).total_seconds() >= 0.9 and (third - second).total_seconds() >= 0.9
+    by_environment = run_cli("call", "get_org_package", *WEB_API, "--sandbox", "--log-level", "info",
+                             **{MUTATION_INTERVAL_ENV: "0.5"})  # fmt: skip
+    assert "; mutations 0.5 s apart (GitHub's: 1 s)" in by_environment.stderr
+
+
+def test_a_demo_token_in_the_environment_is_the_sandboxs_token(tmp_path: Path) -> None:
+    offered = run_cli("tools", "--sandbox", GITHUB_TOKEN=DEMO_READ_TOKEN)
+    checked = run_cli("call", "check_token", "--sandbox", GITHUB_TOKEN=DEMO_READ_TOKEN)
+    assert offered.returncode == 0, offered.stderr
+    assert "list_org_packages " in offered.stdout
+    assert "delete_org_package " not in offered.stdout and "destructive" not in offered.stdout
+    assert json.loads(checked.stdout)["scopes"] == ["read:packages"]
+    # Offered every tool, the read-only token meets GitHub's 403 on a delete.
+    config = tmp_path / "config.toml"
+    config.write_text("hide_unusable_tools = false\n")
+    refused = run_cli("call", "delete_org_package_version", *VERSION, "--sandbox", "--yes", "--config", str(config),
+                      GITHUB_PERSONAL_ACCESS_TOKEN=DEMO_READ_TOKEN)  # fmt: skip
+    assert refused.returncode == 1
+    assert "GitHub answered 403 to DELETE" in refused.stderr and "delete:packages" in refused.stderr
+
+
+def test_any_other_token_is_not_used_with_the_sandbox_and_the_person_is_told() -> None:
+    real = "ghp_" + "R3aLt0k3n" * 4
+    checked = run_cli("call", "check_token", "--sandbox", "--log-level", "debug", GITHUB_TOKEN=real)
+    assert checked.returncode == 0, checked.stderr
+    assert json.loads(checked.stdout)["scopes"] == ["delete:packages", "read:packages", "write:packages"]
+    told = "sandbox: GITHUB_TOKEN is not one of the sandbox's demo tokens, so it is not used (nor sent anywhere)"
+    assert checked.stderr.count(told) == 1
+    assert real not in checked.stdout + checked.stderr
+    assert "not one of the sandbox's demo tokens" not in run_cli("tools", "--sandbox").stderr
+
+
+def test_a_reset_sandbox_has_no_journal_plan_or_spent_confirmation_left() -> None:
+    assert run_cli("call", "delete_org_package_version", *VERSION, "--sandbox", "--yes").returncode == 0
+    plan = run_cli("call", "plan_version_cleanup", *WEB_API, "keep_latest=340", "--sandbox")
+    plan_id = json.loads(plan.stdout)["plan_id"]
+    before = json.loads(run_cli("call", "list_deletion_history", "since=1h", "--sandbox").stdout)
+    assert [entry["version_id"] for entry in before["entries"]] == [3000000000]
+    reset = run_cli("sandbox", "--reset")
+    assert reset.returncode == 0, reset.stderr
+    assert "its journal, plans and spent confirmations cleared" in reset.stderr
+    history = json.loads(run_cli("call", "list_deletion_history", "since=1h", "--sandbox").stdout)
+    assert (history["entries"], history["restorable"]) == ([], 0)
+    restore = run_cli("call", "restore_from_journal", "since=1h", "--sandbox", "--yes")
+    assert json.loads(restore.stdout)["restored"] == 0 and "Nothing to restore" in restore.stdout
+    applied = run_cli("call", "apply_version_cleanup", f"plan_id={plan_id}", "--sandbox", "--yes")
+    assert applied.returncode == 1
+    assert plan_id in applied.stderr
+    # The same version can be deleted, and journaled, again: the sandbox is as new.
+    assert run_cli("call", "delete_org_package_version", *VERSION, "--sandbox", "--yes").returncode == 0
 
 
 def readme_walkthrough() -> list[list[str]]:
@@ -363,11 +454,12 @@ def test_a_person_starting_the_stdio_server_at_a_terminal_is_told_what_it_waits_
     ) as process:
         os.close(its_end)
         assert process.stderr is not None
-        said = [process.stderr.readline().decode() for _ in range(3)]
+        said = [process.stderr.readline().decode() for _ in range(2)]
         process.terminate()
     os.close(terminal)
-    assert said[1].startswith("Serving MCP over stdin and stdout, for an MCP client")
-    assert "github-packages-mcp tools --sandbox" in said[2]
+    # The first line: the sandbox's own address is not printed (only logged at INFO).
+    assert said[0].startswith("Serving MCP over stdin and stdout, for an MCP client")
+    assert "github-packages-mcp tools --sandbox" in said[1]
 
 
 # Scripts run in a fresh interpreter; each prints, as its last line, the modules it loaded (JSON).
@@ -579,3 +671,17 @@ def test_prompts_and_resources_are_listed_beside_tools_without_a_token() -> None
     assert "github-packages://orgs/{org}/packages/{package_type}/{package_name}" in resources.stdout.splitlines()
     assert "  Get an organization's package, with its newest versions" in resources.stdout.splitlines()
     assert "Traceback" not in prompts.stderr + resources.stderr
+
+
+def test_the_sandbox_keeps_to_its_own_room_when_the_config_file_names_a_redis(tmp_path: Path) -> None:
+    # Port 1: nothing listens, so a sandbox that used this Redis could not start; one that did would put its demo
+    # plans and journal into a real deployment's shared state.
+    config = tmp_path / "config.toml"
+    config.write_text('state_url = "redis://127.0.0.1:1/0"\nshared_secret = "a secret shared by the replicas"\n')
+    done = run_cli("call", "list_org_packages", f"org={DEMO_ORG}", "package_type=container", "--sandbox",
+                   "--config", str(config))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "web/api" in done.stdout
+    served = run_cli("call", "list_org_packages", f"org={DEMO_ORG}", "package_type=container", "--config", str(config),
+                     GITHUB_TOKEN=DEMO_TOKEN)  # fmt: skip
+    assert served.returncode == 2 and "cannot start" in served.stderr  # without --sandbox, the file's Redis is used

@@ -45,6 +45,21 @@ def test_environment_beats_file_and_flags_beat_both(tmp_path: Path) -> None:
     assert load_settings(env={"GITHUB_PACKAGES_MCP_CONFIG": str(config)}).require_token() == "from-file"
 
 
+def test_the_mutation_interval_can_be_set_in_the_environment(tmp_path: Path) -> None:
+    """For a client of a sandbox served alone (`sandbox` prints the variable), or a GitHub with higher limits."""
+    config = tmp_path / "c.toml"
+    config.write_text("mutation_interval_seconds = 2.0\n")
+    assert load_settings(env={}).mutation_interval_seconds == 1.0
+    assert (
+        load_settings(config, env={"GITHUB_PACKAGES_MCP_MUTATION_INTERVAL_SECONDS": "0.05"}).mutation_interval_seconds
+        == 0.05
+    )
+    with pytest.raises(
+        ConfigError, match=r"mutation_interval_seconds \(from GITHUB_PACKAGES_MCP_MUTATION_INTERVAL_SECONDS\)"
+    ):
+        load_settings(env={"GITHUB_PACKAGES_MCP_MUTATION_INTERVAL_SECONDS": "soon"})
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [

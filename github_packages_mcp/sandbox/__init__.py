@@ -11,6 +11,7 @@ from github_packages_mcp.sandbox.demo import (
     DEMO_OTHER_USER,
     DEMO_READ_TOKEN,
     DEMO_TOKEN,
+    DEMO_TOKENS,
     build_demo_world,
 )
 from github_packages_mcp.sandbox.faults import Fault, Faults
@@ -28,6 +29,7 @@ __all__ = [
     "DEMO_OTHER_USER",
     "DEMO_READ_TOKEN",
     "DEMO_TOKEN",
+    "DEMO_TOKENS",
     "REFERRERS_MODES",
     "Clock",
     "Fault",

@@ -32,6 +32,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
+import sys
 from urllib.parse import urlsplit
 
 import anyio
@@ -133,10 +135,29 @@ def serve_http(settings: Settings, state: ProcessState) -> None:
 
     async def serve() -> None:
         async with state:
-            await uvicorn.Server(config).serve()
+            await _SaysWhereItListens(config, settings.http_path).serve()
 
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:  # as uvicorn.Server.run does
         runner.run(serve())
+
+
+class _SaysWhereItListens(uvicorn.Server):
+    """uvicorn's server, telling the person who started it where it listens once its socket is bound (the real port,
+    for --port 0); uvicorn's own line is logged at INFO only."""
+
+    def __init__(self, config: uvicorn.Config, path: str) -> None:
+        super().__init__(config)
+        self.path = path
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.servers and (bound := self.servers[0].sockets):
+            host, port = bound[0].getsockname()[:2]
+            print(
+                f"Serving MCP over HTTP at http://{_host_for_url(host)}:{port}{self.path}; Ctrl-C stops it",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def _scopes_needed(settings: Settings) -> tuple[str, ...]:

@@ -47,12 +47,29 @@ from github_packages_mcp.state.peers import (
     plans_kept_seconds,
 )
 
-__all__ = ["MAX_ENTRIES", "FileLedger", "LocalJournal", "LocalPlans", "LocalState", "ManifestFiles"]
+__all__ = ["MAX_ENTRIES", "FileLedger", "LocalJournal", "LocalPlans", "LocalState", "ManifestFiles", "forget_all"]
 
 PRUNE_EVERY_SECONDS: Final = 3600.0  # plans and the journal
 MAX_ENTRIES: Final = 50_000  # manifests: about 200 MB at a typical 4 KiB a manifest
 MONTH_FILE: Final = re.compile(r"\d{4}-\d{2}\.jsonl")
 _NONCE: Final = re.compile("[0-9a-f]{16}")
+
+
+# The rooms of journal_dir that hold what was done and planned (the key beside them is not among them).
+ROOMS: Final = ("plans", "journal", "spent", "manifests")
+
+
+def forget_all(directory: Path) -> None:
+    """Remove every plan, journal line, spent confirmation token and manifest under `directory` (journal_dir), as
+    if nothing had been done there; the key stays, so that a process still running there goes on signing with the
+    key the next one reads.
+
+    Raises:
+        OSError: If a file cannot be removed (those before it are gone).
+    """
+    for room in ROOMS:
+        for path in files(directory / room, "*"):  # pathlib's * matches dot files too: failed writes' leftovers
+            path.unlink(missing_ok=True)
 
 
 class LocalState:

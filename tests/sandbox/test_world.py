@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from github_packages_mcp.sandbox import build_demo_world
+from github_packages_mcp.sandbox import DEMO_TOKENS, build_demo_world
 from github_packages_mcp.sandbox.clock import demo_epoch
 
 
@@ -20,3 +20,8 @@ def test_two_worlds_built_from_one_epoch_are_the_same() -> None:
     first, second = build_demo_world(epoch), build_demo_world(epoch)
     assert repr(first.packages) == repr(second.packages)
     assert any(version.created_at for package in first.packages for version in package.versions)
+
+
+def test_the_tokens_sandbox_commands_accept_are_the_demo_worlds() -> None:
+    """`GITHUB_TOKEN=... --sandbox` uses a token in DEMO_TOKENS, and only those: each must open the demo world."""
+    assert sorted(DEMO_TOKENS) == sorted(build_demo_world(demo_epoch(datetime.now(UTC))).tokens)

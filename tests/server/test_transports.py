@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import socket
+import re
 import subprocess
 from collections.abc import Awaitable
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import httpx2
 import pytest
 from mcp import Client
@@ -96,26 +97,22 @@ async def test_a_shared_secret_lets_any_replica_redeem_a_confirmation(settings: 
     assert done["deleted"] is True
 
 
-async def test_the_command_serves_http_with_the_sandbox() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [*COMMAND, "--sandbox", "--transport", "http", "--port", str(port)]
-    process = subprocess.Popen(command, env=clean_env(), stderr=subprocess.DEVNULL)  # noqa: ASYNC220
-    try:
-        url = f"http://127.0.0.1:{port}/mcp"
-        with anyio.fail_after(20):
-            while True:
-                try:
-                    async with http_client(url) as client:
-                        names = [tool.name for tool in (await client.list_tools()).tools]
-                        break
-                except Exception:
-                    await anyio.sleep(0.1)
-        assert "plan_version_cleanup" in names
-    finally:
-        process.terminate()
-        process.wait(10)
+async def test_the_command_serves_http_with_the_sandbox_and_says_where() -> None:
+    # Port 0: the system picks a free one, and the line the command prints is the only way to know it.
+    command = [*COMMAND, "--sandbox", "--transport", "http", "--port", "0"]
+    with subprocess.Popen(command, env=clean_env(), stderr=subprocess.PIPE, text=True) as process:  # noqa: ASYNC220
+        assert process.stderr is not None
+        try:
+            with anyio.fail_after(30):
+                said = await anyio.to_thread.run_sync(process.stderr.readline, abandon_on_cancel=True)
+            match = re.fullmatch(r"Serving MCP over HTTP at (http://127\.0\.0\.1:(\d+)/mcp); Ctrl-C stops it\n", said)
+            assert match is not None, said
+            assert int(match[2]) != 0
+            async with http_client(match[1]) as client:  # listening already: the line is printed once it is
+                names = [tool.name for tool in (await client.list_tools()).tools]
+            assert "plan_version_cleanup" in names
+        finally:
+            process.terminate()
 
 
 async def test_callers_github_tokens_pass_through_and_never_mix(settings: Settings, sandbox: SandboxServer) -> None:
