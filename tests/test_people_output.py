@@ -18,7 +18,7 @@ import pytest
 from mcp import Client
 
 from github_packages_mcp.config import Settings
-from github_packages_mcp.readable.cells import age
+from github_packages_mcp.readable.cells import age, digest
 from github_packages_mcp.readable.table import display_width
 from github_packages_mcp.retention.plan import SHOWN_DECISIONS
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
@@ -155,12 +155,12 @@ def _table_rows(shown: str, header: str, count: int) -> list[str]:
     return lines[first : first + count]
 
 
-def test_a_plan_on_a_narrow_terminal_cuts_its_rules_and_never_an_id(sandbox: SandboxServer) -> None:
+def test_a_plan_on_a_narrow_terminal_cuts_its_rules_never_an_id_or_a_version(sandbox: SandboxServer) -> None:
     arguments = ["call", "plan_version_cleanup", *WEB_API, "keep_latest=3"]
     decisions = piped(sandbox, *arguments)["packages"][0]["decisions"]
     rows = _table_rows(at_a_terminal(sandbox, *arguments, NO_COLOR="1", COLUMNS="80"), "ACTION ", len(decisions))
     assert max(len(row) for row in rows) == 80
-    assert [row.split()[:2] for row in rows] == [[d["action"], str(d["id"])] for d in decisions]
+    assert [row.split()[:3] for row in rows] == [[d["action"], str(d["id"]), digest(d["name"])] for d in decisions]
     assert any(row.endswith("…") for row in rows)  # the rules, cut to fit
     wide = _table_rows(at_a_terminal(sandbox, *arguments, NO_COLOR="1", **WIDE), "ACTION ", len(decisions))
     assert all(row.endswith(d["rule"].partition(": ")[2]) for row, d in zip(wide, decisions, strict=True))

@@ -114,8 +114,8 @@ def table(
     cut: Iterable[str] = (),
 ) -> Table:
     """A borderless table as `gh` prints one: upper-case headers, columns two spaces apart; `right`: the headers
-    of columns aligned right (counts); `cut`: those cut short (with `…`) on a narrow terminal (prose, lists), so
-    that ids, versions and ages stay whole."""
+    of columns aligned right (counts); `cut`: those cut short (with `…`) to fit a narrow terminal (prose, lists),
+    so that what names a thing (ids, package and version names) and ages stay whole."""
     aligned, cuttable = set(right), set(cut)
     columns = tuple(
         Column(header.upper(), right=header in aligned, fit="cut" if header in cuttable else "whole")
@@ -182,5 +182,5 @@ def _block(data: Mapping[str, Any], now: datetime) -> Block:
 def _rows(items: Sequence[Mapping[str, Any]], now: datetime) -> Table:
     columns = list(dict.fromkeys(key for item in items for key in item))
     rows = ([_scalar(key, item.get(key), now) for key in columns] for item in items)
-    ids = {key for key in columns if key == "id" or key.endswith("_id")}  # never cut, as in every other table
-    return table([_key(key) for key in columns], rows, cut=[_key(key) for key in columns if key not in ids])
+    names = {key for key in columns if key in ("id", "name") or key.endswith("_id")}  # whole, as in other tables
+    return table([_key(key) for key in columns], rows, cut=[_key(key) for key in columns if key not in names])

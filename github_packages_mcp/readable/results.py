@@ -56,7 +56,7 @@ def listing(data: Data, now: datetime) -> list[Block]:
              age(v["updated_at"], now))
             for v in items
         ]  # fmt: skip
-    parts: list[Block] = [table(headers, rows, right=("versions",), cut=("name", "tags"))] if rows else []
+    parts: list[Block] = [table(headers, rows, right=("versions",), cut=("tags",))] if rows else []
     said = f"{len(items)} {what}(s)"
     if data.get("next_page"):
         of = f" of {data['last_page']}" if data.get("last_page") else ""
@@ -164,7 +164,7 @@ def history(data: Data, now: datetime) -> list[Block]:
     ]  # fmt: skip
     if rows:
         headers = ("time", "result", "package", "id", "version", "tags", "tool", "restorable")
-        parts.append(table(headers, rows, cut=("package", "tags")))
+        parts.append(table(headers, rows, cut=("tags",)))
     if data.get("unverified"):
         parts.append(Styled(f"{data['unverified']} journal line(s) ignored: malformed or failing their signature",
                           "yellow"))  # fmt: skip
@@ -193,7 +193,7 @@ def audit(data: Data, now: datetime) -> list[Block]:
     ]  # fmt: skip
     if rows:
         headers = ("name", "type", "visibility", "versions", "untagged", "updated", "stale", "latest", "restorable")
-        parts.append(table(headers, rows, right=("versions", "untagged", "restorable"), cut=("name", "latest")))
+        parts.append(table(headers, rows, right=("versions", "untagged", "restorable")))
     restorable = [
         (cell(p["name"]), str(v["id"]), cell(digest(v["name"])), local_time(v["deleted_at"]), f"{v['days_left']}d")
         for p in data["packages"]
