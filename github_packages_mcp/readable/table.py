@@ -69,12 +69,6 @@ class Styled:
         added = other.spans if isinstance(other, Styled) else ((other, ""),)
         return Styled._of((*self.spans, *added), self.whole)
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Styled) and (self.spans, self.whole) == (other.spans, other.whole)
-
-    def __hash__(self) -> int:
-        return hash((self.spans, self.whole))
-
     def __repr__(self) -> str:
         return f"Styled({self.spans!r})"
 
