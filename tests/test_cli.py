@@ -489,16 +489,15 @@ cli.serve_stdio = lambda *served: print(json.dumps(sorted(sys.modules)))
 sys.exit(cli.main([]))
 """
 # What serving stdio must not import: HTTP serving (uvicorn's h11 protocol and our layers over it), Redis (only with
-# `state_url`), RE2 (only once a pattern is compiled), the sandbox, the tables printed for people (`readable/`, rich's
-# tables); nor, before a tool is called, the tools' modules (listed from tools/definitions.json), retention and
-# insights. uvicorn itself is not listed: the SDK imports it; nor rich.console and rich.logging, which the SDK's
-# MCPServer.__init__ imports whenever rich is installed (configure_logging; python-sdk issue #1656).
-NOT_FOR_STDIO = ("uvicorn.protocols", "h11", "redis", "re2", "github_packages_mcp.sandbox",
+# `state_url`), RE2 (only once a pattern is compiled), the sandbox, the tables printed for people (`readable/`), rich
+# (not a dependency: the SDK would import it at every start if it were installed); nor, before a tool is called, the
+# tools' modules (listed from tools/definitions.json), retention and insights. uvicorn itself is not listed: the SDK
+# imports it.
+NOT_FOR_STDIO = ("uvicorn.protocols", "h11", "redis", "re2", "rich", "github_packages_mcp.sandbox",
                  "github_packages_mcp.server.transports", "github_packages_mcp.server.http_",
                  "github_packages_mcp.retention", "github_packages_mcp.insights",
                  "github_packages_mcp.tools.operations", "github_packages_mcp.tools.cleanup",
-                 "github_packages_mcp.tools.audit", "github_packages_mcp.readable", "rich.table",
-                 "rich.padding")  # fmt: skip
+                 "github_packages_mcp.tools.audit", "github_packages_mcp.readable")  # fmt: skip
 
 
 def _modules_loaded(script: str) -> list[str]:
@@ -522,7 +521,7 @@ def test_the_server_loads_one_http_stack_the_sdks() -> None:
     assert not loaded & {"httpx", "httpcore"}
 
 
-def test_serving_stdio_imports_neither_http_serving_redis_re2_nor_the_sandbox() -> None:
+def test_serving_stdio_imports_neither_http_serving_redis_re2_rich_nor_the_sandbox() -> None:
     assert [name for name in _modules_loaded(_STARTED_AS_STDIO) if name.startswith(NOT_FOR_STDIO)] == []
 
 

@@ -18,7 +18,8 @@ import pytest
 from mcp import Client
 
 from github_packages_mcp.config import Settings
-from github_packages_mcp.readable.cells import age
+from github_packages_mcp.readable.cells import age, digest
+from github_packages_mcp.readable.table import display_width
 from github_packages_mcp.retention.plan import SHOWN_DECISIONS
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
 from github_packages_mcp.server.app import build_server
@@ -147,8 +148,34 @@ def test_history_and_an_apply_at_a_terminal(sandbox: SandboxServer) -> None:
     assert all(line.rstrip().endswith("yes") for line in deleted)
 
 
+def _table_rows(shown: str, header: str, count: int) -> list[str]:
+    """The `count` lines under the table header starting with `header`."""
+    lines = shown.splitlines()
+    first = next(at for at, line in enumerate(lines) if line.startswith(header)) + 1
+    return lines[first : first + count]
+
+
+def test_a_plan_on_a_narrow_terminal_cuts_its_rules_never_an_id_or_a_version(sandbox: SandboxServer) -> None:
+    arguments = ["call", "plan_version_cleanup", *WEB_API, "keep_latest=3"]
+    decisions = piped(sandbox, *arguments)["packages"][0]["decisions"]
+    rows = _table_rows(at_a_terminal(sandbox, *arguments, NO_COLOR="1", COLUMNS="80"), "ACTION ", len(decisions))
+    assert max(len(row) for row in rows) == 80
+    assert [row.split()[:3] for row in rows] == [[d["action"], str(d["id"]), digest(d["name"])] for d in decisions]
+    assert any(row.endswith("…") for row in rows)  # the rules, cut to fit
+    wide = _table_rows(at_a_terminal(sandbox, *arguments, NO_COLOR="1", **WIDE), "ACTION ", len(decisions))
+    assert all(row.endswith(d["rule"].partition(": ")[2]) for row, d in zip(wide, decisions, strict=True))
+
+
+def test_a_wide_character_name_keeps_the_columns_in_line(sandbox: SandboxServer) -> None:
+    sandbox.state.add_package(DEMO_ORG, "npm", "日本語パッケージ", versions=2)
+    shown = at_a_terminal(sandbox, "call", "list_org_packages", f"org={DEMO_ORG}", "package_type=npm", NO_COLOR="1")
+    rows = [line for line in shown.splitlines() if re.search(r"  npm  ", line)]
+    assert any(row.startswith("日本語パッケージ  ") for row in rows) and len(rows) > 1
+    assert len({display_width(row.split("npm")[0]) for row in rows}) == 1  # TYPE starts in one terminal column
+
+
 def test_githubs_strings_stay_inert_in_a_table(sandbox: SandboxServer) -> None:
-    """A package name holding an ANSI escape, a bidi override and rich markup prints as characters to read."""
+    """A package name holding an ANSI escape, a bidi override and markup prints as characters to read."""
     name = "evil\x1b[31mred\u202egpj.exe[bold]x[/bold]"
     sandbox.state.add_package(DEMO_ORG, "npm", name, versions=1)
     shown = at_a_terminal(sandbox, "call", "list_org_packages", f"org={DEMO_ORG}", "package_type=npm",

@@ -1,7 +1,7 @@
 """The pieces a readable result is made of: GitHub's strings as inert text, ages and local times, tables, and
 key/value blocks; and the generic rendering of any result (nested keys and values, lists of objects as tables).
 
-Every string from a result may be a publisher's (a package name, a tag): it becomes a `Text` (never markup, so a
+Every string from a result may be a publisher's (a package name, a tag): it becomes a `Styled` text (no markup, so a
 `[bold]` in a tag prints as typed) after `visible` escaped what a terminal would obey (an ANSI escape, a bidi
 override), line breaks included, so one cell stays one line.
 """
@@ -13,12 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from rich.console import Group, RenderableType
-from rich.padding import Padding
-from rich.table import Table
-from rich.text import Text
-
 from github_packages_mcp.github.untrusted import visible
+from github_packages_mcp.readable.table import Block, Column, Indented, Stack, Styled, Table
 
 __all__ = [
     "age",
@@ -38,18 +34,18 @@ _MINUTE, _HOUR, _DAY = 60, 3600, 86_400
 _DIGEST_TAG = re.compile(r"^(sha256-[0-9a-f]{12})[0-9a-f]{52}(?=\.|$)")
 
 
-def cell(value: Any, style: str = "") -> Text:
+def cell(value: Any, style: str = "") -> Styled:
     """One value as inert text: None as nothing, lists joined with commas, everything escaped (`visible`)."""
     if value is None:
-        return Text("")
+        return Styled("")
     if isinstance(value, bool):
-        return Text("yes" if value else "no", style=style)
+        return Styled("yes" if value else "no", style=style)
     if isinstance(value, list | tuple):
-        return Text(", ".join(visible(str(item), keep="") for item in value), style=style)
+        return Styled(", ".join(visible(str(item), keep="") for item in value), style=style)
     if isinstance(value, dict):
         shown = ", ".join(f"{key}: {value[key]}" for key in value)
-        return Text(visible(shown, keep=""), style=style)
-    return Text(visible(str(value), keep=""), style=style)
+        return Styled(visible(shown, keep=""), style=style)
+    return Styled(visible(str(value), keep=""), style=style)
 
 
 def digest(name: str) -> str:
@@ -58,12 +54,12 @@ def digest(name: str) -> str:
     return f"{algorithm}:{hexdigits[:12]}…" if sep and len(hexdigits) > 12 else name
 
 
-def tags(value: list[str] | None) -> Text:
+def tags(value: list[str] | None) -> Styled:
     """Container tags, or `untagged` (dimmed); nothing for registries without tags. A tag naming a digest (a
     signature's `sha256-<64 hex>.sig`) keeps 12 of its hex digits, as `digest` does."""
     if value is None:
-        return Text("")
-    return cell([_DIGEST_TAG.sub(r"\1…", tag) for tag in value]) if value else Text("untagged", style="dim")
+        return Styled("")
+    return cell([_DIGEST_TAG.sub(r"\1…", tag) for tag in value]) if value else Styled("untagged", style="dim")
 
 
 def _moment(text: str) -> datetime | None:
@@ -112,51 +108,43 @@ def when(text: str | None, now: datetime) -> str:
 
 def table(
     headers: Sequence[str],
-    rows: Iterable[Sequence[Text | str]],
+    rows: Iterable[Sequence[Styled | str]],
     *,
     right: Iterable[str] = (),
-    wrap: Iterable[str] = (),
+    cut: Iterable[str] = (),
 ) -> Table:
     """A borderless table as `gh` prints one: upper-case headers, columns two spaces apart; `right`: the headers
-    of columns aligned right (counts); `wrap`: those that may wrap on a narrow terminal (prose, lists), so that
-    ids, versions and ages stay whole."""
-    aligned, wrapping = set(right), set(wrap)
-    grid = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 2, 0, 0), header_style="bold")
-    for header in headers:
-        grid.add_column(
-            header.upper(),
-            justify="right" if header in aligned else "left",
-            no_wrap=header not in wrapping,
-            overflow="fold",
-        )
-    for row in rows:
-        grid.add_row(*(Text(value) if isinstance(value, str) else value for value in row))
-    return grid
+    of columns aligned right (counts); `cut`: those cut short (with `…`) to fit a narrow terminal (prose, lists),
+    so that what names a thing (ids, package and version names) and ages stay whole."""
+    aligned, cuttable = set(right), set(cut)
+    columns = tuple(
+        Column(header.upper(), right=header in aligned, fit="cut" if header in cuttable else "whole")
+        for header in headers
+    )
+    return Table(columns, tuple(tuple(_styled(value) for value in row) for row in rows))
 
 
-def key_values(pairs: Iterable[tuple[str, Text | str]]) -> Table:
-    """`key: value` lines, the values aligned."""
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column(overflow="fold")
-    for key, value in pairs:
-        grid.add_row(f"{key}:", Text(value) if isinstance(value, str) else value)
-    return grid
+def key_values(pairs: Iterable[tuple[str, Styled | str]]) -> Table:
+    """`key: value` lines, the keys bold, the values aligned (and folded onto more lines on a narrow terminal)."""
+    rows = tuple((Styled(f"{key}:", "bold"), _styled(value)) for key, value in pairs)
+    return Table((Column(), Column(fit="fold")), rows, gap=1, header=False)
 
 
-def heading(text: str | Text) -> Text:
+def heading(text: str | Styled) -> Styled:
     """A section's first line, in bold; the text is inert (`cell` escapes GitHub's part of it)."""
-    shown = Text(text) if isinstance(text, str) else text.copy()
-    shown.stylize("bold")
-    return shown
+    return _styled(text).styled("bold")
 
 
-def note(text: str | None) -> Text:
+def note(text: str | None) -> Styled:
     """A result's message or note, dimmed: the server's words, quoting GitHub's strings escaped already."""
-    return Text(visible(text or ""), style="dim")
+    return Styled(visible(text or ""), "dim")
 
 
-def generic(data: Any, now: datetime) -> RenderableType:
+def _styled(value: Styled | str) -> Styled:
+    return Styled(value) if isinstance(value, str) else value
+
+
+def generic(data: Any, now: datetime) -> Block:
     """Any result, readable: scalars as `key: value`, objects nested under their key, lists of objects as
     tables, times local with their age."""
     if isinstance(data, Mapping):
@@ -170,32 +158,29 @@ def _key(key: str) -> str:
     return key.replace("_", " ")
 
 
-def _scalar(key: str, value: Any, now: datetime) -> Text:
+def _scalar(key: str, value: Any, now: datetime) -> Styled:
     if isinstance(value, str) and key.endswith("_at"):
-        return Text(when(value, now))
+        return Styled(when(value, now))
     return cell(value)
 
 
-def _block(data: Mapping[str, Any], now: datetime) -> RenderableType:
-    parts: list[RenderableType] = []
-    pairs: list[tuple[str, Text | str]] = []
+def _block(data: Mapping[str, Any], now: datetime) -> Block:
+    parts: list[Block] = []
+    pairs: list[tuple[str, Styled | str]] = []
     for key, value in data.items():
         if isinstance(value, Mapping) and value and any(isinstance(v, Mapping | list) for v in value.values()):
-            parts.append(Group(heading(f"{_key(key)}:"), _indented(_block(value, now))))
+            parts.append(Stack((heading(f"{_key(key)}:"), Indented(_block(value, now)))))
         elif isinstance(value, list) and value and all(isinstance(item, Mapping) for item in value):
-            parts.append(Group(heading(f"{_key(key)}:"), _indented(_rows(value, now))))
+            parts.append(Stack((heading(f"{_key(key)}:"), Indented(_rows(value, now)))))
         elif isinstance(value, Mapping):
             pairs.append((_key(key), cell(value)))
         else:
             pairs.append((_key(key), _scalar(key, value, now)))
-    return Group(*([key_values(pairs)] if pairs else []), *parts)
+    return Stack((*([key_values(pairs)] if pairs else []), *parts))
 
 
 def _rows(items: Sequence[Mapping[str, Any]], now: datetime) -> Table:
     columns = list(dict.fromkeys(key for item in items for key in item))
     rows = ([_scalar(key, item.get(key), now) for key in columns] for item in items)
-    return table([_key(key) for key in columns], rows, wrap=[_key(key) for key in columns])
-
-
-def _indented(renderable: RenderableType) -> RenderableType:
-    return Padding(renderable, (0, 0, 0, 2))
+    names = {key for key in columns if key in ("id", "name") or key.endswith("_id")}  # whole, as in other tables
+    return table([_key(key) for key in columns], rows, cut=[_key(key) for key in columns if key not in names])

@@ -10,9 +10,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from rich.console import RenderableType
-from rich.text import Text
-
 from github_packages_mcp.readable.cells import (
     age,
     cell,
@@ -26,11 +23,12 @@ from github_packages_mcp.readable.cells import (
     tags,
     when,
 )
+from github_packages_mcp.readable.table import Block, Styled
 
 __all__ = ["RENDERERS", "Renderer"]
 
 Data = Mapping[str, Any]
-Renderer = Callable[[Data, datetime], list[RenderableType]]
+Renderer = Callable[[Data, datetime], list[Block]]
 _ACTION_STYLES = {"delete": "red", "keep": "green"}
 _RESULT_STYLES = {"deleted": "red", "restored": "green", "failed": "yellow", "restore_failed": "yellow"}
 
@@ -39,11 +37,11 @@ def _counted(counts: Mapping[str, int]) -> str:
     return " · ".join(f"{name} {count}" for name, count in counts.items() if count)
 
 
-def listing(data: Data, now: datetime) -> list[RenderableType]:
+def listing(data: Data, now: datetime) -> list[Block]:
     """list_*: packages (name, type, visibility, versions, updated) or versions (id, name, tags, created,
     updated), then where the listing goes on."""
     items: Sequence[Data] = data.get("items", [])
-    rows: list[tuple[Text | str, ...]]
+    rows: list[tuple[Styled | str, ...]]
     if any("package_type" in item for item in items):
         headers, what = ("name", "type", "visibility", "versions", "updated"), "package"
         rows = [
@@ -58,19 +56,18 @@ def listing(data: Data, now: datetime) -> list[RenderableType]:
              age(v["updated_at"], now))
             for v in items
         ]  # fmt: skip
-    wrap = ("name", "tags")
-    parts: list[RenderableType] = [table(headers, rows, right=("versions",), wrap=wrap)] if rows else []
+    parts: list[Block] = [table(headers, rows, right=("versions",), cut=("tags",))] if rows else []
     said = f"{len(items)} {what}(s)"
     if data.get("next_page"):
         of = f" of {data['last_page']}" if data.get("last_page") else ""
         said += f", page {data.get('page')}{of}; next: page={data['next_page']}, or every page: all_pages=true"
-    parts.append(Text(said, style="dim"))
+    parts.append(Styled(said, "dim"))
     if data.get("message"):
         parts.append(note(data["message"]))
     return parts
 
 
-def details(data: Data, now: datetime) -> list[RenderableType]:
+def details(data: Data, now: datetime) -> list[Block]:
     """get_*: one package or version as `key: value` lines, its owner and repository on one line each."""
     shown: dict[str, Any] = dict(data)
     if isinstance(owner := shown.get("owner"), Mapping):
@@ -83,36 +80,39 @@ def details(data: Data, now: datetime) -> list[RenderableType]:
     return [generic(shown, now)]
 
 
-def plan(data: Data, now: datetime) -> list[RenderableType]:
+def plan(data: Data, now: datetime) -> list[Block]:
     """plan_version_cleanup: the totals, then per package the counts by decision and by rule, and every version
     (kept ones too) with its action, tags, age and rule."""
-    parts: list[RenderableType] = [
+    parts: list[Block] = [
         heading(cell(f"Plan {data['plan_id']}: {data['package_type']} packages of {data['owner']}")),
-        Text(_counted({"delete": data["delete"], "keep": data["keep"]}) or "no versions"),
+        Styled(_counted({"delete": data["delete"], "keep": data["keep"]}) or "no versions"),
     ]
     for package in data["packages"]:
         counts = _counted({"delete": package["delete"], "keep": package["keep"]})
-        parts += [Text(""), heading(cell(package["package"]) + Text(f"  {package['versions']} version(s): {counts}"))]
+        parts += [
+            Styled(""),
+            heading(cell(package["package"]) + Styled(f"  {package['versions']} version(s): {counts}")),
+        ]
         if package.get("by_rule"):
-            parts.append(Text(f"by rule: {_counted(package['by_rule'])}"))
+            parts.append(Styled(f"by rule: {_counted(package['by_rule'])}"))
         if package.get("manifests"):
             parts.append(note(f"manifests: {package['manifests']}"))
         rows = [
-            (Text(d["action"], style=_ACTION_STYLES.get(d["action"], "")), str(d["id"]), cell(digest(d["name"])),
+            (Styled(d["action"], _ACTION_STYLES.get(d["action"], "")), str(d["id"]), cell(digest(d["name"])),
              tags(d.get("tags")), age(d.get("created_at"), now), cell(_reason(d["rule"])))
             for d in package["decisions"]
         ]  # fmt: skip
         if rows:
-            parts.append(table(("action", "id", "version", "tags", "age", "rule"), rows, wrap=("tags", "rule")))
+            parts.append(table(("action", "id", "version", "tags", "age", "rule"), rows, cut=("tags", "rule")))
         if package.get("decisions_omitted"):
             parts.append(note(f"{package['decisions_omitted']} kept version(s) not listed"))
-    parts.append(Text(""))
+    parts.append(Styled(""))
     if data["delete"]:  # the server's message tells a model how to go on; a person gets the command
         command = f"  github-packages-mcp call apply_version_cleanup plan_id={data['plan_id']}"
         parts.append(
-            Text(f"Nothing was deleted. To delete these {data['delete']} version(s), with this command's options:")
+            Styled(f"Nothing was deleted. To delete these {data['delete']} version(s), with this command's options:")
         )
-        parts.append(Text(command, no_wrap=True, overflow="ignore"))
+        parts.append(Styled(command, whole=True))
     else:
         parts += _notes([data.get("message")])
     return parts
@@ -125,14 +125,14 @@ def _reason(rule: str) -> str:
     return reason if sep and action in ("kept", "delete") else rule
 
 
-def outcome(data: Data, now: datetime) -> list[RenderableType]:
+def outcome(data: Data, now: datetime) -> list[Block]:
     """delete_*, restore_*, apply_version_cleanup, restore_from_journal: what was done, its counts, and each
     version skipped or failed with why."""
-    parts: list[RenderableType] = [cell(data["summary"])] if data.get("summary") else []
+    parts: list[Block] = [cell(data["summary"])] if data.get("summary") else []
     if data.get("message"):
         parts.append(cell(data["message"]))
     elif type(data.get("restored")) is int:  # restore_from_journal says it in numbers only
-        parts.append(Text(f"Restored {data['restored']}, {data.get('failed', 0)} failed."))
+        parts.append(Styled(f"Restored {data['restored']}, {data.get('failed', 0)} failed."))
     numbers = ("deleted_count", "already_gone", "skipped", "failed")
     counts = [(key.removesuffix("_count").replace("_", " "), str(data[key])) for key in numbers if key in data]
     if "deleted_count" in data:  # an apply: every count, zeros too, so the four add up to the plan
@@ -140,7 +140,7 @@ def outcome(data: Data, now: datetime) -> list[RenderableType]:
     failures = [*data.get("skipped_versions", ()), *data.get("failures", ())]
     if failures:
         rows = [(str(f["id"]), cell(digest(f["name"])), cell(f["reason"])) for f in failures]
-        parts.append(table(("id", "version", "reason"), rows, wrap=("reason",)))
+        parts.append(table(("id", "version", "reason"), rows, cut=("reason",)))
     if data.get("confirmation_token"):
         parts.append(key_values([("confirmation token", cell(data["confirmation_token"])),
                                  ("expires", when(data.get("expires_at"), now))]))  # fmt: skip
@@ -149,68 +149,68 @@ def outcome(data: Data, now: datetime) -> list[RenderableType]:
     return parts
 
 
-def history(data: Data, now: datetime) -> list[RenderableType]:
+def history(data: Data, now: datetime) -> list[Block]:
     """list_deletion_history: the journal's lines, newest first, each saying whether it can still be restored."""
     entries: Sequence[Data] = data.get("entries", [])
     said = f"{data['total']} journal line(s), {data['restorable']} restorable"
-    parts: list[RenderableType] = [heading(said)]
+    parts: list[Block] = [heading(said)]
     if data.get("counts"):
-        parts.append(Text(_counted(data["counts"])))
+        parts.append(Styled(_counted(data["counts"])))
     rows = [
-        (local_time(e["time"]), Text(e["result"], style=_RESULT_STYLES.get(e["result"], "")),
+        (local_time(e["time"]), Styled(e["result"], _RESULT_STYLES.get(e["result"], "")),
          cell(e["package_name"]), cell(e.get("version_id") or "package"),
          cell(digest(e.get("name") or "")), tags(e.get("tags")), cell(e["tool"]), cell(e.get("restorable")))
         for e in entries
     ]  # fmt: skip
     if rows:
         headers = ("time", "result", "package", "id", "version", "tags", "tool", "restorable")
-        parts.append(table(headers, rows, wrap=("package", "tags")))
+        parts.append(table(headers, rows, cut=("tags",)))
     if data.get("unverified"):
-        parts.append(Text(f"{data['unverified']} journal line(s) ignored: malformed or failing their signature",
-                          style="yellow"))  # fmt: skip
+        parts.append(Styled(f"{data['unverified']} journal line(s) ignored: malformed or failing their signature",
+                          "yellow"))  # fmt: skip
     parts += _notes([data.get("message"), f"journal: {data.get('journal')}"])
     return parts
 
 
-def _notes(lines: Sequence[str | None]) -> list[RenderableType]:
+def _notes(lines: Sequence[str | None]) -> list[Block]:
     return [note(line) for line in lines if line]
 
 
-def audit(data: Data, now: datetime) -> list[RenderableType]:
+def audit(data: Data, now: datetime) -> list[Block]:
     """audit_packages: the totals, a table of the packages, each restorable version, and the notes."""
     totals: Data = data["totals"]
-    parts: list[RenderableType] = [
+    parts: list[Block] = [
         heading(cell(f"Audit of {data['owner']}")),
-        Text(_counted({key: totals.get(key) or 0 for key in ("packages", "versions", "stale", "restorable")})),
+        Styled(_counted({key: totals.get(key) or 0 for key in ("packages", "versions", "stale", "restorable")})),
         key_values([("by type", cell(totals["by_type"])), ("by visibility", cell(totals["by_visibility"])),
                     ("public", cell(totals["public"])), ("stale after", f"{data['stale_after_days']}d")]),
     ]  # fmt: skip
     rows = [
         (cell(p["name"]), cell(p["type"]), cell(p["visibility"]), str(p["version_count"]), cell(p.get("untagged")),
-         age(p["updated_at"], now), Text("stale", style="yellow") if p["stale"] else Text(""),
+         age(p["updated_at"], now), Styled("stale", "yellow") if p["stale"] else Styled(""),
          cell(digest(p.get("latest_version") or "")), cell(p.get("restorable")))
         for p in data["packages"]
     ]  # fmt: skip
     if rows:
         headers = ("name", "type", "visibility", "versions", "untagged", "updated", "stale", "latest", "restorable")
-        parts.append(table(headers, rows, right=("versions", "untagged", "restorable"), wrap=("name", "latest")))
+        parts.append(table(headers, rows, right=("versions", "untagged", "restorable")))
     restorable = [
         (cell(p["name"]), str(v["id"]), cell(digest(v["name"])), local_time(v["deleted_at"]), f"{v['days_left']}d")
         for p in data["packages"]
         for v in p.get("restorable_versions") or ()
     ]
     if restorable:
-        parts += [Text(""), heading("Restorable versions")]
+        parts += [Styled(""), heading("Restorable versions")]
         parts.append(table(("package", "id", "version", "deleted", "left"), restorable))
     parts += _notes(data.get("notes", ()))
     return parts
 
 
-def integrity(data: Data, now: datetime) -> list[RenderableType]:
+def integrity(data: Data, now: datetime) -> list[Block]:
     """check_image_integrity: per package what was read, and each broken image or stray part with why."""
-    parts: list[RenderableType] = [heading(cell(f"Image integrity of {data['owner']}"))]
+    parts: list[Block] = [heading(cell(f"Image integrity of {data['owner']}"))]
     if data.get("counts"):
-        parts.append(Text(_counted(data["counts"])))
+        parts.append(Styled(_counted(data["counts"])))
     for package in data["packages"]:
         parts.append(cell(f"{package['package']}: {package['versions']} version(s), {package['manifests']}"))
         rows = [
@@ -218,35 +218,35 @@ def integrity(data: Data, now: datetime) -> list[RenderableType]:
             for i in package["issues"]
         ]
         if rows:
-            parts.append(table(("issue", "id", "version", "tags", "detail"), rows, wrap=("issue", "tags", "detail")))
+            parts.append(table(("issue", "id", "version", "tags", "detail"), rows, cut=("issue", "tags", "detail")))
         if package.get("issues_omitted"):
             parts.append(note(f"{package['issues_omitted']} more issue(s) not listed"))
     parts += _notes([data.get("message")])
     return parts
 
 
-def token(data: Data, now: datetime) -> list[RenderableType]:
+def token(data: Data, now: datetime) -> list[Block]:
     """check_token: who the token is, its scopes and quota, the tools it can use, and what the others miss."""
-    pairs: list[tuple[str, Text | str]] = [("user", cell(data.get("login") or "unknown"))]
+    pairs: list[tuple[str, Styled | str]] = [("user", cell(data.get("login") or "unknown"))]
     pairs.append(("kind", cell(data["token_type"])))
     scopes = data.get("scopes")
-    pairs.append(("scopes", cell(scopes) if scopes else Text("none listed", style="dim")))
+    pairs.append(("scopes", cell(scopes) if scopes else Styled("none listed", "dim")))
     if quota := data.get("rate_limit"):
         left = f"{quota['remaining']} of {quota['limit']} requests left, resets {when(quota['resets_at'], now)}"
         pairs.append(("rate limit", left))
-    pairs.append(("usable", Text(f"{len(data['usable'])} tool(s): ") + cell(data["usable"])))
-    parts: list[RenderableType] = [key_values(pairs)]
+    pairs.append(("usable", Styled(f"{len(data['usable'])} tool(s): ") + cell(data["usable"])))
+    parts: list[Block] = [key_values(pairs)]
     if data.get("unusable"):
         rows = [(cell(t["tool"]), cell(t["missing"])) for t in data["unusable"]]
         parts += [
             heading(f"Unusable: {len(rows)} tool(s)"),
-            table(("tool", "missing scopes"), rows, wrap=("missing scopes",)),
+            table(("tool", "missing scopes"), rows, cut=("missing scopes",)),
         ]
     parts += _notes(data.get("notes", ()))
     return parts
 
 
-def fallback(data: Data, now: datetime) -> list[RenderableType]:
+def fallback(data: Data, now: datetime) -> list[Block]:
     """Any other result: nested `key: value`, lists of objects as tables."""
     return [generic(data, now)]
 
