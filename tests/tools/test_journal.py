@@ -138,7 +138,7 @@ async def test_restore_needs_to_be_told_what_and_sends_nothing_otherwise(
         ({"since": "7d", "until": ""}, "until: an ISO 8601 date or time (2026-12-01, 2026-12-01T09:00:00Z) or an age"),
         ({"since": ""}, "since: an ISO 8601 date or time (2026-12-01, 2026-12-01T09:00:00Z) or an age"),
         ({"since": "7d", "until": "soon"}, "until: an ISO 8601 date or time"),
-        ({"since": "1d", "until": "7d"}, "until: 2026-11-"),
+        ({"since": "1d", "until": "7d"}, "Z is not after since ("),  # the ages as times: no fixed date to name
         ({"since": "2026-12-01", "until": "2026-12-01"}, "until: 2026-12-01T00:00:00Z is not after since"),
     ],
     ids=["until-empty", "since-empty", "until-garbage", "until-before-since", "until-at-since"],
