@@ -6,8 +6,9 @@ for ages only, `m` minutes. A day count refuses `m`, which could mean minutes or
 as six minutes would plan to delete nearly everything. Parts may repeat and come in any order, with or without
 spaces between them; a duration is at most `MAX_DURATION_LENGTH` characters.
 
-`Days` and `WholeDays` are the argument types: a number of days in code, plans, journals and saved formats, and in
-the published schema a number or a string. This module imports nothing of the package, so every layer can use it.
+`Days` and `WholeDays` are the argument types: a number of days in code, plans, journals and saved formats; in the
+published schema text (a number is still accepted). This module imports nothing of the package, so every layer can
+use it.
 """
 
 from __future__ import annotations
@@ -86,11 +87,14 @@ def whole_days_from_text(value: Any) -> Any:
 
 
 class _TextToo:
-    """Publishes a number argument as a number or a (bounded) string: the smallest schema that says both."""
+    """Publishes a day count as text (`"90"`, `"2w 3d"`), bounded; a number is still accepted. One type, because the
+    schemas that say both refuse somewhere: a list of types fails Ajv's strict mode (the TypeScript SDK's validator),
+    and `anyOf` some model providers' function schemas (`toolkit/schemas.py`)."""
 
     def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         number = handler(schema)
-        return {**number, "type": [number["type"], "string"], "maxLength": MAX_DURATION_LENGTH}
+        described: dict[str, Any] = {key: number[key] for key in ("title", "description") if key in number}
+        return {**described, "type": "string", "maxLength": MAX_DURATION_LENGTH}
 
 
 # The checks sit inside the text's conversion, so they apply to the days it gives, and publish as JSON Schema's own

@@ -224,28 +224,25 @@ def parse_arguments(pairs: Sequence[str], schema: dict[str, Any]) -> dict[str, A
 
 
 def _typed(key: str, value: str, schema: dict[str, Any]) -> Any:
-    # A type may be a list: a day count is a number or a duration (`"type": ["number", "string"]`), so `30` goes
-    # as a number and `2w 3d`, which is none, as typed.
-    kinds = schema.get("type")
-    kinds = kinds if isinstance(kinds, list) else [kinds]
-    if value.startswith(("[", "{")) and "string" not in kinds:  # a string, such as the glob `[a-m]*`, stays as typed
+    kind = schema.get("type")
+    if value.startswith(("[", "{")) and kind != "string":  # a string, such as the glob `[a-m]*`, stays as typed
         try:
             return json.loads(value)
         except ValueError as exc:
             raise UsageError(f"{key}: not valid JSON ({exc})") from None
         except RecursionError:
             raise UsageError(f"{key}: not valid JSON (nested too deeply)") from None
-    if "array" in kinds:
+    if kind == "array":
         item = schema.get("items", {})
         return [_typed(key, part.strip(), item) for part in value.split(",") if part.strip()]
-    if "integer" in kinds and value.lstrip("-").isdigit():
+    if kind == "integer" and value.lstrip("-").isdigit():
         return int(value)
-    if "number" in kinds:
+    if kind == "number":
         try:
             return float(value)
         except ValueError:
             return value
-    if "boolean" in kinds and value.lower() in ("true", "false"):
+    if kind == "boolean" and value.lower() in ("true", "false"):
         return value.lower() == "true"
     return value
 
@@ -296,8 +293,6 @@ def _tool_help(tool: Tool) -> str:
     required = set(tool.input_schema.get("required", []))
     for name, prop in tool.input_schema.get("properties", {}).items():
         kind = prop.get("type", "any")
-        if isinstance(kind, list):
-            kind = " or ".join(kind)
         if kind == "array":
             kind = f"list of {prop.get('items', {}).get('type', 'any')}"
         facts = ["required" if name in required else f"default {json.dumps(prop.get('default'))}"]

@@ -106,10 +106,10 @@ def test_list_arguments_take_commas_or_json() -> None:
     assert parse_arguments(["version_ids=[3, 4]"], schema) == {"version_ids": [3, 4]}
 
 
-def test_a_number_or_string_argument_goes_as_a_number_when_it_is_one() -> None:
-    schema = {"properties": {"days": {"type": ["number", "string"]}, "whole": {"type": ["integer", "string"]}}}
-    assert parse_arguments(["days=30", "whole=90"], schema) == {"days": 30.0, "whole": 90}
-    assert parse_arguments(["days=2w 3d", "whole=12w"], schema) == {"days": "2w 3d", "whole": "12w"}
+def test_a_day_count_goes_as_typed_text_for_the_tool_to_read() -> None:
+    schema = {"properties": {"days": {"type": "string", "maxLength": 40}}}
+    assert parse_arguments(["days=30"], schema) == {"days": "30"}
+    assert parse_arguments(["days=2w 3d"], schema) == {"days": "2w 3d"}
     assert parse_arguments(["days=[1]"], schema) == {"days": "[1]"}  # a string may look like JSON
 
 

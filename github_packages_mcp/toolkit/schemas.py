@@ -116,6 +116,8 @@ def _tidy_argument(schema: dict[str, Any]) -> None:
         schema.update(arms[0])
     if schema.get("default", 0) is None:
         del schema["default"]
+    elif schema.get("type") == "string" and isinstance(schema.get("default"), int | float):  # a day count as text
+        schema["default"] = f"{schema['default']:g}"
     # What the model needs to call right, not a copy of every check (the server still makes them all): no lower
     # bound of one character, no id bound no id comes near (2^53 - 1).
     if schema.get("minLength") == 1:
