@@ -189,6 +189,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     leaks = [text for text in _produced if any(spelling in text for spelling in LEAKS)]
+    if (worker := getattr(session.config, "workeroutput", None)) is not None:
+        worker["token_leaks"] = leaks[:3]  # an xdist worker: the controller judges, with every worker's finds
+        return
+    leaks += _leaks_in_workers
     if leaks:
         # Shown from where the token starts (in one of its spellings), so the report names the place it leaked.
         where = min(i for spelling in LEAKS if (i := leaks[0].find(spelling)) >= 0)
@@ -197,6 +201,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             f"{leaks[0][max(0, where - 150) : where + 50]!r}"
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_leaks_in_workers: list[str] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """xdist, on the controller: a worker is done; what it found leaked counts as if found here."""
+    _leaks_in_workers.extend(getattr(node, "workeroutput", {}).get("token_leaks", []))
 
 
 @pytest.fixture(scope="session")
