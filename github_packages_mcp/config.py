@@ -37,6 +37,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from github_packages_mcp.durations import WholeDays
+from github_packages_mcp.spelling import closest
 
 __all__ = [
     "CONFIG_ENV",
@@ -487,10 +488,8 @@ def _with_suggestion(kind: str, loc: tuple[int | str, ...], message: str) -> str
     """An unknown key's message, with the known key it most resembles (`toolset` -> `toolsets`)."""
     if kind != "extra_forbidden" or not loc:
         return message
-    import difflib  # only a misspelt configuration needs it, not every start
-
-    close = difflib.get_close_matches(str(loc[0]), list(Settings.model_fields), n=1, cutoff=0.6)
-    return f"not a setting; did you mean {close[0]!r}?" if close else "not a setting (see config.example.toml)"
+    close = closest(str(loc[0]), Settings.model_fields)
+    return f"not a setting; did you mean {close!r}?" if close else "not a setting (see config.example.toml)"
 
 
 def _describe(loc: tuple[int | str, ...], message: str, sources: Mapping[str, str]) -> str:

@@ -27,6 +27,7 @@ from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult, ErrorDa
 from github_packages_mcp import __version__
 from github_packages_mcp.github.untrusted import escaped, visible
 from github_packages_mcp.server.app import tool_entries
+from github_packages_mcp.spelling import closest
 
 __all__ = [
     "INTERRUPTED",
@@ -139,10 +140,7 @@ def _not_offered(name: str) -> str:
 
 
 def _did_you_mean(name: str, known: Iterable[str]) -> str:
-    import difflib  # only for a misspelt name
-
-    close = difflib.get_close_matches(name[:200], list(known), n=1)
-    return f" (did you mean {close[0]}?)" if close else ""
+    return f" (did you mean {close}?)" if (close := closest(name, known)) else ""
 
 
 class _Terminal:

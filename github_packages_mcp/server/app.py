@@ -27,6 +27,7 @@ from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.github.manifests import ManifestCache
 from github_packages_mcp.github.redaction import redact
 from github_packages_mcp.server.resources import add_prompts, add_resources, prompt_errors
+from github_packages_mcp.spelling import closest
 from github_packages_mcp.state.opening import ProcessState, open_state
 from github_packages_mcp.state.peers import State
 from github_packages_mcp.toolkit.context import AppContext, Services
@@ -87,10 +88,7 @@ def select_tools(settings: Settings) -> dict[ToolEntry, Tool]:
 
 
 def _with_closest(name: str, known: list[str]) -> str:
-    import difflib  # only for a misspelt name
-
-    close = difflib.get_close_matches(name, known, n=1)
-    return f"{name} (did you mean {close[0]}?)" if close else name
+    return f"{name} (did you mean {close}?)" if (close := closest(name, known)) else name
 
 
 def _reads_only(tool: Tool) -> bool:
