@@ -109,7 +109,9 @@ async def call_tool(
 
 def _print_result(name: str, result: CallToolResult, as_json: bool) -> int:
     if result.is_error:
-        say("\n".join(getattr(block, "text", "") for block in result.content), err=True)
+        text = "\n".join(getattr(block, "text", "") for block in result.content)
+        # The MCP wording names the tool for an assistant juggling many; the person just typed it.
+        say(f"error: {text.removeprefix(f'Error executing tool {name}: ')}", err=True)
     elif as_json:
         say(json.dumps(result.structured_content, indent=2, ensure_ascii=False))  # JSON still: the escapes are JSON's
     else:

@@ -578,6 +578,7 @@ def test_a_404_says_whether_the_owner_or_the_package_is_unknown() -> None:
         unknown_package.stderr
     )
     assert "Traceback" not in unknown_org.stderr + unknown_package.stderr
+    assert unknown_org.stderr.startswith("error: GitHub answered 404 to GET /orgs/nope/packages")  # the person's words
 
 
 def test_a_destructive_call_with_no_terminal_and_no_yes_exits_2_before_anything_is_sent(
