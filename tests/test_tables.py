@@ -5,8 +5,9 @@ strings printed as typed."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
-from github_packages_mcp.readable.cells import cell, key_values, table
+from github_packages_mcp.readable.cells import _block, cell, key_values, table
 from github_packages_mcp.readable.table import Column, Indented, Stack, Styled, Table, display_width
 
 SGR = re.compile(r"\x1b\[[0-9;]*m")
@@ -94,6 +95,12 @@ def test_key_values_fold_long_values_under_their_column() -> None:
         "        list_org_packages,",
         "        list_user_packages",
     ]
+
+
+def test_a_url_stays_on_one_line_for_the_terminal_to_wrap_and_keep_clickable() -> None:
+    url = "https://github.com/orgs/acme-labs/packages/container/package/web%2Fapi"
+    lines = _block({"name": "web/api", "html_url": url}, datetime.now(UTC)).lines(40, colour=False)
+    assert lines == ["name:     web/api", f"html url: {url}"]
 
 
 def test_text_wraps_at_spaces_and_folds_a_word_longer_than_a_line() -> None:

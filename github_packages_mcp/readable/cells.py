@@ -161,6 +161,8 @@ def _key(key: str) -> str:
 def _scalar(key: str, value: Any, now: datetime) -> Styled:
     if isinstance(value, str) and key.endswith("_at"):
         return Styled(when(value, now))
+    if isinstance(value, str) and key.endswith("url"):  # one line, which the terminal wraps and keeps clickable
+        return Styled(visible(value, keep=""), whole=True)
     return cell(value)
 
 

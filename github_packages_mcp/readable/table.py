@@ -203,7 +203,7 @@ def _fitted(cell: Styled, column: Column, width: int) -> list[Styled]:
     if column.fit == "cut":
         return [cell.cut(width)]
     if column.fit == "fold":
-        return cell.wrap(width)
+        return [cell] if cell.whole else cell.wrap(width)
     return [cell]
 
 
