@@ -210,10 +210,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "sandbox":
-            return _sandbox_command(args)
-        if args.command == "install":
-            return _install_command(args)
+        if args.command in ("sandbox", "install"):  # neither needs the settings' GitHub
+            return _sandbox_command(args) if args.command == "sandbox" else _install_command(args)
         if args.command == "cleanup" and (refused := _policy_refused(args)) is not None:
             return refused
         with _settings(args) as settings:
