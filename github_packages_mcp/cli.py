@@ -5,6 +5,7 @@ github-packages-mcp tools [NAME ...] [--sandbox] [--json] ...          print the
 github-packages-mcp prompts [--sandbox]                                print the prompts and their arguments
 github-packages-mcp resources [--sandbox]                              print the resources and resource templates
 github-packages-mcp call TOOL key=value ... [--sandbox] [--yes]        call one tool, print its result (--json)
+github-packages-mcp cleanup --policy FILE [--apply] [--yes] [--json]   plan (and apply) a retention policy's cleanups
 github-packages-mcp read URI [--sandbox]                               print a resource
 github-packages-mcp prompt NAME key=value ... [--sandbox]              print a rendered prompt
 github-packages-mcp sandbox [--port N] [--reset]                       serve the sandbox API on 127.0.0.1
@@ -60,6 +61,7 @@ from github_packages_mcp.state.opening import ProcessState
 from github_packages_mcp.state.redis import SharedStateUnavailable
 from github_packages_mcp.terminal import (
     INTERRUPTED,
+    NO_TERMINAL,
     USAGE,
     Progress,
     call_tool,
@@ -72,6 +74,8 @@ from github_packages_mcp.terminal import (
 )
 
 if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
     from github_packages_mcp.sandbox import SandboxServer
 
 __all__ = ["main", "missing_token_message"]
@@ -170,6 +174,16 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("arguments", nargs="*", metavar="key=value", help="lists as a,b or JSON")
     call.add_argument("--yes", action="store_true", help="confirm a destructive tool without asking")
     call.add_argument("--json", action="store_true", help="print the result as JSON, also on a terminal")
+    cleanup = commands.add_parser(
+        "cleanup", help="plan a retention policy's cleanups; with --apply, apply them", parents=[_common_options(True)]
+    )
+    cleanup.add_argument(
+        "--policy", type=Path, required=True, help="TOML file of [[cleanup]] tables of plan_version_cleanup arguments"
+    )
+    cleanup.add_argument("--apply", action="store_true", help="apply the plans (without it: a dry run)")
+    cleanup.add_argument("--yes", action="store_true", help="with --apply: confirm without asking")
+    cleanup.add_argument("--json", action="store_true", help="print the plans as JSON, also on a terminal")
+    cleanup.add_argument("--journal-out", type=Path, help="write this run's journal lines (JSON lines) to this file")
     read = commands.add_parser("read", help="print a resource", parents=[_common_options(True)])
     read.add_argument("uri")
     prompt = commands.add_parser("prompt", help="print a rendered prompt", parents=[_common_options(True)])
@@ -196,10 +210,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "sandbox":
-            return _sandbox_command(args)
-        if args.command == "install":
-            return _install_command(args)
+        if args.command in ("sandbox", "install"):  # neither needs the settings' GitHub
+            return _sandbox_command(args) if args.command == "sandbox" else _install_command(args)
+        if args.command == "cleanup" and (refused := _policy_refused(args)) is not None:
+            return refused
         with _settings(args) as settings:
             # Opened once, before anything is served or called, and shared by all of it (one Redis client).
             state = process_state(settings)
@@ -231,6 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return anyio.run(_with_state, state, read_resource, server, args.uri)
             if args.command == "prompt":
                 return anyio.run(_with_state, state, render_prompt, server, args.name, args.arguments)
+            if args.command == "cleanup":
+                return _cleanup_command(args, server, state)
             progress = Progress()
             try:
                 return anyio.run(
@@ -250,6 +266,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # stdout was piped into a command that stopped reading (`| head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush does not fail again
         return 0
+
+
+def _policy_refused(args: argparse.Namespace) -> int | None:
+    """`cleanup --policy`'s checks before anything starts or is sent: the policy read and checked whole (every
+    problem said), and with --apply, someone to confirm. USAGE when one fails, else None; `args.tables` the tables."""
+    from github_packages_mcp.cleanup_policy import load_policy
+    from github_packages_mcp.retention.policy import PolicyError
+
+    try:
+        args.tables = load_policy(args.policy)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            say(f"error: {problem}", err=True)
+        say(f"{args.policy}: the policy does not validate; nothing was planned or sent", err=True)
+        return USAGE
+    if args.apply and not args.yes and not sys.stdin.isatty():
+        say(f"error: {NO_TERMINAL}", err=True)
+        return USAGE
+    return None
+
+
+def _cleanup_command(args: argparse.Namespace, server: MCPServer[Any], state: ProcessState) -> int:
+    from github_packages_mcp.cleanup_policy import PolicyOptions, run_policy
+
+    options = PolicyOptions(apply=args.apply, assume_yes=args.yes, as_json=args.json, journal_out=args.journal_out)
+    progress = Progress()
+    try:
+        return anyio.run(_with_state, state, run_policy, server, args.tables, options, progress)
+    except KeyboardInterrupt:  # a delete in flight was let finish and journaled: the same command plans what is left
+        say(progress.interrupted("apply_version_cleanup" if args.apply else "plan_version_cleanup"), err=True)
+        return INTERRUPTED
 
 
 async def _with_state(state: ProcessState, command: Callable[..., Awaitable[int]], *arguments: Any) -> int:

@@ -31,11 +31,14 @@ from github_packages_mcp.spelling import closest
 
 __all__ = [
     "INTERRUPTED",
+    "NO_TERMINAL",
     "OK",
     "REFUSED",
     "USAGE",
     "Progress",
+    "Terminal",
     "call_tool",
+    "confirmed_call",
     "describe_prompts",
     "describe_resources",
     "describe_tools",
@@ -80,7 +83,7 @@ async def call_tool(
     destructive tool needs a terminal to ask at: with stdin not one, nothing is called.
     """
     progress = progress or Progress()
-    terminal = _Terminal()
+    terminal = Terminal()
     confirm: Any = None if assume_yes else terminal.confirm  # no form capability: the token flow
     async with Client(server, elicitation_callback=confirm, client_info=CLIENT) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
@@ -95,16 +98,25 @@ async def call_tool(
         if not assume_yes and _kind(tools[name]) == "destructive" and not sys.stdin.isatty():
             say(f"error: {NO_TERMINAL}", err=True)
             return USAGE
-        result = await client.call_tool(name, arguments, progress_callback=progress)
-        first = result.structured_content or {}
-        if assume_yes and not result.is_error and first.get("status") == "confirmation_required":
-            say(f"--yes: {first.get('summary')}", err=True)
-            confirmed = {**arguments, "confirmation_token": first["confirmation_token"]}
-            result = await client.call_tool(name, confirmed, progress_callback=progress)
+        result = await confirmed_call(client, name, arguments, assume_yes, progress)
     if terminal.unanswerable:  # a restore of several asked with no terminal: nothing was restored
         say(f"error: {NO_TERMINAL}", err=True)
         return USAGE
     return _print_result(name, result, as_json or not sys.stdout.isatty())
+
+
+async def confirmed_call(
+    client: Client, name: str, arguments: dict[str, Any], assume_yes: bool, progress: Progress
+) -> CallToolResult:
+    """Call a tool; with `assume_yes`, a `confirmation_required` answer (its summary said on stderr) is confirmed
+    by calling again with its token, as `--yes` does for every destructive tool."""
+    result = await client.call_tool(name, arguments, progress_callback=progress)
+    first = result.structured_content or {}
+    if assume_yes and not result.is_error and first.get("status") == "confirmation_required":
+        say(f"--yes: {first.get('summary')}", err=True)
+        confirmed = {**arguments, "confirmation_token": first["confirmation_token"]}
+        result = await client.call_tool(name, confirmed, progress_callback=progress)
+    return result
 
 
 def _print_result(name: str, result: CallToolResult, as_json: bool) -> int:
@@ -145,7 +157,7 @@ def _did_you_mean(name: str, known: Iterable[str]) -> str:
     return f" (did you mean {close}?)" if (close := closest(name, known)) else ""
 
 
-class _Terminal:
+class Terminal:
     """Asks the person on the terminal (stdin) when the server wants their confirmation; with no terminal, asks
     nobody (a script's or a pipe's input is no person's answer) and remembers that it could not."""
 

@@ -18,12 +18,12 @@ MAX_FILE_LINES = 500
 MAX_FUNCTION_LINES = 60
 # GitHub's API paths, as they would be spelled by hand: `/user`, `/orgs/...`, `.../packages`, `/rate_limit` ...
 API_PATH = re.compile(r"^/(user|users|orgs|rate_limit)\b|/(packages|versions|restore|docker/conflicts)\b")
-# The rooms below the MCP wiring, and what each may import from the package (`errors`, the errors' root, and
-# `durations`, the parser of day counts, import nothing of it).
+# The rooms below the MCP wiring, and what each may import from the package (`errors`, the errors' root,
+# `durations`, the parser of day counts, and `spelling`, the did-you-mean, import nothing of it).
 LOWER_LAYERS = {
     "github": {"github", "config", "errors"},
     # Plans and the journal are kept in the state (its interface, `state.peers`), which knows nothing of cleanups.
-    "retention": {"github", "retention", "state", "errors", "durations"},
+    "retention": {"github", "retention", "state", "errors", "durations", "spelling"},
     "insights": {"github", "insights", "retention", "errors"},
     "state": {"github", "state", "errors"},
 }

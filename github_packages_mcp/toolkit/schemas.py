@@ -11,7 +11,7 @@ and `signed`.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from functools import cache
 from types import NoneType, UnionType
@@ -27,7 +27,7 @@ from github_packages_mcp.github.catalogue import MAX_ID
 from github_packages_mcp.github.listing import compact_json
 from github_packages_mcp.github.models import Package, PackageVersion
 
-__all__ = ["MAX_RESULT_TEXT", "ResultLimits", "build_tool", "concise", "keyword", "signed"]
+__all__ = ["MAX_RESULT_TEXT", "ResultLimits", "argument_problems", "build_tool", "concise", "keyword", "signed"]
 
 # No result's text is longer than this (about 15k tokens, well under the 25k-token cap some clients put on a result).
 MAX_RESULT_TEXT = 60_000
@@ -76,6 +76,16 @@ class _ReadableTool(Tool):
             raise ToolError(
                 f"Error executing tool {self.name}: Invalid arguments, nothing was sent:\n{lines}"
             ) from None
+
+
+def argument_problems(tool: Tool, arguments: Mapping[str, Any]) -> list[str]:
+    """What the built `tool` would refuse in `arguments`, one line per argument as its calls say it
+    ("keep_latest: a whole number (integer), got 'ten'"); none when it takes them. Nothing is run."""
+    try:
+        tool.fn_metadata.arg_model.model_validate(dict(arguments))
+    except ValidationError as exc:
+        return [_argument_error(error) for error in exc.errors(include_url=False)]
+    return []
 
 
 def _argument_error(error: ErrorDetails) -> str:

@@ -28,6 +28,7 @@ __all__ = [
     "DEFINITIONS",
     "REGENERATE",
     "built_definitions",
+    "built_tool",
     "published_entries",
     "shipped_definitions",
     "write_definitions",
@@ -82,6 +83,16 @@ class _ListedTool(Tool):
 
     async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
         return await self.built.run(arguments, context, convert_result)
+
+
+def built_tool(name: str) -> Tool:
+    """The tool `name` built (its argument model, its function), as its first call builds it.
+
+    Raises:
+        KeyError: If no tool has that name.
+    """
+    modules = {row["tool"]["name"]: row["module"] for row in shipped_definitions()}
+    return _built(modules[name], name)
 
 
 def _built(module: str, name: str) -> Tool:
