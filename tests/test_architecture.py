@@ -104,6 +104,18 @@ def test_the_package_folders_import_one_way() -> None:
     assert not cycles(graph)
 
 
+def test_only_the_entry_point_imports_the_command() -> None:
+    """`cli/` is the top: the server, the tools and what they stand on never reach into the command line."""
+    wrong = [
+        f"{name} imports {target}"
+        for name, _, tree in modules(PACKAGE)
+        if not name.startswith("github_packages_mcp.cli") and name != "github_packages_mcp.__main__"
+        for target in imported(tree)
+        if target.startswith("github_packages_mcp.cli")
+    ]
+    assert not wrong
+
+
 @pytest.mark.parametrize("room", sorted(LOWER_LAYERS))
 def test_lower_layers_import_no_mcp_and_nothing_above_them(room: str) -> None:
     wrong = [

@@ -484,7 +484,7 @@ print(json.dumps(sorted(sys.modules)))
 # `main` as a stdio server: where it would start serving, it prints the modules it has imported instead.
 _STARTED_AS_STDIO = """
 import json, sys
-import github_packages_mcp.cli as cli
+import github_packages_mcp.cli.main as cli
 cli.serve_stdio = lambda *served: print(json.dumps(sorted(sys.modules)))
 sys.exit(cli.main([]))
 """
@@ -497,7 +497,8 @@ NOT_FOR_STDIO = ("uvicorn.protocols", "h11", "redis", "re2", "rich", "github_pac
                  "github_packages_mcp.server.transports", "github_packages_mcp.server.http_",
                  "github_packages_mcp.retention", "github_packages_mcp.insights",
                  "github_packages_mcp.tools.operations", "github_packages_mcp.tools.cleanup",
-                 "github_packages_mcp.tools.audit", "github_packages_mcp.readable")  # fmt: skip
+                 "github_packages_mcp.tools.audit", "github_packages_mcp.cli.readable",
+                 "github_packages_mcp.cli.install", "github_packages_mcp.cli.policy")  # fmt: skip
 
 
 def _modules_loaded(script: str) -> list[str]:

@@ -251,8 +251,8 @@ async def test_a_token_passed_by_the_clients_environment_reaches_github(
 def test_the_installer_loads_no_mcp_and_no_server() -> None:
     """install.py is MCP-free: it writes files, and must not need the server's libraries to do so."""
     code = (
-        "import sys, github_packages_mcp.install\n"
+        "import sys, github_packages_mcp.cli.install\n"
         "print(sorted(m for m in sys.modules if m.startswith(('mcp', 'github_packages_mcp.'))))"
     )
     loaded = subprocess.run([COMMAND[0], "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
-    assert loaded.strip() == "['github_packages_mcp.install']"
+    assert loaded.strip() == "['github_packages_mcp.cli', 'github_packages_mcp.cli.install']"  # cli/: a docstring

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from github_packages_mcp.cli.readable.cells import age, digest
+from github_packages_mcp.cli.readable.table import display_width
 from github_packages_mcp.config import Settings
-from github_packages_mcp.readable.cells import age, digest
-from github_packages_mcp.readable.table import display_width
 from github_packages_mcp.retention.plan import SHOWN_DECISIONS
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
 from github_packages_mcp.server.app import build_server

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from github_packages_mcp.cli.policy_report import markdown_text
 from github_packages_mcp.config import MUTATION_INTERVAL_ENV
-from github_packages_mcp.policy_report import markdown_text
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, Fault, SandboxServer
 from tests.helpers import COMMAND, clean_env
 

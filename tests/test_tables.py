@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from github_packages_mcp.readable.cells import _block, cell, key_values, table
-from github_packages_mcp.readable.table import Column, Indented, Stack, Styled, Table, display_width
+from github_packages_mcp.cli.readable.cells import _block, cell, key_values, table
+from github_packages_mcp.cli.readable.table import Column, Indented, Stack, Styled, Table, display_width
 
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 RULE = "signature of kept image sha256:c94da96b3e43… (v2.1.0, latest), by its tag"

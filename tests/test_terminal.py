@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from github_packages_mcp.cli import main
+from github_packages_mcp.cli.main import main
+from github_packages_mcp.cli.terminal import UsageError, parse_arguments, progress_text
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
-from github_packages_mcp.terminal import UsageError, parse_arguments, progress_text
 
 MULTI = ["org=acme-labs", "package_type=container", "package_name=multi/app"]
 # A right-to-left override, isolates and marks: a terminal that printed them raw would reorder what it shows.

@@ -22,10 +22,8 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
 
-from github_packages_mcp.policy_report import TableOutcome, step_summary, write_journal_lines
-from github_packages_mcp.retention.policy import PolicyTable, read_policy
-from github_packages_mcp.server.app import checked_arguments, tool_arguments
-from github_packages_mcp.terminal import (
+from github_packages_mcp.cli.policy_report import TableOutcome, step_summary, write_journal_lines
+from github_packages_mcp.cli.terminal import (
     CLIENT,
     NO_TERMINAL,
     OK,
@@ -37,6 +35,8 @@ from github_packages_mcp.terminal import (
     exit_code,
     say,
 )
+from github_packages_mcp.retention.policy import PolicyTable, read_policy
+from github_packages_mcp.server.app import checked_arguments, tool_arguments
 
 __all__ = ["PolicyOptions", "load_policy", "run_policy"]
 
@@ -134,7 +134,7 @@ def _error_text(result: CallToolResult) -> str:
 
 
 def _print_plans(outcomes: Sequence[TableOutcome]) -> None:
-    from github_packages_mcp.readable import print_readable  # only when a person reads the plans
+    from github_packages_mcp.cli.readable import print_readable  # only when a person reads the plans
 
     for outcome in outcomes:
         say(f"{outcome.table.describe()}")

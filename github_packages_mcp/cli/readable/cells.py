@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from github_packages_mcp.cli.readable.table import Block, Column, Indented, Stack, Styled, Table
 from github_packages_mcp.github.untrusted import visible
-from github_packages_mcp.readable.table import Block, Column, Indented, Stack, Styled, Table
 
 __all__ = [
     "age",

@@ -41,6 +41,19 @@ from typing import TYPE_CHECKING, Any, Final
 import anyio
 
 from github_packages_mcp import __version__
+from github_packages_mcp.cli.terminal import (
+    INTERRUPTED,
+    NO_TERMINAL,
+    USAGE,
+    Progress,
+    call_tool,
+    describe_prompts,
+    describe_resources,
+    describe_tools,
+    read_resource,
+    render_prompt,
+    say,
+)
 from github_packages_mcp.config import (
     CONFIG_ENV,
     GITHUB_MUTATION_INTERVAL,
@@ -59,19 +72,6 @@ from github_packages_mcp.server.app import build_server, process_state, select_t
 from github_packages_mcp.server.stdio import serve_stdio
 from github_packages_mcp.state.opening import ProcessState
 from github_packages_mcp.state.redis import SharedStateUnavailable
-from github_packages_mcp.terminal import (
-    INTERRUPTED,
-    NO_TERMINAL,
-    USAGE,
-    Progress,
-    call_tool,
-    describe_prompts,
-    describe_resources,
-    describe_tools,
-    read_resource,
-    render_prompt,
-    say,
-)
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -271,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _policy_refused(args: argparse.Namespace) -> int | None:
     """`cleanup --policy`'s checks before anything starts or is sent: the policy read and checked whole (every
     problem said), and with --apply, someone to confirm. USAGE when one fails, else None; `args.tables` the tables."""
-    from github_packages_mcp.cleanup_policy import load_policy
+    from github_packages_mcp.cli.policy import load_policy
     from github_packages_mcp.retention.policy import PolicyError
 
     try:
@@ -288,7 +288,7 @@ def _policy_refused(args: argparse.Namespace) -> int | None:
 
 
 def _cleanup_command(args: argparse.Namespace, server: MCPServer[Any], state: ProcessState) -> int:
-    from github_packages_mcp.cleanup_policy import PolicyOptions, run_policy
+    from github_packages_mcp.cli.policy import PolicyOptions, run_policy
 
     options = PolicyOptions(apply=args.apply, assume_yes=args.yes, as_json=args.json, journal_out=args.journal_out)
     progress = Progress()
@@ -388,7 +388,7 @@ def _install_command(args: argparse.Namespace) -> int:
     Raises:
         ConfigError: If the flags or the config file would keep the server from starting, or offer no tool.
     """
-    from github_packages_mcp.install import InstallError, Options, install
+    from github_packages_mcp.cli.install import InstallError, Options, install
 
     config = args.config or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
     read_only = True if args.read_only else None

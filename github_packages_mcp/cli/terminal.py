@@ -127,7 +127,7 @@ def _print_result(name: str, result: CallToolResult, as_json: bool) -> int:
     elif as_json:
         say(json.dumps(result.structured_content, indent=2, ensure_ascii=False))  # JSON still: the escapes are JSON's
     else:
-        from github_packages_mcp.readable import print_readable  # only when a person reads the result
+        from github_packages_mcp.cli.readable import print_readable  # only when a person reads the result
 
         print_readable(name, result.structured_content or {}, sys.stdout)
     return exit_code(result)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import Any, TextIO
 
-from github_packages_mcp.readable.results import RENDERERS, fallback
+from github_packages_mcp.cli.readable.results import RENDERERS, fallback
 
 __all__ = ["colour_wanted", "print_readable"]
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from github_packages_mcp.readable.cells import (
+from github_packages_mcp.cli.readable.cells import (
     age,
     cell,
     digest,
@@ -23,7 +23,7 @@ from github_packages_mcp.readable.cells import (
     tags,
     when,
 )
-from github_packages_mcp.readable.table import Block, Styled
+from github_packages_mcp.cli.readable.table import Block, Styled
 
 __all__ = ["RENDERERS", "Renderer"]
 
