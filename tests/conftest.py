@@ -212,6 +212,13 @@ def pytest_testnodedown(node: Any, error: object) -> None:
     _leaks_in_workers.extend(getattr(node, "workeroutput", {}).get("token_leaks", []))
 
 
+@pytest.fixture
+def own_state_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A state directory of the test's own for every command it runs (`clean_env`): the sandbox's world persists
+    there, so what one test deletes would be gone for the next."""
+    monkeypatch.setattr("tests.helpers.STATE_HOME", str(tmp_path / "state"))
+
+
 @pytest.fixture(scope="session")
 def spelled() -> Callable[[str, str], bool]:
     """Whether a text holds a token in any of the spellings the leak guard looks for (`leak_spellings`)."""

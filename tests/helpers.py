@@ -101,3 +101,30 @@ class StoppedClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def printed_at_terminal(arguments: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    """The command run with its standard output a pseudo-terminal, as a person sees it: its exit code, what it
+    printed there (line ends as `\\n`) and its standard error."""
+    import pty  # POSIX only, as the tests that need a terminal
+
+    terminal, its_end = pty.openpty()
+    with (
+        tempfile.TemporaryFile() as stderr,
+        subprocess.Popen([*COMMAND, *arguments], stdout=its_end, stderr=stderr, env=env) as process,
+    ):
+        os.close(its_end)
+        chunks: list[bytes] = []
+        while True:
+            try:
+                chunk = os.read(terminal, 65536)
+            except OSError:  # EIO: the command closed its end
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        code = process.wait()
+        stderr.seek(0)
+        errors = stderr.read().decode()
+    os.close(terminal)
+    return code, b"".join(chunks).decode().replace("\r\n", "\n"), errors

@@ -33,9 +33,8 @@ keep_latest = 2
 INPUT_EXPRESSION = re.compile(r"^\$\{\{ inputs\.([a-z_-]+) \}\}$")
 
 
-@pytest.fixture(autouse=True)
-def own_state_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr("tests.helpers.STATE_HOME", str(tmp_path / "state"))
+# Every command a test here runs gets a state directory of the test's own (`own_state_home`).
+pytestmark = pytest.mark.usefixtures("own_state_home")
 
 
 def load(path: Path) -> dict[Any, Any]:

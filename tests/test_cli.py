@@ -28,19 +28,13 @@ from github_packages_mcp.sandbox import DEMO_ORG, DEMO_READ_TOKEN, DEMO_TOKEN, F
 from github_packages_mcp.server.app import tool_entries
 from tests.helpers import COMMAND, Person, changes_nothing, clean_env, ok
 
-pytestmark = pytest.mark.anyio
+# Every command a test here runs gets a state directory of the test's own (`own_state_home`).
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("own_state_home")]
 PACKAGE = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
 WEB_API = [f"org={DEMO_ORG}", "package_type=container", "package_name=web/api"]
 VERSION = [*WEB_API, "package_version_id=3000000000"]
 MULTI_APP = [f"org={DEMO_ORG}", "package_type=container", "package_name=multi/app"]
 README = Path(__file__).parent.parent / "README.md"
-
-
-@pytest.fixture(autouse=True)
-def own_state_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """A state directory of the test's own for every command it runs: the sandbox's world persists there, so what
-    one test deletes would be gone for the next."""
-    monkeypatch.setattr("tests.helpers.STATE_HOME", str(tmp_path / "state"))
 
 
 def server_params(sandbox: SandboxServer, *args: str) -> StdioServerParameters:

@@ -5,13 +5,9 @@ always printed; at the command line nothing is cut to fit a context window, whil
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
 import subprocess
-import tempfile
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,18 +19,14 @@ from github_packages_mcp.config import Settings
 from github_packages_mcp.retention.plan import SHOWN_DECISIONS
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, SandboxServer
 from github_packages_mcp.server.app import build_server
-from tests.helpers import COMMAND, clean_env, ok
+from tests.helpers import COMMAND, clean_env, ok, printed_at_terminal
 
-pytestmark = pytest.mark.anyio
+# Every command a test here runs gets a state directory of the test's own (`own_state_home`).
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("own_state_home")]
 WEB_API = [f"org={DEMO_ORG}", "package_type=container", "package_name=web/api"]
 CONTAINERS = ["list_org_packages", f"org={DEMO_ORG}", "package_type=container"]
 WIDE = {"COLUMNS": "200"}  # no row wraps: each version is one line
 COLOUR = re.compile(r"\x1b\[[0-9;]*m")
-
-
-@pytest.fixture(autouse=True)
-def own_state_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr("tests.helpers.STATE_HOME", str(tmp_path / "state"))
 
 
 def _env(sandbox: SandboxServer, **extra: str) -> dict[str, str]:
@@ -46,26 +38,9 @@ def _env(sandbox: SandboxServer, **extra: str) -> dict[str, str]:
 
 def at_a_terminal(sandbox: SandboxServer, *args: str, **env: str) -> str:
     """What the command prints on its standard output when that is a pseudo-terminal (line ends as `\\n`)."""
-    terminal, its_end = pty.openpty()
-    with (
-        tempfile.TemporaryFile() as stderr,
-        subprocess.Popen([*COMMAND, *args], stdout=its_end, stderr=stderr, env=_env(sandbox, **env)) as process,
-    ):
-        os.close(its_end)
-        chunks: list[bytes] = []
-        while True:
-            try:
-                chunk = os.read(terminal, 65536)
-            except OSError:  # EIO: the command closed its end
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        code = process.wait()
-        stderr.seek(0)
-        assert code == 0, stderr.read().decode()
-    os.close(terminal)
-    return b"".join(chunks).decode().replace("\r\n", "\n")
+    code, shown, errors = printed_at_terminal(list(args), _env(sandbox, **env))
+    assert code == 0, errors
+    return shown
 
 
 def piped(sandbox: SandboxServer, *args: str) -> Any:

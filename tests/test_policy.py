@@ -9,7 +9,6 @@ import os
 import pty
 import re
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 from github_packages_mcp.cli.policy_report import markdown_text
 from github_packages_mcp.config import MUTATION_INTERVAL_ENV
 from github_packages_mcp.sandbox import DEMO_ORG, DEMO_TOKEN, Fault, SandboxServer
-from tests.helpers import COMMAND, clean_env
+from tests.helpers import COMMAND, clean_env, printed_at_terminal
 
 # The issue's policy, as is, with the sandbox demo world's owner and packages.
 POLICY = f"""
@@ -38,9 +37,8 @@ keep_latest = 10
 VERSION_PATH = re.compile(r"/versions/(\d+)")
 
 
-@pytest.fixture(autouse=True)
-def own_state_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr("tests.helpers.STATE_HOME", str(tmp_path / "state"))
+# Every command a test here runs gets a state directory of the test's own (`own_state_home`).
+pytestmark = pytest.mark.usefixtures("own_state_home")
 
 
 def _env(sandbox: SandboxServer, **extra: str) -> dict[str, str]:
@@ -201,27 +199,9 @@ def test_names_from_github_cannot_break_the_markdown() -> None:
 
 
 def test_a_dry_run_at_a_terminal_shows_each_table_and_its_plan(sandbox: SandboxServer, tmp_path: Path) -> None:
-    terminal, its_end = pty.openpty()
     env = _env(sandbox, NO_COLOR="1", COLUMNS="200")
-    with (
-        tempfile.TemporaryFile() as stderr,
-        subprocess.Popen([*COMMAND, "cleanup", "--policy", policy_file(tmp_path)], stdout=its_end, stderr=stderr,
-                         env=env) as process,
-    ):  # fmt: skip
-        os.close(its_end)
-        chunks: list[bytes] = []
-        while True:
-            try:
-                chunk = os.read(terminal, 65536)
-            except OSError:  # EIO: the command closed its end
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        code = process.wait()
-    os.close(terminal)
-    shown = b"".join(chunks).decode().replace("\r\n", "\n")
-    assert code == 0
+    code, shown, errors = printed_at_terminal(["cleanup", "--policy", policy_file(tmp_path)], env)
+    assert code == 0, errors
     assert "cleanup[1]: container 'multi/*' of acme-labs\n" in shown
     assert "cleanup[2]: container 'gateway' of acme-labs\n" in shown
     assert re.search(r"^ACTION +ID +VERSION +TAGS +AGE +RULE$", shown, re.MULTILINE)

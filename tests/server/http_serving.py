@@ -35,21 +35,22 @@ INITIALIZE = {
 async def serving(app: ASGIApp, settings: Settings | None = None) -> AsyncIterator[str]:
     """The app on a free loopback port, served by uvicorn in this test's own event loop, for the block; with
     `settings`, as `serve_http` configures uvicorn (timeouts and limits)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
     logging = {"log_level": "warning", "lifespan": "on", "log_config": None}
     config = uvicorn_config(app, settings, **logging) if settings else uvicorn.Config(app, **logging)  # type: ignore[arg-type]
     server = uvicorn.Server(config)
-    async with anyio.create_task_group() as group:
-        group.start_soon(server.serve, [sock])
-        with anyio.fail_after(10):
-            while not server.started:  # noqa: ASYNC110  (uvicorn offers a flag, not an event)
-                await anyio.sleep(0.01)
-        try:
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
-        finally:
-            server.should_exit = True
-    sock.close()
+    # Closed however the block ends: a failing test must not leave a socket for the collector to find during
+    # another test (filterwarnings = error makes that ResourceWarning the other test's failure).
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP) as sock:
+        sock.bind(("127.0.0.1", 0))
+        async with anyio.create_task_group() as group:
+            group.start_soon(server.serve, [sock])
+            with anyio.fail_after(10):
+                while not server.started:  # noqa: ASYNC110  (uvicorn offers a flag, not an event)
+                    await anyio.sleep(0.01)
+            try:
+                yield f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
+            finally:
+                server.should_exit = True
 
 
 @asynccontextmanager

@@ -35,7 +35,12 @@ async def stream_of(raw: httpx2.AsyncClient, url: str, headers: dict[str, str]) 
 
 async def test_one_credential_at_its_session_cap_gets_429_while_another_gets_in(settings: Settings) -> None:
     capped = settings.with_changes(
-        http_auth="github", token=None, http_max_sessions_per_credential=2, http_session_idle_seconds=0.5
+        # Idle sessions close after 3 s: long enough that none expires before the steps below on a loaded machine
+        # (at 0.5 s the first one did, and its DELETE met 404), short enough to wait out.
+        http_auth="github",
+        token=None,
+        http_max_sessions_per_credential=2,
+        http_session_idle_seconds=3,
     )
     async with serving(http_app(capped), capped) as url, httpx2.AsyncClient(timeout=10) as raw:
         first = await open_session(raw, url, ADMIN)
@@ -47,7 +52,7 @@ async def test_one_credential_at_its_session_cap_gets_429_while_another_gets_in(
         assert (await raw.delete(url, headers=ADMIN | in_session(first))).status_code == 200
         after_delete = await raw.post(url, headers=ACCEPT | ADMIN, json=INITIALIZE)
         refused_again = await raw.post(url, headers=ACCEPT | ADMIN, json=INITIALIZE)
-        await anyio.sleep(1)  # every session idle for twice its limit: the SDK closed them, and they count no more
+        await anyio.sleep(6)  # every session idle for twice its limit: the SDK closed them, and they count no more
         after_expiry = [await open_session(raw, url, ADMIN) for _ in range(2)]
     assert refused.status_code == refused_again.status_code == 429
     assert refused.json()["error"]["message"] == (
