@@ -650,7 +650,10 @@ def test_ctrl_c_during_an_apply_says_how_far_it_got_and_the_same_command_resumes
     assert resumed.returncode == 0, resumed.stderr
     # Each version deleted once: the run again deleted only what the interrupted one had not.
     assert 1 <= json.loads(resumed.stdout)["deleted_count"] <= 5 - int(said.group(1))
-    assert [r.method for r in sandbox.state.requests].count("DELETE") == 5
+    # On a loaded machine the resumed run may read the package before the sandbox has answered the delete the
+    # interrupted run sent last; it sends that one again, as it would to GitHub, and meets 404: never a second delete.
+    answers = [r.status for r in sandbox.state.requests if r.method == "DELETE"]
+    assert (answers.count(204), set(answers) - {204}) in ((5, set()), (5, {404}))
     again = run_cli(*apply[len(COMMAND) :], **env)
     assert (again.returncode, json.loads(again.stdout)["status"]) == (0, "already_done")
 
