@@ -20,7 +20,6 @@ from typing import Any, Final
 
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_types import CallToolResult
 
 from github_packages_mcp.cli.policy_report import TableOutcome, step_summary, write_journal_lines
 from github_packages_mcp.cli.terminal import (
@@ -32,6 +31,7 @@ from github_packages_mcp.cli.terminal import (
     Progress,
     Terminal,
     confirmed_call,
+    error_text,
     exit_code,
     say,
 )
@@ -100,7 +100,7 @@ async def _plan_all(client: Client, tables: Sequence[PolicyTable], progress: Pro
     for table in tables:
         result = await client.call_tool(PLAN, table.arguments, progress_callback=progress)
         if result.is_error:
-            say(f"error: {table.name}: {_error_text(result)}", err=True)
+            say(f"error: {table.name}: {error_text(PLAN, result)}", err=True)
             failed = True
         else:
             outcomes.append(TableOutcome(table, result.structured_content or {}))
@@ -112,7 +112,7 @@ async def _apply_all(client: Client, outcomes: Sequence[TableOutcome], assume_ye
     for outcome in outcomes:
         result = await confirmed_call(client, APPLY, {"plan_id": outcome.plan_id}, assume_yes, progress)
         if result.is_error:
-            outcome.error = _error_text(result)
+            outcome.error = error_text(APPLY, result)
         else:
             outcome.applied = result.structured_content or {}
         code = max(code, exit_code(result))
@@ -126,11 +126,6 @@ async def _journal_entries(client: Client, outcomes: Sequence[TableOutcome], sta
     plan_ids = {outcome.plan_id for outcome in outcomes}
     entries = (result.structured_content or {}).get("entries", [])
     return [entry for entry in reversed(entries) if entry.get("plan_id") in plan_ids]
-
-
-def _error_text(result: CallToolResult) -> str:
-    text = " ".join(getattr(block, "text", "") for block in result.content)
-    return text.removeprefix(f"Error executing tool {PLAN}: ").removeprefix(f"Error executing tool {APPLY}: ")
 
 
 def _print_plans(outcomes: Sequence[TableOutcome]) -> None:

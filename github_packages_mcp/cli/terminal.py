@@ -42,6 +42,7 @@ __all__ = [
     "describe_prompts",
     "describe_resources",
     "describe_tools",
+    "error_text",
     "exit_code",
     "read_resource",
     "render_prompt",
@@ -121,9 +122,7 @@ async def confirmed_call(
 
 def _print_result(name: str, result: CallToolResult, as_json: bool) -> int:
     if result.is_error:
-        text = "\n".join(getattr(block, "text", "") for block in result.content)
-        # The MCP wording names the tool for an assistant juggling many; the person just typed it.
-        say(f"error: {text.removeprefix(f'Error executing tool {name}: ')}", err=True)
+        say(f"error: {error_text(name, result)}", err=True)
     elif as_json:
         say(json.dumps(result.structured_content, indent=2, ensure_ascii=False))  # JSON still: the escapes are JSON's
     else:
@@ -131,6 +130,13 @@ def _print_result(name: str, result: CallToolResult, as_json: bool) -> int:
 
         print_readable(name, result.structured_content or {}, sys.stdout)
     return exit_code(result)
+
+
+def error_text(name: str, result: CallToolResult) -> str:
+    """A tool error's words for the person: the MCP wording names the tool for an assistant juggling many; the
+    person just typed it."""
+    text = "\n".join(getattr(block, "text", "") for block in result.content)
+    return text.removeprefix(f"Error executing tool {name}: ")
 
 
 def exit_code(result: CallToolResult) -> int:
