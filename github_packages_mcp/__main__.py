@@ -2,6 +2,6 @@
 
 import sys
 
-from github_packages_mcp.cli.main import main
+from github_packages_mcp.cli.start import main
 
 sys.exit(main())

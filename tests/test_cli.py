@@ -11,6 +11,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -684,3 +685,23 @@ def test_the_sandbox_keeps_to_its_own_room_when_the_config_file_names_a_redis(tm
     served = run_cli("call", "list_org_packages", f"org={DEMO_ORG}", "package_type=container", "--config", str(config),
                      GITHUB_TOKEN=DEMO_TOKEN)  # fmt: skip
     assert served.returncode == 2 and "cannot start" in served.stderr  # without --sandbox, the file's Redis is used
+
+
+def test_the_command_loads_its_modules_with_the_collector_off_then_on() -> None:
+    # cli/start.py: the collector's passes over the modules being loaded were a tenth of a server's start. They are
+    # loaded with it off, then frozen, and it is on again for whatever the command goes on to do.
+    probe = """
+import atexit, gc, sys
+seen = {}
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        if name == "github_packages_mcp.server.app":
+            seen["loading"] = gc.isenabled()
+sys.meta_path.insert(0, Spy())
+atexit.register(lambda: print("gc:", seen["loading"], gc.isenabled(), gc.get_freeze_count() > 100_000))
+from github_packages_mcp.cli import start
+sys.argv = ["github-packages-mcp", "prompts"]
+sys.exit(start.main())
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.splitlines()[-1] == "gc: False True True"  # off while loading, on after, what loaded frozen

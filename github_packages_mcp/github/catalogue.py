@@ -16,6 +16,7 @@ import inspect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, unquote
 
@@ -459,7 +460,9 @@ def _matcher(template: str) -> re.Pattern[str]:
     return re.compile("".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)" for i, part in enumerate(parts)))
 
 
-_MATCHERS = tuple((op, _matcher(op.path)) for op in OPERATIONS)
+@cache
+def _matchers() -> tuple[tuple[Operation, re.Pattern[str]], ...]:
+    return tuple((op, _matcher(op.path)) for op in OPERATIONS)  # compiled at the first request, not at start
 
 
 def operation_at(method: str, path: str) -> Operation | None:
@@ -467,13 +470,13 @@ def operation_at(method: str, path: str) -> Operation | None:
 
     Lets the client know a listing's result window, and advice know which operation failed.
     """
-    return next((op for op, pattern in _MATCHERS if op.method == method and pattern.fullmatch(path)), None)
+    return next((op for op, pattern in _matchers() if op.method == method and pattern.fullmatch(path)), None)
 
 
 def arguments_at(method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
     """The operation a request is and its path arguments, decoded (`web%2Fapi` is `web/api`); None for any other
     request. Lets advice name what a 404 was about."""
-    for op, pattern in _MATCHERS:
+    for op, pattern in _matchers():
         if op.method == method and (found := pattern.fullmatch(path)):
             return op, {name: unquote(value) for name, value in found.groupdict().items()}
     return None
