@@ -51,14 +51,17 @@ class Quota:
     resource: str | None = None
 
     def update(self, headers: httpx2.Headers) -> None:
-        if (remaining := headers.get("x-ratelimit-remaining")) is None:
+        # One pass over the raw headers: each `headers.get` walks them all again, and every answer carries five.
+        said = {name.lower(): value for name, value in headers.raw if name[:12].lower() == b"x-ratelimit-"}
+        if (remaining := said.get(b"x-ratelimit-remaining")) is None:
             return
         self.remaining = int(remaining)
-        self.limit = _int_or_none(headers.get("x-ratelimit-limit"))
-        self.used = _int_or_none(headers.get("x-ratelimit-used"))
-        reset = _int_or_none(headers.get("x-ratelimit-reset"))
+        self.limit = _int_or_none(said.get(b"x-ratelimit-limit"))
+        self.used = _int_or_none(said.get(b"x-ratelimit-used"))
+        reset = _int_or_none(said.get(b"x-ratelimit-reset"))
         self.reset_at = datetime.fromtimestamp(reset, UTC) if reset is not None else None
-        self.resource = headers.get("x-ratelimit-resource")
+        resource = said.get(b"x-ratelimit-resource")
+        self.resource = resource.decode("latin-1") if resource is not None else None
 
 
 @dataclass(frozen=True)
@@ -179,5 +182,5 @@ def rate_limit(response: httpx2.Response, retries: int, now: datetime, *, second
     return Limit("secondary", wait, now + timedelta(seconds=wait))
 
 
-def _int_or_none(value: str | None) -> int | None:
+def _int_or_none(value: str | bytes | None) -> int | None:
     return int(value) if value is not None and value.strip().isdigit() else None

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import httpx2
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from mcp import Client
 
 from github_packages_mcp import __version__
 from github_packages_mcp.config import Settings
 from github_packages_mcp.errors import InvalidRequest
 from github_packages_mcp.github.catalogue import encode_segment, expand_path
-from github_packages_mcp.github.client import GitHubClient
+from github_packages_mcp.github.client import GitHubClient, _query_string
 from github_packages_mcp.sandbox import DEMO_ORG, SandboxServer
 from github_packages_mcp.server.app import build_server
 
@@ -116,3 +118,14 @@ async def test_the_client_refuses_urls_and_dot_segments_outright(settings: Setti
     async with GitHubClient.from_settings(settings) as github:
         with pytest.raises(InvalidRequest, match="must be an API path"):
             await github.request("DELETE", path)
+
+
+query_values = st.one_of(
+    st.integers(), st.booleans(), st.text(max_size=20), st.sampled_from(["active", "1.2.3", "a~b_c-d"])
+)
+
+
+@given(st.dictionaries(st.sampled_from(["page", "per_page", "state", "token", "visibility"]), query_values, max_size=5))
+def test_a_request_query_is_written_exactly_as_httpx2_writes_it(params: dict[str, str | int]) -> None:
+    # Plain values are written directly (client._query_string), anything else by httpx2: the bytes sent are the same.
+    assert _query_string(params) == str(httpx2.QueryParams(params))

@@ -13,6 +13,7 @@ from github_packages_mcp.errors import InvalidArguments
 from github_packages_mcp.github.catalogue import LIST_PACKAGES_WINDOW, operation, operation_at
 from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.github.errors import GitHubError, IncompleteListing, NotFound
+from github_packages_mcp.github.paging import read_page
 from github_packages_mcp.github.tasks import gather
 from github_packages_mcp.retention.rules import RulesError
 
@@ -150,3 +151,21 @@ async def test_gather_leaves_other_failures_in_their_group() -> None:
 
     with pytest.raises(ExceptionGroup):
         await gather([bug])
+
+
+@pytest.mark.parametrize(
+    ("url", "page"),
+    [
+        ("https://api.github.com/orgs/o/packages?page=2&per_page=30", 2),
+        ("https://api.github.com/orgs/o/packages?per_page=30&page=12", 12),
+        ("https://api.github.com/orgs/o/packages?per_page=30&subpage=3&page=4", 4),
+        ("https://api.github.com/orgs/o/packages?page=5#top", 5),
+        ("https://api.github.com/orgs/o/packages?page=last", None),
+        ("https://api.github.com/orgs/o/packages?per_page=30", None),
+    ],
+)
+def test_the_links_page_is_read_from_its_query(url: str, page: int | None) -> None:
+    link = f'<{url}>; rel="next", <{url}>; rel="last"'
+    answer = httpx2.Response(200, json=[{"id": 1}], headers={"Link": link})
+    read = read_page(answer, page=1, per_page=1)
+    assert (read.next_page, read.last_page) == (page, page)
