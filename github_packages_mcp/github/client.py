@@ -48,7 +48,7 @@ from github_packages_mcp.github.errors import (
 from github_packages_mcp.github.pacing import UNSHARED, Pacer, SharedPacing, Turn
 from github_packages_mcp.github.paging import Page, ProgressCallback, QueryValue, item_ids, read_page, unique_items
 from github_packages_mcp.github.pools import connection_pools
-from github_packages_mcp.github.redaction import redact
+from github_packages_mcp.github.redaction import redact_http_stack_logs
 from github_packages_mcp.github.retry import Decision, Pause, Quota, RetryPolicy, Stop
 from github_packages_mcp.github.tasks import run_all
 
@@ -70,11 +70,6 @@ T = TypeVar("T")
 # (assumed bound: docs/github-behaviour.md#paging-limits); a longer one is refused, never returned in part.
 MAX_LISTED = 100_000
 _BATCH = 32  # pages fetched per batch of concurrent tasks
-# The HTTP stack's own loggers. httpcore2's DEBUG trace prints the exception a request failed with, and h11's
-# refusal of a header quotes the header's value; `_RedactCredentials` keeps such values out of their lines.
-_HTTP_STACK_LOGGERS = (
-    "httpx2", "httpcore2.connection", "httpcore2.http11", "httpcore2.http2", "httpcore2.proxy", "httpcore2.socks"
-)  # fmt: skip
 
 
 class GitHubClient:
@@ -110,7 +105,7 @@ class GitHubClient:
             follow_redirects=False,
         )
         self._token_source = token_source or (lambda: token)
-        _redact_http_stack_logs()
+        redact_http_stack_logs()
         self.pacer = pacer or Pacer(max_concurrency, mutation_interval=1.0)
         self.retry = retry or RetryPolicy()
         self.cache = cache
@@ -461,28 +456,6 @@ def _check_api_path(path: str) -> None:
         raise InvalidRequest(
             "Nothing was sent: a request path must be an API path from the catalogue, not a URL or dot segments"
         )
-
-
-class _RedactCredentials(logging.Filter):
-    """Rewrites a log line of the HTTP stack that holds a credential (`redaction.redact`): an `Authorization` value,
-    a Bearer or Basic credential, a GitHub-shaped token, a `token=` query value (httpx2 logs each URL at INFO)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if (redacted := redact(message)) != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
-_REDACT_CREDENTIALS = _RedactCredentials()
-
-
-def _redact_http_stack_logs() -> None:
-    """Put `_RedactCredentials` on the HTTP stack's loggers, once (a filter acts on its own logger's records)."""
-    for name in _HTTP_STACK_LOGGERS:
-        logger = logging.getLogger(name)
-        if _REDACT_CREDENTIALS not in logger.filters:
-            logger.addFilter(_REDACT_CREDENTIALS)
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.~-]*")  # what a query value is, unencoded, in both httpx2's encoding and GitHub's

@@ -27,6 +27,7 @@ from github_packages_mcp.github.models import (
     PackageVersion,
     PackageVersionList,
     RestoreResult,
+    summaries,
 )
 from github_packages_mcp.github.untrusted import quoted
 
@@ -62,7 +63,7 @@ async def execute(
         return listing_of(op.result, page, full=full, max_text=max_text)
     if op.result is DockerConflicts:
         conflicts = await github.get_json(path, query)
-        return DockerConflicts.model_validate({"items": [Package.fields(data, full=full) for data in conflicts]})
+        return DockerConflicts.model_validate({"items": summaries(Package, conflicts, full=full)})
     if op.result is Package:
         return Package.from_github(await github.get_json(path, query), full=full)
     if op.result is PackageVersion:

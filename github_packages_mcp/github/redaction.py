@@ -3,17 +3,18 @@
 `redact` removes the given secrets from a text in every spelling the HTTP stack may give them, and any
 `Authorization` value, Bearer or Basic credential, `token=` query value or GitHub-shaped token whoever's it is;
 `scrub` does so in place in an exception and every exception chained to it. Error messages (`errors.py`) and
-the HTTP stack's log lines (`client.py`) pass through them.
+the HTTP stack's log lines (`redact_http_stack_logs`, put on by the client) pass through them.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import logging
 import re
 from urllib.parse import quote, quote_plus
 
-__all__ = ["REDACTED", "redact", "scrub"]
+__all__ = ["REDACTED", "redact", "redact_http_stack_logs", "scrub"]
 
 REDACTED = "[redacted]"
 # A header's value after its name, as text (`Authorization: ...`) or as Python shows headers
@@ -97,3 +98,32 @@ def _base64_of(secret: str) -> re.Pattern[str] | None:
         return None
     alternatives = "|".join(re.escape(core) for core in sorted(cores, key=len, reverse=True))
     return re.compile(rf"{_BASE64_CHARS}{{0,3}}(?:{alternatives}){_BASE64_CHARS}{{0,4}}=*")
+
+
+# The HTTP stack's own loggers. httpcore2's DEBUG trace prints the exception a request failed with, and h11's
+# refusal of a header quotes the header's value; `_RedactCredentials` keeps such values out of their lines.
+_HTTP_STACK_LOGGERS = (
+    "httpx2", "httpcore2.connection", "httpcore2.http11", "httpcore2.http2", "httpcore2.proxy", "httpcore2.socks"
+)  # fmt: skip
+
+
+class _RedactCredentials(logging.Filter):
+    """Rewrites a log line of the HTTP stack that holds a credential (`redact`): an `Authorization` value,
+    a Bearer or Basic credential, a GitHub-shaped token, a `token=` query value (httpx2 logs each URL at INFO)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if (redacted := redact(message)) != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+_REDACT_CREDENTIALS = _RedactCredentials()
+
+
+def redact_http_stack_logs() -> None:
+    """Put `_RedactCredentials` on the HTTP stack's loggers, once (a filter acts on its own logger's records)."""
+    for name in _HTTP_STACK_LOGGERS:
+        logger = logging.getLogger(name)
+        if _REDACT_CREDENTIALS not in logger.filters:
+            logger.addFilter(_REDACT_CREDENTIALS)
