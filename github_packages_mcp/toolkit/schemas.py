@@ -154,26 +154,29 @@ def _published_output(schema: dict[str, Any]) -> dict[str, Any]:
     return published
 
 
-def _compact_output(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+def _compact_output(schema: dict[str, Any], defs: dict[str, Any], *, field: bool = False) -> dict[str, Any]:
+    """`schema` as published: the result's fields by name, each saying only whether it is a list or an object (a
+    `field` of the result); what a list's items or an object's fields hold is seen in the result, or said by the
+    get_ tool that answers that shape. Deeper shapes cost a third of tools/list and every client's check of every
+    result, for names a result shows anyway."""
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[1]
         if name in _PUBLISHED_BY:
             return {"description": f"as {_PUBLISHED_BY[name]}"}
-        return _compact_output(defs[name], defs)
+        return _compact_output(defs[name], defs, field=field)
     arms = [arm for arm in schema.get("anyOf", []) if arm != {"type": "null"}]
     if len(arms) == 1 < len(schema["anyOf"]):  # nullable; `concise` leaves nulls out, so only the real type
-        return _compact_output(arms[0], defs)
+        return _compact_output(arms[0], defs, field=field)
     compact: dict[str, Any] = {}
     for key, value in schema.items():
         if key == "properties":
             # Strict validators (ajv's strict mode) refuse `properties` without the object type.
             compact["type"] = "object"
-            compact[key] = {name: _compact_output(prop, defs) for name, prop in value.items()}
-        elif key == "items" and (items := _compact_output(value, defs)):  # `{}` (plain values) says nothing
-            if set(items) == {"description"}:  # items published by a get_ tool: said of the array, so that
-                compact["description"] = f"each {items['description']}"  # clients check no item against it
-            else:
-                compact[key] = items
+            if not field:
+                compact[key] = {name: _compact_output(prop, defs, field=True) for name, prop in value.items()}
+        elif key == "items" and set(items := _compact_output(value, defs, field=True)) == {"description"}:
+            # Items a get_ tool answers are said of the array, so that clients check no item against it.
+            compact["description"] = f"each {items['description']}"
         elif key == "type" and value == "array":
             # Structure keeps its type; plain values (names, ids, counts, times, flags) are known by name.
             compact[key] = value
