@@ -3,7 +3,7 @@ definitions, and the whole plan or audit a result carries in its `_meta` for cli
 them (a client without Apps gets today's result, byte for byte).
 
 Per the Apps specification a result's `_meta` reaches the app and is not meant for the model's context, so it can
-hold what a result cut for a context window leaves out (docs/sdk-notes.md#mcp-apps).
+hold what a result cut for a context window leaves out (docs/sdk-notes.md, "MCP Apps").
 """
 
 from __future__ import annotations
