@@ -13,13 +13,24 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from pydantic import PrivateAttr
+
 from github_packages_mcp.github.catalogue import Owner
 from github_packages_mcp.github.client import GitHubClient, Page, ProgressCallback
 from github_packages_mcp.github.errors import Forbidden, NotFound
 from github_packages_mcp.github.models import PackageType, PackageVersion, Result, parse_time
 from github_packages_mcp.github.tasks import gather
 
-__all__ = ["RESTORE_WINDOW", "SHOWN_RESTORABLE", "Audit", "AuditTotals", "PackageAudit", "RestorableVersion", "audit"]
+__all__ = [
+    "RESTORE_WINDOW",
+    "SHOWN_RESTORABLE",
+    "Audit",
+    "AuditTotals",
+    "PackageAudit",
+    "RestorableVersion",
+    "audit",
+    "audit_review",
+]
 
 # GitHub keeps a deleted version restorable for 30 days after its deletion.
 RESTORE_WINDOW = timedelta(days=30)
@@ -56,6 +67,8 @@ class PackageAudit(Result):
     latest_version_at: str | None = None
     restorable: int | None = None
     restorable_versions: list[RestorableVersion] | None = None
+    # Active versions by the month they were made ("2026-11"), for the audit view (`audit_review`); not published.
+    _by_month: dict[str, int] | None = PrivateAttr(default=None)
 
 
 class AuditTotals(Result):
@@ -161,6 +174,7 @@ def _package_audit(
     active = [PackageVersion.from_github(v) for v in active_page.items]
     if package["package_type"] in ("container", "docker"):
         summary.untagged = sum(1 for v in active if not v.tags)
+    summary._by_month = dict(sorted(Counter(v.created_at[:7] for v in active).items()))
     if active:
         latest = max(active, key=lambda v: (parse_time(v.created_at), v.id))
         summary.latest_version, summary.latest_version_at = latest.name, latest.created_at
@@ -180,3 +194,15 @@ def _package_audit(
 def _days_left(deleted_at: str, now: datetime) -> int:
     """Whole days left to restore a version deleted at `deleted_at`: 30 less the days since, rounded down."""
     return max(0, (parse_time(deleted_at) + RESTORE_WINDOW - now) // DAY)
+
+
+def audit_review(result: Audit) -> dict[str, Any]:
+    """The audit for the audit view of the review app (docs/apps.md): per package its version counts and its active
+    versions by month (when versions were read), and the totals. GitHub's Packages API says nothing of sizes."""
+    keys = ("name", "type", "visibility", "version_count", "untagged", "restorable", "stale", "days_since_update")
+    packages = [
+        {key: value for key, value in package.model_dump(include=set(keys)).items() if value is not None}
+        | ({"by_month": package._by_month} if package._by_month is not None else {})
+        for package in result.packages
+    ]
+    return {"owner": result.owner, "totals": result.totals.model_dump(exclude_none=True), "packages": packages}

@@ -129,9 +129,11 @@ def plan_summary(plan: SavedPlan, todo: Sequence[PlannedDeletion]) -> PlanSummar
     sample = "; ".join(f"{quoted(item.package_name)} {item.id} ({_described(item)})" for item in todo[:5])
     packages = ", ".join(f"{quoted(name)}: {count}" for name, count in per_package.items())
     digest = plan.digest()
+    narrowed = f", narrowed from {plan.narrowed_from}," if plan.narrowed_from else ""
     return PlanSummary(
         f"{len(todo)} version(s) of {len(per_package)} {plan.package_type} package(s) owned by "
-        f"{plan.owner.describe()} ({packages}), planned as {plan.plan_id} (plan digest {digest[:DIGEST_SHOWN]}); "
+        f"{plan.owner.describe()} ({packages}), planned as {plan.plan_id}{narrowed} (plan digest "
+        f"{digest[:DIGEST_SHOWN]}); "
         f"for example {sample}",
         len(todo),
         digest,

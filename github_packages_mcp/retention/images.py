@@ -21,6 +21,7 @@ is deleted.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
@@ -112,7 +113,14 @@ def _follow(
         pending = [name for name in pending if name not in settled]
     for name in pending:  # a cycle, which content addressing rules out; keep rather than guess
         known[name] = Decision(by_name[name], "keep", "kept: what it belongs to could not be decided", "protected")
-    return [known[version.name] for version in versions]
+    # What each version is, for people reviewing the plan (docs/apps.md): an image listing platform images is an index.
+    indexes = {parent for part in parts.values() if part.of == "index" for parent in part.parents}
+    return [
+        replace(
+            known[v.name], kind=parts[v.name].kind if v.name in parts else "index" if v.name in indexes else "image"
+        )
+        for v in versions
+    ]
 
 
 def _settle(version: VersionFacts, part: Part, known: dict[str, Decision], rules: Rules, now: datetime) -> bool:

@@ -190,6 +190,7 @@ class Decision:
     rule: str
     rule_id: str
     follows: tuple[str, ...] = ()  # a part's parents: the digests whose fate it follows
+    kind: str | None = None  # in a container package: "image", "index" or what part it is (parts.Part.kind)
 
 
 _PRERELEASE = re.compile(r"[vV]?\d+(?:\.\d+){1,3}-[0-9A-Za-z.-]+(?:\+[0-9A-Za-z.-]+)?")

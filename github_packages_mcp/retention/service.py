@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from github_packages_mcp.github.catalogue import Owner
 from github_packages_mcp.github.client import ProgressCallback
@@ -28,8 +29,11 @@ from github_packages_mcp.retention.apply import (
 )
 from github_packages_mcp.retention.history import History, JournalQuery, Restored, Selection, history, restore, select
 from github_packages_mcp.retention.journal import Actor, Journal
+from github_packages_mcp.retention.narrow import narrowed_plan, narrowed_result
 from github_packages_mcp.retention.plan import CleanupPlan, plan_packages, plan_result, saved_plan
+from github_packages_mcp.retention.review import plan_review
 from github_packages_mcp.retention.rules import Rules
+from github_packages_mcp.retention.signing import timestamp
 from github_packages_mcp.retention.sources import Sources
 from github_packages_mcp.retention.store import CleanupStore
 
@@ -60,8 +64,11 @@ class Cleanups:
         package_name: str,
         rules: Rules,
         progress: ProgressCallback | None = None,
-    ) -> CleanupPlan:
-        """Decide for every active version of the matching packages, save the plan, and describe it.
+        *,
+        review: bool = False,
+    ) -> tuple[CleanupPlan, dict[str, Any] | None]:
+        """Decide for every active version of the matching packages, save the plan, and describe it; with `review`,
+        also the whole plan for a person reviewing it in the plan review app (`review.plan_review`).
 
         Raises:
             RulesError: If a rule is invalid (before any request).
@@ -74,7 +81,22 @@ class Cleanups:
         # The plan is the caller's only (their token's fingerprint), and expires: its decisions go stale.
         lifetime = (now, now + self.store.plan_ttl)
         await self.store.save(saved_plan(plan_id, caller, owner, package_type, rules, lifetime, planned))
-        return plan_result(plan_id, owner, package_type, planned, whole=self.whole)
+        result = plan_result(plan_id, owner, package_type, planned, whole=self.whole)
+        return result, plan_review(result, planned) if review else None
+
+    async def narrow(self, plan_id: str, caller: str, delete_version_ids: Sequence[int]) -> CleanupPlan:
+        """Save, as a new plan, the caller's plan deleting only `delete_version_ids` (parts follow their images:
+        `narrow.py`), and describe it; the original stays as it was.
+
+        Raises:
+            PlanNotFound: If there is no such plan that this caller can use.
+            PlanExpired: If the plan expired.
+            InvalidArguments: If the ids are not a choice among the plan's deletions (nothing is saved).
+        """
+        plan = await self.store.load(plan_id, caller)
+        narrowed = narrowed_plan(plan, delete_version_ids, secrets.token_hex(8), timestamp(self.now()))
+        await self.store.save(narrowed)
+        return narrowed_result(plan, narrowed, whole=self.whole)
 
     async def describe(self, plan_id: str, caller: str) -> PlanSummary:
         """What applying the plan would delete now, in words for the person, and the digest they approve.

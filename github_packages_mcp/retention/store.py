@@ -71,6 +71,8 @@ class SavedPlan(BaseModel):
     package_type: PackageType
     rules: dict[str, Any]
     deletions: list[PlannedDeletion]
+    # The plan this one was narrowed from (narrow.py); None, so absent from what is signed, for a plan as made.
+    narrowed_from: str | None = None
 
     @property
     def owner(self) -> Owner:

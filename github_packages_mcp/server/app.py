@@ -28,6 +28,7 @@ from github_packages_mcp.github.client import GitHubClient
 from github_packages_mcp.github.manifests import ManifestCache
 from github_packages_mcp.github.redaction import redact
 from github_packages_mcp.server.resources import add_prompts, add_resources, prompt_errors
+from github_packages_mcp.server.review_app import review_app
 from github_packages_mcp.spelling import closest
 from github_packages_mcp.state.opening import ProcessState, open_state
 from github_packages_mcp.state.peers import State
@@ -221,6 +222,7 @@ def build_server(
         # or before a restart resumes on any other.
         request_state_security=RequestStateSecurity(codec=_RequestStateCodec(keys.source("request-state"))),
         middleware=[prompt_errors],
+        extensions=[review_app()],
     )
     add_resources(server)
     add_prompts(server, {entry.name for entry in selected})

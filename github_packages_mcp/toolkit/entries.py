@@ -35,9 +35,11 @@ class ToolEntry:
         *,
         description: str,
         annotations: ToolAnnotations,
+        meta: dict[str, Any] | None = None,
     ) -> ToolEntry:
-        """The entry of the tool `fn` is built into, named as `fn` is (the tool's name is said once, by `fn`)."""
+        """The entry of the tool `fn` is built into, named as `fn` is (the tool's name is said once, by `fn`);
+        `meta` is its definition's `_meta` (the app showing its results: toolkit/apps.py)."""
         from github_packages_mcp.toolkit.schemas import build_tool  # what building needs, imported by the builders
 
-        build = partial(build_tool, fn, name=fn.__name__, description=description, annotations=annotations)
+        build = partial(build_tool, fn, name=fn.__name__, description=description, annotations=annotations, meta=meta)
         return cls(fn.__name__, toolset, scopes, build)

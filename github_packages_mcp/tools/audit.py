@@ -11,12 +11,13 @@ from mcp_types import CallToolResult, ToolAnnotations
 from github_packages_mcp.durations import WholeDays
 from github_packages_mcp.github.catalogue import OptionalOrg, OptionalUsername, Owner, arg, scopes_for
 from github_packages_mcp.github.models import PACKAGE_TYPES, PackageType
-from github_packages_mcp.insights.audit import Audit, audit
+from github_packages_mcp.insights.audit import Audit, audit, audit_review
 from github_packages_mcp.insights.integrity import Integrity, check_integrity
 from github_packages_mcp.insights.token import TokenCheck
 from github_packages_mcp.insights.token import check_token as token_check
 from github_packages_mcp.retention.patterns import MAX_PATTERN_LENGTH
 from github_packages_mcp.toolkit.advice import owner_known, tool_errors
+from github_packages_mcp.toolkit.apps import AUDIT_KEY, for_app, shown_in_app
 from github_packages_mcp.toolkit.context import ToolContext, app_of, progress_reporter
 from github_packages_mcp.toolkit.entries import ToolEntry
 from github_packages_mcp.toolkit.schemas import concise
@@ -47,7 +48,8 @@ async def audit_packages(
         now = datetime.fromtimestamp(app.clock(), UTC)
         types = list(dict.fromkeys(package_types))
         async with owner_known(app.github):
-            return concise(await audit(app.github, owner, types, stale_after_days, include_versions, now, progress))
+            audited = await audit(app.github, owner, types, stale_after_days, include_versions, now, progress)
+    return for_app(ctx, concise(audited), AUDIT_KEY, lambda: audit_review(audited))
 
 
 async def check_image_integrity(
@@ -78,6 +80,7 @@ def audit_entries() -> tuple[ToolEntry, ...]:
                 "deleted versions."
             ),
             annotations=ToolAnnotations(read_only_hint=True),
+            meta=shown_in_app(),
         ),
         ToolEntry.of(
             check_image_integrity,

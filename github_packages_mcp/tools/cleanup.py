@@ -1,6 +1,7 @@
-"""Retention cleanups as tools: plan_version_cleanup (reads), apply_version_cleanup (deletes, after confirmation),
-and the journal of every delete and restore: list_deletion_history (reads) and restore_from_journal. The work
-itself is the cleanup service's (`retention/service.py`)."""
+"""Retention cleanups as tools: plan_version_cleanup and narrow_version_cleanup (read, make plans),
+apply_version_cleanup (deletes, after confirmation), and the journal of every delete and restore:
+list_deletion_history (reads) and restore_from_journal. The work itself is the cleanup service's
+(`retention/service.py`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, ClassVar
 
+from mcp.server.apps import client_supports_apps
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, ToolAnnotations
 
@@ -45,6 +47,7 @@ from github_packages_mcp.retention.rules import (
     Tagged,
 )
 from github_packages_mcp.toolkit.advice import owner_known, tool_error_message, tool_errors
+from github_packages_mcp.toolkit.apps import PLAN_KEY, for_app, shown_in_app
 from github_packages_mcp.toolkit.confirmation import ConfirmationTarget, confirmed_tool
 from github_packages_mcp.toolkit.context import Caller, ToolContext, app_of, caller_of, progress_reporter
 from github_packages_mcp.toolkit.entries import ToolEntry
@@ -61,6 +64,8 @@ VersionIds = Annotated[list[int] | None, arg("Versions", max_length=MAX_IDS)]
 PackageIds = Annotated[list[int] | None, arg("Packages deleted whole", max_length=MAX_IDS)]
 Since = Annotated[str | None, arg("From: ISO date/time (UTC), or an age: 36h, 7d", max_length=64)]
 Until = Annotated[str | None, arg("Before: ISO date/time, or an age", max_length=64)]
+MAX_CHOSEN = 10_000  # versions kept in one narrowed plan
+DeleteVersionIds = Annotated[list[int], arg("Of the plan's deletions, those still to delete", max_length=MAX_CHOSEN)]
 OptionalNameOrGlob = Annotated[str | None, arg("Package name or glob", min_length=1, max_length=MAX_PATTERN_LENGTH)]
 
 
@@ -100,8 +105,18 @@ async def plan_version_cleanup(
         owner = Owner.of({"org": org, "username": username})
         caller = (await caller_of(ctx)).identity
         async with owner_known(app_of(ctx).github):
-            plan = await app_of(ctx).cleanups.plan(caller, owner, package_type, package_name, rules, progress)
-    return concise(plan)
+            plan, review = await app_of(ctx).cleanups.plan(
+                caller, owner, package_type, package_name, rules, progress, review=client_supports_apps(ctx)
+            )
+    return for_app(ctx, concise(plan), PLAN_KEY, lambda: review)
+
+
+async def narrow_version_cleanup(
+    ctx: ToolContext, plan_id: PlanId, delete_version_ids: DeleteVersionIds
+) -> Annotated[CallToolResult, CleanupPlan]:
+    caller = (await caller_of(ctx)).identity
+    with tool_errors(READ, "plan_version_cleanup"):
+        return concise(await app_of(ctx).cleanups.narrow(plan_id, caller, delete_version_ids))
 
 
 @dataclass(frozen=True)
@@ -224,6 +239,16 @@ def cleanup_entries() -> tuple[ToolEntry, ...]:
                 "(platforms, signatures, attestations) follow their image."
             ),
             annotations=ToolAnnotations(read_only_hint=True),
+            meta=shown_in_app(),
+        ),
+        ToolEntry.of(
+            narrow_version_cleanup,
+            "cleanup",
+            READ,
+            description=(
+                "Narrow a plan to some of its deletions (parts follow their image): a new plan_id. Deletes nothing."
+            ),
+            annotations=ToolAnnotations(read_only_hint=True),
         ),
         ToolEntry.of(
             _apply_tool(),
@@ -231,6 +256,8 @@ def cleanup_entries() -> tuple[ToolEntry, ...]:
             DELETE,
             description="Apply a cleanup plan: versions changed since the plan are skipped; calling again resumes.",
             annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True),
+            # The app never applies a plan: only the model calls it, and the person confirms (docs/apps.md).
+            meta=shown_in_app(["model"]),
         ),
         ToolEntry.of(
             list_deletion_history,
