@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,13 +26,14 @@ from github_packages_mcp.sandbox import (
     SandboxServer,
     SandboxState,
 )
-from tests.helpers import STATE_HOME, StoppedClock
+from tests.helpers import COMMAND, STATE_HOME, StoppedClock, clean_env, free_port, wait_for_port
 from tests.state.redis_serving import RedisServer
 
 # Every state directory of the run is the tests' own, never the home directory of the machine running them: what a
 # test builds without a journal_dir (Settings() defaults to the OS's state directory) and what it starts inherit it.
 os.environ["XDG_STATE_HOME"] = STATE_HOME
 
+ROOT = Path(__file__).parent.parent
 SPEC_PATH = Path(__file__).parent / "data" / "github-packages.openapi.json"
 
 
@@ -87,6 +89,44 @@ def settings(sandbox: SandboxServer, tmp_path: Path) -> Settings:
         retry_backoff_seconds=0.01,
         hide_unusable_tools=False,  # its start-up request would show in every test's request log
     )
+
+
+@pytest.fixture
+def server_env(sandbox: SandboxServer, tmp_path: Path) -> dict[str, str]:
+    """The environment that points `python -m github_packages_mcp` at this test's sandbox, configured like the
+    `settings` fixture (no pause between deletes, short backoffs, a state directory of the test's own)."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "mutation_interval_seconds = 0\n"
+        "retry_backoff_seconds = 0.01\n"
+        "hide_unusable_tools = false\n"
+        f"journal_dir = {json.dumps(str(tmp_path / 'state'))}\n"
+    )
+    return clean_env(
+        GITHUB_API_URL=sandbox.url,
+        GITHUB_REGISTRY_URL=sandbox.url,
+        GITHUB_TOKEN=DEMO_TOKEN,
+        GITHUB_PACKAGES_MCP_CONFIG=str(config),
+    )
+
+
+@pytest.fixture
+def http_url(server_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    """The command serving streamable HTTP on a free loopback port (as `--transport http` serves it), for the test."""
+    port = free_port()
+    command = [*COMMAND, "--transport", "http", "--port", str(port)]
+    with (tmp_path / "http-server.log").open("w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=server_env, stdout=log, stderr=log)
+        try:
+            try:
+                wait_for_port(port, process)
+            except RuntimeError as exc:
+                log.flush()
+                raise RuntimeError(f"{exc}: {(tmp_path / 'http-server.log').read_text()}") from None
+            yield f"http://127.0.0.1:{port}/mcp"
+        finally:
+            process.terminate()
+            process.wait(10)
 
 
 @pytest.fixture
