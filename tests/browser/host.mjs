@@ -131,11 +131,19 @@ async function waitFor({ expression, where, timeoutMs = DEFAULT_TIMEOUT_MS }) {
 }
 
 async function screenshot({ path, target = "app" }) {
-  const image =
-    target === "page"
-      ? await state.page.screenshot({ path, fullPage: true })
-      : await state.page.locator("iframe#app").screenshot({ path });
-  return { path, bytes: image.length };
+  // Chromium paints only what an iframe shows in the viewport: the viewport grows to the whole page first.
+  const viewport = state.page.viewportSize();
+  const height = await state.page.evaluate(() => document.documentElement.scrollHeight);
+  if (height > viewport.height) await state.page.setViewportSize({ width: viewport.width, height });
+  try {
+    const image =
+      target === "page"
+        ? await state.page.screenshot({ path, fullPage: true })
+        : await state.page.locator("iframe#app").screenshot({ path });
+    return { path, bytes: image.length };
+  } finally {
+    if (height > viewport.height) await state.page.setViewportSize(viewport);
+  }
 }
 
 const operations = {

@@ -10,6 +10,7 @@ import {
   PostMessageTransport,
   RESOURCE_MIME_TYPE,
   getToolUiResourceUri,
+  isToolVisibilityModelOnly,
 } from "@modelcontextprotocol/ext-apps/app-bridge";
 import { EXTENSION_ID } from "@modelcontextprotocol/ext-apps/server";
 
@@ -85,8 +86,11 @@ function withPolicy(html, csp) {
   return head ? html.replace(head[0], `${head[0]}${meta}`) : meta + html;
 }
 
-/** What the bridge sees as its client: the real one, with every request it forwards for the app recorded. */
-function recordingClient(client, appRequests) {
+/**
+ * What the bridge sees as its client: the real one, with every request it forwards for the app recorded, and the
+ * app's calls of tools whose `_meta.ui.visibility` is ["model"] refused, as the Apps specification has hosts do.
+ */
+function recordingClient(client, tools, appRequests) {
   return {
     getServerCapabilities: () => client.getServerCapabilities(),
     setNotificationHandler: (...args) => client.setNotificationHandler(...args),
@@ -94,6 +98,10 @@ function recordingClient(client, appRequests) {
       const entry = { method: request.method, params: request.params };
       appRequests.push(entry);
       try {
+        const tool = request.method === "tools/call" ? tools.get(request.params?.name) : undefined;
+        if (tool && isToolVisibilityModelOnly(tool)) {
+          throw new Error(`the host refuses the app's call of ${tool.name}: its visibility is model only`);
+        }
         entry.result = await client.request(request, options);
         return entry.result;
       } catch (error) {
@@ -102,6 +110,17 @@ function recordingClient(client, appRequests) {
       }
     },
   };
+}
+
+async function listTools(client) {
+  const tools = new Map();
+  let cursor;
+  do {
+    const page = await client.listTools(cursor ? { cursor } : {});
+    for (const tool of page.tools) tools.set(tool.name, tool);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return tools;
 }
 
 async function connect(url) {
@@ -123,12 +142,19 @@ async function appResource(client, tool) {
   return { uri, html: content.text ?? atob(content.blob), meta: content._meta ?? null };
 }
 
-function bridgeFor(client, iframe, context, appRequests) {
+function bridgeFor(client, tools, iframe, context, appRequests) {
   const capabilities = client.getServerCapabilities();
   const bridge = new AppBridge(
-    recordingClient(client, appRequests),
+    recordingClient(client, tools, appRequests),
     HOST_INFO,
-    { openLinks: {}, logging: {}, serverTools: capabilities.tools, serverResources: capabilities.resources },
+    {
+      openLinks: {},
+      logging: {},
+      message: { text: {} },
+      updateModelContext: { text: {}, structuredContent: {} },
+      serverTools: capabilities.tools,
+      serverResources: capabilities.resources,
+    },
     { hostContext: context },
   );
   bridge.onsizechange = ({ height }) => {
@@ -142,6 +168,10 @@ function bridgeFor(client, iframe, context, appRequests) {
     appRequests.push({ method: "ui/message", params });
     return {};
   };
+  bridge.onupdatemodelcontext = async (params) => {
+    appRequests.push({ method: "ui/update-model-context", params });
+    return {};
+  };
   return bridge;
 }
 
@@ -151,8 +181,8 @@ function bridgeFor(client, iframe, context, appRequests) {
  */
 async function mount({ url, tool: name, arguments: args, theme }) {
   const client = await connect(url);
-  const { tools } = await client.listTools();
-  const tool = tools.find((item) => item.name === name);
+  const tools = await listTools(client);
+  const tool = tools.get(name);
   if (!tool) throw new Error(`the server has no tool ${name}`);
   const resource = await appResource(client, tool);
   const iframe = document.createElement("iframe");
@@ -162,7 +192,7 @@ async function mount({ url, tool: name, arguments: args, theme }) {
   iframe.srcdoc = withPolicy(resource.html, resource.meta?.ui?.csp);
   const appRequests = [];
   const context = hostContext(theme, tool);
-  const bridge = bridgeFor(client, iframe, context, appRequests);
+  const bridge = bridgeFor(client, tools, iframe, context, appRequests);
   const initialized = new Promise((resolve) => bridge.addEventListener("initialized", resolve));
   document.body.append(iframe);
   await bridge.connect(new PostMessageTransport(iframe.contentWindow, iframe.contentWindow));

@@ -63,6 +63,17 @@ def test_the_apps_tool_calls_reach_the_server_and_their_answers_come_back(
     assert errors(app) == []
 
 
+def test_the_host_refuses_the_apps_call_of_a_model_only_tool(browser_host: BrowserHost, fixture_url: str) -> None:
+    app = browser_host.open(fixture_url, "greet", {"name": "Ada"})
+    app.wait_ready()
+    app.click("#model-only")
+    app.wait_for('document.getElementById("answer").innerText.startsWith("failed")')
+    assert "the host refuses the app's call of model_only" in app.text("#answer")
+    [refused] = app.app_requests()
+    assert refused["params"]["name"] == "model_only"
+    assert "result" not in refused
+
+
 def test_the_host_theme_and_its_style_variables_reach_the_app(
     browser_host: BrowserHost, fixture_url: str, tmp_path: Path
 ) -> None:
