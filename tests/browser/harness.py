@@ -17,6 +17,7 @@ import os
 import queue
 import shutil
 import subprocess
+import tempfile
 import threading
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -64,13 +65,15 @@ class BrowserHost:
     """The Node driver and its browser, for as many `open`s as the tests make (each a new browser context)."""
 
     def __init__(self, node: str, chromium: str) -> None:
+        # A file, not a pipe: nobody reads stderr until something fails, and a full pipe would stall the driver.
+        self.stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115  (closed in close())
         self.process = subprocess.Popen(
             [node, str(DRIVER)],
             cwd=HERE,
             env=clean_env(CHROMIUM=chromium),  # no GitHub token of the machine reaches the browser
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self.stderr,
             text=True,
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
@@ -123,9 +126,9 @@ class BrowserHost:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(5)
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self.stderr.close()
 
     def _read(self, timeout: float, what: str) -> dict[str, Any]:
         try:
@@ -134,7 +137,8 @@ class BrowserHost:
             raise HostError(f"{what}: no answer from the browser driver in {timeout} s") from None
         if line is None:
             self.process.wait(5)
-            stderr = self.process.stderr.read() if self.process.stderr else ""
+            self.stderr.seek(0)
+            stderr = self.stderr.read()
             raise HostError(f"{what}: the browser driver exited ({self.process.returncode}): {stderr[-3000:]}")
         answer: dict[str, Any] = json.loads(line)
         return answer
