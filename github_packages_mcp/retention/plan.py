@@ -40,6 +40,7 @@ __all__ = [
     "PackagePlan",
     "PlannedPackage",
     "VersionDecision",
+    "check_rules",
     "plan_packages",
     "plan_result",
     "saved_plan",
@@ -104,9 +105,7 @@ async def plan_packages(
         NoPackageMatched: If `package_name` is a glob that matches no package (no plan is made).
         GitHubError: If GitHub cannot be read.
     """
-    # Invalid patterns, and tag rules for a registry without tags, are refused before any request.
-    rules.patterns()
-    check_tags_apply(rules, tagless=package_type not in TAGGED_TYPES)
+    check_rules(rules, package_type)
     try:
         packages = await sources.matching(owner, package_type, package_name)
     except NoPackageMatched as exc:
@@ -124,6 +123,16 @@ async def plan_packages(
         return package, decisions, note
 
     return await gather([partial(plan_one, package) for package in packages])
+
+
+def check_rules(rules: Rules, package_type: PackageType) -> None:
+    """What planning refuses before any request: invalid patterns, and tag rules for a registry without tags.
+
+    Raises:
+        RulesError: Naming the rule.
+    """
+    rules.patterns()
+    check_tags_apply(rules, tagless=package_type not in TAGGED_TYPES)
 
 
 def plan_result(
@@ -171,6 +180,7 @@ def saved_plan(
     caller: str,
     owner: Owner,
     package_type: PackageType,
+    package_name: str,
     rules: Rules,
     lifetime: tuple[datetime, datetime],
     planned: Sequence[PlannedPackage],
@@ -184,6 +194,7 @@ def saved_plan(
         owner_kind=owner.kind,
         owner_login=owner.login,
         package_type=package_type,
+        package_name=package_name,
         rules=rules.model_dump(),
         deletions=[
             PlannedDeletion(

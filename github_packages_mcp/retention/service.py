@@ -31,7 +31,7 @@ from github_packages_mcp.retention.journal import Actor, Journal
 from github_packages_mcp.retention.plan import CleanupPlan, plan_packages, plan_result, saved_plan
 from github_packages_mcp.retention.rules import Rules
 from github_packages_mcp.retention.sources import Sources
-from github_packages_mcp.retention.store import CleanupStore
+from github_packages_mcp.retention.store import CleanupStore, SavedPlan
 
 __all__ = ["Cleanups"]
 
@@ -73,8 +73,16 @@ class Cleanups:
         plan_id = secrets.token_hex(8)
         # The plan is the caller's only (their token's fingerprint), and expires: its decisions go stale.
         lifetime = (now, now + self.store.plan_ttl)
-        await self.store.save(saved_plan(plan_id, caller, owner, package_type, rules, lifetime, planned))
+        await self.store.save(saved_plan(plan_id, caller, owner, package_type, package_name, rules, lifetime, planned))
         return plan_result(plan_id, owner, package_type, planned, whole=self.whole)
+
+    async def saved(self, plan_id: str, caller: str) -> SavedPlan:
+        """The caller's plan as saved, expired or not (what it was asked to plan does not go stale).
+
+        Raises:
+            PlanNotFound: If there is no such plan that this caller can use.
+        """
+        return await self.store.load(plan_id, caller, expired_ok=True)
 
     async def describe(self, plan_id: str, caller: str) -> PlanSummary:
         """What applying the plan would delete now, in words for the person, and the digest they approve.
