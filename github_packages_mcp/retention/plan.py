@@ -22,6 +22,7 @@ from github_packages_mcp.github.client import ProgressCallback
 from github_packages_mcp.github.models import PackageType, Result
 from github_packages_mcp.github.tasks import gather
 from github_packages_mcp.retention.images import plan_images
+from github_packages_mcp.retention.patterns import PatternList
 from github_packages_mcp.retention.rules import (
     Decision,
     Rules,
@@ -107,7 +108,7 @@ async def plan_packages(
     """
     check_rules(rules, package_type)
     try:
-        packages = await sources.matching(owner, package_type, package_name)
+        packages = await sources.matching(owner, package_type, package_name, rules.exclude_packages)
     except NoPackageMatched as exc:
         # pattern_syntax is easily taken to cover the package name too: say it does not.
         glob = " (package_name is a glob whatever pattern_syntax says)" if rules.pattern_syntax == "regex" else ""
@@ -132,6 +133,7 @@ def check_rules(rules: Rules, package_type: PackageType) -> None:
         RulesError: Naming the rule.
     """
     rules.patterns()
+    PatternList("exclude_packages", rules.exclude_packages, "glob")
     check_tags_apply(rules, tagless=package_type not in TAGGED_TYPES)
 
 
