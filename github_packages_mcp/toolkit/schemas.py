@@ -139,7 +139,7 @@ def _argument_error(error: ErrorDetails) -> str:
 
 
 def _length(value: Any) -> str:
-    return str(len(value)) if isinstance(value, str | list | tuple) else _shown(value)
+    return str(len(value)) if isinstance(value, str | list | tuple | dict) else _shown(value)
 
 
 def _shown(value: Any) -> str:

@@ -43,9 +43,11 @@ HEADER: Final = (
 )
 PlanIdText = Annotated[str, Field(min_length=1, max_length=64)]
 PlanIds = Annotated[list[PlanIdText] | None, arg("One table per plan", min_length=1, max_length=MAX_TABLES)]
+# An object of plan_version_cleanup's ~20 arguments; bounded so that no object of junk keys is read whole.
+RuleTable = Annotated[dict[Annotated[str, Field(max_length=64)], Any], Field(max_length=30)]
 RuleTables = Annotated[
-    list[dict[str, Any]] | None,
-    arg("Or plan_version_cleanup arguments, an object per table", min_length=1, max_length=MAX_TABLES),
+    list[RuleTable] | None,
+    arg("Or plan_version_cleanup arguments, one per table", min_length=1, max_length=MAX_TABLES),
 ]
 _TABLE_NAME = re.compile(r"^cleanup\[(\d+)\]")
 

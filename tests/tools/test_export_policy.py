@@ -143,9 +143,11 @@ async def test_an_expired_plan_still_says_what_it_planned(settings: Settings, cl
         ({"rules": [{**TABLES[2], "exclude_versions": ["("]}]}, "rules[0]: exclude_versions: "),
         ({"rules": [{**TABLES[0], "exclude_tags": ["a\ud800"]}]}, "rules[0].exclude_tags.0: input should be a valid"),
         ({"rules": [{"org": DEMO_ORG, "username": "mona"}]}, "rules[0]: both org and username"),
+        ({"rules": [dict.fromkeys(map(str, range(31)), 1)]}, "rules.0: at most 30 items, got 31"),
+        ({"rules": [{"k" * 65: 1}]}, "rules.0.kkkk"),
     ],
     ids=["neither", "both", "unknown plan", "not a plan id", "no plan ids", "invalid rules", "tags on npm",
-         "invalid regex", "not text", "two owners"],
+         "invalid regex", "not text", "two owners", "too many keys", "too long a key"],
 )  # fmt: skip
 async def test_bad_input_is_refused_naming_it_before_anything_is_read(
     settings: Settings, sandbox: SandboxServer, arguments: dict[str, Any], said: str
