@@ -22,6 +22,7 @@ from github_packages_mcp.github.client import ProgressCallback
 from github_packages_mcp.github.models import PackageType, Result
 from github_packages_mcp.github.tasks import gather
 from github_packages_mcp.retention.images import plan_images
+from github_packages_mcp.retention.patterns import PatternList
 from github_packages_mcp.retention.rules import (
     Decision,
     Rules,
@@ -40,6 +41,7 @@ __all__ = [
     "PackagePlan",
     "PlannedPackage",
     "VersionDecision",
+    "check_rules",
     "plan_packages",
     "plan_result",
     "saved_plan",
@@ -104,11 +106,9 @@ async def plan_packages(
         NoPackageMatched: If `package_name` is a glob that matches no package (no plan is made).
         GitHubError: If GitHub cannot be read.
     """
-    # Invalid patterns, and tag rules for a registry without tags, are refused before any request.
-    rules.patterns()
-    check_tags_apply(rules, tagless=package_type not in TAGGED_TYPES)
+    check_rules(rules, package_type)
     try:
-        packages = await sources.matching(owner, package_type, package_name)
+        packages = await sources.matching(owner, package_type, package_name, rules.exclude_packages)
     except NoPackageMatched as exc:
         # pattern_syntax is easily taken to cover the package name too: say it does not.
         glob = " (package_name is a glob whatever pattern_syntax says)" if rules.pattern_syntax == "regex" else ""
@@ -124,6 +124,17 @@ async def plan_packages(
         return package, decisions, note
 
     return await gather([partial(plan_one, package) for package in packages])
+
+
+def check_rules(rules: Rules, package_type: PackageType) -> None:
+    """What planning refuses before any request: invalid patterns, and tag rules for a registry without tags.
+
+    Raises:
+        RulesError: Naming the rule.
+    """
+    rules.patterns()
+    PatternList("exclude_packages", rules.exclude_packages, "glob")
+    check_tags_apply(rules, tagless=package_type not in TAGGED_TYPES)
 
 
 def plan_result(
@@ -171,6 +182,7 @@ def saved_plan(
     caller: str,
     owner: Owner,
     package_type: PackageType,
+    package_name: str,
     rules: Rules,
     lifetime: tuple[datetime, datetime],
     planned: Sequence[PlannedPackage],
@@ -184,6 +196,7 @@ def saved_plan(
         owner_kind=owner.kind,
         owner_login=owner.login,
         package_type=package_type,
+        package_name=package_name,
         rules=rules.model_dump(),
         deletions=[
             PlannedDeletion(

@@ -24,6 +24,7 @@ __all__ = [
     "PolicyError",
     "PolicyTable",
     "parse_policy",
+    "policy_from_text",
     "read_policy",
 ]
 
@@ -82,11 +83,25 @@ def read_policy(path: Path, known: Collection[str], check: ArgumentCheck) -> lis
     if len(data) > MAX_POLICY_BYTES:
         raise PolicyError([f"{path}: over {MAX_POLICY_BYTES // 1024} KiB, too large for a policy"])
     try:
-        document = tomllib.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise PolicyError([f"{path}: not UTF-8 text, so not TOML"]) from None
+    return policy_from_text(text, known, check, str(path))
+
+
+def policy_from_text(
+    text: str, known: Collection[str], check: ArgumentCheck, source: str = "policy"
+) -> list[PolicyTable]:
+    """`read_policy` for the text of a policy (`source` names it in problems): what the command reads is what a
+    written policy is checked with.
+
+    Raises:
+        PolicyError: Naming every problem.
+    """
+    try:
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:  # its message says the line and column
-        raise PolicyError([f"{path}: not valid TOML: {exc}"]) from None
+        raise PolicyError([f"{source}: not valid TOML: {exc}"]) from None
     return parse_policy(document, known, check)
 
 

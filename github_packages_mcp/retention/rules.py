@@ -20,6 +20,9 @@ The rules apply in this order; the first that applies decides:
    from created_at or updated_at (age_basis); a version exactly at the cut-off counts as old.
 5. Every other version is deleted ("delete"); the rule text lists the criteria that made it deletable.
 
+Before any of these, exclude_packages (globs, as package_name is one whatever pattern_syntax says) takes packages
+out of what package_name selects: their versions are not read or decided at all (`sources.matching`).
+
 Tag patterns match tags only, never a version's name, so `sha256*` never matches a digest; version patterns
 match the name (`1.*`, `*-SNAPSHOT`), for every registry. How patterns match, and their bounds: `patterns.py`.
 
@@ -64,6 +67,7 @@ __all__ = [
     "DeleteGhostImages",
     "DeleteOrphans",
     "DeletePartialImages",
+    "ExcludePackages",
     "ExcludeTags",
     "ExcludeVersions",
     "IncludeTags",
@@ -99,6 +103,7 @@ IncludeTags = Annotated[list[PatternText], arg("Select only if every tag matches
 ExcludeTags = Annotated[list[PatternText], arg("Keep if any tag matches", max_length=MAX_PATTERNS)]
 IncludeVersions = Annotated[list[PatternText], arg("Select only if the name matches", max_length=MAX_PATTERNS)]
 ExcludeVersions = Annotated[list[PatternText], arg("Keep if the name matches", max_length=MAX_PATTERNS)]
+ExcludePackages = Annotated[list[PatternText], arg("Packages to skip (globs)", max_length=MAX_PATTERNS)]
 PatternSyntax = Annotated[Literal["glob", "regex"], arg("Of the patterns")]
 Prerelease = Annotated[Literal["any", "only", "never"], arg("Semver pre-releases")]
 DeleteOrphans = Annotated[bool, arg("Delete signatures etc. whose image is gone")]
@@ -135,6 +140,7 @@ class Rules(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    exclude_packages: ExcludePackages = []
     keep_latest: KeepLatest = 0
     keep_latest_tagged: KeepLatestTagged = 0
     keep_latest_untagged: KeepLatestUntagged = 0

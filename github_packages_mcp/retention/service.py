@@ -35,7 +35,7 @@ from github_packages_mcp.retention.review import plan_review
 from github_packages_mcp.retention.rules import Rules
 from github_packages_mcp.retention.signing import timestamp
 from github_packages_mcp.retention.sources import Sources
-from github_packages_mcp.retention.store import CleanupStore
+from github_packages_mcp.retention.store import CleanupStore, SavedPlan
 
 __all__ = ["Cleanups"]
 
@@ -80,7 +80,7 @@ class Cleanups:
         plan_id = secrets.token_hex(8)
         # The plan is the caller's only (their token's fingerprint), and expires: its decisions go stale.
         lifetime = (now, now + self.store.plan_ttl)
-        await self.store.save(saved_plan(plan_id, caller, owner, package_type, rules, lifetime, planned))
+        await self.store.save(saved_plan(plan_id, caller, owner, package_type, package_name, rules, lifetime, planned))
         result = plan_result(plan_id, owner, package_type, planned, whole=self.whole)
         return result, plan_review(result, planned) if review else None
 
@@ -97,6 +97,14 @@ class Cleanups:
         narrowed = narrowed_plan(plan, delete_version_ids, secrets.token_hex(8), timestamp(self.now()))
         await self.store.save(narrowed)
         return narrowed_result(plan, narrowed, whole=self.whole)
+
+    async def saved(self, plan_id: str, caller: str) -> SavedPlan:
+        """The caller's plan as saved, expired or not (what it was asked to plan does not go stale).
+
+        Raises:
+            PlanNotFound: If there is no such plan that this caller can use.
+        """
+        return await self.store.load(plan_id, caller, expired_ok=True)
 
     async def describe(self, plan_id: str, caller: str) -> PlanSummary:
         """What applying the plan would delete now, in words for the person, and the digest they approve.

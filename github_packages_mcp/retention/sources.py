@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ from github_packages_mcp.github.manifests import ManifestCache
 from github_packages_mcp.github.models import PackageType, parse_time, version_tags
 from github_packages_mcp.github.registry import Registry
 from github_packages_mcp.github.untrusted import quoted
-from github_packages_mcp.retention.patterns import compile_pattern
+from github_packages_mcp.retention.patterns import PatternList, compile_pattern
 from github_packages_mcp.retention.rules import VersionFacts
 
 __all__ = ["NoPackageMatched", "Sources"]
@@ -49,22 +50,30 @@ class Sources:
         package: dict[str, Any] = await self.github.get_json(path)
         return package
 
-    async def matching(self, owner: Owner, package_type: PackageType, pattern: str) -> list[dict[str, Any]]:
-        """The owner's packages of this type that a name or glob names.
+    async def matching(
+        self, owner: Owner, package_type: PackageType, pattern: str, excluded: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        """The owner's packages of this type that a name or glob names, but for those an `excluded` glob matches.
 
         Raises:
-            RulesError: If the glob is too long (before any request).
-            NoPackageMatched: If the glob matches none of the owner's packages of this type.
+            RulesError: If a glob is too long or too many (before any request).
+            NoPackageMatched: If the glob matches none of the owner's packages of this type, or excluded all.
             GitHubError: If GitHub cannot be read.
         """
+        skipped = PatternList("exclude_packages", excluded, "glob")
         if not any(char in pattern for char in "*?["):
+            if hit := skipped.first_match((pattern,)):  # nothing to read: the name is all there is to know
+                raise NoPackageMatched(_all_excluded(owner, package_type, pattern, [hit[0]]))
             return [await self.package(owner, package_type, pattern)]
         matches = compile_pattern("package_name", pattern, "glob")
         listing = await self.github.get_all_pages(
             owner.operation("list", "packages").url_path(owner.arguments), {"package_type": package_type}
         )
-        if matched := [package for package in listing.items if matches(package["name"])]:
-            return matched
+        matched = [package for package in listing.items if matches(package["name"])]
+        if kept := [package for package in matched if not skipped.first_match((package["name"],))]:
+            return kept
+        if matched:
+            raise NoPackageMatched(_all_excluded(owner, package_type, pattern, [item["name"] for item in matched]))
         raise NoPackageMatched(_unmatched(owner, package_type, pattern, [item["name"] for item in listing.items]))
 
     async def versions(self, owner: Owner, package_type: PackageType, name: str) -> list[VersionFacts]:
@@ -81,6 +90,16 @@ class Sources:
         """The registry repository of a container package GitHub described."""
         login = (package.get("owner") or {}).get("login") or owner.login or ""
         return Registry(self.github, self.registry_url, f"{login.lower()}/{package['name']}", self.manifests)
+
+
+def _all_excluded(owner: Owner, package_type: PackageType, pattern: str, names: list[str]) -> str:
+    """That `pattern` named packages, and exclude_packages took every one of them out."""
+    shown = ", ".join(map(quoted, names[:SHOWN_NAMES]))
+    more = f" and {len(names) - SHOWN_NAMES} more" if len(names) > SHOWN_NAMES else ""
+    return (
+        f"Every {package_type} package {owner.owned_by()} that {quoted(pattern)} names matches exclude_packages: "
+        f"{shown}{more}."
+    )
 
 
 def _unmatched(owner: Owner, package_type: PackageType, pattern: str, names: list[str]) -> str:

@@ -69,6 +69,8 @@ class SavedPlan(BaseModel):
     owner_kind: OwnerKind
     owner_login: str | None = None
     package_type: PackageType
+    # The name or glob planned (export_cleanup_policy writes it back); plans saved before it was kept have none.
+    package_name: str | None = None
     rules: dict[str, Any]
     deletions: list[PlannedDeletion]
     # The plan this one was narrowed from (narrow.py); None, so absent from what is signed, for a plan as made.

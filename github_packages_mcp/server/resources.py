@@ -19,6 +19,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from github_packages_mcp.durations import Days, WholeDays
 from github_packages_mcp.github.catalogue import MAX_LOGIN, MAX_SEGMENT, operation
 from github_packages_mcp.github.execute import execute
+from github_packages_mcp.github.models import PackageType
 from github_packages_mcp.github.untrusted import quoted
 from github_packages_mcp.toolkit.advice import tool_errors
 from github_packages_mcp.toolkit.context import AppContext, app_of
@@ -80,43 +81,80 @@ def _check_uri_values(checks: Mapping[str, TypeAdapter[Any]], values: Mapping[st
 
 def add_prompts(server: MCPServer[AppContext], tools: set[str]) -> None:
     """Prompts for the workflows people ask for, registered when the tools they use are offered."""
-    if "plan_version_cleanup" in tools:
+    prompts = (
+        (clean_up_container_package, {"plan_version_cleanup"}),
+        (audit_organization, {"audit_packages"}),
+        (draft_cleanup_policy, {"audit_packages", "plan_version_cleanup", "export_cleanup_policy"}),
+    )
+    for prompt, needs in prompts:
+        if needs <= tools:
+            server.prompt(description=(prompt.__doc__ or "").strip())(prompt)
 
-        @server.prompt(description="Clean up a container package: plan, show, confirm, apply, report.")
-        def clean_up_container_package(
-            owner: Annotated[str, Field(description="Organization or user login", max_length=MAX_LOGIN)],
-            package: Annotated[str, Field(description="Container package name, e.g. web/api", max_length=MAX_SEGMENT)],
-            keep_latest: Annotated[int, Field(description="Untagged versions to keep, newest first", ge=0)] = 10,
-            older_than_days: Annotated[Days, Field(description="Keep untagged ones younger: days, or 2w 3d")] = 30,
-        ) -> str:
-            return (
-                f"Clean up the container package '{package}' of '{owner}' (an organization or a user).\n"
-                "1. Call check_token and stop with its advice if apply_version_cleanup is not usable.\n"
-                f"2. Call plan_version_cleanup for it with tagged='untagged', keep_latest={keep_latest} and "
-                f"keep_younger_than_days={older_than_days:g}. Nothing is deleted yet.\n"
-                "3. Show me the totals, the rules that decided, and which untagged versions are kept because "
-                "a kept multi-arch image or signature needs them; say if manifests could not be read.\n"
-                "4. Only if I agree, call apply_version_cleanup with the plan_id; I confirm in a form or you "
-                "show me the summary before using the confirmation_token.\n"
-                "5. Report what was deleted, skipped and already gone, and the journal file; offer "
-                "restore_from_journal for anything I want back."
-            )
 
-    if "audit_packages" in tools:
+def clean_up_container_package(
+    owner: Annotated[str, Field(description="Organization or user login", max_length=MAX_LOGIN)],
+    package: Annotated[str, Field(description="Container package name, e.g. web/api", max_length=MAX_SEGMENT)],
+    keep_latest: Annotated[int, Field(description="Untagged versions to keep, newest first", ge=0)] = 10,
+    older_than_days: Annotated[Days, Field(description="Keep untagged ones younger: days, or 2w 3d")] = 30,
+) -> str:
+    """Clean up a container package: plan, show, confirm, apply, report."""
+    return (
+        f"Clean up the container package '{package}' of '{owner}' (an organization or a user).\n"
+        "1. Call check_token and stop with its advice if apply_version_cleanup is not usable.\n"
+        f"2. Call plan_version_cleanup for it with tagged='untagged', keep_latest={keep_latest} and "
+        f"keep_younger_than_days={older_than_days:g}. Nothing is deleted yet.\n"
+        "3. Show me the totals, the rules that decided, and which untagged versions are kept because "
+        "a kept multi-arch image or signature needs them; say if manifests could not be read.\n"
+        "4. Only if I agree, call apply_version_cleanup with the plan_id; I confirm in a form or you "
+        "show me the summary before using the confirmation_token.\n"
+        "5. Report what was deleted, skipped and already gone, and the journal file; offer "
+        "restore_from_journal for anything I want back."
+    )
 
-        @server.prompt(description="Audit an organization's packages and suggest what to clean up.")
-        def audit_organization(
-            org: Annotated[str, Field(description="Organization login", max_length=MAX_LOGIN)],
-            stale_after_days: Annotated[WholeDays, Field(description="Stale: no new version in this many days")] = 90,
-        ) -> str:
-            return (
-                f"Audit the packages of the organization '{org}'.\n"
-                f"1. Call audit_packages with org='{org}' and stale_after_days={stale_after_days}.\n"
-                "2. Summarise: packages per type and visibility, the public ones, the stale ones, untagged "
-                "image versions, and deleted versions that can still be restored (with days left).\n"
-                "3. Suggest cleanups as plan_version_cleanup calls (which delete nothing), and do not apply "
-                "any without my agreement."
-            )
+
+def audit_organization(
+    org: Annotated[str, Field(description="Organization login", max_length=MAX_LOGIN)],
+    stale_after_days: Annotated[WholeDays, Field(description="Stale: no new version in this many days")] = 90,
+) -> str:
+    """Audit an organization's packages and suggest what to clean up."""
+    return (
+        f"Audit the packages of the organization '{org}'.\n"
+        f"1. Call audit_packages with org='{org}' and stale_after_days={stale_after_days}.\n"
+        "2. Summarise: packages per type and visibility, the public ones, the stale ones, untagged "
+        "image versions, and deleted versions that can still be restored (with days left).\n"
+        "3. Suggest cleanups as plan_version_cleanup calls (which delete nothing), and do not apply "
+        "any without my agreement."
+    )
+
+
+def draft_cleanup_policy(
+    org: Annotated[str | None, Field(description="Organization login", max_length=MAX_LOGIN)] = None,
+    username: Annotated[str | None, Field(description="Or a user login", max_length=MAX_LOGIN)] = None,
+    package_type: Annotated[PackageType | None, Field(description="Only this registry, e.g. container")] = None,
+    keep_younger_than_days: Annotated[Days, Field(description="Age to start from: days, or 2w 3d")] = 30,
+) -> str:
+    """Draft a retention policy file from what takes space: audit, propose rules, dry runs, export."""
+    if (org is None) == (username is None):
+        # An MCPError reaches the client as it is; the SDK words any other error "Error rendering prompt".
+        raise MCPError(code=INVALID_PARAMS, message="give org or username (a policy names its owner), not both")
+    owner = f"org='{org}'" if org else f"username='{username}'"
+    kind, types = (f"{package_type} ", f", package_types=['{package_type}']") if package_type else ("", "")
+    return (
+        f"Draft a retention policy for the {kind}packages of {owner}: a file of cleanups I review, "
+        "commit and run again and again (github-packages-mcp cleanup --policy). Delete nothing.\n"
+        f"1. Call audit_packages with {owner}{types}. Show me what takes space: the packages with the most "
+        "versions, untagged images, stale packages.\n"
+        "2. Propose rules per package, or per name glob such as 'services/*' where packages share them: for "
+        f"example untagged images older than {keep_younger_than_days:g} days, or the N newest releases kept; and "
+        "what must stay (exclude_tags such as latest or release patterns). Say why for each.\n"
+        "3. Call plan_version_cleanup for each (it deletes nothing) and show me, per plan, what would be deleted "
+        "and kept by rule. Change the rules with me until I agree. Never call apply_version_cleanup here.\n"
+        "4. Call export_cleanup_policy with the plan_ids I agreed to and show me its text exactly as given.\n"
+        "5. Tell me how to use it: save and commit it as its hint says, dry-run it with the command in the hint, "
+        "and to run it on a schedule use the GitHub Action (docs/action.md: its example workflow reads "
+        ".github/packages-policy.toml, deleting only with apply: true). Every delete is journaled; "
+        "restore_from_journal undoes it within GitHub's 30 days."
+    )
 
 
 async def prompt_errors(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:

@@ -27,7 +27,17 @@ from github_packages_mcp.github.catalogue import MAX_ID
 from github_packages_mcp.github.listing import compact_json
 from github_packages_mcp.github.models import Package, PackageVersion
 
-__all__ = ["MAX_RESULT_TEXT", "ResultLimits", "argument_problems", "build_tool", "concise", "keyword", "signed"]
+__all__ = [
+    "MAX_RESULT_TEXT",
+    "ResultLimits",
+    "argument_defaults",
+    "argument_problems",
+    "argument_values",
+    "build_tool",
+    "concise",
+    "keyword",
+    "signed",
+]
 
 # No result's text is longer than this (about 15k tokens, well under the 25k-token cap some clients put on a result).
 MAX_RESULT_TEXT = 60_000
@@ -88,6 +98,26 @@ def argument_problems(tool: Tool, arguments: Mapping[str, Any]) -> list[str]:
     return []
 
 
+def argument_values(tool: Tool, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """`arguments` as the built `tool`'s call gets them: validated, converted (`"2w"` is 14.0 days), and every
+    argument not given at its default.
+
+    Raises:
+        ValidationError: If the tool would refuse them (`argument_problems` says why).
+    """
+    validated = tool.fn_metadata.arg_model.model_validate(dict(arguments))
+    return {name: getattr(validated, name) for name in type(validated).model_fields}
+
+
+def argument_defaults(tool: Tool) -> dict[str, Any]:
+    """Every argument of the built `tool`, in its order, with its default (None when it is required)."""
+    fields = tool.fn_metadata.arg_model.model_fields
+    return {
+        name: None if field.is_required() else field.get_default(call_default_factory=True)
+        for name, field in fields.items()
+    }
+
+
 def _argument_error(error: ErrorDetails) -> str:
     name = ".".join(str(part) for part in error["loc"]) or "arguments"
     context, given = error.get("ctx") or {}, f", got {_shown(error.get('input'))}"
@@ -109,7 +139,7 @@ def _argument_error(error: ErrorDetails) -> str:
 
 
 def _length(value: Any) -> str:
-    return str(len(value)) if isinstance(value, str | list | tuple) else _shown(value)
+    return str(len(value)) if isinstance(value, str | list | tuple | dict) else _shown(value)
 
 
 def _shown(value: Any) -> str:

@@ -33,6 +33,7 @@ from github_packages_mcp.retention.rules import (
     DeleteGhostImages,
     DeleteOrphans,
     DeletePartialImages,
+    ExcludePackages,
     ExcludeTags,
     ExcludeVersions,
     IncludeTags,
@@ -76,6 +77,7 @@ async def plan_version_cleanup(
     username: OptionalUsername = None,
     package_type: PackageTypeArgument,
     package_name: PackageNameOrGlob,
+    exclude_packages: ExcludePackages = [],  # noqa: B006  (never mutated; the published default)
     keep_latest: KeepLatest = 0,
     keep_younger_than_days: KeepYoungerThanDays = None,
     age_basis: AgeBasis = "created",
@@ -93,9 +95,10 @@ async def plan_version_cleanup(
     delete_partial_images: DeletePartialImages = False,
 ) -> Annotated[CallToolResult, CleanupPlan]:
     rules = Rules(
-        keep_latest=keep_latest, keep_younger_than_days=keep_younger_than_days, age_basis=age_basis, tagged=tagged,
-        include_tags=include_tags, exclude_tags=exclude_tags, include_versions=include_versions,
-        exclude_versions=exclude_versions, pattern_syntax=pattern_syntax, prerelease=prerelease,
+        exclude_packages=exclude_packages, keep_latest=keep_latest, keep_younger_than_days=keep_younger_than_days,
+        age_basis=age_basis, tagged=tagged, include_tags=include_tags, exclude_tags=exclude_tags,
+        include_versions=include_versions, exclude_versions=exclude_versions, pattern_syntax=pattern_syntax,
+        prerelease=prerelease,
         keep_latest_tagged=keep_latest_tagged, keep_latest_untagged=keep_latest_untagged,
         delete_orphans=delete_orphans, delete_ghost_images=delete_ghost_images,
         delete_partial_images=delete_partial_images,

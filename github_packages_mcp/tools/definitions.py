@@ -37,7 +37,12 @@ __all__ = [
 DEFINITIONS = Path(__file__).with_name("definitions.json")
 REGENERATE = "UPDATE_TOOLSNAPS=1 pytest tests/tools/test_toolsnaps.py"
 # Each module of tools and the function offering its entries, in the order clients list the tools.
-_OFFERED_BY = {"operations": "operation_entries", "cleanup": "cleanup_entries", "audit": "audit_entries"}
+_OFFERED_BY = {
+    "operations": "operation_entries",
+    "cleanup": "cleanup_entries",
+    "policy": "policy_entries",
+    "audit": "audit_entries",
+}
 
 
 @cache

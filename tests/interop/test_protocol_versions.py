@@ -115,5 +115,5 @@ async def test_resources_and_prompts(connect: Any, version: str, transport: str)
         prompt = await client.get_prompt("clean_up_container_package", {"owner": DEMO_ORG, "package": "web/api"})
     assert len(templates) == 3
     assert '"web/api"' in resource.contents[0].text  # type: ignore[union-attr]
-    assert [p.name for p in prompts] == ["clean_up_container_package", "audit_organization"]
+    assert [p.name for p in prompts] == ["clean_up_container_package", "audit_organization", "draft_cleanup_policy"]
     assert "'web/api' of 'acme-labs'" in prompt.messages[0].content.text  # type: ignore[union-attr]

@@ -81,6 +81,7 @@ def test_tools_a_read_resources_and_prompts(ts_client: RunScenario, transport: s
     assert [p["name"] for p in report["steps"][5]["result"]["prompts"]] == [
         "clean_up_container_package",
         "audit_organization",
+        "draft_cleanup_policy",
     ]
     assert "audit_packages" in report["steps"][6]["result"]["messages"][0]["content"]["text"]
     assert report["errors"] == []

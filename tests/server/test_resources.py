@@ -43,13 +43,42 @@ async def test_prompts_guide_the_workflows_whose_tools_are_offered(settings: Set
         )
         audit = await client.get_prompt("audit_organization", {"org": "acme-labs"})
     text = cleanup.messages[0].content.text  # type: ignore[union-attr]
-    assert names == ["clean_up_container_package", "audit_organization"]
+    assert names == ["clean_up_container_package", "audit_organization", "draft_cleanup_policy"]
     assert "'web/api' of 'acme-labs'" in text
     assert "keep_latest=5" in text
     assert "Only if I agree, call apply_version_cleanup" in text
     assert "audit_packages with org='acme-labs'" in audit.messages[0].content.text  # type: ignore[union-attr]
     async with Client(build_server(settings.with_changes(toolsets=("read",)))) as client:
         assert (await client.list_prompts()).prompts == []
+
+
+async def test_the_policy_prompt_walks_from_what_takes_space_to_an_exported_policy(settings: Settings) -> None:
+    async with Client(build_server(settings)) as client:
+        drafted = await client.get_prompt(
+            "draft_cleanup_policy", {"org": "acme-labs", "package_type": "container", "keep_younger_than_days": "2w"}
+        )
+        for_user = await client.get_prompt("draft_cleanup_policy", {"username": "mona-demo"})
+        with pytest.raises(MCPError) as no_owner:
+            await client.get_prompt("draft_cleanup_policy", {})
+        with pytest.raises(MCPError) as two_owners:
+            await client.get_prompt("draft_cleanup_policy", {"org": "acme-labs", "username": "mona-demo"})
+        with pytest.raises(MCPError) as bad_type:
+            await client.get_prompt("draft_cleanup_policy", {"org": "acme-labs", "package_type": "pypi"})
+        with pytest.raises(MCPError) as bad_days:
+            await client.get_prompt("draft_cleanup_policy", {"org": "acme-labs", "keep_younger_than_days": "6m"})
+    text = drafted.messages[0].content.text  # type: ignore[union-attr]
+    steps = ["audit_packages with org='acme-labs', package_types=['container']", "older than 14 days",
+             "plan_version_cleanup for each", "Never call apply_version_cleanup",
+             "export_cleanup_policy with the plan_ids", "docs/action.md", "restore_from_journal"]  # fmt: skip
+    assert [text.find(step) for step in steps] == sorted(text.find(step) for step in steps)
+    assert -1 not in [text.find(step) for step in steps]
+    assert text.startswith("Draft a retention policy for the container packages of org='acme-labs'")
+    assert "packages of username='mona-demo'" in for_user.messages[0].content.text  # type: ignore[union-attr]
+    for refused in (no_owner, two_owners, bad_type, bad_days):
+        assert refused.value.code == INVALID_PARAMS
+    assert "give org or username (a policy names its owner), not both" in no_owner.value.message
+    async with Client(build_server(settings.with_changes(tools=("plan_version_cleanup", "audit_packages")))) as client:
+        assert "draft_cleanup_policy" not in [prompt.name for prompt in (await client.list_prompts()).prompts]
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])  # 2025-11-25 (it answered code 0), 2026-07-28 (-32603)

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.anyio
 PACKAGE = {"org": DEMO_ORG, "package_type": "container", "package_name": "web/api"}
 LISTING = {"name": "list_org_packages", "arguments": {"org": DEMO_ORG, "package_type": "container"}}
 INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-PROMPTS = ["clean_up_container_package", "audit_organization"]
+PROMPTS = ["clean_up_container_package", "audit_organization", "draft_cleanup_policy"]
 
 
 class RawClient:
