@@ -114,8 +114,28 @@ def test_a_dry_run_plans_every_table_and_deletes_nothing(sandbox: SandboxServer,
         (POLICY.replace("keep_latest = 10", "keep_latest = 10 10"), ["not valid TOML", "(at line 13, column 18)"]),
         ("", ["no [[cleanup]] table"]),
         ("[cleanup]\norg = 'x'\n", ["cleanup: must be tables, each written [[cleanup]]"]),
+        (
+            POLICY.replace("keep_latest = 10", 'keep_latest = 10\npattern_syntax = "regex"\nexclude_tags = ["v(1"]'),
+            ["cleanup[2].exclude_tags: "],
+        ),
+        (
+            POLICY.replace(
+                'package_type = "container"\npackage_name = "gateway"',
+                'package_type = "npm"\npackage_name = "gateway"\nexclude_tags = ["latest"]',
+            ),
+            ["cleanup[2].exclude_tags needs tags"],
+        ),
     ],
-    ids=["unknown key", "wrong types", "no owner", "TOML syntax", "empty", "a table, not [[cleanup]]"],
+    ids=[
+        "unknown key",
+        "wrong types",
+        "no owner",
+        "TOML syntax",
+        "empty",
+        "a table, not [[cleanup]]",
+        "a regex that does not compile",
+        "tag rules for a registry without tags",
+    ],
 )
 def test_an_invalid_policy_names_every_problem_and_sends_nothing(
     sandbox: SandboxServer, tmp_path: Path, text: str, said: list[str]

@@ -14,7 +14,6 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -36,7 +35,8 @@ from github_packages_mcp.cli.terminal import (
     say,
 )
 from github_packages_mcp.retention.policy import PolicyTable, read_policy
-from github_packages_mcp.server.app import checked_arguments, tool_arguments
+from github_packages_mcp.server.app import tool_arguments
+from github_packages_mcp.tools.policy import plan_argument_problems
 
 __all__ = ["PolicyOptions", "load_policy", "run_policy"]
 
@@ -47,12 +47,12 @@ STEP_SUMMARY_ENV: Final = "GITHUB_STEP_SUMMARY"
 
 
 def load_policy(path: Path) -> list[PolicyTable]:
-    """The policy's tables, checked against plan_version_cleanup's own arguments and argument model.
+    """The policy's tables, checked against plan_version_cleanup's own arguments, argument model and rules.
 
     Raises:
         PolicyError: Naming every problem, before anything is sent.
     """
-    return read_policy(path, tool_arguments(PLAN), partial(checked_arguments, PLAN))
+    return read_policy(path, tool_arguments(PLAN), plan_argument_problems)
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any
 
 import httpx2
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -34,11 +33,11 @@ from github_packages_mcp.state.opening import ProcessState, open_state
 from github_packages_mcp.state.peers import State
 from github_packages_mcp.toolkit.context import AppContext, Services
 from github_packages_mcp.toolkit.entries import ToolEntry
-from github_packages_mcp.toolkit.schemas import ResultLimits, argument_problems
+from github_packages_mcp.toolkit.schemas import ResultLimits
 from github_packages_mcp.toolkit.tokens import ConfirmationTokens, ServerKeys
-from github_packages_mcp.tools.definitions import built_tool, published_entries
+from github_packages_mcp.tools.definitions import published_entries
 
-__all__ = ["build_server", "checked_arguments", "process_state", "select_tools", "tool_arguments", "tool_entries"]
+__all__ = ["build_server", "process_state", "select_tools", "tool_arguments", "tool_entries"]
 
 log = logging.getLogger("github_packages_mcp")
 
@@ -73,12 +72,6 @@ def tool_arguments(name: str) -> tuple[str, ...]:
     """The names of the arguments the tool `name` takes, as tools/list publishes them."""
     [entry] = [entry for entry in tool_entries() if entry.name == name]
     return tuple(entry.build().parameters.get("properties", {}))
-
-
-def checked_arguments(name: str, arguments: Mapping[str, Any]) -> list[str]:
-    """What the tool `name` would refuse in `arguments`, one `key: what is wrong` line each, checked by its own
-    argument model before anything is called or sent (a policy's tables are checked so, all before the first)."""
-    return argument_problems(built_tool(name), arguments)
 
 
 def select_tools(settings: Settings) -> dict[ToolEntry, Tool]:

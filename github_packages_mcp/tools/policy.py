@@ -32,7 +32,7 @@ from github_packages_mcp.toolkit.entries import ToolEntry
 from github_packages_mcp.toolkit.schemas import argument_defaults, argument_problems, argument_values, concise
 from github_packages_mcp.tools.cleanup import cleanup_entries
 
-__all__ = ["policy_entries"]
+__all__ = ["plan_argument_problems", "policy_entries"]
 
 PLAN: Final = "plan_version_cleanup"
 FILE: Final = "cleanup-policy.toml"
@@ -106,8 +106,19 @@ def _plan_tool() -> Tool:
     return entry.build()
 
 
-def _check(arguments: Mapping[str, Any]) -> list[str]:
-    return argument_problems(_plan_tool(), arguments)
+def plan_argument_problems(arguments: Mapping[str, Any]) -> list[str]:
+    """What plan_version_cleanup refuses in `arguments` before any request, one `key: what is wrong` each: its
+    argument model's checks, then, when they pass, its rules' own (patterns, tag rules for registries without
+    tags). A policy's tables are checked so, by the command and by the export, all before the first is planned."""
+    tool = _plan_tool()
+    if problems := argument_problems(tool, arguments):
+        return problems
+    values = argument_values(tool, arguments)
+    try:
+        check_rules(Rules(**{key: values[key] for key in Rules.model_fields}), values["package_type"])
+    except RulesError as exc:
+        return [exc.problem]
+    return []
 
 
 def exported(given: Sequence[Mapping[str, Any]], notes: Sequence[str | None], named: str) -> ExportedPolicy:
@@ -121,21 +132,18 @@ def exported(given: Sequence[Mapping[str, Any]], notes: Sequence[str | None], na
     # A null is an argument not given, as in a call; TOML has no null, so a table leaves it out.
     given = [{key: value for key, value in table.items() if value is not None} for table in given]
     try:
-        parse_policy({"cleanup": given}, known, _check)
+        parse_policy({"cleanup": given}, known, plan_argument_problems)
     except PolicyError as exc:
         raise InvalidArguments(_renamed(exc.problems, named)) from None
     values = [argument_values(tool, table) for table in given]
-    for number, table in enumerate(values):
-        try:
-            check_rules(Rules(**{key: table[key] for key in Rules.model_fields}), table["package_type"])
-        except RulesError as exc:
-            raise InvalidArguments(f"{named}[{number}]: {exc.problem}") from None
     tables = [_written(table) for table in values]
     try:
         text = policy_text(tables, notes, HEADER)
     except NotWritable as exc:
         raise InvalidArguments(f"{named}: {exc}") from None
-    read_back = [argument_values(tool, table.arguments) for table in policy_from_text(text, known, _check)]
+    read_back = [
+        argument_values(tool, table.arguments) for table in policy_from_text(text, known, plan_argument_problems)
+    ]
     if read_back != values:  # never a policy that would run other than it reads: a fault of this writer
         raise RuntimeError("the policy written does not read back as the tables it was written from")
     return ExportedPolicy(text=text, tables=tables, hint=HINT)

@@ -139,8 +139,8 @@ async def test_an_expired_plan_still_says_what_it_planned(settings: Settings, cl
             "rules[1]: no owner: set org (an organization) or username (a user)\n"
             "rules[2].keep_latest: a whole number (integer), got 'x'",
         ),
-        ({"rules": [{**TABLES[2], "tagged": "untagged"}]}, "rules[0]: tagged='untagged' needs tags"),
-        ({"rules": [{**TABLES[2], "exclude_versions": ["("]}]}, "rules[0]: exclude_versions: "),
+        ({"rules": [{**TABLES[2], "tagged": "untagged"}]}, "rules[0].tagged='untagged' needs tags"),
+        ({"rules": [{**TABLES[2], "exclude_versions": ["("]}]}, "rules[0].exclude_versions: "),
         ({"rules": [{**TABLES[0], "exclude_tags": ["a\ud800"]}]}, "rules[0].exclude_tags.0: input should be a valid"),
         ({"rules": [{"org": DEMO_ORG, "username": "mona"}]}, "rules[0]: both org and username"),
         ({"rules": [dict.fromkeys(map(str, range(31)), 1)]}, "rules.0: at most 30 items, got 31"),
