@@ -1,7 +1,7 @@
 """Every tool's published definition, shipped as data (`definitions.json`), so that a server lists its tools without
 building them.
 
-Building the 35 tools (their argument models and schemas, and importing the modules behind them) took about a
+Building the 36 tools (their argument models and schemas, and importing the modules behind them) took about a
 tenth of a second of every start, before the first tools/list. The file holds, per tool in the order clients list
 them, what tools/list publishes (byte for byte), what selection needs (toolset, scopes) and the module that builds
 it; a listed tool is built, and its module imported, when it is first called. The file is written from the built tools

@@ -529,7 +529,7 @@ async def test_errors_show_no_server_path_and_a_long_plan_id_is_a_clear_error(
 
 async def test_listing_tools_writes_nothing_to_the_state_directory(settings: Settings) -> None:
     async with Client(build_server(settings)) as client:
-        assert len((await client.list_tools()).tools) == 35
+        assert len((await client.list_tools()).tools) == 36
     assert not settings.journal_dir.exists()  # the key is made when first needed, not at start-up
 
 
