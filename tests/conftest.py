@@ -8,6 +8,7 @@ import logging
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,11 @@ def sandbox_server() -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
+    # A request an earlier test gave up on (a timeout against injected latency) may still be running in the
+    # sandbox: waited for, so that this test's counts of requests in flight are its own.
+    deadline = time.monotonic() + 5
+    while sandbox_server.state.in_flight and time.monotonic() < deadline:
+        time.sleep(0.01)
     sandbox_server.state.reset()
     return sandbox_server
 
