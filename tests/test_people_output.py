@@ -183,3 +183,15 @@ def test_tools_json_describes_each_tool_with_its_input_schema(sandbox: SandboxSe
 def test_ages_read_as_people_say_them(ago: timedelta, said: str) -> None:
     now = datetime(2026, 12, 7, 12, tzinfo=UTC)
     assert age((now - ago).isoformat().replace("+00:00", "Z"), now) == said
+
+
+def test_an_exported_policy_at_a_terminal_reads_as_its_file(sandbox: SandboxServer) -> None:
+    rules = [{"org": DEMO_ORG, "package_type": "container", "package_name": "gateway", "keep_latest": 2,
+              "exclude_tags": ["v1\u202e"]}]  # fmt: skip
+    arguments = ["call", "export_cleanup_policy", f"rules={json.dumps(rules)}"]
+    text = piped(sandbox, *arguments)["text"]
+    shown = at_a_terminal(sandbox, *arguments, NO_COLOR="1", **WIDE)
+    # Line by line as the file is written, to read or copy; the writer escaped the bidi override already.
+    assert shown.startswith(text.rstrip("\n") + "\n")
+    assert 'exclude_tags = ["v1\\u202E"]' in shown.splitlines()
+    assert "dry run: github-packages-mcp cleanup --policy cleanup-policy.toml" in shown

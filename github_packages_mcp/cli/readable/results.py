@@ -24,6 +24,7 @@ from github_packages_mcp.cli.readable.cells import (
     when,
 )
 from github_packages_mcp.cli.readable.table import Block, Styled
+from github_packages_mcp.github.untrusted import visible
 
 __all__ = ["RENDERERS", "Renderer"]
 
@@ -246,6 +247,13 @@ def token(data: Data, now: datetime) -> list[Block]:
     return parts
 
 
+def policy(data: Data, now: datetime) -> list[Block]:
+    """export_cleanup_policy: the policy file line by line as it is written, to read or copy whole (its writer
+    escaped every character a terminal would obey; `visible` holds it so), then how to run it."""
+    lines = str(data.get("text", "")).rstrip("\n").split("\n")
+    return [*(Styled(visible(line, keep=""), whole=True) for line in lines), note(data.get("hint"))]
+
+
 def fallback(data: Data, now: datetime) -> list[Block]:
     """Any other result: nested `key: value`, lists of objects as tables."""
     return [generic(data, now)]
@@ -254,6 +262,8 @@ def fallback(data: Data, now: datetime) -> list[Block]:
 # By tool name, first match wins (fnmatch patterns); anything else is shown by `fallback`.
 RENDERERS: tuple[tuple[str, Renderer], ...] = (
     ("plan_version_cleanup", plan),
+    ("narrow_version_cleanup", plan),
+    ("export_cleanup_policy", policy),
     ("list_deletion_history", history),
     ("audit_packages", audit),
     ("check_image_integrity", integrity),
