@@ -173,3 +173,14 @@ def test_the_audit_draws_every_package_and_month(browser_host: BrowserHost, http
     review = app.result["_meta"][AUDIT_KEY]
     months = {month for package in review["packages"] for month in package.get("by_month", {})}
     assert app.eval(cells.format("table-months")) == sorted(months)
+
+
+def test_the_frame_shrinks_when_a_filter_shows_less(browser_host: BrowserHost, http_url: str) -> None:
+    # The host sizes the frame to what the app reports (ui/notifications/size-changed), as hosts do.
+    app = browser_host.open(http_url, "plan_version_cleanup", {**GATEWAY, **RULES}, width=1200)
+    app.wait_ready()
+    frame = "document.querySelector('iframe').getBoundingClientRect().height"
+    whole = app.wait_for(frame, where="host")
+    image = next(v for v in reviewed(app).values() if v["action"] == "delete" and not v.get("follows"))
+    app.fill("[data-testid=search]", image["name"][7:19])
+    assert app.wait_for(f"{frame} < {whole / 2} && {frame}", where="host") > 0
