@@ -35,8 +35,7 @@ from github_packages_mcp.cli.terminal import (
     say,
 )
 from github_packages_mcp.retention.policy import PolicyTable, read_policy
-from github_packages_mcp.server.app import tool_arguments
-from github_packages_mcp.tools.policy import plan_argument_problems
+from github_packages_mcp.tools.policy import plan_argument_problems, plan_arguments
 
 __all__ = ["PolicyOptions", "load_policy", "run_policy"]
 
@@ -52,7 +51,7 @@ def load_policy(path: Path) -> list[PolicyTable]:
     Raises:
         PolicyError: Naming every problem, before anything is sent.
     """
-    return read_policy(path, tool_arguments(PLAN), plan_argument_problems)
+    return read_policy(path, plan_arguments(), plan_argument_problems)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from collections.abc import Collection, Sequence
 from typing import Literal
 
 from github_packages_mcp.errors import InvalidArguments
-from github_packages_mcp.retention.plan import SHOWN_DECISIONS, CleanupPlan, PackagePlan, VersionDecision
+from github_packages_mcp.retention.plan import CleanupPlan, PackagePlan, VersionDecision, shown_decisions
 from github_packages_mcp.retention.store import PlannedDeletion, SavedPlan
 
 __all__ = ["followers", "narrowed_plan", "narrowed_result"]
@@ -143,9 +143,7 @@ def _package(name: str, ruled: list[tuple[str, VersionDecision]], whole: bool) -
         counts[rule_id] = counts.get(rule_id, 0) + 1
     decisions = [decision for _, decision in ruled]
     delete = sum(decision.action == "delete" for decision in decisions)
-    shown = decisions
-    if not whole and len(decisions) > SHOWN_DECISIONS:
-        shown = [d for d in decisions if d.action == "delete"][:SHOWN_DECISIONS]
+    shown = shown_decisions(decisions, whole)
     return PackagePlan(
         package=name,
         versions=len(decisions),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
@@ -45,6 +45,7 @@ __all__ = [
     "plan_packages",
     "plan_result",
     "saved_plan",
+    "shown_decisions",
 ]
 
 TAGGED_TYPES = ("container", "docker")  # the registries whose versions have tags
@@ -214,11 +215,25 @@ def saved_plan(
     )
 
 
+class _Decided(Protocol):
+    @property
+    def action(self) -> Literal["delete", "keep"]: ...
+
+
+DecidedT = TypeVar("DecidedT", bound=_Decided)
+
+
+def shown_decisions(decisions: Sequence[DecidedT], whole: bool) -> list[DecidedT]:
+    """What a result shows of a package's decisions: all of them when `whole` or when they are few, else the first
+    SHOWN_DECISIONS deletions (a model's context window holds the counts by rule, not 300 lines)."""
+    if whole or len(decisions) <= SHOWN_DECISIONS:
+        return list(decisions)
+    return [d for d in decisions if d.action == "delete"][:SHOWN_DECISIONS]
+
+
 def _package_plan(name: str, decisions: Sequence[Decision], note: str | None, whole: bool) -> PackagePlan:
     counts = summarize(decisions)
-    shown = list(decisions)
-    if not whole and len(decisions) > SHOWN_DECISIONS:
-        shown = [d for d in decisions if d.action == "delete"][:SHOWN_DECISIONS]
+    shown = shown_decisions(decisions, whole)
     return PackagePlan(
         package=name,
         versions=len(decisions),

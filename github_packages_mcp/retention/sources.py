@@ -94,11 +94,9 @@ class Sources:
 
 def _all_excluded(owner: Owner, package_type: PackageType, pattern: str, names: list[str]) -> str:
     """That `pattern` named packages, and exclude_packages took every one of them out."""
-    shown = ", ".join(map(quoted, names[:SHOWN_NAMES]))
-    more = f" and {len(names) - SHOWN_NAMES} more" if len(names) > SHOWN_NAMES else ""
     return (
         f"Every {package_type} package {owner.owned_by()} that {quoted(pattern)} names matches exclude_packages: "
-        f"{shown}{more}."
+        f"{_some(names)}."
     )
 
 
@@ -109,9 +107,13 @@ def _unmatched(owner: Owner, package_type: PackageType, pattern: str, names: lis
         return f"{said} It has no {package_type} packages this token can see."
     if close := _closest(pattern, names):
         return f"{said} Did you mean {' or '.join(map(quoted, close))}?"
-    shown = ", ".join(map(quoted, names[:SHOWN_NAMES]))
+    return f"{said} Its {package_type} packages: {_some(names)} (list_{owner.kind}_packages lists them)."
+
+
+def _some(names: list[str]) -> str:
+    """The first SHOWN_NAMES names, quoted, and how many more there are."""
     more = f" and {len(names) - SHOWN_NAMES} more" if len(names) > SHOWN_NAMES else ""
-    return f"{said} Its {package_type} packages: {shown}{more} (list_{owner.kind}_packages lists them)."
+    return ", ".join(map(quoted, names[:SHOWN_NAMES])) + more
 
 
 def _closest(pattern: str, names: list[str]) -> list[str]:

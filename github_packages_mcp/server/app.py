@@ -37,7 +37,7 @@ from github_packages_mcp.toolkit.schemas import ResultLimits
 from github_packages_mcp.toolkit.tokens import ConfirmationTokens, ServerKeys
 from github_packages_mcp.tools.definitions import published_entries
 
-__all__ = ["build_server", "process_state", "select_tools", "tool_arguments", "tool_entries"]
+__all__ = ["build_server", "process_state", "select_tools", "tool_entries"]
 
 log = logging.getLogger("github_packages_mcp")
 
@@ -66,12 +66,6 @@ def tool_entries() -> tuple[ToolEntry, ...]:
     """Every tool this server can offer, in the order clients list them (listed from their shipped definitions,
     each built when first called: `tools/definitions.py`)."""
     return published_entries()
-
-
-def tool_arguments(name: str) -> tuple[str, ...]:
-    """The names of the arguments the tool `name` takes, as tools/list publishes them."""
-    [entry] = [entry for entry in tool_entries() if entry.name == name]
-    return tuple(entry.build().parameters.get("properties", {}))
 
 
 def select_tools(settings: Settings) -> dict[ToolEntry, Tool]:

@@ -30,9 +30,9 @@ from github_packages_mcp.toolkit.advice import tool_errors
 from github_packages_mcp.toolkit.context import ToolContext, app_of, caller_of
 from github_packages_mcp.toolkit.entries import ToolEntry
 from github_packages_mcp.toolkit.schemas import argument_defaults, argument_problems, argument_values, concise
-from github_packages_mcp.tools.cleanup import cleanup_entries
+from github_packages_mcp.tools.definitions import built_tool
 
-__all__ = ["plan_argument_problems", "policy_entries"]
+__all__ = ["plan_argument_problems", "plan_arguments", "policy_entries"]
 
 PLAN: Final = "plan_version_cleanup"
 FILE: Final = "cleanup-policy.toml"
@@ -94,16 +94,20 @@ def _arguments_of(plan: SavedPlan) -> dict[str, Any]:
             f"plan {plan.plan_id} is of the token's own packages, and a policy names its owner (org or username): "
             "for public packages, export rules with username set; a user's private packages cannot be a policy's"
         )
-    known = set(argument_defaults(_plan_tool()))
-    rules = {key: value for key, value in plan.rules.items() if key in known}
+    rules = {key: value for key, value in plan.rules.items() if key in plan_arguments()}
     owner = {"org" if plan.owner.kind == "org" else "username": plan.owner.login}
     return {**owner, "package_type": plan.package_type, "package_name": plan.package_name, **rules}
 
 
 @cache
 def _plan_tool() -> Tool:
-    [entry] = [entry for entry in cleanup_entries() if entry.name == PLAN]
-    return entry.build()
+    return built_tool(PLAN)
+
+
+@cache
+def plan_arguments() -> tuple[str, ...]:
+    """The names of plan_version_cleanup's arguments, in its order: the keys a policy's table may hold."""
+    return tuple(argument_defaults(_plan_tool()))
 
 
 def plan_argument_problems(arguments: Mapping[str, Any]) -> list[str]:
@@ -128,7 +132,7 @@ def exported(given: Sequence[Mapping[str, Any]], notes: Sequence[str | None], na
         InvalidArguments: Naming every problem (with `named`, the argument the tables came from), if the command
             would refuse the policy or planning would refuse a table's rules.
     """
-    tool, known = _plan_tool(), tuple(argument_defaults(_plan_tool()))
+    tool, known = _plan_tool(), plan_arguments()
     # A null is an argument not given, as in a call; TOML has no null, so a table leaves it out.
     given = [{key: value for key, value in table.items() if value is not None} for table in given]
     try:
