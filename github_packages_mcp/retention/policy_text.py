@@ -18,10 +18,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from github_packages_mcp.durations import duration_days
+from github_packages_mcp.retention.policy import TABLE
 
 __all__ = ["NotWritable", "day_count", "policy_table", "policy_text", "toml_key", "toml_value"]
 
-TABLE: Final = "cleanup"
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _SHORT_ESCAPES: Final = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
 _INT64: Final = (-(2**63), 2**63 - 1)  # what TOML's integers hold
