@@ -133,8 +133,11 @@ def exported(given: Sequence[Mapping[str, Any]], notes: Sequence[str | None], na
             would refuse the policy or planning would refuse a table's rules.
     """
     tool, known = _plan_tool(), plan_arguments()
-    # A null is an argument not given, as in a call; TOML has no null, so a table leaves it out.
-    given = [{key: value for key, value in table.items() if value is not None} for table in given]
+    # A null is an argument not given where the argument may be absent (its default is None; TOML has no null, so
+    # a table leaves it out). Anywhere else it is refused as a call refuses it: `keep_latest: null` (JSON's word
+    # for an infinite number too) dropped would be a policy keeping nothing.
+    absent = {name for name, default in argument_defaults(tool).items() if default is None}
+    given = [{key: value for key, value in table.items() if value is not None or key not in absent} for table in given]
     try:
         parse_policy({"cleanup": given}, known, plan_argument_problems)
     except PolicyError as exc:

@@ -140,6 +140,7 @@ async def test_an_expired_plan_still_says_what_it_planned(settings: Settings, cl
             "rules[2].keep_latest: a whole number (integer), got 'x'",
         ),
         ({"rules": [{**TABLES[2], "tagged": "untagged"}]}, "rules[0].tagged='untagged' needs tags"),
+        ({"rules": [{**TABLES[0], "keep_latest": None}]}, "rules[0].keep_latest: a whole number (integer), got None"),
         ({"rules": [{**TABLES[2], "exclude_versions": ["("]}]}, "rules[0].exclude_versions: "),
         ({"rules": [{**TABLES[0], "exclude_tags": ["a\ud800"]}]}, "rules[0].exclude_tags.0: input should be a valid"),
         ({"rules": [{"org": DEMO_ORG, "username": "mona"}]}, "rules[0]: both org and username"),
@@ -147,7 +148,7 @@ async def test_an_expired_plan_still_says_what_it_planned(settings: Settings, cl
         ({"rules": [{"k" * 65: 1}]}, "rules.0.kkkk"),
     ],
     ids=["neither", "both", "unknown plan", "not a plan id", "no plan ids", "invalid rules", "tags on npm",
-         "invalid regex", "not text", "two owners", "too many keys", "too long a key"],
+         "a null rule", "invalid regex", "not text", "two owners", "too many keys", "too long a key"],
 )  # fmt: skip
 async def test_bad_input_is_refused_naming_it_before_anything_is_read(
     settings: Settings, sandbox: SandboxServer, arguments: dict[str, Any], said: str
